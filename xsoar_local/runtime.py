@@ -24,10 +24,7 @@ DEFAULT_DESTINATION = REPO_ROOT / ".xsoar-runtime"
 SHARED_SOURCE = REPO_ROOT.parent / "shared" / "xsoar-runtime"
 SOURCE_ENV_VAR = "XSOAR_RUNTIME_DIR"
 
-_TEMPLATE = (
-    "https://raw.githubusercontent.com/demisto/content-ci-cd-template/"
-    "3719e347ddbb337b714d68d9822ddb0c87829624/"
-)
+_TEMPLATE = "https://raw.githubusercontent.com/demisto/content-ci-cd-template/3719e347ddbb337b714d68d9822ddb0c87829624/"
 
 
 @dataclass(frozen=True)
@@ -76,8 +73,7 @@ def verify(files: Mapping[str, bytes], expected: tuple[RuntimeFile, ...] = RUNTI
             problems.append(f"{runtime_file.name}: missing")
         elif sha256_of(data) != runtime_file.sha256:
             problems.append(
-                f"{runtime_file.name}: SHA-256 {sha256_of(data)} does not match the pinned "
-                f"{runtime_file.sha256}"
+                f"{runtime_file.name}: SHA-256 {sha256_of(data)} does not match the pinned {runtime_file.sha256}"
             )
     if problems:
         raise RuntimeFetchError("; ".join(problems))
@@ -103,7 +99,7 @@ def download(fetch: Callable[[str], bytes] | None = None) -> dict[str, bytes]:
 
 
 def _http_get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=60) as response:  # noqa: S310 - pinned https URL
+    with urllib.request.urlopen(url, timeout=60) as response:
         return bytes(response.read())
 
 

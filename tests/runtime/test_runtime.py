@@ -1,0 +1,155 @@
+"""Tests of the XSOAR runtime fetch: sources in order, digests enforced, nothing half-written."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xsoar_local import runtime
+from xsoar_local.runtime import RUNTIME_FILES, RuntimeFetchError, fetch_runtime
+
+SHARED = Path(runtime.SHARED_SOURCE)
+
+
+def real_files() -> dict[str, bytes]:
+    """The genuine runtime files, read from ../shared/xsoar-runtime."""
+    files = runtime.read_directory(SHARED)
+    assert len(files) == len(RUNTIME_FILES), (
+        f"../shared/xsoar-runtime should hold all runtime files, found {sorted(files)}"
+    )
+    return files
+
+
+def write_folder(folder: Path, files: dict[str, bytes]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (folder / name).write_bytes(data)
+    return folder
+
+
+def test_copies_from_the_configured_folder_first(tmp_path: Path) -> None:
+    """
+    Given $XSOAR_RUNTIME_DIR pointing at a folder with the genuine files, and a shared folder that is broken
+    When the runtime is fetched
+    Then the files come from $XSOAR_RUNTIME_DIR and match their pinned digests
+    """
+    configured = write_folder(tmp_path / "configured", real_files())
+    broken_shared = write_folder(tmp_path / "shared", {"CommonServerPython.py": b"not the real one"})
+    destination = tmp_path / "dest"
+
+    message = fetch_runtime(destination, environ={"XSOAR_RUNTIME_DIR": str(configured)}, shared=broken_shared)
+
+    assert "copied from" in message, message
+    assert str(configured) in message, message
+    assert runtime.is_installed(destination), "the destination should hold the verified runtime"
+
+
+def test_falls_back_to_the_shared_folder(tmp_path: Path) -> None:
+    """
+    Given no $XSOAR_RUNTIME_DIR and a shared folder with the genuine files
+    When the runtime is fetched
+    Then it is copied from the shared folder without any download
+    """
+    destination = tmp_path / "dest"
+
+    def no_download(url: str) -> bytes:
+        raise AssertionError(f"nothing should be downloaded, but {url} was requested")
+
+    message = fetch_runtime(destination, environ={}, shared=SHARED, fetch=no_download)
+
+    assert str(SHARED) in message, message
+    assert runtime.is_installed(destination)
+
+
+def test_downloads_the_pinned_urls_when_no_folder_exists(tmp_path: Path) -> None:
+    """
+    Given no local source at all
+    When the runtime is fetched
+    Then each pinned URL is downloaded once and the empty CommonServerUserPython.py is written locally
+    """
+    by_url = {f.url: real_files()[f.name] for f in RUNTIME_FILES if f.url}
+    requested: list[str] = []
+
+    def fake_download(url: str) -> bytes:
+        requested.append(url)
+        return by_url[url]
+
+    message = fetch_runtime(tmp_path / "dest", environ={}, shared=tmp_path / "absent", fetch=fake_download)
+
+    assert "downloaded" in message, message
+    assert sorted(requested) == sorted(by_url), f"expected one request per pinned URL, got {requested}"
+    assert (tmp_path / "dest" / "CommonServerUserPython.py").read_bytes() == b""
+
+
+@pytest.mark.parametrize(
+    ("tampered", "expected_words"),
+    [
+        pytest.param({"demistomock.py": b"# an imitation\n"}, ["demistomock.py", "does not match"], id="edited-file"),
+        pytest.param({"CommonServerPython.py": None}, ["CommonServerPython.py: missing"], id="missing-file"),
+    ],
+)
+def test_refuses_a_source_that_is_not_the_pinned_runtime(
+    tmp_path: Path, tampered: dict[str, bytes | None], expected_words: list[str]
+) -> None:
+    """
+    Given a source folder with one file edited or missing, and an existing good runtime at the destination
+    When the runtime is fetched
+    Then it fails naming the file, and the destination keeps its previous content
+    """
+    files: dict[str, bytes] = real_files()
+    for name, data in tampered.items():
+        if data is None:
+            del files[name]
+        else:
+            files[name] = data
+    source = write_folder(tmp_path / "source", files)
+    destination = tmp_path / "dest"
+    write_folder(destination, {"CommonServerPython.py": b"previous content"})
+
+    with pytest.raises(RuntimeFetchError) as raised:
+        fetch_runtime(destination, environ={"XSOAR_RUNTIME_DIR": str(source)}, shared=SHARED)
+
+    for word in expected_words:
+        assert word in str(raised.value), f"{word!r} should be in the error: {raised.value}"
+    assert (destination / "CommonServerPython.py").read_bytes() == b"previous content", "destination was changed"
+    assert not list(tmp_path.glob(".xsoar-runtime-*")), "a staging folder was left behind"
+
+
+def test_a_failed_download_says_how_to_work_offline(tmp_path: Path) -> None:
+    """
+    Given no local source and no network
+    When the runtime is fetched
+    Then the error names XSOAR_RUNTIME_DIR and nothing is written
+    """
+
+    def offline(url: str) -> bytes:
+        raise OSError("Network is unreachable")
+
+    with pytest.raises(RuntimeFetchError, match="XSOAR_RUNTIME_DIR"):
+        fetch_runtime(tmp_path / "dest", environ={}, shared=tmp_path / "absent", fetch=offline)
+
+    assert not (tmp_path / "dest").exists(), "a failed download must not create the destination"
+
+
+def test_a_configured_folder_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    """
+    Given $XSOAR_RUNTIME_DIR pointing nowhere
+    When the runtime is fetched
+    Then the error says the variable is not a folder instead of silently trying other sources
+    """
+    with pytest.raises(RuntimeFetchError, match="is not a folder"):
+        fetch_runtime(tmp_path / "dest", environ={"XSOAR_RUNTIME_DIR": str(tmp_path / "nowhere")}, shared=SHARED)
+
+
+def test_an_installed_runtime_is_not_fetched_again(tmp_path: Path) -> None:
+    """
+    Given a destination that already holds the verified runtime
+    When the runtime is fetched with no source available
+    Then it reports the runtime in place without touching any source
+    """
+    destination = write_folder(tmp_path / "dest", real_files())
+
+    message = fetch_runtime(destination, environ={}, shared=tmp_path / "absent")
+
+    assert "already in place" in message, message
