@@ -9,14 +9,15 @@ import pytest
 from xsoar_local import runtime
 from xsoar_local.runtime import RUNTIME_FILES, RuntimeFetchError, fetch_runtime
 
-SHARED = Path(runtime.SHARED_SOURCE)
+# The runtime that `make setup` installed: genuine files, whatever source they came from.
+INSTALLED = Path(runtime.DEFAULT_DESTINATION)
 
 
 def real_files() -> dict[str, bytes]:
-    """The genuine runtime files, read from ../shared/xsoar-runtime."""
-    files = runtime.read_directory(SHARED)
+    """The genuine runtime files, read from the installed runtime."""
+    files = runtime.read_directory(INSTALLED)
     assert len(files) == len(RUNTIME_FILES), (
-        f"../shared/xsoar-runtime should hold all runtime files, found {sorted(files)}"
+        f"{INSTALLED} should hold all runtime files (run make setup), found {sorted(files)}"
     )
     return files
 
@@ -51,14 +52,15 @@ def test_falls_back_to_the_shared_folder(tmp_path: Path) -> None:
     When the runtime is fetched
     Then it is copied from the shared folder without any download
     """
+    shared = write_folder(tmp_path / "shared", real_files())
     destination = tmp_path / "dest"
 
     def no_download(url: str) -> bytes:
         raise AssertionError(f"nothing should be downloaded, but {url} was requested")
 
-    message = fetch_runtime(destination, environ={}, shared=SHARED, fetch=no_download)
+    message = fetch_runtime(destination, environ={}, shared=shared, fetch=no_download)
 
-    assert str(SHARED) in message, message
+    assert str(shared) in message, message
     assert runtime.is_installed(destination)
 
 
@@ -108,7 +110,7 @@ def test_refuses_a_source_that_is_not_the_pinned_runtime(
     write_folder(destination, {"CommonServerPython.py": b"previous content"})
 
     with pytest.raises(RuntimeFetchError) as raised:
-        fetch_runtime(destination, environ={"XSOAR_RUNTIME_DIR": str(source)}, shared=SHARED)
+        fetch_runtime(destination, environ={"XSOAR_RUNTIME_DIR": str(source)}, shared=tmp_path / "absent")
 
     for word in expected_words:
         assert word in str(raised.value), f"{word!r} should be in the error: {raised.value}"
@@ -139,7 +141,9 @@ def test_a_configured_folder_that_does_not_exist_is_an_error(tmp_path: Path) -> 
     Then the error says the variable is not a folder instead of silently trying other sources
     """
     with pytest.raises(RuntimeFetchError, match="is not a folder"):
-        fetch_runtime(tmp_path / "dest", environ={"XSOAR_RUNTIME_DIR": str(tmp_path / "nowhere")}, shared=SHARED)
+        fetch_runtime(
+            tmp_path / "dest", environ={"XSOAR_RUNTIME_DIR": str(tmp_path / "nowhere")}, shared=tmp_path / "absent"
+        )
 
 
 def test_an_installed_runtime_is_not_fetched_again(tmp_path: Path) -> None:
