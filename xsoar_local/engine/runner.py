@@ -1,0 +1,210 @@
+"""Run one integration command in a fresh child process and fold its entries into the incident."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xsoar_local.engine.entries import LogEntry, crash_entry, entry_contexts, is_error
+from xsoar_local.engine.integration import CommandSpec, Integration
+from xsoar_local.engine.warroom import check_args, parse_war_room, split_debug_mode
+from xsoar_local.incident.store import Incident
+from xsoar_local.runtime import DEFAULT_DESTINATION, REPO_ROOT
+
+DEFAULT_TIMEOUT = 300.0
+
+
+class EngineError(Exception):
+    """The engine itself could not run the command (not an error of the integration)."""
+
+
+@dataclass(frozen=True)
+class CommandRun:
+    """What one command produced: entries, logs, and the incident after its EntryContext was merged."""
+
+    command: str
+    args: dict[str, Any]
+    instance: str
+    entries: list[dict[str, Any]]
+    logs: list[LogEntry]
+    incident: Incident
+    crashed: bool = False
+    exit_code: int | None = None
+    duration: float = 0.0
+    debug: bool = False
+    last_run: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_error(self) -> bool:
+        """True when the command returned an error entry (the CLI exits non-zero)."""
+        return any(is_error(entry) for entry in self.entries)
+
+    @property
+    def error_messages(self) -> list[str]:
+        """The Contents of the error entries."""
+        return [str(entry.get("Contents")) for entry in self.entries if is_error(entry)]
+
+
+def default_instance_name(integration: Integration) -> str:
+    """The name the server gives a brand's first instance."""
+    return f"{integration.brand}_instance_1"
+
+
+def command_spec(integration: Integration, name: str) -> CommandSpec:
+    """The command's spec, or an EngineError listing the commands the integration has."""
+    spec = integration.command(name)
+    if spec is None:
+        known = ", ".join(sorted(command.name for command in integration.commands)) or "none"
+        raise EngineError(f"{integration.name} has no command {name!r} (its commands: {known}, test-module)")
+    return spec
+
+
+def build_job(
+    integration: Integration,
+    command: str,
+    args: Mapping[str, Any],
+    params: Mapping[str, Any],
+    incident: Incident,
+    *,
+    instance: str,
+    debug: bool,
+    result_path: Path,
+    runtime_dir: Path = DEFAULT_DESTINATION,
+) -> dict[str, Any]:
+    """The JSON job the sandbox process reads."""
+    module_name = integration.code_path.stem if integration.code_path else integration.id.replace(" ", "")
+    return {
+        "module_name": module_name,
+        "code_path": str(integration.code_path) if integration.code_path else None,
+        "code": integration.code,
+        "folder": str(integration.folder),
+        "runtime_dir": str(runtime_dir),
+        "command": command,
+        "args": dict(args),
+        "params": dict(params),
+        "is_debug": debug,
+        "brand": integration.brand,
+        "instance": instance,
+        "integration_context": incident.integration_context(instance),
+        "context": incident.context,
+        "incident": incident.fields,
+        "result_path": str(result_path),
+    }
+
+
+def apply_result(incident: Incident, instance: str, result: Mapping[str, Any]) -> Incident:
+    """The incident after a run: setContext calls, then each entry's EntryContext merged in order."""
+    for path, value in result.get("context_sets") or ():
+        incident = incident.with_context_value(str(path), value)
+    for entry_context in entry_contexts(list(result.get("entries") or ())):
+        incident = incident.with_entry_context(entry_context)
+    return incident.with_integration_context(instance, result.get("integration_context") or {})
+
+
+def _child_env(env: Mapping[str, str] | None) -> dict[str, str]:
+    child = dict(os.environ if env is None else env)
+    # the sandbox imports xsoar_local; make that work whatever the working folder is
+    child["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), child.get("PYTHONPATH", "")]))
+    child.setdefault("PYTHONIOENCODING", "utf-8")
+    return child
+
+
+def run_command(
+    integration: Integration,
+    command: str,
+    args: Mapping[str, Any],
+    params: Mapping[str, Any],
+    incident: Incident,
+    *,
+    instance_name: str | None = None,
+    debug: bool = False,
+    env: Mapping[str, str] | None = None,
+    check: bool = False,
+    timeout: float = DEFAULT_TIMEOUT,
+    python: str = sys.executable,
+) -> CommandRun:
+    """Run `command` with already-built params in a fresh process; return entries, logs and the updated incident.
+
+    `args` are used as given unless `check=True` (then `check_args` applies the YAML's rules). A
+    `debug-mode=true` arg is removed and turns on debug mode, as the engine does. `incident` is not
+    modified: the result's `incident` carries the merged context and the instance's integration context.
+    """
+    spec = command_spec(integration, command)
+    if check:
+        args = check_args(spec, args)
+    args, debug_mode = split_debug_mode(args)
+    debug = debug or debug_mode
+    instance = instance_name or default_instance_name(integration)
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="xsoar-local-") as workdir:
+        result_path = Path(workdir) / "result.json"
+        job = build_job(
+            integration, command, args, params, incident, instance=instance, debug=debug, result_path=result_path
+        )
+        raw_logs: list[LogEntry] = []
+        try:
+            completed = subprocess.run(
+                [python, "-m", "xsoar_local.engine.sandbox"],
+                input=json.dumps(job, default=str),
+                capture_output=True,
+                text=True,
+                env=_child_env(env),
+                timeout=timeout,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            message = f"The command did not finish within {timeout:g} seconds; the engine stopped it."
+            result: dict[str, Any] = {"entries": [crash_entry(message)], "crashed": True}
+        else:
+            result = _read_result(result_path, completed)
+            # output that bypassed sys.stdout (C extensions, os.write) still reaches the log
+            raw_logs += [LogEntry("stdout", line) for line in completed.stdout.splitlines()]
+            raw_logs += [LogEntry("stderr", line) for line in completed.stderr.splitlines()]
+    logs = [LogEntry(str(log["level"]), str(log["message"])) for log in result.get("logs") or ()] + raw_logs
+    return CommandRun(
+        command=command,
+        args=dict(args),
+        instance=instance,
+        entries=list(result.get("entries") or ()),
+        logs=logs,
+        incident=apply_result(incident, instance, result),
+        crashed=bool(result.get("crashed")),
+        exit_code=result.get("exit_code"),
+        duration=time.monotonic() - started,
+        debug=debug,
+        last_run=dict(result.get("last_run") or {}),
+    )
+
+
+def _read_result(path: Path, completed: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The sandbox's result file, or a crash report when the child died before writing it."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        tail = "\n".join(completed.stderr.strip().splitlines()[-5:])
+        message = f"The engine's child process ended with status {completed.returncode} without a result. {tail}"
+        return {"entries": [crash_entry(message.strip())], "crashed": True}
+    if not isinstance(data, dict):
+        return {"entries": [crash_entry("The engine's child process wrote a malformed result.")], "crashed": True}
+    return data
+
+
+def run_war_room(
+    integration: Integration,
+    line: str,
+    params: Mapping[str, Any],
+    incident: Incident,
+    **options: Any,
+) -> CommandRun:
+    """Parse a War Room line, check its args as the server does, and run it."""
+    parsed = parse_war_room(line)
+    args = check_args(command_spec(integration, parsed.name), parsed.args, parsed.positional)
+    return run_command(integration, parsed.name, args, params, incident, **options)
