@@ -1,0 +1,191 @@
+"""Run the service on loopback in a background thread, over HTTP or TLS, for the length of a `with` block.
+
+    with serve(ServiceConfig(rate_limit=5, window_seconds=3600, tls=True)) as svc:
+        requests.post(svc.url + "yoda", data={"text": "..."}, verify=str(svc.ca_bundle))
+
+On exit the listening socket is closed, handler threads are joined (a latency fault wakes up
+early) and the generated CA file is removed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import math
+import shutil
+import ssl
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import trustme
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+from xsoar_local.funtranslations.app import RecordedRequest, RequestLog, TranslationService
+from xsoar_local.funtranslations.faults import Fault
+from xsoar_local.funtranslations.ratelimit import RateLimiter, validate_limit
+
+__all__ = ["RecordedRequest", "RunningService", "ServiceConfig", "serve"]
+
+_LOG = logging.getLogger("xsoar_local.funtranslations")
+_LOOPBACK_NAMES = frozenset({"localhost"})
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """How to run the service. `rate_limit=None` turns the limit off; keys in `paid_keys` are never limited.
+
+    A key sent in `X-Funtranslations-Api-Secret` that is in neither `paid_keys` nor `known_keys`
+    gets 401. Requests without a key are limited per client IP, known keys per key. `clock`
+    (seconds, monotonic) drives the rate-limit windows, so tests can move time by hand.
+    """
+
+    rate_limit: int | None = 5
+    window_seconds: float = 3600.0
+    paid_keys: frozenset[str] = frozenset()
+    known_keys: frozenset[str] = frozenset()
+    faults: tuple[Fault, ...] = ()
+    tls: bool = False
+    host: str = "127.0.0.1"
+    port: int = 0
+    clock: Callable[[], float] = field(default=time.monotonic, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        # Accept any iterable of keys or faults, but store the immutable forms.
+        object.__setattr__(self, "paid_keys", frozenset(self.paid_keys))
+        object.__setattr__(self, "known_keys", frozenset(self.known_keys))
+        object.__setattr__(self, "faults", tuple(self.faults))
+        if self.rate_limit is not None:
+            validate_limit(self.rate_limit, self.window_seconds)
+        elif not math.isfinite(self.window_seconds) or self.window_seconds <= 0:
+            raise ValueError(f"window_seconds must be a positive number of seconds (got {self.window_seconds!r})")
+        if not _is_loopback(self.host):
+            raise ValueError(f"host must be a loopback address such as 127.0.0.1 (got {self.host!r}): offline only")
+        if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port <= 65535:
+            raise ValueError(f"port must be 0 (any free port) to 65535 (got {self.port!r})")
+        for key in self.paid_keys | self.known_keys:
+            if not isinstance(key, str) or not key.strip() or key != key.strip():
+                raise ValueError(f"API keys must be non-empty strings without surrounding spaces (got {key!r})")
+        for fault in self.faults:
+            if not isinstance(fault, Fault):
+                raise ValueError(f"faults must be Fault objects; turn {fault!r} into one with parse_fault()")
+
+
+@dataclass(frozen=True)
+class RunningService:
+    """A running service: `url` is the API base (`.../translate/`) for the integration's `url` parameter."""
+
+    url: str
+    base_url: str
+    host: str
+    port: int
+    ca_bundle: Path | None
+    config: ServiceConfig
+    _log: RequestLog = field(repr=False)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """A snapshot of every request seen so far, faulted and dropped ones included."""
+        return self._log.snapshot()
+
+    def clear_requests(self) -> None:
+        """Forget the requests seen so far."""
+        self._log.clear()
+
+
+class _Handler(WSGIRequestHandler):
+    # A client that connects and never speaks must not hold shutdown (which joins handlers) forever.
+    timeout = 10
+
+    def setup(self) -> None:
+        super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            # The handshake was deferred out of the accept loop; do it here, under the timeout.
+            self.connection.do_handshake()
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        level = logging.WARNING if type == "error" else logging.INFO
+        _LOG.log(level, "%s - %s", self.address_string(), message % args if args else message)
+
+
+class _Server(ThreadedWSGIServer):
+    # Non-daemon handler threads are joined by server_close(): nothing outlives the `with` block.
+    daemon_threads = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        _LOG.debug("connection from %s failed", client_address, exc_info=True)
+
+
+@contextlib.contextmanager
+def serve(config: ServiceConfig | None = None) -> Iterator[RunningService]:
+    """Serve until the block exits; port 0 picks a free port."""
+    config = config or ServiceConfig()
+    stopping = threading.Event()
+    log = RequestLog()
+    limiter = None if config.rate_limit is None else RateLimiter(config.rate_limit, config.window_seconds, config.clock)
+    app = TranslationService(
+        limiter=limiter,
+        paid_keys=config.paid_keys,
+        known_keys=config.known_keys,
+        faults=config.faults,
+        wait=stopping.wait,
+        log=log,
+    )
+    with contextlib.ExitStack() as cleanup:
+        ca_bundle = None
+        context = None
+        if config.tls:
+            folder = Path(tempfile.mkdtemp(prefix="funtranslations-tls-"))
+            cleanup.callback(shutil.rmtree, folder, ignore_errors=True)
+            context, ca_bundle = _tls_context(config.host, folder)
+        server = _bind(config, app)
+        if context is not None:
+            # Wrapped here, not by Werkzeug, so the handshake runs in the handler thread.
+            server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+            server.ssl_context = context
+        thread = threading.Thread(
+            target=server.serve_forever, kwargs={"poll_interval": 0.05}, name=f"funtranslations:{server.port}"
+        )
+        thread.start()
+        host = f"[{config.host}]" if ":" in config.host else config.host
+        base_url = f"{'https' if config.tls else 'http'}://{host}:{server.port}"
+        try:
+            yield RunningService(f"{base_url}/translate/", base_url, config.host, server.port, ca_bundle, config, log)
+        finally:
+            stopping.set()
+            server.shutdown()  # serve_forever then closes the socket and joins the handler threads
+            thread.join()
+
+
+def _bind(config: ServiceConfig, app: TranslationService) -> _Server:
+    try:
+        return _Server(config.host, config.port, app, handler=_Handler)
+    except SystemExit:
+        # Werkzeug exits the process when it cannot bind; a library must raise instead.
+        raise OSError(f"cannot listen on {config.host}:{config.port}; choose another --port (0 = any free)") from None
+
+
+def _tls_context(host: str, folder: Path) -> tuple[ssl.SSLContext, Path]:
+    """A server context with a certificate for `host` and localhost, and the PEM file of the CA that signed it."""
+    authority = trustme.CA()
+    names = sorted({host, "127.0.0.1", "localhost"})
+    certificate = authority.issue_cert(*names)
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate.configure_cert(context)
+    ca_bundle = folder / "funtranslations-ca.pem"
+    authority.cert_pem.write_to_path(str(ca_bundle))
+    return context, ca_bundle
+
+
+def _is_loopback(host: str) -> bool:
+    if host in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
