@@ -1,0 +1,49 @@
+"""Run XSOAR playbooks locally: the playbook YAML the server uses, on a local incident and engine.
+
+For callers (the CLI, tests):
+
+    from xsoar_local.playbook import load_playbook, PlaybookRunner, EngineExecutor, scan_integrations
+
+    playbook = load_playbook("Packs/YodaSpeak/Playbooks/playbook-Yoda_Speak.yml")  # PlaybookError if unusable
+    executor = EngineExecutor(scan_integrations(Path("Packs")), params_for)       # params_for(integration) -> params
+    run = PlaybookRunner(executor, max_steps=500).run(playbook, incident)         # incident: xsoar_local.incident
+    run.completed, run.error   # False + the reason (failed task, "no branch matched", step limit)
+    run.tasks                  # the work plan: TaskResult(task_id, name, status, seconds, message, ...)
+    run.entries                # War Room entries (WarRoomEntry(task_id, task_name, entry))
+    run.incident               # the incident afterwards (context, fields)
+
+Any `CommandExecutor` (a callable `(CommandCall, Incident) -> CommandOutcome`) can replace the engine,
+which is how the tests run playbooks without child processes. `xsoar_local.playbook.cli` holds the
+`playbook` and `test-playbooks` subcommands.
+"""
+
+from xsoar_local.playbook.integrations import BrandError, EngineExecutor, IntegrationCatalog, scan_integrations
+from xsoar_local.playbook.model import Playbook, PlaybookError, Task, load_playbook, load_playbook_text
+from xsoar_local.playbook.runner import (
+    CommandCall,
+    CommandExecutor,
+    CommandOutcome,
+    PlaybookRun,
+    PlaybookRunner,
+    TaskResult,
+    WarRoomEntry,
+)
+
+__all__ = [
+    "BrandError",
+    "CommandCall",
+    "CommandExecutor",
+    "CommandOutcome",
+    "EngineExecutor",
+    "IntegrationCatalog",
+    "Playbook",
+    "PlaybookError",
+    "PlaybookRun",
+    "PlaybookRunner",
+    "Task",
+    "TaskResult",
+    "WarRoomEntry",
+    "load_playbook",
+    "load_playbook_text",
+    "scan_integrations",
+]

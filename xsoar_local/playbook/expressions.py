@@ -1,0 +1,111 @@
+"""Resolve task argument values (`simple`, `complex`, `${path}`) against an incident view.
+
+The view is what `${...}` sees: the incident context plus the incident fields under `incident`
+(`xsoar_local.incident.store.view_for_expressions`). Every path that resolves to nothing is
+recorded, so that the work plan can flag an argument that silently came out empty.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from xsoar_local.incident.context import ContextPathError, get_path
+from xsoar_local.playbook.transformers import TransformerError, apply_transformer, to_text
+
+REFERENCE = re.compile(r"\$\{([^{}]*)\}")
+
+
+class ExpressionError(Exception):
+    """An argument value is malformed or uses something the local runner does not support."""
+
+
+@dataclass
+class Resolver:
+    """Resolves values against one view and remembers the references that came out empty."""
+
+    view: Mapping[str, Any]
+    unresolved: list[str] = field(default_factory=list)
+
+    def lookup(self, path: str) -> Any:
+        """The value at a context path; None (and recorded) when nothing is there."""
+        path = path.strip()
+        try:
+            value = get_path(self.view, path)
+        except ContextPathError as error:
+            raise ExpressionError(str(error)) from error
+        if is_empty(value) and path not in self.unresolved:
+            self.unresolved.append(path)
+        return value
+
+    def simple(self, raw: Any) -> Any:
+        """A `simple` value: a literal, with `${path}` references replaced.
+
+        A string that is exactly one reference takes the referenced value as it is (a list stays
+        a list); references inside text are written as text (lists comma-joined).
+        """
+        if not isinstance(raw, str):
+            return raw
+        whole = REFERENCE.fullmatch(raw.strip())
+        if whole:
+            return self.lookup(whole.group(1))
+        return REFERENCE.sub(lambda match: to_text(self.lookup(match.group(1))), raw)
+
+    def complex(self, raw: Any) -> Any:
+        """A `complex` value: `root` plus `accessor`, then the transformers in order."""
+        if not isinstance(raw, Mapping) or not raw.get("root"):
+            raise ExpressionError(f"a complex value needs a `root`, got {raw!r}")
+        if raw.get("filters"):
+            raise ExpressionError("complex values with `filters` are not supported by the local runner")
+        path = str(raw["root"])
+        if raw.get("accessor"):
+            path = f"{path}.{raw['accessor']}"
+        value = self.lookup(path)
+        for transformer in raw.get("transformers") or []:
+            if not isinstance(transformer, Mapping) or not transformer.get("operator"):
+                raise ExpressionError(f"a transformer needs an `operator`, got {transformer!r}")
+            args = {
+                str(name): self.operand(spec)
+                for name, spec in (transformer.get("args") or {}).items()
+                if isinstance(spec, Mapping)
+            }
+            try:
+                value = apply_transformer(str(transformer["operator"]), value, args)
+            except TransformerError as error:
+                raise ExpressionError(str(error)) from error
+        return value
+
+    def argument(self, raw: Any) -> Any:
+        """A `scriptarguments` value: `{simple: ...}`, `{complex: ...}`, or not set (`{}`/None -> None)."""
+        if raw is None:
+            return None
+        if not isinstance(raw, Mapping):
+            return self.simple(raw)  # hand-written playbooks sometimes give the literal directly
+        if "complex" in raw and raw["complex"] is not None:
+            return self.complex(raw["complex"])
+        if "simple" in raw:
+            return self.simple(raw["simple"])
+        if not raw:
+            return None
+        raise ExpressionError(f"an argument value must be `simple` or `complex`, got keys {sorted(raw)}")
+
+    def operand(self, raw: Mapping[str, Any]) -> Any:
+        """A condition side or transformer arg: `{value: {simple|complex}, iscontext}`.
+
+        With `iscontext`, a `simple` value is a context path rather than a literal.
+        """
+        value = raw.get("value")
+        if value is None:
+            return None
+        if raw.get("iscontext") and isinstance(value, Mapping) and isinstance(value.get("simple"), str):
+            text = value["simple"]
+            whole = REFERENCE.fullmatch(text.strip())
+            return self.lookup(whole.group(1) if whole else text)
+        return self.argument(value)
+
+
+def is_empty(value: Any) -> bool:
+    """What XSOAR treats as empty: nothing, an empty string, an empty list or object."""
+    return value is None or value == "" or value == [] or value == {}

@@ -1,0 +1,288 @@
+"""Walk a playbook's task graph on an incident, with integration commands run by an injected executor.
+
+The walk is pure apart from the executor and the clock: it starts at `starttaskid`, follows
+`nexttasks` (`#none#`, condition labels, `#default#`, `#error#`), and stops at the first failing
+task (unless `continueonerror`), at a condition no branch of which matched, or at the step limit.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from xsoar_local.incident.store import Incident, view_for_expressions
+from xsoar_local.playbook.conditions import ConditionError, choose_branch
+from xsoar_local.playbook.expressions import ExpressionError, Resolver, is_empty
+from xsoar_local.playbook.model import DEFAULT_BRANCH, ERROR_BRANCH, NONE_BRANCH, Playbook, Task
+from xsoar_local.playbook.scripts import ScriptError, run_script
+
+ERROR_ENTRY = 4  # EntryType.ERROR
+DEFAULT_MAX_STEPS = 500
+COMMAND_SEPARATOR = "|||"
+
+# Task statuses in the work plan.
+SUCCESS = "success"
+WARNING = "warning"  # ran, but an argument or Print value came out empty
+ERROR = "error"
+CONTINUED = "error (continued)"  # failed, but `continueonerror` let the run go on
+
+
+class TaskError(Exception):
+    """A task could not run or its command returned an error (whose entries still reach the War Room)."""
+
+    def __init__(self, message: str, entries: tuple[Mapping[str, Any], ...] = ()) -> None:
+        super().__init__(message)
+        self.entries = entries
+
+
+@dataclass(frozen=True)
+class CommandCall:
+    """An integration command a task asks for: `brand` is empty for "any instance"."""
+
+    task_id: str
+    brand: str
+    command: str
+    args: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class CommandOutcome:
+    """What the executor reports: the entries written and the incident afterwards (EntryContext merged)."""
+
+    entries: tuple[Mapping[str, Any], ...]
+    incident: Incident
+    error: str | None = None
+
+
+CommandExecutor = Callable[[CommandCall, Incident], CommandOutcome]
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    """One line of the work plan."""
+
+    task_id: str
+    name: str
+    type: str
+    action: str  # what the task ran: `Brand|||command`, a script name, or "" for start/title/condition
+    status: str
+    seconds: float
+    message: str = ""
+    branch: str | None = None  # the label a condition took
+    args: Mapping[str, Any] = field(default_factory=dict)
+    empty_references: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class WarRoomEntry:
+    """An entry a task wrote, kept with the task that wrote it."""
+
+    task_id: str
+    task_name: str
+    entry: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class PlaybookRun:
+    """The outcome of a run: the work plan, the War Room, the final incident and whether it completed."""
+
+    playbook: Playbook
+    tasks: tuple[TaskResult, ...]
+    entries: tuple[WarRoomEntry, ...]
+    incident: Incident
+    error: str | None = None
+
+    @property
+    def completed(self) -> bool:
+        """True when the walk reached its end without a failure."""
+        return self.error is None
+
+    @property
+    def warnings(self) -> tuple[TaskResult, ...]:
+        """The tasks that ran with an empty value."""
+        return tuple(task for task in self.tasks if task.status == WARNING)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What running one task produced, before it is put in the work plan."""
+
+    incident: Incident
+    branches: tuple[str, ...]
+    action: str = ""
+    args: Mapping[str, Any] = field(default_factory=dict)
+    entries: tuple[Mapping[str, Any], ...] = ()
+    warnings: tuple[str, ...] = ()
+    branch: str | None = None
+    message: str = ""
+    empty_references: tuple[str, ...] = ()
+    failed: bool = False  # failed, and `continueonerror` let the run go on
+
+
+def _branch_ids(task: Task, label: str) -> tuple[str, ...]:
+    """Task ids under a branch label; labels compare case-insensitively, as the server's validators do."""
+    for key, ids in task.next_tasks.items():
+        if key.lower() == label.lower():
+            return ids
+    return ()
+
+
+def _has_branch(task: Task, label: str) -> bool:
+    return any(key.lower() == label.lower() for key in task.next_tasks)
+
+
+def split_command(script: str) -> tuple[str, str] | None:
+    """`Brand|||command` as (brand, command); None for a script name."""
+    if COMMAND_SEPARATOR not in script:
+        return None
+    brand, _, command = script.partition(COMMAND_SEPARATOR)
+    return brand.strip(), command.strip()
+
+
+class PlaybookRunner:
+    """Runs playbooks; `execute` runs integration commands, `clock` times the tasks."""
+
+    def __init__(
+        self,
+        execute: CommandExecutor,
+        *,
+        max_steps: int = DEFAULT_MAX_STEPS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.execute = execute
+        self.max_steps = max_steps
+        self.clock = clock
+
+    def run(self, playbook: Playbook, incident: Incident) -> PlaybookRun:
+        """Walk the playbook from its start task on `incident`."""
+        results: list[TaskResult] = []
+        war_room: list[WarRoomEntry] = []
+        queue: deque[str] = deque([playbook.start_task_id])
+        error: str | None = None
+        steps = 0
+        while queue and error is None:
+            task = playbook.tasks[queue.popleft()]
+            steps += 1
+            if steps > self.max_steps:
+                error = f"step limit of {self.max_steps} tasks reached at {task.label}: the playbook loops"
+                break
+            started = self.clock()
+            try:
+                step = self._run_task(task, incident)
+            except TaskError as failure:
+                if not task.continue_on_error:
+                    error = f"{task.label} failed: {failure}"
+                    war_room.extend(WarRoomEntry(task.id, task.name, entry) for entry in failure.entries)
+                    results.append(self._result(task, ERROR, started, _Step(incident, (), message=str(failure))))
+                    break
+                step = _Step(incident, self._error_branches(task), message=str(failure), failed=True)
+            incident = step.incident
+            war_room.extend(WarRoomEntry(task.id, task.name, entry) for entry in step.entries)
+            status = CONTINUED if step.failed else WARNING if step.warnings else SUCCESS
+            results.append(self._result(task, status, started, step))
+            for next_id in step.branches:
+                if next_id not in queue:  # a join reached from two branches runs once per wave
+                    queue.append(next_id)
+        return PlaybookRun(playbook, tuple(results), tuple(war_room), incident, error)
+
+    def _result(self, task: Task, status: str, started: float, step: _Step) -> TaskResult:
+        return TaskResult(
+            task_id=task.id,
+            name=task.name,
+            type=task.type,
+            action=step.action or task.script,
+            status=status,
+            seconds=max(0.0, self.clock() - started),
+            message="; ".join(filter(None, [step.message, *step.warnings])),
+            branch=step.branch,
+            args=dict(step.args),
+            empty_references=step.empty_references,
+        )
+
+    @staticmethod
+    def _error_branches(task: Task) -> tuple[str, ...]:
+        if task.error_path and _has_branch(task, ERROR_BRANCH):
+            return _branch_ids(task, ERROR_BRANCH)
+        return _branch_ids(task, NONE_BRANCH)
+
+    def _run_task(self, task: Task, incident: Incident) -> _Step:
+        if task.type in ("start", "title"):
+            return _Step(incident, _branch_ids(task, NONE_BRANCH))
+        if task.type == "condition":
+            return self._condition(task, incident)
+        if task.type == "regular":
+            return self._regular(task, incident)
+        raise TaskError(f"task type {task.type!r} is not supported (supported: start, title, regular, condition)")
+
+    def _condition(self, task: Task, incident: Incident) -> _Step:
+        if not task.conditions:
+            what = f"script {task.script!r}" if task.script else "a manual decision"
+            raise TaskError(f"condition tasks decided by {what} are not supported; use built-in `conditions`")
+        resolver = Resolver(view_for_expressions(incident))
+        try:
+            label = choose_branch(task.conditions, resolver)
+        except ConditionError as error:
+            raise TaskError(str(error)) from error
+        if label is None:
+            if not _has_branch(task, DEFAULT_BRANCH):
+                raise TaskError("no branch matched, and the condition has no #default# (else) branch")
+            label = DEFAULT_BRANCH
+        return _Step(incident, _branch_ids(task, label), branch=label, message=f"branch {label!r}")
+
+    def _regular(self, task: Task, incident: Incident) -> _Step:
+        if not task.script:
+            raise TaskError("a regular task without a script or command (a manual task) cannot run locally")
+        resolver = Resolver(view_for_expressions(incident))
+        try:
+            args = {name: resolver.argument(raw) for name, raw in task.arguments.items()}
+        except ExpressionError as error:
+            raise TaskError(f"argument: {error}") from error
+        empty = tuple(resolver.unresolved)
+        warnings = tuple(f"${{{path}}} is empty" for path in empty)
+        command = split_command(task.script)
+        if command is None:
+            try:
+                result = run_script(task.script, args, incident.fields, incident.context)
+            except ScriptError as error:
+                raise TaskError(str(error)) from error
+            after = replace(incident, fields=dict(result.fields), context=dict(result.context))
+            return _Step(
+                after,
+                _branch_ids(task, NONE_BRANCH),
+                task.script,
+                args,
+                result.entries,
+                warnings + result.warnings,
+                empty_references=empty,
+            )
+        brand, name = command
+        # An empty argument is left out, so that the command's defaultValue applies.
+        given = {key: value for key, value in args.items() if not is_empty(value)}
+        outcome = self.execute(CommandCall(task.id, brand, name, given), incident)
+        failures = [str(entry.get("Contents")) for entry in outcome.entries if entry.get("Type") == ERROR_ENTRY]
+        if outcome.error or failures:
+            message = outcome.error or "; ".join(failures)
+            if not task.continue_on_error:
+                raise TaskError(message, outcome.entries)
+            # The error entries still reach the War Room, as they do on the server.
+            return _Step(
+                outcome.incident,
+                self._error_branches(task),
+                task.script,
+                given,
+                outcome.entries,
+                message=message,
+                failed=True,
+            )
+        return _Step(
+            outcome.incident,
+            _branch_ids(task, NONE_BRANCH),
+            task.script,
+            given,
+            outcome.entries,
+            warnings,
+            empty_references=empty,
+        )
