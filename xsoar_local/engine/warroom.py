@@ -124,7 +124,9 @@ def check_args(command: CommandSpec, raw_args: Mapping[str, Any], positional: st
     missing = [arg.name for arg in command.arguments if arg.required and args.get(arg.name) in (None, "", [])]
     if missing:
         raise ArgError(f"{command.name}: missing required argument {', '.join(map(repr, missing))}")
-    return {name: _as_server_string(value) for name, value in args.items() if value is not None}
+    # the command's own order first (as declared in the YAML), then debug-mode
+    order = [arg.name for arg in command.arguments if arg.name in args] + [n for n in args if n not in known]
+    return {name: _as_server_string(args[name]) for name in order if args[name] is not None}
 
 
 def split_debug_mode(args: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:

@@ -1,0 +1,250 @@
+"""The `xsoar-local` command line: a thin layer over the engine, the incident store and the local service."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from xsoar_local.engine import (
+    ArgError,
+    CommandRun,
+    EngineError,
+    Integration,
+    IntegrationError,
+    ParamError,
+    ParamLayer,
+    WarRoomSyntaxError,
+    build_params,
+    check_args,
+    command_spec,
+    env_file_layers,
+    load_integration,
+    parse_env_file,
+    parse_war_room,
+    run_command,
+)
+from xsoar_local.engine.params import DEMISTO_PARAMS, parse_assignments, parse_params_json
+from xsoar_local.incident.store import DEFAULT_STATE_DIR, Incident, IncidentStateError, IncidentStore
+from xsoar_local.render import render_run
+from xsoar_local.runtime import REPO_ROOT
+
+DEFAULT_INTEGRATION = REPO_ROOT / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak"
+# Integrations whose service the embedded FunTranslations stand-in imitates (started unless --real/--no-service).
+SERVICE_INTEGRATIONS = frozenset({"YodaSpeak"})
+API_KEY_ENV = "FUNTRANSLATIONS_API_KEY"
+API_KEY_PARAM = "apikey"
+
+EXIT_OK, EXIT_ERROR_ENTRY, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """The command line asks for something that cannot run (exit status 2)."""
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """The embedded service a run used: its URL and how many requests it received."""
+
+    url: str
+    requests: int
+
+
+# ---- pure helpers ----------------------------------------------------------------------------
+def resolve_command(integration: Integration, command: str | None, text: str | None) -> tuple[str, dict[str, Any]]:
+    """The command name and checked args from `--command '!cmd ...'` or `--text TEXT`."""
+    if command:
+        parsed = parse_war_room(command)
+        return parsed.name, check_args(command_spec(integration, parsed.name), parsed.args, parsed.positional)
+    spec = next((c for c in integration.commands if c.argument("text") is not None), None)
+    if spec is None:
+        raise UsageError(f"{integration.name} has no command with a `text` argument: use --command '!command ...'")
+    return spec.name, check_args(spec, {"text": text or ""})
+
+
+def service_wanted(integration: Integration, option: bool | None, real: bool) -> bool:
+    """Start the embedded service? Explicit --service/--no-service wins; else on for its integrations unless --real."""
+    if option is not None:
+        if option and real:
+            raise UsageError("--service and --real contradict each other: choose one")
+        if option and integration.param("url") is None:
+            raise UsageError(f"--service needs an integration with a `url` param; {integration.name} has none")
+        return option
+    return integration.id in SERVICE_INTEGRATIONS and not real
+
+
+def param_layers(
+    options: argparse.Namespace, integration: Integration, environ: dict[str, str], service_url: str | None
+) -> list[ParamLayer]:
+    """Param sources, lowest priority first: DEMISTO_PARAMS, --params-file, --env-file, service/--real, --param."""
+    layers: list[ParamLayer] = []
+    if environ.get(DEMISTO_PARAMS):
+        layers.append(ParamLayer(DEMISTO_PARAMS, parse_params_json(environ[DEMISTO_PARAMS], DEMISTO_PARAMS)))
+    if options.params_file:
+        path = Path(options.params_file)
+        layers.append(ParamLayer(str(path), parse_params_json(_read(path), str(path))))
+    if options.env_file:
+        path = Path(options.env_file)
+        layers += env_file_layers(parse_env_file(_read(path)), str(path))
+    if service_url:
+        layers.append(ParamLayer("the embedded service", {"url": service_url}))
+    if options.real and environ.get(API_KEY_ENV) and integration.param(API_KEY_PARAM) is not None:
+        layers.append(ParamLayer(API_KEY_ENV, {API_KEY_PARAM: environ[API_KEY_ENV]}))
+    if options.param:
+        layers.append(ParamLayer("--param", parse_assignments(options.param)))
+    return layers
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise UsageError(f"cannot read {path}: {error.strerror or error}") from error
+
+
+def run_to_json(run: CommandRun, service: ServiceInfo | None) -> dict[str, Any]:
+    """The `--json` document: entries, context, logs and what the run used."""
+    return {
+        "command": run.command,
+        "args": run.args,
+        "instance": run.instance,
+        "entries": run.entries,
+        "context": run.incident.context,
+        "is_error": run.is_error,
+        "crashed": run.crashed,
+        "logs": [log.to_json() for log in run.logs],
+        "service": None if service is None else {"url": service.url, "requests": service.requests},
+    }
+
+
+# ---- I/O edges --------------------------------------------------------------------------------
+@contextlib.contextmanager
+def embedded_service(faults: Sequence[str]) -> Iterator[Any]:
+    """The local FunTranslations stand-in on a free loopback port (fresh rate-limit state each run)."""
+    from xsoar_local.funtranslations.faults import parse_fault
+    from xsoar_local.funtranslations.server import ServiceConfig, serve
+
+    try:
+        parsed = tuple(parse_fault(spec) for spec in faults)
+    except ValueError as error:
+        raise UsageError(f"--fault: {error}") from error
+    config = ServiceConfig(rate_limit=5, window_seconds=3600, paid_keys=frozenset(), faults=parsed, tls=False)
+    with serve(config) as service:
+        yield service
+
+
+def load_incident(store: IncidentStore, reset: bool) -> Incident:
+    """The saved incident; with --reset a fresh one (integration contexts are kept, as a server keeps them)."""
+    try:
+        saved = store.load()
+    except IncidentStateError:
+        if not reset:
+            raise
+        return store.reset()
+    return Incident(integration_contexts=saved.integration_contexts) if reset else saved
+
+
+def cmd_run(options: argparse.Namespace, console: Console) -> int:
+    """`run`: one command through the engine, printed as a War Room entry plus the context."""
+    integration = load_integration(options.integration)
+    command, args = resolve_command(integration, options.command, options.text)
+    if options.debug:
+        args["debug-mode"] = "true"
+    store = IncidentStore.in_folder(Path(options.state_dir))
+    incident = load_incident(store, options.reset)
+    use_service = service_wanted(integration, options.service, options.real)
+    if options.fault and not use_service:
+        raise UsageError("--fault needs the embedded service (it cannot make the real service fail)")
+    environ = dict(os.environ)
+    service_info: ServiceInfo | None = None
+    with embedded_service(options.fault or ()) if use_service else contextlib.nullcontext() as service:
+        params = build_params(integration.params, param_layers(options, integration, environ, service and service.url))
+        run = run_command(integration, command, args, params, incident, instance_name=options.instance)
+        if service is not None:
+            service_info = ServiceInfo(url=service.url, requests=len(service.requests))
+    store.save(run.incident)
+    if options.json:
+        print(json.dumps(run_to_json(run, service_info), indent=2, ensure_ascii=False, default=str))
+    else:
+        title = f"!{command} " + " ".join(f'{k}="{v}"' for k, v in run.args.items())
+        console.print(
+            render_run(run.entries, run.incident.context, title=title.strip(), logs=run.logs, verbose=options.verbose)
+        )
+        if service_info is not None:
+            plural = "request" if service_info.requests == 1 else "requests"
+            console.print(
+                f"Local service {service_info.url}: {service_info.requests} {plural} received during this run."
+            )
+    return EXIT_ERROR_ENTRY if run.is_error else EXIT_OK
+
+
+def add_run_parser(subparsers: Any) -> None:
+    """The `run` subcommand's options."""
+    parser = subparsers.add_parser(
+        "run",
+        help="run one integration command locally",
+        description="Run one command of an integration in a local engine; print its War Room entry and the context.",
+    )
+    parser.add_argument("--integration", default=str(DEFAULT_INTEGRATION), help="integration folder or unified YAML")
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument("--command", help="a War Room line, e.g. '!yoda-speak-translate text=\"Hello\"' or test-module")
+    what.add_argument("--text", help="the text for the integration's command that has a `text` argument")
+    parser.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a param (repeatable)")
+    parser.add_argument("--params-file", help="JSON object of params (the DEMISTO_PARAMS format)")
+    parser.add_argument("--env-file", help="NAME=VALUE lines of params (or a DEMISTO_PARAMS=<json> line)")
+    parser.add_argument("--fault", action="append", metavar="SPEC", help="make the embedded service fail (repeatable)")
+    parser.add_argument(
+        "--real", action="store_true", help=f"use the real service: the YAML's URL, key from ${API_KEY_ENV} if set"
+    )
+    parser.add_argument(
+        "--service",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="start the embedded FunTranslations stand-in and point the `url` param at it (default: on for YodaSpeak)",
+    )
+    parser.add_argument("--instance", help="the instance name (default: <brand>_instance_1)")
+    parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), help="where the local incident is kept")
+    parser.add_argument("--reset", action="store_true", help="start from a fresh incident (empty context)")
+    parser.add_argument("--debug", action="store_true", help="run with debug-mode=true")
+    parser.add_argument("--json", action="store_true", help="print the entries and context as JSON")
+    parser.add_argument("-v", "--verbose", action="store_true", help="also print the integration's logs")
+    parser.set_defaults(handler=cmd_run)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The parser; each subcommand registers itself with an `add_*_parser` function."""
+    parser = argparse.ArgumentParser(prog="xsoar-local", description="Run XSOAR integrations and playbooks locally.")
+    subparsers = parser.add_subparsers(dest="subcommand", required=True)
+    add_run_parser(subparsers)
+    return parser
+
+
+USER_ERRORS = (
+    UsageError,
+    IntegrationError,
+    ParamError,
+    ArgError,
+    WarRoomSyntaxError,
+    EngineError,
+    IncidentStateError,
+)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line, run the subcommand, and turn user errors into a message and exit status 2."""
+    options = build_parser().parse_args(argv)
+    console = Console()
+    try:
+        status: int = options.handler(options, console)
+    except USER_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    return status

@@ -1,0 +1,92 @@
+"""Show War Room entries and the context in a terminal (rich), or as JSON."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.json import JSON
+from rich.markdown import Markdown
+from rich.panel import Panel
+from rich.text import Text
+
+from xsoar_local.engine.entries import ENTRY_TYPE_NAMES, ERROR, WARNING, LogEntry, entry_type
+
+_LOG_STYLES = {"error": "red", "stderr": "red", "info": "cyan", "debug": "dim", "log": "", "stdout": ""}
+
+
+def _json_text(value: Any) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+
+
+def entry_body(entry: Mapping[str, Any]) -> RenderableType:
+    """What a person reads in the War Room: HumanReadable as markdown, else the Contents in their format."""
+    human = entry.get("HumanReadable")
+    if isinstance(human, str) and human.strip():
+        return Markdown(human)
+    contents = entry.get("Contents")
+    fmt = str(entry.get("ContentsFormat") or "text")
+    if fmt == "markdown" and isinstance(contents, str):
+        return Markdown(contents)
+    if fmt == "json":
+        if isinstance(contents, str):
+            try:
+                contents = json.loads(contents)
+            except json.JSONDecodeError:
+                return Text(contents)
+        return JSON(_json_text(contents))
+    return Text("" if contents is None else str(contents))
+
+
+def render_entry(entry: Mapping[str, Any], title: str = "") -> RenderableType:
+    """One entry in a panel: errors red and titled "Error", warnings yellow, notes blue."""
+    kind = entry_type(entry)
+    if kind == ERROR:
+        crash = " (engine-side crash: the integration did not handle it)" if entry.get("EngineCrash") else ""
+        return Panel(
+            Text(str(entry.get("Contents") or ""), style="red"),
+            title=f"[bold red]Error[/] {title}".strip(),
+            subtitle=crash.strip() or None,
+            border_style="red",
+            title_align="left",
+        )
+    if kind == WARNING:
+        return Panel(entry_body(entry), title=f"Warning {title}".strip(), border_style="yellow", title_align="left")
+    name = ENTRY_TYPE_NAMES.get(kind, f"type {kind}")
+    label = f"{title} ({name})" if title and name != "note" else title or name
+    return Panel(entry_body(entry), title=label, border_style="blue", title_align="left")
+
+
+def render_logs(logs: Sequence[LogEntry]) -> RenderableType:
+    """The captured logs, one line each with its level."""
+    lines = Text()
+    for log in logs:
+        lines.append(f"[{log.level}] ", style="bold " + (_LOG_STYLES.get(log.level) or "white"))
+        lines.append(log.message + "\n", style=_LOG_STYLES.get(log.level, ""))
+    return Panel(lines, title="Logs", border_style="dim", title_align="left")
+
+
+def render_context(context: Mapping[str, Any]) -> RenderableType:
+    """The incident context as pretty JSON."""
+    body: RenderableType = JSON(_json_text(context)) if context else Text("(empty)", style="dim")
+    return Panel(body, title="Context", border_style="green", title_align="left")
+
+
+def render_run(
+    entries: Sequence[Mapping[str, Any]],
+    context: Mapping[str, Any],
+    *,
+    title: str = "",
+    logs: Sequence[LogEntry] = (),
+    verbose: bool = False,
+) -> RenderableType:
+    """The entries of one command, the logs when verbose, then the context."""
+    parts: list[RenderableType] = [render_entry(entry, title) for entry in entries]
+    if not entries:
+        parts.append(Text("The command returned no entry.", style="yellow"))
+    if verbose and logs:
+        parts.append(render_logs(logs))
+    parts.append(render_context(context))
+    return Group(*parts)
