@@ -108,6 +108,10 @@ class _Handler(WSGIRequestHandler):
             # The handshake was deferred out of the accept loop; do it here, under the timeout.
             self.connection.do_handshake()
 
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        # Werkzeug's own access line is ANSI-coloured; a plain one reads better in files and test output.
+        _LOG.info('%s - "%s %s" %s', self.address_string(), self.command, self.path, code)
+
     def log(self, type: str, message: str, *args: Any) -> None:
         level = logging.WARNING if type == "error" else logging.INFO
         _LOG.log(level, "%s - %s", self.address_string(), message % args if args else message)

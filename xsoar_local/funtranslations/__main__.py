@@ -1,0 +1,85 @@
+"""`python -m xsoar_local.funtranslations`: serve the FunTranslations-compatible service until Ctrl-C or SIGTERM.
+
+Prints the API base URL (and, with --tls, the CA bundle path) on one line each, then serves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+
+from xsoar_local.funtranslations.faults import ACCEPTED_FORMS, Fault, parse_fault
+from xsoar_local.funtranslations.server import ServiceConfig, serve
+
+
+def _fault(spec: str) -> Fault:
+    try:
+        return parse_fault(spec)
+    except ValueError as error:
+        # argparse only shows the message of an ArgumentTypeError.
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line interface."""
+    parser = argparse.ArgumentParser(
+        prog="python -m xsoar_local.funtranslations",
+        description="A FunTranslations-compatible Yoda service on loopback, for offline use and tests.",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default: %(default)s)")
+    parser.add_argument("--tls", action="store_true", help="serve HTTPS with a freshly generated test CA")
+    parser.add_argument("--rate-limit", type=int, default=5, metavar="N", help="requests per window (default: 5)")
+    parser.add_argument("--window", type=float, default=3600.0, metavar="SECONDS", help="window (default: 3600)")
+    parser.add_argument("--no-rate-limit", action="store_true", help="turn the rate limit off")
+    parser.add_argument("--paid-key", action="append", default=[], metavar="KEY", help="a paid key: never limited")
+    parser.add_argument("--known-key", action="append", default=[], metavar="KEY", help="a free key: limited per key")
+    parser.add_argument("--fault", action="append", default=[], type=_fault, metavar="SPEC", help=ACCEPTED_FORMS)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        config = ServiceConfig(
+            rate_limit=None if args.no_rate_limit else args.rate_limit,
+            window_seconds=args.window,
+            paid_keys=frozenset(args.paid_key),
+            known_keys=frozenset(args.known_key),
+            faults=tuple(args.fault),
+            tls=args.tls,
+            host=args.host,
+            port=args.port,
+        )
+    except ValueError as error:
+        parser.error(str(error))
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="%(message)s")
+    stop = threading.Event()
+
+    def _on_sigterm(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        with serve(config) as service:
+            print(service.url, flush=True)
+            if service.ca_bundle is not None:
+                print(service.ca_bundle, flush=True)
+            stop.wait()
+    except KeyboardInterrupt:
+        pass
+    except OSError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
