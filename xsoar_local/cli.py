@@ -181,7 +181,8 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
         if service_info is not None:
             plural = "request" if service_info.requests == 1 else "requests"
             console.print(
-                f"Local service {service_info.url}: {service_info.requests} {plural} received during this run."
+                f"Local service {service_info.url}: {service_info.requests} {plural} received during this run.",
+                soft_wrap=True,
             )
     return EXIT_ERROR_ENTRY if run.is_error else EXIT_OK
 

@@ -21,6 +21,20 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, default=str)
 
 
+def pretty_json(value: Any) -> RenderableType:
+    """Highlighted JSON whose long strings fold onto the next line instead of being cut off."""
+    rendered = JSON(_json_text(value))
+    rendered.text.no_wrap = False
+    rendered.text.overflow = "fold"
+    return rendered
+
+
+def shorten(text: str, limit: int = 60) -> str:
+    """One line of at most `limit` characters (panel titles)."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
 def entry_body(entry: Mapping[str, Any]) -> RenderableType:
     """What a person reads in the War Room: HumanReadable as markdown, else the Contents in their format."""
     human = entry.get("HumanReadable")
@@ -36,13 +50,14 @@ def entry_body(entry: Mapping[str, Any]) -> RenderableType:
                 contents = json.loads(contents)
             except json.JSONDecodeError:
                 return Text(contents)
-        return JSON(_json_text(contents))
+        return pretty_json(contents)
     return Text("" if contents is None else str(contents))
 
 
 def render_entry(entry: Mapping[str, Any], title: str = "") -> RenderableType:
     """One entry in a panel: errors red and titled "Error", warnings yellow, notes blue."""
     kind = entry_type(entry)
+    title = shorten(title)
     if kind == ERROR:
         crash = " (engine-side crash: the integration did not handle it)" if entry.get("EngineCrash") else ""
         return Panel(
@@ -70,7 +85,7 @@ def render_logs(logs: Sequence[LogEntry]) -> RenderableType:
 
 def render_context(context: Mapping[str, Any]) -> RenderableType:
     """The incident context as pretty JSON."""
-    body: RenderableType = JSON(_json_text(context)) if context else Text("(empty)", style="dim")
+    body: RenderableType = pretty_json(context) if context else Text("(empty)", style="dim")
     return Panel(body, title="Context", border_style="green", title_align="left")
 
 
