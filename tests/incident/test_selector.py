@@ -1,0 +1,78 @@
+"""Tests of the DT selector evaluator: the JavaScript subset CSP emits, evaluated without eval."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from xsoar_local.incident import UnsupportedSelectorError, evaluate_selector
+
+HELLO = {"Original": "Hello", "Translation": "Hello, hmm", "Count": 2, "Meta": {"Lang": "en"}}
+
+
+@pytest.mark.parametrize(
+    ("selector", "val", "obj", "expected"),
+    [
+        pytest.param("val.Original == obj.Original", HELLO, {"Original": "Hello"}, True, id="equal-fields"),
+        pytest.param("val.Original == obj.Original", HELLO, {"Original": "Bye"}, False, id="different-fields"),
+        pytest.param("val.Original && val.Original == obj.Original", {}, {}, False, id="undefined-guard"),
+        pytest.param("val.Missing == obj.Missing", {}, {}, True, id="undefined-equals-undefined"),
+        pytest.param("val.Meta.Lang == 'en'", HELLO, {}, True, id="dotted-and-single-quotes"),
+        pytest.param('val.Meta.Lang === "en"', HELLO, {}, True, id="strict-string"),
+        pytest.param("val.Count == '2'", HELLO, {}, True, id="loose-number-string"),
+        pytest.param("val.Count === '2'", HELLO, {}, False, id="strict-number-string"),
+        pytest.param("val.Count != 3", HELLO, {}, True, id="not-equal"),
+        pytest.param("val.Count !== 2", HELLO, {}, False, id="strict-not-equal"),
+        pytest.param("val.Count == 2.0", HELLO, {}, True, id="int-float"),
+        pytest.param("val.x == -1", {"x": -1}, {}, True, id="negative-number"),
+        pytest.param("val.flag == 1", {"flag": True}, {}, True, id="loose-true-is-1"),
+        pytest.param("val.flag === 1", {"flag": True}, {}, False, id="strict-true-is-not-1"),
+        pytest.param("val.x == null", {"x": None}, {}, True, id="null-loose"),
+        pytest.param("val.y == null", {}, {}, True, id="undefined-loose-null"),
+        pytest.param("val.y === null", {}, {}, False, id="undefined-strict-not-null"),
+        pytest.param("val.Meta == obj.Meta", HELLO, {"Meta": {"Lang": "en"}}, False, id="objects-by-identity"),
+        pytest.param("val.Zero", {"Zero": 0}, {}, False, id="zero-falsy"),
+        pytest.param("val.Empty", {"Empty": ""}, {}, False, id="empty-string-falsy"),
+        pytest.param("val.List", {"List": []}, {}, True, id="empty-array-truthy"),
+        pytest.param("val.Obj", {"Obj": {}}, {}, True, id="empty-object-truthy"),
+        pytest.param("!val.Missing", {}, {}, True, id="not"),
+        pytest.param("false || val.Count == 2", HELLO, {}, True, id="or"),
+        pytest.param("(val.Count == 1 || val.Count == 2) && val.Original == 'Hello'", HELLO, {}, True, id="parens"),
+        pytest.param("val.Count == 1 || val.Count == 2 && false", HELLO, {}, False, id="and-binds-tighter"),
+        pytest.param("true", {}, {}, True, id="true"),
+        pytest.param("val == obj", "a", "a", True, id="whole-primitive-items"),
+        pytest.param(r"val.q == 'it\'s'", {"q": "it's"}, {}, True, id="escaped-quote"),
+    ],
+)
+def test_selector_semantics(selector: str, val: Any, obj: Any, expected: bool) -> None:
+    """
+    Given a selector, a stored item val and an incoming item obj
+    When the selector is evaluated
+    Then it follows JavaScript truthiness and equality
+    """
+    result = evaluate_selector(selector, val, obj)
+    assert result is expected, f"{selector!r} with val={val!r}, obj={obj!r} should be {expected}, got {result}"
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        pytest.param("val.x > 1", id="greater-than"),
+        pytest.param("val['x'] == 1", id="brackets"),
+        pytest.param("__import__('os')", id="python-injection"),
+        pytest.param("val.x = 1", id="assignment"),
+        pytest.param("(val.x == 1", id="unclosed"),
+        pytest.param("val.", id="dangling-dot"),
+        pytest.param("- val.x", id="minus-non-number"),
+    ],
+)
+def test_unsupported_selectors_raise(selector: str) -> None:
+    """
+    Given a selector outside the supported subset
+    When it is evaluated
+    Then UnsupportedSelectorError names the selector
+    """
+    with pytest.raises(UnsupportedSelectorError, match="Unsupported DT selector") as raised:
+        evaluate_selector(selector, {"x": 1}, {"x": 1})
+    assert repr(selector) in str(raised.value), f"the message should quote the selector: {raised.value}"

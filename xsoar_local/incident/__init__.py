@@ -1,0 +1,51 @@
+"""The local incident: its context (merged like the XSOAR server does) and its persisted state."""
+
+from xsoar_local.incident.context import (
+    ContextPathError,
+    UnsupportedSelectorError,
+    delete_path,
+    evaluate_selector,
+    get_path,
+    json_equal,
+    merge_entry_context,
+    set_path,
+    split_dt_key,
+)
+from xsoar_local.incident.store import (
+    DEFAULT_STATE_DIR,
+    DEFAULT_STATE_FILE,
+    STATE_FILE_NAME,
+    Incident,
+    IncidentInputError,
+    IncidentStateError,
+    IncidentStore,
+    default_fields,
+    incident_from_overrides,
+    load_incident_file,
+    parse_incident_fields,
+    view_for_expressions,
+)
+
+__all__ = [
+    "DEFAULT_STATE_DIR",
+    "DEFAULT_STATE_FILE",
+    "STATE_FILE_NAME",
+    "ContextPathError",
+    "Incident",
+    "IncidentInputError",
+    "IncidentStateError",
+    "IncidentStore",
+    "UnsupportedSelectorError",
+    "default_fields",
+    "delete_path",
+    "evaluate_selector",
+    "get_path",
+    "incident_from_overrides",
+    "json_equal",
+    "load_incident_file",
+    "merge_entry_context",
+    "parse_incident_fields",
+    "set_path",
+    "split_dt_key",
+    "view_for_expressions",
+]
