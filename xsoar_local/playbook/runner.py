@@ -151,10 +151,12 @@ class PlaybookRunner:
         *,
         max_steps: int = DEFAULT_MAX_STEPS,
         clock: Callable[[], float] = time.monotonic,
+        on_task: Callable[[TaskResult], None] | None = None,
     ) -> None:
         self.execute = execute
         self.max_steps = max_steps
         self.clock = clock
+        self.on_task = on_task  # called as each task finishes, so the work plan can be shown as it runs
 
     def run(self, playbook: Playbook, incident: Incident) -> PlaybookRun:
         """Walk the playbook from its start task on `incident`."""
@@ -177,16 +179,22 @@ class PlaybookRunner:
                     error = f"{task.label} failed: {failure}"
                     war_room.extend(WarRoomEntry(task.id, task.name, entry) for entry in failure.entries)
                     results.append(self._result(task, ERROR, started, _Step(incident, (), message=str(failure))))
+                    self._report(results[-1])
                     break
                 step = _Step(incident, self._error_branches(task), message=str(failure), failed=True)
             incident = step.incident
             war_room.extend(WarRoomEntry(task.id, task.name, entry) for entry in step.entries)
             status = CONTINUED if step.failed else WARNING if step.warnings else SUCCESS
             results.append(self._result(task, status, started, step))
+            self._report(results[-1])
             for next_id in step.branches:
                 if next_id not in queue:  # a join reached from two branches runs once per wave
                     queue.append(next_id)
         return PlaybookRun(playbook, tuple(results), tuple(war_room), incident, error)
+
+    def _report(self, result: TaskResult) -> None:
+        if self.on_task is not None:
+            self.on_task(result)
 
     def _result(self, task: Task, status: str, started: float, step: _Step) -> TaskResult:
         return TaskResult(
@@ -248,6 +256,9 @@ class PlaybookRunner:
                 result = run_script(task.script, args, incident.fields, incident.context)
             except ScriptError as error:
                 raise TaskError(str(error)) from error
+            failures = [str(entry.get("Contents")) for entry in result.entries if entry.get("Type") == ERROR_ENTRY]
+            if failures:
+                raise TaskError("; ".join(failures), result.entries)
             after = replace(incident, fields=dict(result.fields), context=dict(result.context))
             return _Step(
                 after,

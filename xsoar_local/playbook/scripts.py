@@ -16,6 +16,7 @@ from xsoar_local.playbook.expressions import is_empty
 from xsoar_local.playbook.transformers import to_text
 
 NOTE = 1  # EntryType.NOTE
+ERROR = 4  # EntryType.ERROR: a task that writes one fails
 
 
 class ScriptError(Exception):
@@ -61,6 +62,12 @@ def print_value(args: Mapping[str, Any], fields: Mapping[str, Any], context: Map
     value = args.get("value")
     warnings = ("Print got an empty value",) if is_empty(value) else ()
     return ScriptResult(context, fields, (note(to_text(value)),), warnings)
+
+
+def print_error_entry(args: Mapping[str, Any], fields: Mapping[str, Any], context: Mapping[str, Any]) -> ScriptResult:
+    """PrintErrorEntry: writes `message` as an error entry, which fails the task (test playbooks use it)."""
+    text = to_text(args.get("message"))
+    return ScriptResult(context, fields, ({"Type": ERROR, "ContentsFormat": "text", "Contents": text},))
 
 
 def delete_context(args: Mapping[str, Any], fields: Mapping[str, Any], context: Mapping[str, Any]) -> ScriptResult:
@@ -132,6 +139,7 @@ class BuiltinScript:
 
 BUILTIN_SCRIPTS: Mapping[str, BuiltinScript] = {
     "Print": BuiltinScript(print_value, frozenset({"value"})),
+    "PrintErrorEntry": BuiltinScript(print_error_entry, frozenset({"message"})),
     "DeleteContext": BuiltinScript(delete_context, frozenset({"all", "key", "keysToKeep", "subplaybook", "index"})),
     "Set": BuiltinScript(set_value, frozenset({"key", "value", "append", "stringify"})),
     "closeInvestigation": BuiltinScript(close_investigation, frozenset({"closeReason", "closeNotes", "id"})),

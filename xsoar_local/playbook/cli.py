@@ -1,0 +1,194 @@
+"""The `playbook` and `test-playbooks` subcommands: I/O around the playbook runner.
+
+`xsoar_local.cli` registers them with `add_playbook_parsers(subparsers)`. The engine CLI's helpers
+(param layers, the embedded FunTranslations service) are imported when a command runs, because
+`xsoar_local.cli` imports this module.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from rich.console import Console
+from rich.text import Text
+
+from xsoar_local.engine import Integration, ParamError, build_params
+from xsoar_local.incident.store import Incident, IncidentInputError, IncidentStore, incident_from_overrides
+from xsoar_local.playbook.integrations import EngineExecutor, scan_integrations
+from xsoar_local.playbook.model import Playbook, PlaybookError, load_playbook
+from xsoar_local.playbook.report import render_outcome, run_to_json, summary, task_line
+from xsoar_local.playbook.runner import DEFAULT_MAX_STEPS, PlaybookRun, PlaybookRunner, TaskResult
+from xsoar_local.runtime import REPO_ROOT
+
+DEFAULT_PACKS = REPO_ROOT / "Packs"
+EXIT_OK, EXIT_NOT_COMPLETED, EXIT_USAGE = 0, 1, 2
+
+
+class PlaybookUsageError(Exception):
+    """The command line asks for a playbook or incident that cannot be used."""
+
+
+def find_playbook(reference: str, packs_root: Path) -> Path:
+    """A playbook YAML by path, or by `id`/`name` among Packs/*/Playbooks and Packs/*/TestPlaybooks."""
+    path = Path(reference)
+    if path.is_file():
+        return path
+    candidates = sorted([*packs_root.glob("*/Playbooks/*.yml"), *packs_root.glob("*/TestPlaybooks/*.yml")])
+    names: list[str] = []
+    for candidate in candidates:
+        try:
+            data = yaml.safe_load(candidate.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError):
+            continue
+        if isinstance(data, dict):
+            if reference in (data.get("id"), data.get("name")):
+                return candidate
+            names.append(str(data.get("name") or data.get("id")))
+    known = ", ".join(repr(name) for name in names) or "none"
+    raise PlaybookUsageError(f"no playbook file or playbook named {reference!r} in {packs_root} (found: {known})")
+
+
+def test_playbook_paths(packs_root: Path) -> list[Path]:
+    """Every test playbook: Packs/*/TestPlaybooks/*.yml."""
+    return sorted(packs_root.glob("*/TestPlaybooks/*.yml"))
+
+
+class Session:
+    """What one playbook run uses: its integrations, their params and (when wanted) its own embedded service."""
+
+    def __init__(self, options: argparse.Namespace, stack: contextlib.ExitStack) -> None:
+        self.options = options
+        self.stack = stack
+        self.catalog = scan_integrations(Path(options.packs))
+        self.service: Any = None
+
+    def params_for(self, integration: Integration) -> Mapping[str, Any]:
+        """Params as `run` builds them; a YodaSpeak-like brand gets the embedded service unless --real."""
+        from xsoar_local.cli import embedded_service, param_layers, service_wanted
+
+        url = None
+        if service_wanted(integration, None, self.options.real):
+            if self.service is None:  # started on first use, stopped when the run ends
+                self.service = self.stack.enter_context(embedded_service(()))
+            url = self.service.url
+        return build_params(integration.params, param_layers(self.options, integration, dict(os.environ), url))
+
+    def run(self, playbook: Playbook, incident: Incident, on_task: Callable[[TaskResult], None] | None) -> PlaybookRun:
+        """Run the playbook through the engine."""
+        runner = PlaybookRunner(
+            EngineExecutor(self.catalog, self.params_for), max_steps=self.options.max_steps, on_task=on_task
+        )
+        return runner.run(playbook, incident)
+
+
+def _incident(options: argparse.Namespace) -> Incident:
+    file = Path(options.incident_file) if options.incident_file else None
+    return incident_from_overrides(None, incident_file=file, field_pairs=options.incident or ())
+
+
+def _run_one(options: argparse.Namespace, console: Console, path: Path, incident: Incident) -> PlaybookRun:
+    """Run one playbook in its own session (its own service); the work plan is printed as tasks finish."""
+    playbook = load_playbook(path)
+    on_task: Callable[[TaskResult], None] | None = None
+    if not options.json:
+        console.print(Text(f"Work plan: {playbook.name} ({path})", style="bold underline"))
+        on_task = lambda result: console.print(task_line(result))  # noqa: E731 - a one-line callback
+    with contextlib.ExitStack() as stack:
+        return Session(options, stack).run(playbook, incident, on_task)
+
+
+def cmd_playbook(options: argparse.Namespace, console: Console) -> int:
+    """`playbook`: run one playbook on an incident; print the work plan, War Room and context."""
+    try:
+        path = find_playbook(options.playbook, Path(options.packs))
+        run = _run_one(options, console, path, _incident(options))
+    except (PlaybookError, PlaybookUsageError, IncidentInputError, ParamError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    if options.state_dir:
+        IncidentStore.in_folder(Path(options.state_dir)).save(run.incident)
+    if options.json:
+        print(json.dumps(run_to_json(run), indent=2, ensure_ascii=False, default=str))
+    else:
+        console.print(render_outcome(run))
+    return EXIT_OK if run.completed else EXIT_NOT_COMPLETED
+
+
+def cmd_test_playbooks(options: argparse.Namespace, console: Console) -> int:
+    """`test-playbooks`: run every test playbook, each on a fresh incident; fail if any does not complete."""
+    paths = test_playbook_paths(Path(options.packs))
+    if not paths:
+        print(f"error: no test playbooks in {options.packs}/*/TestPlaybooks/", file=sys.stderr)
+        return EXIT_NOT_COMPLETED
+    runs: list[dict[str, Any]] = []
+    failed = 0
+    for path in paths:
+        try:
+            run = _run_one(options, console, path, Incident())
+        except (PlaybookError, ParamError) as error:
+            failed += 1
+            runs.append({"playbook": {"source": str(path)}, "completed": False, "error": str(error)})
+            if not options.json:
+                console.print(f"[bold red]✘ {path}: {error}[/]")
+            continue
+        failed += 0 if run.completed else 1
+        runs.append(run_to_json(run))
+        if not options.json:
+            console.print(render_outcome(run, show_context=options.verbose) if options.verbose else summary(run))
+    if options.json:
+        print(json.dumps({"passed": len(paths) - failed, "failed": failed, "runs": runs}, indent=2, default=str))
+    else:
+        style = "bold red" if failed else "bold green"
+        console.print(f"[{style}]{len(paths) - failed} of {len(paths)} test playbook(s) completed[/]")
+    return EXIT_NOT_COMPLETED if failed else EXIT_OK
+
+
+def _common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--packs", default=str(DEFAULT_PACKS), help="the Packs folder to take playbooks and integrations from"
+    )
+    parser.add_argument(
+        "--real", action="store_true", help="use the real FunTranslations service instead of the embedded one"
+    )
+    parser.add_argument(
+        "--param", action="append", metavar="NAME=VALUE", help="override an integration param (repeatable)"
+    )
+    parser.add_argument("--params-file", help="JSON object of integration params (the DEMISTO_PARAMS format)")
+    parser.add_argument("--env-file", help="NAME=VALUE lines of integration params")
+    parser.add_argument(
+        "--max-steps", type=int, default=DEFAULT_MAX_STEPS, help="stop a looping playbook after this many tasks"
+    )
+    parser.add_argument("--json", action="store_true", help="print the run(s) as JSON")
+
+
+def add_playbook_parsers(subparsers: Any) -> None:
+    """Register the `playbook` and `test-playbooks` subcommands."""
+    run = subparsers.add_parser(
+        "playbook",
+        help="run a playbook locally",
+        description="Run a playbook (a YAML path, id or name) on a local incident and show its work plan.",
+    )
+    run.add_argument("--playbook", required=True, help="a playbook YAML, or the id/name of one under --packs")
+    run.add_argument(
+        "--incident", action="append", metavar="KEY=VALUE", help='an incident field, e.g. details="Hello" (repeatable)'
+    )
+    run.add_argument("--incident-file", help="a JSON object of incident fields (optionally with a `context` object)")
+    run.add_argument("--state-dir", help="save the final incident there (default: nothing is saved)")
+    _common_options(run)
+    run.set_defaults(handler=cmd_playbook)
+    tests = subparsers.add_parser(
+        "test-playbooks",
+        help="run every test playbook",
+        description="Run each Packs/*/TestPlaybooks/*.yml on a fresh incident; fail if any does not complete.",
+    )
+    tests.add_argument("-v", "--verbose", action="store_true", help="also print each run's War Room and context")
+    _common_options(tests)
+    tests.set_defaults(handler=cmd_test_playbooks)

@@ -1,0 +1,96 @@
+"""Show a playbook run: the work plan line by line, the War Room, the final context, or one JSON document."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from typing import Any
+
+from rich.console import Group, RenderableType
+from rich.panel import Panel
+from rich.text import Text
+
+from xsoar_local.playbook.expressions import is_empty
+from xsoar_local.playbook.runner import CONTINUED, ERROR, SUCCESS, WARNING, PlaybookRun, TaskResult, WarRoomEntry
+from xsoar_local.render import render_context, render_entry
+
+_STATUS_STYLES = {SUCCESS: "green", WARNING: "bold yellow", ERROR: "bold red", CONTINUED: "yellow"}
+_STATUS_MARKS = {SUCCESS: "✔", WARNING: "⚠", ERROR: "✘", CONTINUED: "✘"}
+
+
+def task_line(result: TaskResult) -> Text:
+    """One work-plan line: status mark, task id and name, what it ran, status, time, and any note."""
+    style = _STATUS_STYLES.get(result.status, "")
+    line = Text()
+    line.append(f"{_STATUS_MARKS.get(result.status, '?')} ", style=style)
+    line.append(f"[{result.task_id}] ", style="dim")
+    line.append(result.name or f"({result.type})", style="bold")
+    if result.action:
+        line.append(f"  {result.action}", style="cyan")
+    line.append(f"  {result.status}", style=style)
+    line.append(f"  {result.seconds:.2f}s", style="dim")
+    if result.message:
+        line.append(f"  {result.message}", style=style if result.status != SUCCESS else "dim")
+    return line
+
+
+def _war_room_entry(item: WarRoomEntry, empty_refs: Mapping[str, tuple[str, ...]]) -> RenderableType:
+    title = f"[{item.task_id}] {item.task_name}".strip()
+    entry = item.entry
+    if is_empty(entry.get("Contents")) and is_empty(entry.get("HumanReadable")):
+        refs = ", ".join(f"${{{path}}}" for path in empty_refs.get(item.task_id, ()))
+        why = f": {refs} resolved to nothing" if refs else ""
+        return Panel(
+            Text(f"(empty value{why})", style="bold yellow"),
+            title=f"⚠ {title}",
+            border_style="yellow",
+            title_align="left",
+        )
+    return render_entry(entry, title)
+
+
+def render_war_room(run: PlaybookRun) -> RenderableType:
+    """The War Room: every entry in order, an empty one flagged with the references that came out empty."""
+    empty_refs = {task.task_id: task.empty_references for task in run.tasks}
+    parts: list[RenderableType] = [Text("War Room", style="bold underline")]
+    parts += [_war_room_entry(item, empty_refs) for item in run.entries]
+    if not run.entries:
+        parts.append(Text("(no entries)", style="dim"))
+    return Group(*parts)
+
+
+def summary(run: PlaybookRun) -> Text:
+    """The last line: completed or not, and why."""
+    counts = f"{len(run.tasks)} task(s) ran"
+    if not run.completed:
+        return Text(f"✘ Playbook {run.playbook.name!r} did NOT complete: {run.error} ({counts})", style="bold red")
+    if run.warnings:
+        names = ", ".join(f"[{task.task_id}] {task.name}" for task in run.warnings)
+        return Text(
+            f"⚠ Playbook {run.playbook.name!r} completed, but with empty values in: {names} ({counts})",
+            style="bold yellow",
+        )
+    return Text(f"✔ Playbook {run.playbook.name!r} completed ({counts})", style="bold green")
+
+
+def render_outcome(run: PlaybookRun, *, show_context: bool = True) -> RenderableType:
+    """What follows the work plan: the War Room, the final context, the summary."""
+    parts: list[RenderableType] = [render_war_room(run)]
+    if show_context:
+        parts.append(render_context(run.incident.context))
+    parts.append(summary(run))
+    return Group(*parts)
+
+
+def run_to_json(run: PlaybookRun) -> dict[str, Any]:
+    """The `--json` document of one run."""
+    return {
+        "playbook": {"id": run.playbook.id, "name": run.playbook.name, "source": str(run.playbook.source or "")},
+        "completed": run.completed,
+        "error": run.error,
+        "warnings": [f"[{task.task_id}] {task.name}: {task.message}" for task in run.warnings],
+        "tasks": [dataclasses.asdict(task) for task in run.tasks],
+        "war_room": [dataclasses.asdict(item) for item in run.entries],
+        "context": run.incident.context,
+        "incident": run.incident.fields,
+    }
