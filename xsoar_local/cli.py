@@ -34,6 +34,7 @@ from xsoar_local.engine import (
 )
 from xsoar_local.engine.params import DEMISTO_PARAMS, parse_assignments, parse_params_json
 from xsoar_local.incident.store import DEFAULT_STATE_DIR, Incident, IncidentStateError, IncidentStore
+from xsoar_local.playbook.cli import add_playbook_parsers
 from xsoar_local.render import render_run
 from xsoar_local.runtime import REPO_ROOT
 
@@ -225,6 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xsoar-local", description="Run XSOAR integrations and playbooks locally.")
     subparsers = parser.add_subparsers(dest="subcommand", required=True)
     add_run_parser(subparsers)
+    add_playbook_parsers(subparsers)
     return parser
 
 
