@@ -76,11 +76,13 @@ pack: setup
 upload: setup
 	@echo "make upload: not built yet"
 
+# make playbook DETAILS="..."  runs the pack's "Yoda Speak" playbook on an incident with those details (REAL=1: real service)
 playbook: setup
-	@echo "make playbook: not built yet"
+	$(PY) -m xsoar_local playbook --playbook "Yoda Speak" --incident details="$(DETAILS)" $(if $(REAL),--real) $(ARGS)
 
+# Every Packs/*/TestPlaybooks/*.yml, each on a fresh incident and its own local service; fails if one does not complete.
 test-playbooks: setup
-	@echo "make test-playbooks: not built yet"
+	$(PY) -m xsoar_local test-playbooks $(if $(REAL),--real)
 
 bench: setup
 	@echo "make bench: not built yet"
