@@ -22,7 +22,7 @@ ACCEPTED_FORMS = (
     "accepted fault specs: '429' or 'status=429' (any HTTP status 100-599), 'latency=1.5' (seconds, >= 0), "
     "'body=not-json' or 'body=empty', 'drop'; each may end with ',times=N' (N >= 1) to fault only the first N requests"
 )
-_STATUS = re.compile(r"^(?:status=)?(\d{3})$")
+_STATUS = re.compile(r"^(?:status=)?(\d+)$")
 
 
 @dataclass(frozen=True)
