@@ -48,6 +48,28 @@ CONTEXT: dict[str, Any] = {
         pytest.param("Zero", 0, id="falsy-value-returned"),
         pytest.param("Nothing", None, id="null"),
         pytest.param("Zero.deeper", None, id="through-a-scalar"),
+        pytest.param(
+            "YodaSpeak.TheForce(val.Original == 'I am your father').Translation",
+            "Your father, I am",
+            id="filter-one-match-is-the-item",
+        ),
+        pytest.param(
+            "YodaSpeak.TheForce(val.Translation).Original",
+            ["Hello there", "I am your father"],
+            id="filter-several-matches",
+        ),
+        pytest.param('YodaSpeak.TheForce(val.Original == "Nope").Original', None, id="filter-no-match"),
+        pytest.param("YodaSpeak.Single(val.Original == 'Hmm').Translation", "Hmm, yes", id="filter-single-object"),
+        pytest.param(
+            "YodaSpeak.TheForce(val.Original == 'a.b(c)' || val.Original == 'Hello there').[0].Translation",
+            "There, hello",
+            id="filter-with-dots-and-parens-in-strings",
+        ),
+        pytest.param(
+            "URLScan.Certificates(val.SubjectName).SubjectName",
+            ["a.example", "b.example", "c.example"],
+            id="filter-then-map",
+        ),
     ],
 )
 def test_get_path(path: str, expected: Any) -> None:
@@ -60,13 +82,21 @@ def test_get_path(path: str, expected: Any) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", [pytest.param("", id="empty"), pytest.param("A..B", id="empty-segment"), pytest.param("A.[x]", id="bad")]
+    "path",
+    [
+        pytest.param("", id="empty"),
+        pytest.param("A..B", id="empty-segment"),
+        pytest.param("A.[x]", id="bad-index"),
+        pytest.param("A(val.x == 1", id="unclosed-filter"),
+        pytest.param("A)(", id="reversed-parens"),
+        pytest.param("YodaSpeak.TheForce(val.x > 1)", id="unsupported-filter"),
+    ],
 )
 def test_get_path_rejects_malformed_paths(path: str) -> None:
     """
     Given a malformed path
     When it is read
-    Then ContextPathError says so
+    Then ContextPathError (UnsupportedSelectorError for a bad filter is one) says so
     """
     with pytest.raises(ContextPathError):
         get_path(CONTEXT, path)
@@ -84,6 +114,16 @@ def test_set_path_overwrites_and_creates_parents_without_mutating() -> None:
     assert updated["YodaSpeak"]["TheForce"] == {"Original": "x"}, "set_path should overwrite, not merge"
     assert updated["New"] == {"Branch": {"Leaf": [1, 2]}}, "set_path should create parent objects"
     assert before == CONTEXT, "set_path mutated its input"
+
+
+def test_set_path_ignores_a_trailing_selector() -> None:
+    """
+    Given a setContext key carrying a DT selector
+    When it is written
+    Then the selector is ignored and the value overwrites the path
+    """
+    updated = set_path(CONTEXT, "YodaSpeak.TheForce(val.Original == obj.Original)", {"Original": "x"})
+    assert updated["YodaSpeak"]["TheForce"] == {"Original": "x"}, f"expected an overwrite: {updated['YodaSpeak']}"
 
 
 @pytest.mark.parametrize(

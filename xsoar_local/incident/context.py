@@ -34,12 +34,12 @@ __all__ = [
 ]
 
 
-class UnsupportedSelectorError(ValueError):
-    """A DT selector uses syntax the local evaluator does not support (or is malformed)."""
-
-
 class ContextPathError(ValueError):
     """A context path is malformed, or writing it would clobber a value that is not an object."""
+
+
+class UnsupportedSelectorError(ContextPathError):
+    """A DT selector uses syntax the local evaluator does not support (or is malformed)."""
 
 
 # ---------------------------------------------------------------------------------------------
@@ -377,21 +377,66 @@ def _is_overwrite(selector: str) -> bool:
 # ---------------------------------------------------------------------------------------------
 
 _INDEX = re.compile(r"\[(-?\d+)\]")
-_SEGMENT = re.compile(r"(?P<name>[^\[\]]*)(?P<indexes>(?:\[-?\d+\])*)")
+_SEGMENT = re.compile(r"(?P<name>[^\[\]()]*)(?:\((?P<selector>.*)\))?(?P<indexes>(?:\s*\[-?\d+\])*)\s*", re.DOTALL)
 
 
-def _parse_path(path: str) -> list[str | int]:
-    """Split ``A.B.[0].C`` (or ``A.B[0].C``) into names and integer indexes."""
+@dataclass(frozen=True)
+class _Filter:
+    """A ``(selector)`` inside a read path: keeps the items ``val`` for which it holds."""
+
+    selector: str
+
+
+_Part = str | int | _Filter
+
+
+def _split_segments(path: str) -> list[str]:
+    """Split a path at the dots outside parentheses and string literals."""
+    segments: list[str] = []
+    current: list[str] = []
+    depth = 0
+    quote: str | None = None
+    escaped = False
+    for char in path:
+        if quote is not None:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "'\"" and depth > 0:
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "." and depth == 0:
+            segments.append("".join(current))
+            current = []
+            continue
+        current.append(char)
+    if depth != 0 or quote is not None:
+        raise ContextPathError(f"Malformed context path {path!r}: unbalanced parentheses or quotes")
+    segments.append("".join(current))
+    return segments
+
+
+def _parse_path(path: str) -> list[_Part]:
+    """Split ``A.B.[0].C``, ``A.B[0].C`` or ``A.B(val.X == 'y').C`` into names, indexes and filters."""
     if not path.strip():
         raise ContextPathError("Empty context path")
-    parts: list[str | int] = []
-    for raw in path.strip().split("."):
+    parts: list[_Part] = []
+    for raw in _split_segments(path.strip()):
         segment = raw.strip()
         match = _SEGMENT.fullmatch(segment)
         if not segment or match is None:
             raise ContextPathError(f"Malformed context path {path!r}: bad segment {raw!r}")
-        if match.group("name"):
-            parts.append(match.group("name"))
+        if match.group("name").strip():
+            parts.append(match.group("name").strip())
+        if match.group("selector") is not None:
+            _compile(match.group("selector"))  # an unsupported selector fails here, naming itself
+            parts.append(_Filter(match.group("selector")))
         parts.extend(int(index) for index in _INDEX.findall(match.group("indexes")))
     return parts
 
@@ -400,7 +445,7 @@ def _parse_write_path(path: str) -> list[str]:
     parts = _parse_path(path)
     names = [part for part in parts if isinstance(part, str)]
     if len(names) != len(parts):
-        raise ContextPathError(f"Cannot write to {path!r}: index segments such as [0] are read-only")
+        raise ContextPathError(f"Cannot write to {path!r}: index and (selector) segments are read-only")
     return names
 
 
@@ -411,20 +456,28 @@ def get_path(context: Mapping[str, Any], path: str) -> Any:
     level, as DT does (``URLScan.Certificates.SubjectName`` gives every SubjectName). ``[N]``
     (or ``.N`` on a list) picks an element; a single stored object counts as a one-item list,
     because the server keeps one item as an object, so ``Incident.[0].severity`` still works.
+    ``Name(selector)`` keeps the items ``val`` the selector holds for (``obj`` is undefined);
+    one match is read as that item, several as a list.
     """
-    parts = _parse_path(path)
-    found = _read(context, parts)
+    found = _read(context, _parse_path(path))
     return None if found is UNDEFINED else found
 
 
-def _read(value: Any, parts: list[str | int]) -> Any:
+def _read(value: Any, parts: list[_Part]) -> Any:
     if not parts:
         return value
     head, rest = parts[0], parts[1:]
+    if value is UNDEFINED or value is None:
+        return UNDEFINED
+    if isinstance(head, _Filter):
+        matches = [item for item in _as_items(value) if evaluate_selector(head.selector, item)]
+        if not matches:
+            return UNDEFINED
+        return _read(matches[0] if len(matches) == 1 else matches, rest)
     if isinstance(head, str) and isinstance(value, list) and head.lstrip("-").isdigit():
         head = int(head)
     if isinstance(head, int):
-        items = value if isinstance(value, list) else [value]
+        items = _as_items(value)
         if not -len(items) <= head < len(items):
             return UNDEFINED
         return _read(items[head], rest)
@@ -457,9 +510,12 @@ def _parent_for_write(context: dict[str, Any], names: list[str], path: str) -> d
 
 
 def set_path(context: Mapping[str, Any], path: str, value: Any) -> dict[str, Any]:
-    """Overwrite the value at a dotted path (like ``demisto.setContext``), creating parent objects."""
+    """Overwrite the value at a dotted path (like ``demisto.setContext``), creating parent objects.
+
+    A trailing DT selector (``Path(val.K == obj.K)``) is ignored: setContext overwrites regardless.
+    """
     result = copy.deepcopy(dict(context))
-    names = _parse_write_path(path)
+    names = _parse_write_path(split_dt_key(path)[0])
     _parent_for_write(result, names, path)[names[-1]] = copy.deepcopy(value)
     return result
 
@@ -468,9 +524,10 @@ def delete_path(context: Mapping[str, Any], path: str) -> dict[str, Any]:
     """Remove the key at a dotted path (like ``DeleteContext key=...``); a missing path is a no-op.
 
     Over a list, the rest of the path is deleted from every element, mirroring how reads map.
+    A trailing DT selector is ignored, as in ``set_path``.
     """
     result = copy.deepcopy(dict(context))
-    _delete(result, _parse_write_path(path))
+    _delete(result, _parse_write_path(split_dt_key(path)[0]))
     return result
 
 
