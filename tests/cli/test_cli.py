@@ -1,0 +1,158 @@
+"""The `run` subcommand: exit statuses, JSON output, params sources, persistence, user errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from xsoar_local.cli import main, resolve_command, service_wanted
+from xsoar_local.engine import load_integration
+
+ECHO = Path(__file__).parent.parent / "engine" / "fixtures" / "EchoTest"
+
+
+def cli(state: Path, *argv: str) -> list[str]:
+    return ["run", "--integration", str(ECHO), "--state-dir", str(state), *argv]
+
+
+def run_json(capsys: pytest.CaptureFixture[str], state: Path, *argv: str) -> tuple[int, dict[str, Any]]:
+    status = main(cli(state, "--json", *argv))
+    return status, json.loads(capsys.readouterr().out)
+
+
+def test_success_prints_the_table_and_context_and_saves_them(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Given a note command, When run, Then exit 0, the table and context are printed and the context is saved."""
+    status = main(cli(tmp_path, "--command", '!echo-note "Hello there" tag=x'))
+    output = capsys.readouterr().out
+    assert status == 0, f"a successful command exits 0:\n{output}"
+    assert "Hello there" in output, f"the table should be printed:\n{output}"
+    assert "Context" in output, f"the context should be printed:\n{output}"
+    saved = json.loads((tmp_path / "incident.json").read_text(encoding="utf-8"))
+    assert saved["context"] == {"Echo": {"Item": {"Message": "Hello there", "Tag": "x"}}}, "context persisted"
+
+
+def test_error_entry_exits_non_zero_and_shows_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Given a command that returns an error entry, When run verbose, Then exit 1 with an Error panel and the logs."""
+    status = main(cli(tmp_path, "--command", "!echo-fail reason=nope", "--verbose"))
+    output = capsys.readouterr().out
+    assert status == 1, f"an error entry must give a non-zero exit status:\n{output}"
+    assert "Error" in output, f"the entry should be marked as an error:\n{output}"
+    assert "nope" in output, f"the error message should be shown:\n{output}"
+    assert "Logs" in output, f"--verbose should show the logs:\n{output}"
+
+
+def test_json_output_and_context_persisting_between_runs(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Given two runs with --json, When the second reads the state, Then the context holds both items."""
+    main(cli(tmp_path, "--command", "!echo-note one"))
+    capsys.readouterr()
+    status, document = run_json(capsys, tmp_path, "--command", "!echo-note two")
+    assert status == 0, document
+    assert document["is_error"] is False, document
+    assert document["entries"][0]["Contents"] == {"Message": "two", "Tag": None}, document["entries"]
+    assert document["context"] == {"Echo": {"Item": [{"Message": "one", "Tag": None}, {"Message": "two", "Tag": None}]}}
+
+
+def test_reset_clears_context_but_keeps_the_integration_context(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Given a note and a counter run, When run again with --reset, Then the context is empty, the counter goes on."""
+    main(cli(tmp_path, "--command", "!echo-note keep-me"))
+    main(cli(tmp_path, "--command", "!echo-counter"))
+    capsys.readouterr()
+    _, document = run_json(capsys, tmp_path, "--command", "!echo-counter", "--reset")
+    assert document["context"] == {}, "--reset starts from an empty incident context"
+    assert document["entries"][0]["Contents"] == "count=2", "the instance's integration context survives --reset"
+
+
+def test_param_sources_in_order(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given DEMISTO_PARAMS, --params-file, --env-file and --param, When run, Then each later source wins."""
+    monkeypatch.setenv("DEMISTO_PARAMS", json.dumps({"url": "https://a/", "proxy": True, "colours": "red"}))
+    params_file = tmp_path / "params.json"
+    params_file.write_text(json.dumps({"url": "https://b/", "insecure": "true"}), encoding="utf-8")
+    env_file = tmp_path / ".env"
+    env_file.write_text("url=https://c/\napikey=from-env\n", encoding="utf-8")
+    _, document = run_json(
+        capsys,
+        tmp_path,
+        "--command",
+        "!echo-args",
+        "--params-file",
+        str(params_file),
+        "--env-file",
+        str(env_file),
+        "--param",
+        "url=https://d/",
+    )
+    params = json.loads(document["entries"][0]["Contents"])["params"]
+    assert params == {
+        "url": "https://d/",
+        "apikey": {"identifier": "", "password": "from-env"},
+        "insecure": True,
+        "proxy": True,
+        "colours": ["red"],
+    }, params
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        pytest.param(["--command", "!echo-note"], "missing required argument 'message'", id="missing-arg"),
+        pytest.param(["--command", "!echo-note hi nope=1"], "unknown argument 'nope'", id="unknown-arg"),
+        pytest.param(["--command", "!echo-nope"], "has no command 'echo-nope'", id="unknown-command"),
+        pytest.param(["--command", "!echo-note hi", "--param", "url="], "missing required param 'url'", id="param"),
+        pytest.param(["--command", "!echo-note hi", "--param", "colour=x"], "unknown param 'colour'", id="bad-param"),
+        pytest.param(
+            ["--command", "!echo-note hi", "--fault", "429"], "--fault needs the embedded service", id="fault"
+        ),
+        pytest.param(["--text", "hi"], "no command with a `text` argument", id="text"),
+        pytest.param(["--command", "test-module", "--service", "--real"], "contradict", id="service-and-real"),
+        pytest.param(["--command", "test-module", "--params-file", "/nonexistent.json"], "cannot read", id="file"),
+    ],
+)
+def test_user_errors_exit_2_with_a_message(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    """Given a command line that cannot run, When run, Then exit 2 and stderr says why (no traceback)."""
+    status = main(cli(tmp_path, *argv))
+    error = capsys.readouterr().err
+    assert status == 2, f"user errors exit 2, got {status}: {error}"
+    assert message in error, f"expected {message!r} in: {error}"
+    assert "Traceback" not in error, "a user error must not show a traceback"
+
+
+def test_corrupt_state_is_reported_and_reset_recovers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Given a corrupt state file, When run, Then exit 2 naming it; with --reset the run works."""
+    (tmp_path / "incident.json").write_text("{not json", encoding="utf-8")
+    assert main(cli(tmp_path, "--command", "test-module")) == 2, "a corrupt state must not be silently dropped"
+    assert "is corrupt" in capsys.readouterr().err, "the message should say the state is corrupt"
+    assert main(cli(tmp_path, "--command", "test-module", "--reset")) == 0, "--reset should recover"
+
+
+def test_text_picks_the_command_with_a_text_argument() -> None:
+    """Given --text, When resolved for an integration with a `text` argument, Then that command gets it."""
+    yoda = load_integration(Path(__file__).parents[2] / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak")
+    assert resolve_command(yoda, None, "Hello") == ("yoda-speak-translate", {"text": "Hello"})
+
+
+@pytest.mark.parametrize(
+    ("integration", "option", "real", "expected"),
+    [
+        pytest.param("YodaSpeak", None, False, True, id="yoda-default-on"),
+        pytest.param("YodaSpeak", None, True, False, id="yoda-real-off"),
+        pytest.param("YodaSpeak", False, False, False, id="yoda-no-service"),
+        pytest.param("EchoTest", None, False, False, id="other-default-off"),
+        pytest.param("EchoTest", True, False, True, id="other-with-url-on"),
+    ],
+)
+def test_service_wanted(integration: str, option: bool | None, real: bool, expected: bool) -> None:
+    """Given an integration and the switches, When deciding, Then the embedded service starts only when it should."""
+    root = Path(__file__).parents[2]
+    folder = ECHO if integration == "EchoTest" else root / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak"
+    assert service_wanted(load_integration(folder), option, real) is expected
