@@ -1,0 +1,156 @@
+"""Argument values: `simple` literals with `${path}`, `complex` root/accessor/transformers, condition operands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from xsoar_local.incident.store import Incident, view_for_expressions
+from xsoar_local.playbook.expressions import ExpressionError, Resolver
+
+VIEW = view_for_expressions(
+    Incident(
+        fields={"details": "Hello there", "name": "Case 1", "CustomFields": {"team": "blue"}},
+        context={
+            "YodaSpeak": {"TheForce": {"Original": "Hello", "Translation": "Hello, it is"}},
+            "Hosts": [{"Name": "A", "IP": "1.1.1.1"}, {"Name": "B", "IP": "1.1.1.1"}],
+            "Empty": "",
+        },
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        pytest.param({"simple": "plain text"}, "plain text", id="literal"),
+        pytest.param({"simple": 3}, 3, id="non-string-literal"),
+        pytest.param({"simple": "${incident.details}"}, "Hello there", id="incident-details"),
+        pytest.param({"simple": "${incident.team}"}, "blue", id="custom-field-flattened"),
+        pytest.param({"simple": "${YodaSpeak.TheForce.Translation}"}, "Hello, it is", id="context-path"),
+        pytest.param({"simple": "${Hosts.Name}"}, ["A", "B"], id="whole-reference-keeps-the-list"),
+        pytest.param({"simple": "Hosts: ${Hosts.Name}!"}, "Hosts: A,B!", id="reference-in-text-is-joined"),
+        pytest.param({"simple": "${incident.name} / ${incident.details}"}, "Case 1 / Hello there", id="two-references"),
+        pytest.param({}, None, id="not-set"),
+        pytest.param(None, None, id="null"),
+        pytest.param({"complex": {"root": "YodaSpeak.TheForce", "accessor": "Original"}}, "Hello", id="complex"),
+        pytest.param({"complex": {"root": "incident", "accessor": "details"}}, "Hello there", id="complex-incident"),
+        pytest.param(
+            {"complex": {"root": "Hosts", "accessor": "IP", "transformers": [{"operator": "uniq"}]}},
+            ["1.1.1.1"],
+            id="complex-uniq",
+        ),
+        pytest.param(
+            {
+                "complex": {
+                    "root": "Hosts",
+                    "accessor": "Name",
+                    "transformers": [
+                        {"operator": "toLowerCase"},
+                        {"operator": "join", "args": {"separator": {"value": {"simple": "+"}}}},
+                    ],
+                }
+            },
+            "a+b",
+            id="complex-transformers-in-order",
+        ),
+        pytest.param(
+            {
+                "complex": {
+                    "root": "Hosts",
+                    "transformers": [{"operator": "atIndex", "args": {"index": {"value": {"simple": "1"}}}}],
+                }
+            },
+            {"Name": "B", "IP": "1.1.1.1"},
+            id="complex-atIndex",
+        ),
+        pytest.param(
+            {
+                "complex": {
+                    "root": "Hosts",
+                    "accessor": "Name",
+                    "transformers": [
+                        {
+                            "operator": "join",
+                            "args": {"separator": {"value": {"simple": "incident.team"}, "iscontext": True}},
+                        }
+                    ],
+                }
+            },
+            "AblueB",
+            id="transformer-arg-from-context",
+        ),
+    ],
+)
+def test_argument_values(raw: Any, expected: Any) -> None:
+    """Given an argument value, When resolved against the incident view, Then it gives what the server would pass."""
+    resolver = Resolver(VIEW)
+    value = resolver.argument(raw)
+    assert value == expected, f"{raw!r} resolved to {value!r}, expected {expected!r}"
+    assert resolver.unresolved == [], f"nothing should be flagged empty, got {resolver.unresolved}"
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected", "flagged"),
+    [
+        pytest.param(
+            {"simple": "${YodaSpeak.Phrase.Translation}"}, None, ["YodaSpeak.Phrase.Translation"], id="missing"
+        ),
+        pytest.param({"simple": "Says: ${Nope}"}, "Says: ", ["Nope"], id="missing-inside-text"),
+        pytest.param({"simple": "${Empty}"}, "", ["Empty"], id="empty-string"),
+        pytest.param(
+            {"complex": {"root": "YodaSpeak.Phrase", "accessor": "Translation"}},
+            None,
+            ["YodaSpeak.Phrase.Translation"],
+            id="complex-missing",
+        ),
+    ],
+)
+def test_empty_references_are_recorded(raw: Any, expected: Any, flagged: list[str]) -> None:
+    """Given a reference to nothing, When resolved, Then the value is empty and the path is recorded."""
+    resolver = Resolver(VIEW)
+    assert resolver.argument(raw) == expected, f"{raw!r} should resolve to {expected!r}"
+    assert resolver.unresolved == flagged, f"expected {flagged} flagged, got {resolver.unresolved}"
+
+
+@pytest.mark.parametrize(
+    ("operand", "expected"),
+    [
+        pytest.param({"value": {"simple": "incident.details"}, "iscontext": True}, "Hello there", id="context-path"),
+        pytest.param({"value": {"simple": "${incident.details}"}, "iscontext": True}, "Hello there", id="context-ref"),
+        pytest.param({"value": {"simple": "incident.details"}}, "incident.details", id="literal-without-iscontext"),
+        pytest.param(
+            {"value": {"complex": {"root": "Hosts", "accessor": "Name"}}, "iscontext": True}, ["A", "B"], id="complex"
+        ),
+        pytest.param({}, None, id="absent"),
+    ],
+)
+def test_operands(operand: dict[str, Any], expected: Any) -> None:
+    """Given a condition operand, When resolved, Then `iscontext` decides whether `simple` is a path or a literal."""
+    assert Resolver(VIEW).operand(operand) == expected, f"{operand!r} should resolve to {expected!r}"
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        pytest.param({"complex": {"accessor": "x"}}, "needs a `root`", id="complex-without-root"),
+        pytest.param(
+            {"complex": {"root": "Hosts", "filters": [[{"operator": "isEqualString"}]]}},
+            "filters",
+            id="filters-unsupported",
+        ),
+        pytest.param(
+            {"complex": {"root": "Hosts", "transformers": [{"operator": "nope"}]}},
+            "unknown transformer 'nope'",
+            id="unknown-transformer",
+        ),
+        pytest.param({"complex": {"root": "Hosts", "transformers": [{}]}}, "needs an `operator`", id="no-operator"),
+        pytest.param({"weird": 1}, "must be `simple` or `complex`", id="unknown-form"),
+        pytest.param({"simple": "${A..B}"}, "Malformed context path", id="malformed-path"),
+    ],
+)
+def test_expression_errors(raw: Any, message: str) -> None:
+    """Given a value the runner cannot resolve, When resolved, Then the error says why instead of passing nothing."""
+    with pytest.raises(ExpressionError, match=message):
+        Resolver(VIEW).argument(raw)

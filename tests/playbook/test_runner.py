@@ -1,0 +1,294 @@
+"""Walking a playbook: task types, branches, arguments to commands, failure rules, the step limit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from xsoar_local.incident.store import Incident
+from xsoar_local.playbook.runner import CONTINUED, ERROR, SUCCESS, WARNING, TaskResult
+
+from .helpers import FakeExecutor, branch, check, playbook, printed, run, simple, statuses, task
+
+TRANSLATE = "YodaSpeak|||yoda-speak-translate"
+
+
+def translator() -> FakeExecutor:
+    """A fake YodaSpeak that answers like the integration: a note and YodaSpeak.TheForce in the context."""
+    return FakeExecutor(
+        {
+            "yoda-speak-translate": (
+                [{"Type": 1, "Contents": "translated"}],
+                {"YodaSpeak.TheForce(val.Original == obj.Original)": {"Original": "Hi", "Translation": "Hi, I say"}},
+            )
+        }
+    )
+
+
+def test_start_regular_title_in_order() -> None:
+    """Given start -> command -> Print -> title, When run, Then each runs once, in order, and the run completes."""
+    executor = translator()
+    book = playbook(
+        task("1", script=TRANSLATE, args={"text": simple("${incident.details}")}, then=["2"]),
+        task("2", script="Print", args={"value": simple("${YodaSpeak.TheForce.Translation}")}, then=["3"]),
+        task("3", "title", name="Done"),
+    )
+    result = run(book, executor, Incident().with_fields({"details": "Hi"}))
+    assert result.completed, f"the run should complete, got {result.error}"
+    assert statuses(result) == [("0", SUCCESS), ("1", SUCCESS), ("2", SUCCESS), ("3", SUCCESS)]
+    assert [call.args for call in executor.calls] == [{"text": "Hi"}], "the command gets ${incident.details}"
+    assert printed(result) == ["translated", "Hi, I say"], "the War Room holds the command's entry, then Print's"
+    assert result.incident.context["YodaSpeak"]["TheForce"]["Translation"] == "Hi, I say", "context is merged"
+
+
+@pytest.mark.parametrize(
+    ("script", "brand", "command"),
+    [
+        pytest.param("YodaSpeak|||yoda-speak-translate", "YodaSpeak", "yoda-speak-translate", id="with-brand"),
+        pytest.param("|||yoda-speak-translate", "", "yoda-speak-translate", id="empty-brand-any-instance"),
+    ],
+)
+def test_command_calls_name_brand_and_command(script: str, brand: str, command: str) -> None:
+    """Given `Brand|||command`, When the task runs, Then the executor is asked for that brand (or any) and command."""
+    executor = translator()
+    run(playbook(task("1", script=script, args={"text": simple("x")})), executor)
+    assert [(call.brand, call.command) for call in executor.calls] == [(brand, command)]
+
+
+def test_empty_arguments_are_left_out_so_defaults_apply() -> None:
+    """Given arguments that are not set or resolve to nothing, When the command runs, Then they are not passed."""
+    executor = translator()
+    args = {"text": simple("x"), "unset": {}, "empty": simple(""), "missing": simple("${Nope}")}
+    result = run(playbook(task("1", script=TRANSLATE, args=args)), executor)
+    assert [call.args for call in executor.calls] == [{"text": "x"}], "empty arguments must be left out"
+    assert result.tasks[-1].status == WARNING, "a reference to nothing is flagged"
+    assert result.tasks[-1].empty_references == ("Nope",), "the work plan names the empty reference"
+
+
+def test_scriptname_form_runs_the_builtin() -> None:
+    """Given `scriptName: Print` (iscommand false), When run, Then the built-in Print runs."""
+    raw = task("1", args={"value": simple("hello")})
+    raw["task"] = {"name": "p", "scriptName": "Print", "iscommand": False}
+    result = run(playbook(raw))
+    assert printed(result) == ["hello"], f"Print should have run, War Room: {printed(result)}"
+
+
+def test_print_of_a_missing_path_is_flagged_but_completes() -> None:
+    """Given Print of a path nothing wrote (the classic bug), When run, Then it prints empty, flagged as a warning."""
+    book = playbook(
+        task("1", script=TRANSLATE, args={"text": simple("Hi")}, then=["2"]),
+        task("2", script="Print", args={"value": simple("${YodaSpeak.Phrase.Translation}")}),
+    )
+    result = run(book, translator())
+    assert result.completed, "an empty Print does not stop the run"
+    assert result.tasks[-1].status == WARNING, f"the Print task must be flagged, got {result.tasks[-1].status}"
+    assert "${YodaSpeak.Phrase.Translation} is empty" in result.tasks[-1].message, result.tasks[-1].message
+    assert printed(result)[-1] == "", "Print shows the empty value"
+    assert [item.task_id for item in result.warnings] == ["2"], "the run lists the flagged task"
+
+
+@pytest.mark.parametrize(
+    ("context", "taken"),
+    [
+        pytest.param({"Answer": "yes"}, ["0", "1", "2"], id="label-branch"),
+        pytest.param({"Answer": "no"}, ["0", "1", "3"], id="default-branch"),
+    ],
+)
+def test_condition_follows_its_label_or_default(context: dict[str, Any], taken: list[str]) -> None:
+    """Given a condition with a `yes` label and `#default#`, When run, Then the matching branch is followed."""
+    book = playbook(
+        task(
+            "1",
+            "condition",
+            conditions=[branch("yes", [check("isEqualString", "Answer", "yes")])],
+            then={"yes": ["2"], "#default#": ["3"]},
+        ),
+        task("2", "title"),
+        task("3", "title"),
+    )
+    result = run(book, incident=Incident(context=context))
+    assert [item.task_id for item in result.tasks] == taken, f"took {[item.task_id for item in result.tasks]}"
+    assert result.completed, result.error
+
+
+def test_condition_labels_compare_case_insensitively() -> None:
+    """Given a label `Yes` and a nexttasks key `yes`, When the branch holds, Then it is followed."""
+    book = playbook(
+        task("1", "condition", conditions=[branch("Yes", [check("isNotEmpty", "A")])], then={"yes": ["2"]}),
+        task("2", "title"),
+    )
+    result = run(book, incident=Incident(context={"A": "x"}))
+    assert [item.task_id for item in result.tasks] == ["0", "1", "2"], "the `yes` branch should be followed"
+
+
+def test_condition_without_match_or_default_fails() -> None:
+    """Given a condition without `#default#`, When no label matches, Then the run fails: no branch matched."""
+    book = playbook(
+        task(
+            "1",
+            "condition",
+            name="Verify",
+            conditions=[branch("yes", [check("isNotEmpty", "Missing")])],
+            then={"yes": ["2"]},
+        ),
+        task("2", "title"),
+    )
+    result = run(book)
+    assert not result.completed, "a dead end must fail the run"
+    assert "task 1 'Verify' failed: no branch matched" in str(result.error), result.error
+    assert statuses(result)[-1] == ("1", ERROR), "the condition is marked as the failing task"
+
+
+def test_parallel_branches_and_join_run_once() -> None:
+    """Given two branches that join, When run, Then each task runs once and the join runs after both."""
+    book = playbook(
+        task("1", "title", then=["2", "3"]),
+        task("2", script="Print", args={"value": simple("left")}, then=["4"]),
+        task("3", script="Print", args={"value": simple("right")}, then=["4"]),
+        task("4", script="Print", args={"value": simple("joined")}),
+    )
+    result = run(book)
+    assert printed(result) == ["left", "right", "joined"], f"War Room: {printed(result)}"
+
+
+def test_failing_command_stops_the_run() -> None:
+    """Given a command that returns an error entry, When run, Then the run stops there with that error."""
+    executor = FakeExecutor({"boom": ([{"Type": 4, "Contents": "API down"}], {})})
+    book = playbook(task("1", name="Call", script="X|||boom", then=["2"]), task("2", "title"))
+    result = run(book, executor)
+    assert not result.completed, "an error entry fails the task"
+    assert result.error == "task 1 'Call' failed: API down", result.error
+    assert [item.task_id for item in result.tasks] == ["0", "1"], "nothing after the failed task runs"
+    assert printed(result) == ["API down"], "the error entry still reaches the War Room"
+
+
+def test_executor_error_stops_the_run() -> None:
+    """Given a command the executor cannot run (e.g. unknown brand), When run, Then the run fails with that reason."""
+    result = run(playbook(task("1", script="Nope|||unknown")))
+    assert "no answer for 'unknown'" in str(result.error), result.error
+
+
+@pytest.mark.parametrize(
+    ("extra", "taken"),
+    [
+        pytest.param({"continueonerror": True}, ["0", "1", "2"], id="continue-to-none"),
+        pytest.param({"continueonerror": True, "continueonerrortype": "errorPath"}, ["0", "1", "3"], id="error-path"),
+    ],
+)
+def test_continue_on_error(extra: dict[str, Any], taken: list[str]) -> None:
+    """Given a failing task with continueonerror, When run, Then it is marked and the run goes on (#error# path)."""
+    executor = FakeExecutor({"boom": ([{"Type": 4, "Contents": "API down"}], {})})
+    book = playbook(
+        task("1", script="X|||boom", then={"#none#": ["2"], "#error#": ["3"]}, **extra),
+        task("2", "title"),
+        task("3", "title"),
+    )
+    result = run(book, executor)
+    assert result.completed, f"continueonerror should let the run complete, got {result.error}"
+    assert [item.task_id for item in result.tasks] == taken, f"took {[item.task_id for item in result.tasks]}"
+    assert result.tasks[1].status == CONTINUED, f"the failed task is marked: {result.tasks[1]}"
+    assert "API down" in result.tasks[1].message, f"the failure is shown: {result.tasks[1]}"
+
+
+def test_continue_on_error_covers_builtin_failures() -> None:
+    """Given a built-in script that fails with continueonerror, When run, Then the run goes on."""
+    book = playbook(
+        task("1", script="Set", args={"value": simple("v")}, then=["2"], continueonerror=True), task("2", "title")
+    )
+    result = run(book)
+    assert result.completed, result.error
+    assert statuses(result)[1] == ("1", CONTINUED), statuses(result)
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        pytest.param(
+            task("1", "playbook", name="Sub"),
+            "task 1 'Sub' failed: task type 'playbook' is not supported",
+            id="unknown-task-type",
+        ),
+        pytest.param(
+            task("1", name="Odd", script="FancyScript"),
+            "task 1 'Odd' failed: unknown script 'FancyScript'",
+            id="unknown-script",
+        ),
+        pytest.param(
+            task("1", name="Manual"), "task 1 'Manual' failed: a regular task without a script", id="manual-task"
+        ),
+        pytest.param(
+            task("1", "condition", name="Ask"),
+            "task 1 'Ask' failed: condition tasks decided by a manual",
+            id="manual-condition",
+        ),
+        pytest.param(
+            task("1", "condition", name="Op", conditions=[branch("yes", [check("isPrime", "A")])]),
+            "task 1 'Op' failed: unknown condition operator 'isPrime'",
+            id="unknown-operator",
+        ),
+        pytest.param(
+            task(
+                "1",
+                name="T",
+                script="Print",
+                args={"value": {"complex": {"root": "A", "transformers": [{"operator": "reverse"}]}}},
+            ),
+            "task 1 'T' failed: argument: unknown transformer 'reverse'",
+            id="unknown-transformer",
+        ),
+        pytest.param(
+            task("1", name="E", script="PrintErrorEntry", args={"message": simple("checks failed")}),
+            "task 1 'E' failed: checks failed",
+            id="print-error-entry",
+        ),
+    ],
+)
+def test_unknown_things_fail_naming_the_task(raw: dict[str, Any], message: str) -> None:
+    """Given a task the runner cannot run, When run, Then the run fails naming the task (never a silent skip)."""
+    result = run(playbook(raw))
+    assert not result.completed, "the run must not complete"
+    assert str(result.error).startswith(message), f"error was {result.error!r}"
+
+
+def test_step_limit_stops_a_cycle() -> None:
+    """Given a loop with no exit, When run, Then the step limit stops it and the run fails."""
+    book = playbook(task("1", "title", then=["2"]), task("2", "title", then=["1"]))
+    result = run(book, max_steps=10)
+    assert not result.completed, "a cycle must not complete"
+    assert "step limit of 10 tasks reached" in str(result.error), result.error
+    assert len(result.tasks) == 10, f"exactly 10 tasks should have run, got {len(result.tasks)}"
+
+
+def test_set_then_condition_on_the_new_value() -> None:
+    """Given Set then a condition on what it set, When run, Then the condition sees the new context."""
+    book = playbook(
+        task("1", script="Set", args={"key": "Score", "value": simple("7")}, then=["2"]),
+        task(
+            "2",
+            "condition",
+            conditions=[branch("high", [check("greaterThan", "Score", "5")])],
+            then={"high": ["3"], "#default#": ["4"]},
+        ),
+        task("3", "title", name="High"),
+        task("4", "title", name="Low"),
+    )
+    result = run(book)
+    assert [item.name for item in result.tasks][-1] == "High", f"took {[item.name for item in result.tasks]}"
+
+
+def test_close_investigation_closes_the_incident() -> None:
+    """Given a closeInvestigation task, When run, Then the final incident is closed."""
+    result = run(playbook(task("1", script="closeInvestigation", args={"closeReason": simple("Resolved")})))
+    assert result.incident.fields["status"] == "Closed", f"fields: {result.incident.fields}"
+
+
+def test_work_plan_is_reported_as_it_runs() -> None:
+    """Given an on_task callback, When run, Then it sees every task as it finishes, timed by the injected clock."""
+    seen: list[TaskResult] = []
+    ticks = iter(range(100))
+    book = playbook(task("1", "title", then=["2"]), task("2", "title"))
+    result = run(book, on_task=seen.append, clock=lambda: float(next(ticks)))
+    assert [item.task_id for item in seen] == ["0", "1", "2"], "every task is reported"
+    assert seen == list(result.tasks), "the reports are the work plan"
+    assert all(item.seconds == 1.0 for item in seen), f"each task took one tick: {[item.seconds for item in seen]}"

@@ -1,0 +1,113 @@
+"""The built-in scripts: Print, PrintErrorEntry, DeleteContext, Set, closeInvestigation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from xsoar_local.playbook.scripts import ERROR, NOTE, ScriptError, run_script
+
+CONTEXT = {"A": {"B": 1, "C": 2}, "D": "keep", "E": [1]}
+FIELDS = {"details": "x", "status": 1}
+
+
+def test_print_writes_a_note() -> None:
+    """Given a value, When Print runs, Then the War Room gets a note holding it and nothing is flagged."""
+    result = run_script("Print", {"value": "Hello"}, FIELDS, CONTEXT)
+    assert [entry["Contents"] for entry in result.entries] == ["Hello"], "Print should write its value"
+    assert result.entries[0]["Type"] == NOTE, "Print writes a note"
+    assert result.warnings == (), "a non-empty value is not flagged"
+    assert result.context == CONTEXT, "Print writes no context"
+
+
+@pytest.mark.parametrize("value", [pytest.param(None, id="nothing"), pytest.param("", id="empty-string")])
+def test_print_flags_an_empty_value(value: Any) -> None:
+    """Given an empty value, When Print runs, Then it still writes the (empty) note but flags it."""
+    result = run_script("Print", {"value": value}, FIELDS, CONTEXT)
+    assert [entry["Contents"] for entry in result.entries] == [""], "Print should write an empty note"
+    assert result.warnings == ("Print got an empty value",), f"an empty value must be flagged, got {result.warnings}"
+
+
+def test_print_error_entry_writes_an_error() -> None:
+    """Given a message, When PrintErrorEntry runs, Then it writes an error entry (which fails the task)."""
+    result = run_script("PrintErrorEntry", {"message": "broken"}, FIELDS, CONTEXT)
+    assert [(entry["Type"], entry["Contents"]) for entry in result.entries] == [(ERROR, "broken")]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        pytest.param({"all": "yes"}, {}, id="all-yes"),
+        pytest.param({"all": "yes", "keysToKeep": "D"}, {"D": "keep"}, id="all-but-keysToKeep"),
+        pytest.param({"key": "A.B"}, {"A": {"C": 2}, "D": "keep", "E": [1]}, id="nested-key"),
+        pytest.param({"key": "A,D"}, {"E": [1]}, id="comma-separated-keys"),
+        pytest.param({"key": "Missing"}, CONTEXT, id="missing-key-is-a-no-op"),
+        pytest.param({"all": "no", "key": "E"}, {"A": {"B": 1, "C": 2}, "D": "keep"}, id="all-no-with-key"),
+    ],
+)
+def test_delete_context(args: dict[str, Any], expected: dict[str, Any]) -> None:
+    """Given a context, When DeleteContext runs, Then exactly the asked-for keys are gone."""
+    result = run_script("DeleteContext", args, FIELDS, CONTEXT)
+    assert result.context == expected, f"DeleteContext {args} left {result.context}"
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        pytest.param({"key": "D", "value": "new"}, "new", id="overwrite"),
+        pytest.param({"key": "E", "value": "2", "append": "true"}, [1, "2"], id="append"),
+        pytest.param({"key": "E", "value": "1", "append": "false"}, "1", id="append-false-overwrites"),
+        pytest.param({"key": "D", "value": '{"k": [1, 2]}'}, {"k": [1, 2]}, id="json-object-parsed"),
+        pytest.param({"key": "D", "value": '{"k": 1}', "stringify": "true"}, '{"k": 1}', id="stringify-keeps-text"),
+        pytest.param({"key": "D", "value": "[1, 2"}, "[1, 2", id="bad-json-stays-text"),
+    ],
+)
+def test_set(args: dict[str, Any], expected: Any) -> None:
+    """Given a key and value, When Set runs, Then the context holds the value (appended when asked)."""
+    result = run_script("Set", args, FIELDS, CONTEXT)
+    assert result.context[args["key"]] == expected, f"Set {args} stored {result.context[args['key']]!r}"
+
+
+def test_set_nested_key_creates_parents() -> None:
+    """Given a dotted key, When Set runs, Then the parents are created."""
+    result = run_script("Set", {"key": "New.Deep", "value": "v"}, FIELDS, {})
+    assert result.context == {"New": {"Deep": "v"}}, f"got {result.context}"
+
+
+def test_set_append_with_dt_key_updates_the_matching_item() -> None:
+    """Given a DT key, When Set appends, Then the item whose ID matches is updated, as an EntryContext would be."""
+    context = {"Data": {"ID": "1", "Value": "old"}}
+    result = run_script(
+        "Set",
+        {"key": "Data(val.ID == obj.ID)", "value": '{"ID": "1", "Value": "new"}', "append": "true"},
+        FIELDS,
+        context,
+    )
+    assert result.context == {"Data": {"ID": "1", "Value": "new"}}, f"got {result.context}"
+
+
+def test_close_investigation() -> None:
+    """Given an open incident, When closeInvestigation runs, Then the incident is closed with its reason and notes."""
+    result = run_script("closeInvestigation", {"closeReason": "Resolved", "closeNotes": "done"}, FIELDS, CONTEXT)
+    assert result.fields["status"] == "Closed", "the incident should be closed"
+    assert (result.fields["closeReason"], result.fields["closeNotes"]) == ("Resolved", "done")
+    assert result.fields["details"] == "x", "other fields are kept"
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "message"),
+    [
+        pytest.param("NoSuchScript", {}, "unknown script 'NoSuchScript'", id="unknown-script"),
+        pytest.param("Print", {"valeu": "typo"}, r"Print has no argument\(s\) \['valeu'\]", id="unknown-argument"),
+        pytest.param("DeleteContext", {}, "needs `all=yes` or `key=", id="delete-context-without-target"),
+        pytest.param("DeleteContext", {"all": "maybe"}, "yes/no or true/false", id="delete-context-bad-flag"),
+        pytest.param("Set", {"value": "v"}, "needs a `key`", id="set-without-key"),
+        pytest.param("Set", {"key": "k"}, "needs a `value`", id="set-without-value"),
+        pytest.param("Set", {"key": "D.X", "value": "v"}, "holds a str", id="set-into-a-string"),
+    ],
+)
+def test_script_errors(name: str, args: dict[str, Any], message: str) -> None:
+    """Given a script or arguments that cannot run, When run, Then the error says why."""
+    with pytest.raises(ScriptError, match=message):
+        run_script(name, args, FIELDS, CONTEXT)
