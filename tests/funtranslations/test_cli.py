@@ -1,0 +1,96 @@
+"""`python -m xsoar_local.funtranslations`: argument checks in-process, a real run in a subprocess."""
+
+from __future__ import annotations
+
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from xsoar_local.funtranslations.__main__ import main
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+TEXT = "my name is gautam"
+RunCli = Callable[..., tuple["subprocess.Popen[str]", list[str]]]
+
+
+@pytest.fixture
+def run_cli() -> Iterator[RunCli]:
+    """Start the CLI in a subprocess; each is stopped with SIGTERM (and must exit 0) when the test ends."""
+    started: list[subprocess.Popen[str]] = []
+
+    def run(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "xsoar_local.funtranslations", *args],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        started.append(process)
+        assert process.stdout is not None
+        lines = [process.stdout.readline().strip()]
+        if "--tls" in args:
+            lines.append(process.stdout.readline().strip())
+        return process, lines
+
+    yield run
+    for process in started:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+        assert process.returncode == 0, f"the CLI should exit 0 on SIGTERM, got {process.returncode}: {stderr}"
+
+
+def test_the_cli_serves_with_its_options_until_sigterm(run_cli: RunCli) -> None:
+    """Given the CLI started with a limit of 1, a paid key and a one-off 503
+    When requests arrive, and then SIGTERM
+    Then it printed the API base URL and answered 503, 200, 429, and 200 for the paid key.
+    (Its exit status 0 after SIGTERM is checked at teardown.)"""
+    _, (url,) = run_cli("--rate-limit", "1", "--paid-key", "gold", "--fault", "status=503,times=1")
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/translate/", url), f"first line should be the URL: {url!r}"
+    statuses = [requests.post(url + "yoda", data={"text": TEXT}, timeout=10).status_code for _ in range(3)]
+    paid = requests.post(
+        url + "yoda", data={"text": TEXT}, headers={"X-Funtranslations-Api-Secret": "gold"}, timeout=10
+    )
+    assert statuses == [503, 200, 429], f"wrong sequence {statuses}"
+    assert paid.json()["contents"]["translated"] == "gautam, my name is", f"paid key refused: {paid.text}"
+
+
+def test_the_cli_in_tls_mode_prints_the_ca_bundle(run_cli: RunCli) -> None:
+    """Given the CLI started with --tls and --no-rate-limit
+    When a client uses the printed URL and CA bundle
+    Then verified https requests succeed beyond the free tier's 5."""
+    _, (url, bundle) = run_cli("--tls", "--no-rate-limit")
+    assert url.startswith("https://127.0.0.1:"), f"TLS mode should print an https URL: {url!r}"
+    assert Path(bundle).is_file(), f"the second line should be the CA bundle path: {bundle!r}"
+    for attempt in range(6):
+        response = requests.post(url + "yoda", data={"text": TEXT}, verify=bundle, timeout=10)
+        assert response.status_code == 200, f"request {attempt + 1} failed with {response.status_code}"
+
+
+@pytest.mark.parametrize(
+    ("args", "hint"),
+    [
+        pytest.param(["--fault", "bogus"], "accepted fault specs", id="bad-fault"),
+        pytest.param(["--fault", "latency=-1"], ">= 0", id="negative-latency"),
+        pytest.param(["--host", "0.0.0.0"], "loopback", id="non-loopback-host"),
+        pytest.param(["--rate-limit", "0"], "rate limit", id="zero-limit"),
+        pytest.param(["--window", "0"], "window", id="zero-window"),
+    ],
+)
+def test_bad_arguments_exit_2_saying_what_to_change(
+    args: list[str], hint: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Given a bad command line
+    When the CLI parses it
+    Then it exits with status 2 and an error naming what to change."""
+    with pytest.raises(SystemExit) as exited:
+        main(args)
+    assert exited.value.code == 2, f"expected exit status 2, got {exited.value.code}"
+    assert hint in capsys.readouterr().err, f"the error should mention {hint!r}"
