@@ -47,6 +47,9 @@ def merge_all(*entry_contexts: dict[str, Any]) -> dict[str, Any]:
         pytest.param("A.B((val.x == obj.x) || val.y)", ("A.B", "(val.x == obj.x) || val.y"), id="nested-parens"),
         pytest.param('A(val.x == "a)")', ("A", 'val.x == "a)"'), id="paren-inside-string"),
         pytest.param("A(val.x", ("A(val.x", None), id="unbalanced-is-plain"),
+        pytest.param("Odd)", ("Odd)", None), id="closing-paren-only-is-plain"),
+        pytest.param("A('x)", ("A('x)", None), id="unterminated-string-is-plain"),
+        pytest.param('A(val.x == "a\\")")', ("A", 'val.x == "a\\")"'), id="escaped-quote-in-string"),
         pytest.param(" Padded (true) ", ("Padded", "true"), id="whitespace-trimmed"),
     ],
 )

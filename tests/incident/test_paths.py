@@ -48,6 +48,7 @@ CONTEXT: dict[str, Any] = {
         pytest.param("Zero", 0, id="falsy-value-returned"),
         pytest.param("Nothing", None, id="null"),
         pytest.param("Zero.deeper", None, id="through-a-scalar"),
+        pytest.param("Nothing.deeper", None, id="through-null"),
         pytest.param(
             "YodaSpeak.TheForce(val.Original == 'I am your father').Translation",
             "Your father, I am",
@@ -64,6 +65,11 @@ CONTEXT: dict[str, Any] = {
             "YodaSpeak.TheForce(val.Original == 'a.b(c)' || val.Original == 'Hello there').[0].Translation",
             "There, hello",
             id="filter-with-dots-and-parens-in-strings",
+        ),
+        pytest.param(
+            r"YodaSpeak.TheForce(val.Original == 'it\'s.(x)' || val.Original == 'Hmm').Original",
+            None,
+            id="filter-with-escaped-quote",
         ),
         pytest.param(
             "URLScan.Certificates(val.SubjectName).SubjectName",

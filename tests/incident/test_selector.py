@@ -43,6 +43,11 @@ HELLO = {"Original": "Hello", "Translation": "Hello, hmm", "Count": 2, "Meta": {
         pytest.param("true", {}, {}, True, id="true"),
         pytest.param("val == obj", "a", "a", True, id="whole-primitive-items"),
         pytest.param(r"val.q == 'it\'s'", {"q": "it's"}, {}, True, id="escaped-quote"),
+        pytest.param("val.Empty == 0", {"Empty": ""}, {}, True, id="loose-empty-string-is-0"),
+        pytest.param("val.Word == 0", {"Word": "zero"}, {}, False, id="loose-non-numeric-string-is-nan"),
+        pytest.param("val.Meta === obj.Meta", HELLO, HELLO, True, id="strict-same-object"),
+        pytest.param("val.Meta === obj.Meta", HELLO, {"Meta": {"Lang": "en"}}, False, id="strict-other-object"),
+        pytest.param("  val.Count == 2  ", HELLO, {}, True, id="surrounding-whitespace"),
     ],
 )
 def test_selector_semantics(selector: str, val: Any, obj: Any, expected: bool) -> None:
@@ -64,6 +69,9 @@ def test_selector_semantics(selector: str, val: Any, obj: Any, expected: bool) -
         pytest.param("val.x = 1", id="assignment"),
         pytest.param("(val.x == 1", id="unclosed"),
         pytest.param("val.", id="dangling-dot"),
+        pytest.param("val.'x' == 1", id="quoted-member"),
+        pytest.param("== 1", id="leading-operator"),
+        pytest.param("val.x == 1)", id="extra-paren"),
         pytest.param("- val.x", id="minus-non-number"),
     ],
 )

@@ -292,6 +292,7 @@ def test_load_incident_file_reads_fields_and_context(tmp_path: Path) -> None:
         pytest.param("{", "is not valid JSON", id="invalid-json"),
         pytest.param("[1]", "must hold a JSON object", id="not-an-object"),
         pytest.param('{"context": [1]}', "'context' must be a JSON object", id="bad-context"),
+        pytest.param("DIRECTORY", "Cannot read incident file", id="a-directory"),
     ],
 )
 def test_load_incident_file_errors(tmp_path: Path, content: str | None, message: str) -> None:
@@ -301,7 +302,9 @@ def test_load_incident_file_errors(tmp_path: Path, content: str | None, message:
     Then IncidentInputError names the file and the problem
     """
     path = tmp_path / "incident.json"
-    if content is not None:
+    if content == "DIRECTORY":
+        path.mkdir()
+    elif content is not None:
         path.write_text(content, encoding="utf-8")
     with pytest.raises(IncidentInputError, match=message) as raised:
         load_incident_file(path)

@@ -96,15 +96,7 @@ def _matching_paren(text: str, start: int) -> int | None:
 class _Undefined:
     """JavaScript ``undefined``: a missing key. Distinct from JSON ``null`` (None) for ``===``."""
 
-    _instance: _Undefined | None = None
-
-    def __new__(cls) -> _Undefined:
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "undefined"
+    __slots__ = ()
 
 
 UNDEFINED: Final = _Undefined()
