@@ -24,8 +24,8 @@ DETAILS ?= The prequel movies are more entertaining than the new Disney movies
 
 run: setup
 	$(PY) -m xsoar_local run --integration $(INTEGRATION) \
-	  $(if $(CMD),--command '$(CMD)',--text "$(TEXT)") \
-	  $(if $(FAULT),--fault '$(FAULT)') $(if $(REAL),--real) $(ARGS)
+	  $(if $(CMD),--command '$(subst ','\'',$(CMD))',--text '$(subst ','\'',$(TEXT))') \
+	  $(foreach spec,$(FAULT),--fault '$(spec)') $(if $(REAL),--real) $(ARGS)
 
 # ---- set-up -----------------------------------------------------------------------------
 setup: $(VENV)/.installed $(SDK_VENV)/.installed $(RUNTIME)/.verified
@@ -62,19 +62,61 @@ test-unit: setup
 test-toolkit: setup
 	$(PY) -m pytest tests
 
+# ---- demisto-sdk: validate, format, docs, secrets, the uploadable pack -----------------------
+# Every sdk step runs offline. DEMISTO_SDK_OFFLINE_ENV must stay unset (validate and format refuse
+# to run with it); the two variables below stop the version check against the package index and
+# the "not a content repository" banner. Settings: .demisto-sdk-conf -> validation_config.toml.
+SDK_RUN       := env -u DEMISTO_SDK_OFFLINE_ENV DEMISTO_SDK_SKIP_VERSION_CHECK=1 \
+                 DEMISTO_SDK_IGNORE_CONTENT_WARNING=1 $(SDK)
+PACK_DIST     := dist
+PACK_ZIP      := $(PACK_DIST)/YodaSpeak.zip
+PACK_UNIFIED  := $(PACK_DIST)/integration-YodaSpeak.yml
+# Text files of the pack as git sees them (tracked or new, not ignored): what `secrets` scans.
+PACK_TEXT_FILES = $(shell git ls-files -co --exclude-standard $(PACK) | grep -v '\.png$$' | paste -sd, -)
+# Extra flags for `demisto-sdk upload`, e.g. PACK_UPLOAD_ARGS="--insecure" or "-x" (XSIAM / XSOAR 8).
+PACK_UPLOAD_ARGS ?=
+
 sdk-checks: validate format-check docs-check secrets pack
 
+# Both modes, strict config, zero errors; the pack ignores no error (.pack-ignore is empty).
 validate: setup
-	$(SDK) validate -a
-	$(SDK) validate -i $(PACK)
+	$(SDK_RUN) validate -a
+	$(SDK_RUN) validate -i $(PACK)
 
-format-check docs-check secrets: setup
+# `demisto-sdk format -nv` on a temporary copy of the pack must change nothing.
+format-check: setup
+	DEMISTO_SDK="$(SDK)" $(PY) tools/format_check.py
 
+# The generated READMEs match `demisto-sdk generate-docs`; the logo and the playbook picture match
+# the scripts that draw them.
+docs-check: setup
+	DEMISTO_SDK="$(SDK)" $(PY) tools/docs_check.py
+	$(PY) tools/make_logo.py --check
+	$(PY) tools/make_playbook_image.py --check
+
+secrets: setup
+	$(SDK_RUN) secrets -i "$(PACK_TEXT_FILES)"
+
+# dist/YodaSpeak.zip (upload it in the server's Marketplace page: "Upload pack") and
+# dist/integration-YodaSpeak.yml (the unified integration: code, logo, description in one file).
 pack: setup
-	@echo "make pack: not built yet"
+	rm -rf $(PACK_DIST)/pack-build $(PACK_ZIP) $(PACK_UNIFIED)
+	mkdir -p $(PACK_DIST)/pack-build
+	$(SDK_RUN) zip-packs -i $(PACK) -o $(PACK_DIST)/pack-build
+	mv $(PACK_DIST)/pack-build/uploadable_packs/YodaSpeak.zip $(PACK_ZIP)
+	$(SDK_RUN) prepare-content -i $(INTEGRATION) -o $(PACK_DIST)
+	rm -rf $(PACK_DIST)/pack-build
+	@test -s $(PACK_ZIP) && test -s $(PACK_UNIFIED) && echo "make pack: wrote $(PACK_ZIP) and $(PACK_UNIFIED)"
 
-upload: setup
-	@echo "make upload: not built yet"
+# make upload DEMISTO_BASE_URL=https://xsoar.example.com DEMISTO_API_KEY=...  [XSIAM_AUTH_ID=...]
+# Installs the pack on a server with `demisto-sdk upload` (the only step that needs a network).
+upload: pack-upload-env setup
+	$(SDK_RUN) upload -i $(PACK) -z --keep-zip $(PACK_DIST) $(PACK_UPLOAD_ARGS)
+
+.PHONY: pack-upload-env
+pack-upload-env:
+	@test -n "$$DEMISTO_BASE_URL" || { echo "make upload: DEMISTO_BASE_URL is not set; set it to the server's address, e.g. DEMISTO_BASE_URL=https://xsoar.example.com" >&2; exit 2; }
+	@test -n "$$DEMISTO_API_KEY" || { echo "make upload: DEMISTO_API_KEY is not set; create an API key on the server (Settings > API Keys) and set DEMISTO_API_KEY to it (XSOAR 8 also needs XSIAM_AUTH_ID, the key's ID)" >&2; exit 2; }
 
 # make playbook DETAILS="..."  runs the pack's "Yoda Speak" playbook on an incident with those details (REAL=1: real service)
 playbook: setup

@@ -111,6 +111,15 @@ def _read(path: Path) -> str:
         raise UsageError(f"cannot read {path}: {error.strerror or error}") from error
 
 
+def war_room_line(command: str, args: dict[str, Any]) -> str:
+    """The War Room line that runs `command` with `args` (quotes escaped, so it can be pasted back)."""
+    quoted = []
+    for name, value in args.items():
+        escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+        quoted.append(f'{name}="{escaped}"')
+    return " ".join([f"!{command}", *quoted])
+
+
 def run_to_json(run: CommandRun, service: ServiceInfo | None) -> dict[str, Any]:
     """The `--json` document: entries, context, logs and what the run used."""
     return {
@@ -175,9 +184,9 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
     if options.json:
         print(json.dumps(run_to_json(run, service_info), indent=2, ensure_ascii=False, default=str))
     else:
-        title = f"!{command} " + " ".join(f'{k}="{v}"' for k, v in run.args.items())
+        title = war_room_line(command, run.args)
         console.print(
-            render_run(run.entries, run.incident.context, title=title.strip(), logs=run.logs, verbose=options.verbose)
+            render_run(run.entries, run.incident.context, title=title, logs=run.logs, verbose=options.verbose)
         )
         if service_info is not None:
             plural = "request" if service_info.requests == 1 else "requests"

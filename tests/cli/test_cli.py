@@ -7,9 +7,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from xsoar_local.cli import main, resolve_command, service_wanted
-from xsoar_local.engine import load_integration
+from xsoar_local.cli import main, resolve_command, service_wanted, war_room_line
+from xsoar_local.engine import load_integration, parse_war_room
 
 ECHO = Path(__file__).parent.parent / "engine" / "fixtures" / "EchoTest"
 
@@ -156,3 +158,15 @@ def test_service_wanted(integration: str, option: bool | None, real: bool, expec
     root = Path(__file__).parents[2]
     folder = ECHO if integration == "EchoTest" else root / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak"
     assert service_wanted(load_integration(folder), option, real) is expected
+
+
+@given(
+    st.dictionaries(
+        st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True),
+        st.text(alphabet=st.characters(blacklist_categories=("Cs",))),
+    )
+)
+def test_printed_war_room_line_parses_back(args: dict[str, str]) -> None:
+    """Given any args, When the entry title line is built, Then parsing it gives the same args back."""
+    parsed = parse_war_room(war_room_line("cmd", args))
+    assert (parsed.name, parsed.args) == ("cmd", args), "the printed line should run the same command again"
