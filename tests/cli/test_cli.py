@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xsoar_local.cli import main, resolve_command, service_wanted, war_room_line
+from xsoar_local.cli import main, param_layers, resolve_command, service_wanted, war_room_line
 from xsoar_local.engine import load_integration, parse_war_room
 
 ECHO = Path(__file__).parent.parent / "engine" / "fixtures" / "EchoTest"
@@ -170,3 +171,18 @@ def test_printed_war_room_line_parses_back(args: dict[str, str]) -> None:
     """Given any args, When the entry title line is built, Then parsing it gives the same args back."""
     parsed = parse_war_room(war_room_line("cmd", args))
     assert (parsed.name, parsed.args) == ("cmd", args), "the printed line should run the same command again"
+
+
+@pytest.mark.parametrize(
+    ("real", "expected_sources"),
+    [
+        pytest.param(True, ["FUNTRANSLATIONS_API_KEY", "--param"], id="real-takes-the-key-from-the-environment"),
+        pytest.param(False, ["the embedded service", "--param"], id="service-ignores-the-key"),
+    ],
+)
+def test_param_layers_for_real_and_service(real: bool, expected_sources: list[str]) -> None:
+    """Given --real or the embedded service, When layers are built, Then the key comes from the env only with --real."""
+    yoda = load_integration(Path(__file__).parents[2] / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak")
+    options = argparse.Namespace(params_file=None, env_file=None, real=real, param=["proxy=false"])
+    layers = param_layers(options, yoda, {"FUNTRANSLATIONS_API_KEY": "k-123"}, None if real else "http://127.0.0.1:1/")
+    assert [layer.source for layer in layers] == expected_sources, layers
