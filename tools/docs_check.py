@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SDK = Path(os.environ.get("DEMISTO_SDK", REPO_ROOT / ".venv-sdk" / "bin" / "demisto-sdk"))
+SDK = Path(os.environ.get("DEMISTO_SDK", REPO_ROOT / ".venv-sdk" / "bin" / "demisto-sdk")).absolute()
 PACK = Path("Packs") / "YodaSpeak"
 
 # Placeholder text the generator leaves -> the text this project puts there instead.

@@ -27,7 +27,7 @@ import tempfile
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-SDK = Path(os.environ.get("DEMISTO_SDK", REPO_ROOT / ".venv-sdk" / "bin" / "demisto-sdk"))
+SDK = Path(os.environ.get("DEMISTO_SDK", REPO_ROOT / ".venv-sdk" / "bin" / "demisto-sdk")).absolute()
 PACK = Path("Packs") / "YodaSpeak"
 # What the formatter reads besides the pack: approved lists and the validation settings.
 SUPPORT_FILES = (Path("Config"), Path("validation_config.toml"), Path(".demisto-sdk-conf"))
