@@ -1,0 +1,171 @@
+"""End to end: the pack's playbooks on the real engine and the embedded FunTranslations service, through the CLI."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from xsoar_local.cli import main
+from xsoar_local.runtime import REPO_ROOT
+
+PACKS = REPO_ROOT / "Packs"
+SENTENCE = "The prequel movies are more entertaining than the new Disney movies"
+GOOD_PATH = "YodaSpeak.TheForce.Translation"
+BUGGY_PATH = "YodaSpeak.Phrase.Translation"  # the classic mistake: a path the integration does not write
+
+
+@pytest.fixture(autouse=True)
+def wide_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rich wraps at the terminal width; a wide one keeps each message on one line for the assertions."""
+    monkeypatch.setenv("COLUMNS", "250")
+
+
+def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    """Run the command line; return its exit status, stdout and stderr."""
+    status = main(list(argv))
+    captured = capsys.readouterr()
+    return status, captured.out, captured.err
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, dict[str, Any]]:
+    """Run the command line with --json; return its exit status and document."""
+    status, out, err = run_cli(capsys, *argv, "--json")
+    assert out.strip(), f"--json printed nothing (stderr: {err})"
+    return status, json.loads(out)
+
+
+def replace_once(path: Path, old: str, new: str) -> None:
+    """Edit a copied playbook, making sure the edit really happened."""
+    text = path.read_text(encoding="utf-8")
+    assert text.count(old) == 1, f"{path.name} should contain {old!r} exactly once"
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+@pytest.fixture
+def buggy_packs(tmp_path: Path) -> Path:
+    """A copy of the pack whose playbooks read the translation from YodaSpeak.Phrase instead of YodaSpeak.TheForce."""
+    packs = tmp_path / "Packs"
+    shutil.copytree(PACKS / "YodaSpeak", packs / "YodaSpeak")
+    replace_once(next((packs / "YodaSpeak" / "Playbooks").glob("*.yml")), GOOD_PATH, BUGGY_PATH)
+    replace_once(
+        next((packs / "YodaSpeak" / "TestPlaybooks").glob("*.yml")),
+        "root: YodaSpeak.TheForce\n                accessor: Translation",
+        "root: YodaSpeak.Phrase\n                accessor: Translation",
+    )
+    return packs
+
+
+def test_yoda_speak_playbook_prints_a_translation(capsys: pytest.CaptureFixture[str]) -> None:
+    """Given an incident with details, When the pack's Yoda Speak playbook runs, Then every task succeeds
+    and Print shows the Yoda translation the integration put in the context."""
+    status, document = run_json(capsys, "playbook", "--playbook", "Yoda Speak", "--incident", f"details={SENTENCE}")
+    assert status == 0, f"the run should exit 0, got {status}: {document['error']}"
+    assert document["completed"], document["error"]
+    assert {task["status"] for task in document["tasks"]} == {"success"}, document["tasks"]
+    translation = document["context"]["YodaSpeak"]["TheForce"]["Translation"]
+    assert translation, "the integration should have written a translation"
+    assert translation != SENTENCE, "the translation should differ from the English text"
+    printed = [
+        item["entry"]["Contents"] for item in document["war_room"] if item["task_name"] == "Print the translation"
+    ]
+    assert printed == [translation], f"Print should show the translation, War Room: {document['war_room']}"
+
+
+def test_work_plan_text_output(capsys: pytest.CaptureFixture[str]) -> None:
+    """Given the Yoda Speak playbook, When run without --json, Then the work plan names each task and its status."""
+    status, out, _ = run_cli(capsys, "playbook", "--playbook", "Yoda Speak", "--incident", f"details={SENTENCE}")
+    assert status == 0, out
+    for line in ("✔ [1] Translate the incident details", "✔ [2] Print the translation", "War Room", "Context"):
+        assert line in out, f"{line!r} missing from the output:\n{out}"
+    assert "✔ Playbook 'Yoda Speak' completed" in out, out
+
+
+def test_buggy_print_path_is_flagged(capsys: pytest.CaptureFixture[str], buggy_packs: Path) -> None:
+    """Given the playbook printing ${YodaSpeak.Phrase.Translation}, When run, Then Print shows an empty value,
+    clearly flagged in the work plan, the War Room and the summary."""
+    argv = ("playbook", "--packs", str(buggy_packs), "--playbook", "Yoda Speak", "--incident", f"details={SENTENCE}")
+    status, document = run_json(capsys, *argv)
+    print_task = next(task for task in document["tasks"] if task["name"] == "Print the translation")
+    assert print_task["status"] == "warning", f"the Print task must be flagged: {print_task}"
+    assert print_task["empty_references"] == [BUGGY_PATH], print_task
+    assert document["warnings"], "the run lists its warnings"
+    assert status == 0, "an empty Print is flagged, not a failure: the playbook did complete"
+    status, out, _ = run_cli(capsys, *argv)
+    assert f"${{{BUGGY_PATH}}} is empty" in out, f"the work plan should name the empty path:\n{out}"
+    assert f"(empty value: ${{{BUGGY_PATH}}} resolved to nothing)" in out, f"the War Room should flag it:\n{out}"
+    assert "completed, but with empty values in: [2] Print the translation" in out, out
+
+
+def test_buggy_test_playbook_fails(capsys: pytest.CaptureFixture[str], buggy_packs: Path) -> None:
+    """Given a test playbook checking YodaSpeak.Phrase.Translation, When the test playbooks run, Then it fails."""
+    status, document = run_json(capsys, "test-playbooks", "--packs", str(buggy_packs))
+    assert status == 1, f"a failing test playbook must fail the command, got {status}"
+    assert (document["passed"], document["failed"]) == (0, 1), document
+    run = document["runs"][0]
+    assert not run["completed"], "the test playbook must not complete"
+    assert "Fail the test" in run["error"], f"it should fail in its error task: {run['error']}"
+
+
+def test_pack_test_playbook_reaches_its_end(capsys: pytest.CaptureFixture[str]) -> None:
+    """Given the pack's test playbooks, When they run against the service, Then each completes at its last task."""
+    status, document = run_json(capsys, "test-playbooks")
+    assert status == 0, f"test-playbooks should pass: {document}"
+    assert document["failed"] == 0, document
+    run = next(item for item in document["runs"] if item["playbook"]["id"] == "YodaSpeak_Test")
+    assert [task["name"] for task in run["tasks"]][-1] == "Test Done", f"work plan: {run['tasks']}"
+
+
+def test_incident_file_sets_the_incident(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Given an incident file with details, When the playbook runs, Then the command translates those details
+    and --state-dir keeps the final incident."""
+    incident = tmp_path / "incident.json"
+    incident.write_text(json.dumps({"details": "Hello there", "name": "From a file"}), encoding="utf-8")
+    state = tmp_path / "state"
+    argv = ("playbook", "--playbook", "Yoda Speak", "--incident-file", str(incident), "--state-dir", str(state))
+    status, document = run_json(capsys, *argv)
+    assert status == 0, document["error"]
+    assert document["context"]["YodaSpeak"]["TheForce"]["Original"] == "Hello there", document["context"]
+    saved = json.loads((state / "incident.json").read_text(encoding="utf-8"))
+    assert saved["fields"]["name"] == "From a file", f"the final incident should be saved: {saved['fields']}"
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        pytest.param(
+            ("--playbook", "No Such Playbook"),
+            "no playbook file or playbook named 'No Such Playbook'",
+            id="unknown-playbook",
+        ),
+        pytest.param(("--playbook", "Yoda Speak", "--incident", "details"), "expected key=value", id="bad-incident"),
+        pytest.param(
+            ("--playbook", "Yoda Speak", "--incident-file", "/nonexistent.json"),
+            "does not exist",
+            id="missing-incident-file",
+        ),
+    ],
+)
+def test_usage_errors(capsys: pytest.CaptureFixture[str], argv: tuple[str, ...], message: str) -> None:
+    """Given options that cannot run, When the command starts, Then it exits 2 with a message."""
+    status, _, err = run_cli(capsys, "playbook", *argv)
+    assert status == 2, f"expected exit status 2, got {status}"
+    assert message in err, f"expected {message!r} in stderr: {err}"
+
+
+def test_failing_playbook_exits_non_zero(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Given a playbook whose command is missing its required argument, When run, Then it does not complete: exit 1."""
+    book = tmp_path / "broken.yml"
+    book.write_text(
+        "id: Broken\nname: Broken\nstarttaskid: '0'\ntasks:\n"
+        "  '0': {id: '0', type: start, task: {name: go}, nexttasks: {'#none#': ['1']}}\n"
+        "  '1': {id: '1', type: regular, task: {name: Translate, script: '|||yoda-speak-translate'},\n"
+        "        scriptarguments: {text: {simple: '${incident.details}'}}}\n",
+        encoding="utf-8",
+    )
+    status, document = run_json(capsys, "playbook", "--playbook", str(book))
+    assert status == 1, f"expected exit status 1, got {status}"
+    assert "missing required argument 'text'" in document["error"], document["error"]
