@@ -29,6 +29,9 @@ class _LogWriter(io.TextIOBase):
         self._level = level
         self._buffer = ""
 
+    # some libraries read sys.stdout.encoding; the captured text is kept as str either way
+    encoding = "utf-8"
+
     def writable(self) -> bool:
         return True
 
