@@ -51,7 +51,9 @@ def simple(value: Any) -> dict[str, Any]:
     return {"simple": value}
 
 
-def check(operator: str, left: Any = None, right: Any = None, *, left_context: bool = True, **extra: Any) -> dict:
+def check(
+    operator: str, left: Any = None, right: Any = None, *, left_context: bool = True, **extra: Any
+) -> dict[str, Any]:
     """One condition check; `left` is a context path unless left_context=False."""
     raw: dict[str, Any] = {"operator": operator, **extra}
     if left is not None:
@@ -81,7 +83,9 @@ class FakeExecutor:
         return CommandOutcome(tuple(entries), incident.with_entry_context(entry_context))
 
 
-def run(book: Playbook, executor: FakeExecutor | None = None, incident: Incident | None = None, **options: Any):
+def run(
+    book: Playbook, executor: FakeExecutor | None = None, incident: Incident | None = None, **options: Any
+) -> PlaybookRun:
     """Run a playbook with a fake executor on a fresh (or given) incident."""
     runner = PlaybookRunner(executor or FakeExecutor(), **options)
     result: PlaybookRun = runner.run(book, incident or Incident())

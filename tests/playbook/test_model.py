@@ -56,3 +56,17 @@ def test_missing_file() -> None:
     """Given a path that does not exist, When loaded, Then the error names it."""
     with pytest.raises(PlaybookError, match=r"Cannot read .*nope\.yml"):
         load_playbook(DATA / "nope.yml")
+
+
+@pytest.mark.parametrize(
+    ("loop", "expected"),
+    [
+        pytest.param("{iscommand: false, exitCondition: '', wait: 1, max: 100}", False, id="export-default-block"),
+        pytest.param("{scriptId: Sleep, exitCondition: '', max: 3}", True, id="run-until-script"),
+        pytest.param("{forEach: true}", True, id="for-each"),
+    ],
+)
+def test_loop_blocks(loop: str, expected: bool) -> None:
+    """Given a task's `loop` block, When loaded, Then only a real loop marks the task (which then cannot run)."""
+    book = load_playbook_text(f"tasks: {{'0': {{id: '0', type: regular, loop: {loop}}}}}")
+    assert book.tasks["0"].loops is expected, f"loop {loop} should give loops={expected}"

@@ -238,6 +238,11 @@ def test_continue_on_error_covers_builtin_failures() -> None:
             id="unknown-transformer",
         ),
         pytest.param(
+            task("1", name="L", script="Print", loop={"forEach": True, "exitCondition": ""}),
+            "task 1 'L' failed: task loops (`loop`) are not supported",
+            id="loop",
+        ),
+        pytest.param(
             task("1", name="E", script="PrintErrorEntry", args={"message": simple("checks failed")}),
             "task 1 'E' failed: checks failed",
             id="print-error-entry",

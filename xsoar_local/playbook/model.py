@@ -33,6 +33,7 @@ class Task:
     next_tasks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     continue_on_error: bool = False
     error_path: bool = False  # continueonerrortype: errorPath follows `#error#` instead of `#none#`
+    loops: bool = False  # a `loop` block (run until / for each): not supported, so running it is an error
 
     @property
     def label(self) -> str:
@@ -91,7 +92,15 @@ def parse_task(key: str, raw: Mapping[str, Any]) -> Task:
         next_tasks=_next_tasks(raw.get("nexttasks"), where),
         continue_on_error=bool(raw.get("continueonerror")),
         error_path=str(raw.get("continueonerrortype") or "") == "errorPath",
+        loops=_has_loop(raw.get("loop")),
     )
+
+
+def _has_loop(raw: Any) -> bool:
+    """Exports write an empty or all-default `loop` block on tasks that do not loop."""
+    if not isinstance(raw, Mapping):
+        return False
+    return bool(raw.get("scriptId") or raw.get("forEach") or raw.get("exitCondition") or raw.get("iscommand"))
 
 
 def parse_playbook(data: Any, source: Path | None = None) -> Playbook:

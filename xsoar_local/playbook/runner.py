@@ -217,6 +217,8 @@ class PlaybookRunner:
         return _branch_ids(task, NONE_BRANCH)
 
     def _run_task(self, task: Task, incident: Incident) -> _Step:
+        if task.loops:
+            raise TaskError("task loops (`loop`) are not supported by the local runner")
         if task.type in ("start", "title"):
             return _Step(incident, _branch_ids(task, NONE_BRANCH))
         if task.type == "condition":
