@@ -235,3 +235,22 @@ def test_unified_yaml_code_runs(tmp_path: Path) -> None:
     )
     result = run_command(load_integration(path), "test-module", {}, {}, Incident())
     assert [entry["Contents"] for entry in result.entries] == ["ok from Inline"], result.entries
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        pytest.param("fetch-incidents", {"crashed": False, "error": False, "last_run": {"time": "t1"}}, id="fetch"),
+        pytest.param("fetch-incidents fail=1", {"crashed": False, "error": True, "last_run": {}}, id="fetch-fails"),
+    ],
+)
+def test_fetch_incidents(line: str, expected: dict[str, Any]) -> None:
+    """Given fetch-incidents, When run, Then incidents are an entry, lastRun kept, return_error's raise an error."""
+    result = run(line)
+    assert {"crashed": result.crashed, "error": result.is_error, "last_run": result.last_run} == expected, (
+        result.entries
+    )
+    if result.is_error:
+        assert "fetch failed" in result.error_messages[0], "return_error's message should be the error entry"
+    else:
+        assert json.loads(result.entries[0]["Contents"]) == [{"name": "one"}], "demisto.incidents(list) is an entry"

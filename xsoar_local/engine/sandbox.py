@@ -19,6 +19,10 @@ from typing import Any
 from xsoar_local.engine.entries import ERROR, LogEntry, crash_entry, normalise_results
 
 SERVER_VERSION = {"version": "8.9.0", "buildNumber": "local"}
+# Commands for which CommonServerPython's return_error raises instead of writing an entry and exiting.
+SERVER_HANDLED_COMMANDS = frozenset(
+    {"fetch-incidents", "fetch-credentials", "long-running-execution", "fetch-indicators"}
+)
 
 
 class _LogWriter(io.TextIOBase):
@@ -245,14 +249,18 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
             engine.crashed = True
             engine.entries.append(crash_entry(f"The integration exited with status {engine.exit_code}."))
     except BaseException as error:
-        engine.crashed = True
         engine.logs.append(LogEntry("error", traceback.format_exc()))
-        engine.entries.append(
-            crash_entry(
-                f"The integration raised {type(error).__name__} without handling it: {error} "
-                "(engine-side crash report; the traceback is in the logs)"
+        if job["command"] in SERVER_HANDLED_COMMANDS:
+            # return_error raises instead of exiting for these; the server reports the message as the error
+            engine.entries.append({"Type": ERROR, "ContentsFormat": "text", "Contents": str(error)})
+        else:
+            engine.crashed = True
+            engine.entries.append(
+                crash_entry(
+                    f"The integration raised {type(error).__name__} without handling it: {error} "
+                    "(engine-side crash report; the traceback is in the logs)"
+                )
             )
-        )
     finally:
         for writer in (sys.stdout, sys.stderr):
             writer.flush()
