@@ -187,7 +187,8 @@ class Client(BaseClient):
     def _raise_for_status(self, response: requests.Response) -> None:
         """Turns an error status and the {"error": {"code", "message"}} envelope into a clear exception."""
         status = response.status_code
-        said = f"HTTP {status}: {service_message(response)}"
+        detail = service_message(response)
+        said = f"HTTP {status}: {detail}"
         if status in (401, 403):
             raise ApiKeyError(
                 f"FunTranslations refused the API key ({said}). Check the API Key parameter: enter the key of "
@@ -195,11 +196,11 @@ class Client(BaseClient):
                 res=response,
             )
         if status == 429:
-            raise rate_limit_error(said, response)
+            raise rate_limit_error(detail, response)
         if status >= 500:
             raise ServiceError(
-                f"FunTranslations failed on its side ({said}), also after {RETRIES} retries. "
-                "The problem is with the service: try again later.",
+                f"FunTranslations failed on its side ({said}). The problem is with the service, not the instance "
+                "settings: try again later.",
                 res=response,
             )
         if status == 404:
@@ -286,15 +287,16 @@ def service_message(response: requests.Response) -> str:
     return message or response.reason or http.client.responses.get(response.status_code) or "no reason given"
 
 
-def rate_limit_error(said: str, response: requests.Response) -> RateLimitError:
+def rate_limit_error(detail: str, response: requests.Response) -> RateLimitError:
     """Builds the 429 error, quoting the wait the service asks for (it is only in the message text)."""
-    match = _WAIT_PATTERN.search(said)
+    match = _WAIT_PATTERN.search(detail)
     wait = match.group(1).strip() if match else None
     parts = _WAIT_PART_PATTERN.findall(wait or "")
     wait_seconds = sum(int(number) * _WAIT_UNITS[unit.lower()] for number, unit in parts) if parts else None
     when = f"Try again in {wait}" if wait else "Try again later (the free tier allows 5 calls an hour)"
     error = RateLimitError(
-        f"FunTranslations rate limit reached ({said}). {when}; the integration does not retry it. "
+        f'FunTranslations rate limit reached (HTTP 429). The service said: "{detail}" {when}; the integration does '
+        "not retry it. "
         "A paid FunTranslations plan, entered in the API Key parameter, lifts the limit.",
         wait,
         wait_seconds,
