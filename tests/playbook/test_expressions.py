@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from xsoar_local.incident.store import Incident, view_for_expressions
-from xsoar_local.playbook.expressions import ExpressionError, Resolver
+from xsoar_local.playbook.expressions import ExpressionError, Resolver, nearby_paths
 
 VIEW = view_for_expressions(
     Incident(
@@ -154,3 +154,21 @@ def test_expression_errors(raw: Any, message: str) -> None:
     """Given a value the runner cannot resolve, When resolved, Then the error says why instead of passing nothing."""
     with pytest.raises(ExpressionError, match=message):
         Resolver(VIEW).argument(raw)
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        pytest.param(
+            "YodaSpeak.Phrase.Translation",
+            ["YodaSpeak.TheForce.Original", "YodaSpeak.TheForce.Translation"],
+            id="sibling-of-a-mistyped-key",
+        ),
+        pytest.param("Hosts.Address", ["Hosts.Name", "Hosts.IP"], id="keys-of-list-items-once"),
+        pytest.param("Nothing.Here", [], id="no-existing-prefix"),
+        pytest.param("Missing", [], id="single-segment"),
+    ],
+)
+def test_nearby_paths(path: str, expected: list[str]) -> None:
+    """Given a path that holds nothing, When hints are asked for, Then the filled paths under its longest prefix are."""
+    assert nearby_paths(VIEW, path) == expected, f"hints for {path}: {nearby_paths(VIEW, path)}"

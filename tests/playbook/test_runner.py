@@ -83,7 +83,8 @@ def test_print_of_a_missing_path_is_flagged_but_completes() -> None:
     result = run(book, translator())
     assert result.completed, "an empty Print does not stop the run"
     assert result.tasks[-1].status == WARNING, f"the Print task must be flagged, got {result.tasks[-1].status}"
-    assert "${YodaSpeak.Phrase.Translation} is empty" in result.tasks[-1].message, result.tasks[-1].message
+    hint = "${YodaSpeak.Phrase.Translation} is empty (the context has YodaSpeak.TheForce.Original, "
+    assert hint in result.tasks[-1].message, f"the warning should point at the paths that exist: {result.tasks[-1]}"
     assert printed(result)[-1] == "", "Print shows the empty value"
     assert [item.task_id for item in result.warnings] == ["2"], "the run lists the flagged task"
 

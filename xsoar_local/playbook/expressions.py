@@ -109,3 +109,33 @@ class Resolver:
 def is_empty(value: Any) -> bool:
     """What XSOAR treats as empty: nothing, an empty string, an empty list or object."""
     return value is None or value == "" or value == [] or value == {}
+
+
+def nearby_paths(view: Mapping[str, Any], path: str, limit: int = 5) -> list[str]:
+    """Paths that do hold a value under the longest existing prefix of `path`: the hint for a mistyped path.
+
+    `YodaSpeak.Phrase.Translation` on a context holding `YodaSpeak.TheForce.*` gives the `YodaSpeak.TheForce.*` leaves.
+    """
+    parts = [part for part in path.split(".") if part]
+    for size in range(len(parts) - 1, 0, -1):
+        prefix = ".".join(parts[:size])
+        try:
+            value = get_path(view, prefix)
+        except ContextPathError:
+            return []
+        if not is_empty(value):
+            leaves: list[str] = []
+            _leaves(value, prefix, leaves)
+            return leaves[:limit]
+    return []
+
+
+def _leaves(value: Any, prefix: str, found: list[str]) -> None:
+    if isinstance(value, list):
+        for item in value:
+            _leaves(item, prefix, found)
+    elif isinstance(value, Mapping) and value:
+        for key, item in value.items():
+            _leaves(item, f"{prefix}.{key}", found)
+    elif prefix not in found:
+        found.append(prefix)

@@ -15,7 +15,7 @@ from typing import Any
 
 from xsoar_local.incident.store import Incident, view_for_expressions
 from xsoar_local.playbook.conditions import ConditionError, choose_branch
-from xsoar_local.playbook.expressions import ExpressionError, Resolver, is_empty
+from xsoar_local.playbook.expressions import ExpressionError, Resolver, is_empty, nearby_paths
 from xsoar_local.playbook.model import DEFAULT_BRANCH, ERROR_BRANCH, NONE_BRANCH, Playbook, Task
 from xsoar_local.playbook.scripts import ScriptError, run_script
 
@@ -132,6 +132,12 @@ def _branch_ids(task: Task, label: str) -> tuple[str, ...]:
 
 def _has_branch(task: Task, label: str) -> bool:
     return any(key.lower() == label.lower() for key in task.next_tasks)
+
+
+def _empty_warning(resolver: Resolver, path: str) -> str:
+    """`${path} is empty`, with the paths the context does hold nearby (the usual cause is a mistyped path)."""
+    nearby = nearby_paths(resolver.view, path)
+    return f"${{{path}}} is empty" + (f" (the context has {', '.join(nearby)})" if nearby else "")
 
 
 def split_command(script: str) -> tuple[str, str] | None:
@@ -251,7 +257,7 @@ class PlaybookRunner:
         except ExpressionError as error:
             raise TaskError(f"argument: {error}") from error
         empty = tuple(resolver.unresolved)
-        warnings = tuple(f"${{{path}}} is empty" for path in empty)
+        warnings = tuple(_empty_warning(resolver, path) for path in empty)
         command = split_command(task.script)
         if command is None:
             try:
