@@ -65,10 +65,12 @@ def resolve_command(integration: Integration, command: str | None, text: str | N
     if command:
         parsed = parse_war_room(command)
         return parsed.name, check_args(command_spec(integration, parsed.name), parsed.args, parsed.positional)
+    if text is None:
+        raise UsageError("say what to run: --command '!command arg=value' or --text TEXT")
     spec = next((c for c in integration.commands if c.argument("text") is not None), None)
     if spec is None:
         raise UsageError(f"{integration.name} has no command with a `text` argument: use --command '!command ...'")
-    return spec.name, check_args(spec, {"text": text or ""})
+    return spec.name, check_args(spec, {"text": text})
 
 
 def service_wanted(integration: Integration, option: bool | None, real: bool) -> bool:

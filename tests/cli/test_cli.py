@@ -115,6 +115,7 @@ def test_param_sources_in_order(
             ["--command", "!echo-note hi", "--fault", "429"], "--fault needs the embedded service", id="fault"
         ),
         pytest.param(["--text", "hi"], "no command with a `text` argument", id="text"),
+        pytest.param([], "say what to run", id="nothing-to-run"),
         pytest.param(["--command", "test-module", "--service", "--real"], "contradict", id="service-and-real"),
         pytest.param(["--command", "test-module", "--params-file", "/nonexistent.json"], "cannot read", id="file"),
     ],
