@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from xsoar_local.incident.store import Incident
+from xsoar_local.playbook import load_playbook
 from xsoar_local.playbook.runner import CONTINUED, ERROR, SUCCESS, WARNING, TaskResult
 
 from .helpers import FakeExecutor, branch, check, playbook, printed, run, simple, statuses, task
@@ -298,3 +300,19 @@ def test_work_plan_is_reported_as_it_runs() -> None:
     assert [item.task_id for item in seen] == ["0", "1", "2"], "every task is reported"
     assert seen == list(result.tasks), "the reports are the work plan"
     assert all(item.seconds == 1.0 for item in seen), f"each task took one tick: {[item.seconds for item in seen]}"
+
+
+@pytest.mark.parametrize(
+    ("executor", "last_printed"),
+    [
+        pytest.param(translator(), "Hi, I say", id="translation-came-back"),
+        pytest.param(FakeExecutor({"yoda-speak-translate": ([], {})}), "No translation", id="nothing-came-back"),
+    ],
+)
+def test_exported_playbook_file(executor: FakeExecutor, last_printed: str) -> None:
+    """Given a playbook file in the server's export format, When run, Then it branches on what the command wrote."""
+    book = load_playbook(Path(__file__).parent / "data" / "branching.yml")
+    result = run(book, executor, Incident(context={"Old": 1}).with_fields({"details": "Hi"}))
+    assert result.completed, result.error
+    assert printed(result)[-1] == last_printed, f"War Room: {printed(result)}"
+    assert "Old" not in result.incident.context, "DeleteContext all=yes should have cleared the old context"
