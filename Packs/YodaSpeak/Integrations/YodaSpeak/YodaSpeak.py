@@ -34,7 +34,8 @@ TRANSLATE_COMMAND = "yoda-speak-translate"
 
 # Seconds to wait for the service; REQUESTS_TIMEOUT on the engine still overrides it (BaseClient reads it).
 REQUEST_TIMEOUT = 30
-# Server errors and failed connections are retried; 429 never is, since the wait it asks for is most of an hour.
+# 5xx answers and failed connections are retried; 429 never is, since the wait it asks for is most of an hour.
+# Read timeouts and dropped connections are not: the request was sent, and the service may have counted it.
 RETRIES = 3
 RETRY_STATUSES = tuple(range(500, 600))
 # urllib3 sleeps 0, 1 and 2 seconds between the attempts: at most 3 seconds of back-off in all.
@@ -176,13 +177,14 @@ class Client(BaseClient):
         raise_on_redirect: bool = False,
         raise_on_status: bool = False,
     ) -> None:
-        """Mounts BaseClient's retry adapter, but without urllib3's Retry-After handling.
+        """Mounts BaseClient's retry adapter, without Retry-After handling and without retrying reads.
 
-        urllib3 would otherwise retry a 429 that carries a Retry-After header and sleep as long as it asks.
+        urllib3 would otherwise retry a 429 that carries a Retry-After header, sleeping as long as it asks, and
+        resend a request whose answer timed out, spending the caller's quota of 5 calls an hour.
         """
         super()._implement_retry(retries, status_list_to_retry, backoff_factor, raise_on_redirect, raise_on_status)
         adapter = cast(requests.adapters.HTTPAdapter, self._session.get_adapter("https://"))
-        adapter.max_retries = adapter.max_retries.new(respect_retry_after_header=False)
+        adapter.max_retries = adapter.max_retries.new(respect_retry_after_header=False, read=False)
 
     def _raise_for_status(self, response: requests.Response) -> None:
         """Turns an error status and the {"error": {"code", "message"}} envelope into a clear exception."""

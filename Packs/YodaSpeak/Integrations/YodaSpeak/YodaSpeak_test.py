@@ -226,7 +226,8 @@ def test_retry_adapter_ignores_retry_after(verify: bool) -> None:
     """
     Given: a client, with or without certificate checks.
     When: BaseClient mounts its retry adapter.
-    Then: a 429 is not retried even with a Retry-After header (urllib3 would retry it and sleep), while 5xx are.
+    Then: a 429 is not retried even with a Retry-After header (urllib3 would retry it and sleep), nor a read
+        timeout; 5xx answers and failed connections are.
     """
     client = Client(BASE_URL, api_key=None, verify=verify, proxy=False)
 
@@ -237,6 +238,8 @@ def test_retry_adapter_ignores_retry_after(verify: bool) -> None:
     assert not retry.respect_retry_after_header, "Retry-After must not make urllib3 retry or sleep"
     assert not retry.is_retry("POST", 429, has_retry_after=True), "a 429 with Retry-After would be retried"
     assert retry.is_retry("POST", 503), "a 503 must be retried"
+    assert retry.connect == 3, f"failed connections must be retried 3 times, not {retry.connect}"
+    assert retry.read is False, "a request whose answer timed out must not be sent again"
 
 
 def test_request_timeout_default(client: Client) -> None:
