@@ -136,10 +136,11 @@ def test_operands(operand: dict[str, Any], expected: Any) -> None:
     [
         pytest.param({"complex": {"accessor": "x"}}, "needs a `root`", id="complex-without-root"),
         pytest.param(
-            {"complex": {"root": "Hosts", "filters": [[{"operator": "isEqualString"}]]}},
-            "filters",
-            id="filters-unsupported",
+            {"complex": {"root": "Hosts", "filters": [[{"operator": "isPrime", "left": {"value": {"simple": "x"}}}]]}},
+            "filter: unknown condition operator 'isPrime'",
+            id="filter-with-unknown-operator",
         ),
+        pytest.param({"complex": {"root": "Hosts", "filters": {"a": 1}}}, "must be a list", id="filters-not-a-list"),
         pytest.param(
             {"complex": {"root": "Hosts", "transformers": [{"operator": "nope"}]}},
             "unknown transformer 'nope'",
@@ -172,3 +173,58 @@ def test_expression_errors(raw: Any, message: str) -> None:
 def test_nearby_paths(path: str, expected: list[str]) -> None:
     """Given a path that holds nothing, When hints are asked for, Then the filled paths under its longest prefix are."""
     assert nearby_paths(VIEW, path) == expected, f"hints for {path}: {nearby_paths(VIEW, path)}"
+
+
+def _host_filter(operator: str, field: str, right: str) -> list[list[dict[str, Any]]]:
+    return [
+        [
+            {
+                "operator": operator,
+                "left": {"value": {"simple": f"Hosts.{field}"}, "iscontext": True},
+                "right": {"value": {"simple": right}},
+            }
+        ]
+    ]
+
+
+@pytest.mark.parametrize(
+    ("complex_value", "expected"),
+    [
+        pytest.param(
+            {"root": "Hosts", "accessor": "Name", "filters": _host_filter("isEqualString", "Name", "B")},
+            ["B"],
+            id="keeps-matching-items-then-accessor",
+        ),
+        pytest.param(
+            {"root": "Hosts", "filters": _host_filter("isEqualString", "Name", "A")},
+            [{"Name": "A", "IP": "1.1.1.1"}],
+            id="without-accessor-the-items",
+        ),
+        pytest.param(
+            {"root": "Hosts", "accessor": "Name", "filters": _host_filter("isEqualString", "IP", "1.1.1.1")},
+            ["A", "B"],
+            id="every-item-matches",
+        ),
+        pytest.param(
+            {
+                "root": "Hosts",
+                "accessor": "Name",
+                "filters": [
+                    *_host_filter("isEqualString", "IP", "1.1.1.1"),
+                    *_host_filter("isNotEqualString", "Name", "A"),
+                ],
+            },
+            ["B"],
+            id="groups-are-anded",
+        ),
+        pytest.param(
+            {"root": "Hosts", "accessor": "Name", "filters": _host_filter("isEqualString", "Name", "Z")},
+            None,
+            id="nothing-matches",
+        ),
+    ],
+)
+def test_complex_filters(complex_value: dict[str, Any], expected: Any) -> None:
+    """Given a complex value with filters, When resolved, Then only the root's items that pass are used."""
+    value = Resolver(VIEW).argument({"complex": complex_value})
+    assert value == expected, f"filtered value {value!r}, expected {expected!r}"

@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from xsoar_local.incident.context import ContextPathError, get_path
-from xsoar_local.playbook.transformers import TransformerError, apply_transformer, to_text
+from xsoar_local.incident.context import ContextPathError, get_path, set_path
+from xsoar_local.playbook.transformers import TransformerError, apply_transformer, as_list, to_text
 
 REFERENCE = re.compile(r"\$\{([^{}]*)\}")
 
@@ -57,12 +57,12 @@ class Resolver:
         """A `complex` value: `root` plus `accessor`, then the transformers in order."""
         if not isinstance(raw, Mapping) or not raw.get("root"):
             raise ExpressionError(f"a complex value needs a `root`, got {raw!r}")
+        root = str(raw["root"])
+        path = f"{root}.{raw['accessor']}" if raw.get("accessor") else root
         if raw.get("filters"):
-            raise ExpressionError("complex values with `filters` are not supported by the local runner")
-        path = str(raw["root"])
-        if raw.get("accessor"):
-            path = f"{path}.{raw['accessor']}"
-        value = self.lookup(path)
+            value = self._filtered(root, raw["filters"], raw.get("accessor"), path)
+        else:
+            value = self.lookup(path)
         for transformer in raw.get("transformers") or []:
             if not isinstance(transformer, Mapping) or not transformer.get("operator"):
                 raise ExpressionError(f"a transformer needs an `operator`, got {transformer!r}")
@@ -76,6 +76,32 @@ class Resolver:
             except TransformerError as error:
                 raise ExpressionError(str(error)) from error
         return value
+
+    def _filtered(self, root: str, filters: Any, accessor: Any, path: str) -> Any:
+        """The root's items for which the filters hold (ANDed groups of ORed checks), then the accessor.
+
+        A filter names the item's fields by their full path (`root: File`, `left: File.Type`), so each item
+        is checked in a view where the root holds just that item.
+        """
+        from xsoar_local.playbook.conditions import ConditionError, evaluate_condition  # conditions use this module
+
+        if not isinstance(filters, list):
+            raise ExpressionError(f"`filters` must be a list of lists of checks, got {filters!r}")
+        try:
+            view = set_path(self.view, root, None)
+        except ContextPathError as error:
+            raise ExpressionError(f"cannot filter on root {root!r}: {error}") from error
+        kept = []
+        for item in as_list(self.lookup(root)):
+            try:
+                if evaluate_condition(filters, Resolver(set_path(view, root, item))):
+                    kept.append(item)
+            except ConditionError as error:
+                raise ExpressionError(f"filter: {error}") from error
+        value = get_path({"items": kept}, f"items.{accessor}") if accessor else kept
+        if is_empty(value) and path not in self.unresolved:
+            self.unresolved.append(path)
+        return value if kept else None
 
     def argument(self, raw: Any) -> Any:
         """A `scriptarguments` value: `{simple: ...}`, `{complex: ...}`, or not set (`{}`/None -> None)."""
