@@ -194,6 +194,17 @@ def test_continue_on_error(extra: dict[str, Any], taken: list[str]) -> None:
     assert "API down" in result.tasks[1].message, f"the failure is shown: {result.tasks[1]}"
 
 
+def test_continue_on_error_keeps_the_error_entry() -> None:
+    """Given PrintErrorEntry with continueonerror, When run, Then its error entry is kept and the run goes on."""
+    book = playbook(
+        task("1", script="PrintErrorEntry", args={"message": simple("bad")}, then=["2"], continueonerror=True),
+        task("2", "title"),
+    )
+    result = run(book)
+    assert result.completed, result.error
+    assert printed(result) == ["bad"], f"the error entry should reach the War Room: {printed(result)}"
+
+
 def test_continue_on_error_covers_builtin_failures() -> None:
     """Given a built-in script that fails with continueonerror, When run, Then the run goes on."""
     book = playbook(

@@ -171,7 +171,7 @@ class PlaybookRunner:
         queue: deque[str] = deque([playbook.start_task_id])
         error: str | None = None
         steps = 0
-        while queue and error is None:
+        while queue:
             task = playbook.tasks[queue.popleft()]
             steps += 1
             if steps > self.max_steps:
@@ -187,7 +187,8 @@ class PlaybookRunner:
                     results.append(self._result(task, ERROR, started, _Step(incident, (), message=str(failure))))
                     self._report(results[-1])
                     break
-                step = _Step(incident, self._error_branches(task), message=str(failure), failed=True)
+                branches = self._error_branches(task)
+                step = _Step(incident, branches, entries=failure.entries, message=str(failure), failed=True)
             incident = step.incident
             war_room.extend(WarRoomEntry(task.id, task.name, entry) for entry in step.entries)
             status = CONTINUED if step.failed else WARNING if step.warnings else SUCCESS
