@@ -44,6 +44,7 @@ BACKOFF_FACTOR = 0.5
 # The service documents no limit; ~500 characters are known to work. The limit also keeps the cache small.
 MAX_TEXT_LENGTH = 1000
 DEFAULT_CACHE_HOURS = 24
+MAX_CACHE_HOURS = 8760  # one year
 CACHE_CONTEXT_KEY = "translation_cache"
 CACHE_FORMAT_VERSION = 1
 MAX_CACHE_ENTRIES = 100
@@ -334,9 +335,9 @@ def parse_cache_hours(value: Any) -> int:
     if value is None or (isinstance(value, str) and not value.strip()):
         return DEFAULT_CACHE_HOURS
     text = str(value).strip()
-    if isinstance(value, bool) or not text.isdecimal():
+    if isinstance(value, bool) or not re.fullmatch(r"[0-9]{1,5}", text) or int(text) > MAX_CACHE_HOURS:
         raise ConfigurationError(
-            'The "Cache lifetime (hours)" parameter must be a whole number of hours, 0 or more '
+            f'The "Cache lifetime (hours)" parameter must be a whole number of hours from 0 to {MAX_CACHE_HOURS} '
             f"(0 turns the cache off); got {json.dumps(value)}."
         )
     return int(text)

@@ -534,6 +534,7 @@ def test_parse_bool_param_rejects() -> None:
         pytest.param("0", 0, id="off"),
         pytest.param(" 12 ", 12, id="string"),
         pytest.param(48, 48, id="int"),
+        pytest.param("8760", 8760, id="a year"),
     ],
 )
 def test_parse_cache_hours(value: Any, expected: int) -> None:
@@ -552,6 +553,9 @@ def test_parse_cache_hours(value: Any, expected: int) -> None:
         pytest.param("1.5", id="fraction"),
         pytest.param("a day", id="words"),
         pytest.param(True, id="bool"),
+        pytest.param("8761", id="over a year"),
+        pytest.param("9" * 5000, id="too many digits for int()"),
+        pytest.param("\u0661\u0662", id="non-ASCII digits"),
     ],
 )
 def test_parse_cache_hours_rejects(value: Any) -> None:
@@ -560,7 +564,7 @@ def test_parse_cache_hours_rejects(value: Any) -> None:
     When: it is parsed.
     Then: ConfigurationError says what is accepted.
     """
-    with pytest.raises(ConfigurationError, match=r"whole number of hours, 0 or more \(0 turns the cache off\)"):
+    with pytest.raises(ConfigurationError, match=r"whole number of hours from 0 to 8760 \(0 turns the cache off\)"):
         parse_cache_hours(value)
 
 
