@@ -1232,8 +1232,12 @@ SERVICE_BODIES = st.one_of(
 STATUSES = st.one_of(
     st.sampled_from([200, 201, 204, 301, 400, 401, 403, 404, 418, 429, 500, 502, 503]), st.integers(200, 599)
 )
+# No example database: it would write .hypothesis/ into the pack folder.
 PROPERTY_SETTINGS = settings(
-    max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+    max_examples=100,
+    deadline=None,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 
 
