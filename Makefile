@@ -120,7 +120,8 @@ pack-upload-env:
 
 # make playbook DETAILS="..."  runs the pack's "Yoda Speak" playbook on an incident with those details (REAL=1: real service)
 playbook: setup
-	$(PY) -m xsoar_local playbook --playbook "Yoda Speak" --incident details="$(DETAILS)" $(if $(REAL),--real) $(ARGS)
+	$(PY) -m xsoar_local playbook --playbook "Yoda Speak" \
+	  --incident 'details=$(subst ','\'',$(DETAILS))' $(if $(REAL),--real) $(ARGS)
 
 # Every Packs/*/TestPlaybooks/*.yml, each on a fresh incident and its own local service; fails if one does not complete.
 test-playbooks: setup
