@@ -131,6 +131,15 @@ class Client(BaseClient):
     def translate(self, text: str) -> Translation:
         """Translates text into Yoda speak; raises a YodaSpeakError subclass on any failure."""
         try:
+            return self._translate(text)
+        except YodaSpeakError as error:
+            # Messages quote the service and requests; neither may put the key in the War Room.
+            error.message = self._redact(error.message)
+            raise
+
+    def _translate(self, text: str) -> Translation:
+        """Sends the request and turns every failure into a YodaSpeakError."""
+        try:
             response = self._http_request(
                 "POST",
                 url_suffix=TRANSLATOR_PATH,
@@ -142,9 +151,7 @@ class Client(BaseClient):
                 backoff_factor=BACKOFF_FACTOR,
             )
             return self._parse_translation(response)
-        except YodaSpeakError as error:
-            # Messages quote the service; a service that echoed the key must not put it in the War Room.
-            error.message = self._redact(error.message)
+        except YodaSpeakError:
             raise
         except DemistoException as error:
             # CommonServerPython's own wording for connection, TLS and proxy failures already says what to check.
@@ -167,7 +174,7 @@ class Client(BaseClient):
             ) from error
 
     def _redact(self, text: str) -> str:
-        """Replaces the API key in text quoted from the service."""
+        """Replaces the API key in a message."""
         return text.replace(self._api_key, "<API key>") if self._api_key else text
 
     def _implement_retry(
@@ -317,6 +324,20 @@ def parse_base_url(value: Any) -> str:
             f"The API URL parameter must be an http(s) URL such as {DEFAULT_URL}; got {json.dumps(value)}."
         )
     return url.rstrip("/") + "/"
+
+
+def parse_api_key(credentials: Any) -> str | None:
+    """Reads the API Key parameter: a credentials object (type 9) whose password is the key, or nothing."""
+    key = credentials.get("password") if isinstance(credentials, dict) else credentials
+    if key is None or key == "":
+        return None
+    # Never quote the value: it is a secret, and it could not be masked if it was mangled.
+    if not isinstance(key, str) or not re.fullmatch(r"[!-~]+", key.strip()):
+        raise ConfigurationError(
+            "The API Key parameter must be the key of your FunTranslations plan, a single word of printable ASCII "
+            "characters. Paste the key again, or clear the parameter to use the free tier."
+        )
+    return key.strip()
 
 
 def parse_bool_param(value: Any, display: str) -> bool:
@@ -519,7 +540,7 @@ def main() -> None:
     demisto.debug(f"Command being called is {command}")
     try:
         params = demisto.params()
-        api_key = (params.get("apikey") or {}).get("password")
+        api_key = parse_api_key(params.get("apikey"))
         if api_key:
             # return_error masks it; registering it covers keys set after CommonServerPython was imported.
             add_sensitive_log_strs(api_key)

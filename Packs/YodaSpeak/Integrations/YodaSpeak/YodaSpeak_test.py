@@ -37,6 +37,7 @@ from YodaSpeak import (
     YodaSpeakError,
     add_to_cache,
     cache_key,
+    parse_api_key,
     parse_base_url,
     parse_bool_param,
     parse_cache_hours,
@@ -443,6 +444,21 @@ def test_connection_failures(requests_mock: Any, exception: Exception, verify: b
     assert expected in str(raised.value), f"{expected!r} missing from: {raised.value}"
 
 
+def test_requests_quoting_the_key_is_redacted(requests_mock: Any) -> None:
+    """
+    Given: a failure below HTTP whose requests message quotes the key (as InvalidHeader does).
+    When: the client translates.
+    Then: the error message shows a placeholder instead of the key.
+    """
+    requests_mock.post(YODA_URL, exc=requests.exceptions.InvalidHeader(f"Invalid header value: {API_KEY!r}"))
+
+    with pytest.raises(ConnectionFailedError) as raised:
+        Client(BASE_URL, api_key=API_KEY, verify=True, proxy=False).translate(TEXT)
+
+    assert API_KEY not in str(raised.value), f"key leaked: {raised.value}"
+    assert "Invalid header value: '<API key>'" in str(raised.value), f"no placeholder: {raised.value}"
+
+
 def test_service_echoing_the_key_is_redacted(requests_mock: Any) -> None:
     """
     Given: a service (or proxy) that quotes the API key in its error message.
@@ -495,6 +511,48 @@ def test_parse_base_url_rejects(value: Any) -> None:
     """
     with pytest.raises(ConfigurationError, match=r"must be an http\(s\) URL such as https://api.funtranslations"):
         parse_base_url(value)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param({"identifier": "", "password": API_KEY}, API_KEY, id="credentials"),
+        pytest.param({"identifier": "", "password": f" {API_KEY}\n"}, API_KEY, id="pasted with a newline"),
+        pytest.param({"identifier": "", "password": ""}, None, id="empty password"),
+        pytest.param({}, None, id="empty credentials"),
+        pytest.param(None, None, id="missing"),
+        pytest.param(API_KEY, API_KEY, id="plain string"),
+    ],
+)
+def test_parse_api_key(value: Any, expected: str | None) -> None:
+    """
+    Given: the API Key parameter as the engine (or a hand-written params file) passes it.
+    When: it is parsed.
+    Then: it gives the key without surrounding whitespace, or None for the free tier.
+    """
+    assert parse_api_key(value) == expected, f"{value!r} misread"
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param({"password": "two words"}, id="space inside"),
+        pytest.param({"password": "clé-secrète"}, id="not ASCII"),
+        pytest.param({"password": 12345}, id="not a string"),
+        pytest.param(["key"], id="a list"),
+    ],
+)
+def test_parse_api_key_rejects(value: Any) -> None:
+    """
+    Given: an API Key that cannot be sent in an HTTP header.
+    When: it is parsed.
+    Then: ConfigurationError says what to do, without quoting the value.
+    """
+    with pytest.raises(ConfigurationError, match="Paste the key again") as raised:
+        parse_api_key(value)
+
+    assert "two words" not in str(raised.value), "the key must not be quoted"
+    assert "secr" not in str(raised.value), "the key must not be quoted"
 
 
 @pytest.mark.parametrize(
@@ -1048,6 +1106,15 @@ def test_main_test_module(mocker: Any, requests_mock: Any) -> None:
             load("translate_success.json"),
             'Failed to execute test-module command.\nError: The "Cache lifetime (hours)" parameter must be',
             id="bad cache hours",
+        ),
+        pytest.param(
+            "test-module",
+            {},
+            {**PARAMS, "apikey": {"identifier": "", "password": "two words"}},
+            200,
+            load("translate_success.json"),
+            "Failed to execute test-module command.\nError: The API Key parameter must be the key of your",
+            id="bad API key",
         ),
         pytest.param(
             "test-module",
