@@ -46,6 +46,8 @@ def content() -> dict:
         pytest.param("use_git", "warning", id="use_git warnings"),
         pytest.param("path_based_validations", "select", id="path-based errors"),
         pytest.param("path_based_validations", "warning", id="path-based warnings"),
+        pytest.param("connectors_path_based_validations", "select", id="connectors path-based errors"),
+        pytest.param("connectors_use_git", "select", id="connectors use_git errors"),
     ],
 )
 def test_config_keeps_every_offline_validator_of_the_content_config(ours: dict, content: dict, section: str, key: str):
