@@ -31,7 +31,7 @@ SDK = Path(os.environ.get("DEMISTO_SDK", REPO_ROOT / ".venv-sdk" / "bin" / "demi
 PACK = Path("Packs") / "YodaSpeak"
 # What the formatter reads besides the pack: approved lists and the validation settings.
 SUPPORT_FILES = (Path("Config"), Path("validation_config.toml"), Path(".demisto-sdk-conf"))
-IGNORED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+IGNORED_PARTS = {"__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".hypothesis", ".coverage"}
 FAILED_STATUS = re.compile(r"Format Status on file: (\S+) - Failed")
 
 
