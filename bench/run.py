@@ -269,8 +269,7 @@ def markdown(results: Results, info: dict[str, str], options: argparse.Namespace
             f"`make run`'s command line (`python -m xsoar_local run --text ...`: a CLI process that starts the "
             "embedded service and one engine child process, with a fresh state folder) and the engine child alone "
             "(`run_command`, against the benchmark's service), against the same request from a fresh "
-            f"`python -c` process that imports requests; {options.cold_runs} runs each, medians. Most of the cold "
-            "start is Python start-up and importing CommonServerPython.",
+            f"`python -c` process that imports requests; {options.cold_runs} runs each, medians.",
         ),
     }
     for name, table_rows in rows(results).items():
