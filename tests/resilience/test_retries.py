@@ -21,8 +21,8 @@ from xsoar_local.funtranslations.faults import parse_fault
 from xsoar_local.funtranslations.server import ServiceConfig, serve
 
 TLS_TRUST_ANY = {"insecure": "true"}
-# The integration's RETRIES: one try and three retries for a 5xx answer.
-ATTEMPTS_FOR_5XX = 4
+# The integration's RETRIES: one try and three retries, for a 5xx answer or a refused connection.
+ATTEMPTS = 4
 
 
 def tls_service(*faults: str) -> ServiceConfig:
@@ -65,7 +65,7 @@ def test_persistent_server_errors_stop_after_bounded_attempts(fault: str, status
     with serve(tls_service(fault)) as service:
         run = translate(service.url, params=TLS_TRUST_ANY)
         seen = statuses(service)
-    assert seen == [status] * ATTEMPTS_FOR_5XX, f"expected {ATTEMPTS_FOR_5XX} attempts of {status}, saw {seen}"
+    assert seen == [status] * ATTEMPTS, f"expected {ATTEMPTS} attempts of {status}, saw {seen}"
     message = assert_clean_error(run)
     expected = f"FunTranslations failed on its side (HTTP {status}: {words})"
     assert expected in message, f"{expected!r} not in the error the user sees: {message!r}"
@@ -118,13 +118,16 @@ def test_a_sent_request_that_got_no_answer_is_not_sent_again(
     assert expected in message, f"{expected!r} not in the error the user sees: {message!r}"
 
 
-def test_a_refused_connection_is_retried_then_reported() -> None:
-    """Given an https URL whose port refuses connections,
+def test_a_refused_connection_is_retried_a_bounded_number_of_times_then_reported() -> None:
+    """Given an https URL whose port refuses connections, and debug mode (urllib3 logs each connection it opens),
     When the integration translates,
-    Then after its connect retries it reports that FunTranslations could not be reached and what to check."""
+    Then it tries to connect once plus three retries, then reports that FunTranslations could not be reached."""
     with refused_port() as port:
-        run = translate(f"https://127.0.0.1:{port}/translate/", params=TLS_TRUST_ANY)
+        run = translate(f"https://127.0.0.1:{port}/translate/", params=TLS_TRUST_ANY, debug=True)
     message = assert_clean_error(run)
+    opened = [log.message for log in run.logs if "Starting new HTTPS connection" in log.message]
+    attempts = sum(f"127.0.0.1:{port}" in line for line in opened)
+    assert attempts == ATTEMPTS, f"expected {ATTEMPTS} connection attempts, the logs show {attempts}"
     assert f"Could not reach FunTranslations at https://127.0.0.1:{port}/translate/" in message, message
     assert "Verify that the server URL parameter is correct" in message, message
     for expected in ("Max retries exceeded", "Connection refused"):
