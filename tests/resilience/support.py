@@ -10,6 +10,7 @@ import base64
 import contextlib
 import json
 import os
+import signal
 import socket
 import tempfile
 import threading
@@ -221,6 +222,13 @@ class RecordingProxy:
 
 
 _PROXY_LOCK = threading.Lock()
+_PROXY_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP, signal.SIGQUIT)
+
+
+def _restore(handlers: dict[signal.Signals, Any]) -> None:
+    for number, handler in handlers.items():
+        if handler is not None:
+            signal.signal(number, handler)
 
 
 @contextlib.contextmanager
@@ -232,8 +240,14 @@ def recording_proxy() -> Iterator[RecordingProxy]:
         plugin = type("RecordingPlugin", (_RecordingPlugin,), {"record_path": str(record)})
         flags = ["--hostname", "127.0.0.1", "--port", "0", "--num-acceptors", "1", "--num-workers", "1"]
         flags += ["--log-level", "ERROR", "--data-dir", str(Path(folder) / "data")]
-        with proxy.Proxy(flags, plugins=[plugin]) as running:
-            yield RecordingProxy(f"http://127.0.0.1:{running.flags.port}", record)
+        saved = {number: signal.getsignal(number) for number in _PROXY_SIGNALS}
+        try:
+            with proxy.Proxy(flags, plugins=[plugin]) as running:
+                # proxy.py takes over SIGINT and friends (sys.exit(0)); give them back so Ctrl-C still stops pytest.
+                _restore(saved)
+                yield RecordingProxy(f"http://127.0.0.1:{running.flags.port}", record)
+        finally:
+            _restore(saved)
 
 
 @contextlib.contextmanager
