@@ -55,7 +55,8 @@ lint: setup
 
 # The integration's unit tests, with 100% line and branch coverage of YodaSpeak.py enforced.
 test-unit: setup
-	cd $(INTEGRATION) && ../../../../$(PY) -m pytest YodaSpeak_test.py \
+	cd $(INTEGRATION) && COVERAGE_FILE=$(CURDIR)/.coverage HYPOTHESIS_STORAGE_DIRECTORY=$(CURDIR)/.hypothesis \
+	  ../../../../$(PY) -m pytest YodaSpeak_test.py \
 	  --rootdir=../../../.. -p no:cacheprovider \
 	  --cov=YodaSpeak --cov-branch --cov-report=term-missing --cov-fail-under=100
 
