@@ -13,11 +13,11 @@ The picture: a green, big-eared head with two eyes, and a speech bubble holding 
 
 from __future__ import annotations
 
-import argparse
 import io
 import sys
 from pathlib import Path
 
+import generated_file
 from PIL import Image, ImageDraw
 
 WIDTH, HEIGHT = 120, 50
@@ -82,26 +82,17 @@ def logo_bytes() -> bytes:
     return buffer.getvalue()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Write the logo, or with --check compare it with the file on disk."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the PNG")
-    parser.add_argument("--check", action="store_true", help="fail if the file differs from a fresh drawing")
-    args = parser.parse_args(argv)
-
+def checked_logo_bytes() -> bytes:
+    """The logo, refused if it breaks XSOAR's size limit."""
     data = logo_bytes()
     if len(data) > MAX_BYTES:
-        print(f"make_logo: the logo is {len(data)} bytes, more than XSOAR's {MAX_BYTES}", file=sys.stderr)
-        return 1
-    if args.check:
-        if not args.output.is_file() or args.output.read_bytes() != data:
-            print(f"make_logo: {args.output} differs from what tools/make_logo.py draws; run it", file=sys.stderr)
-            return 1
-        print(f"make_logo: {args.output} is up to date ({len(data)} bytes)")
-        return 0
-    args.output.write_bytes(data)
-    print(f"make_logo: wrote {args.output} ({len(data)} bytes)")
-    return 0
+        raise SystemExit(f"make_logo: the logo is {len(data)} bytes, more than XSOAR's {MAX_BYTES}")
+    return data
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the logo, or with --check compare it with the file on disk."""
+    return generated_file.run(__doc__ or "", DEFAULT_OUTPUT, checked_logo_bytes, argv)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,12 @@ arrows. It uses Pillow's bundled font only, so the same Pillow version writes th
 
 from __future__ import annotations
 
-import argparse
 import io
 import sys
 from pathlib import Path
 from typing import Any
 
+import generated_file
 import yaml
 from PIL import Image, ImageDraw, ImageFont
 
@@ -91,22 +91,7 @@ def image_bytes(playbook_path: Path = PLAYBOOK) -> bytes:
 
 def main(argv: list[str] | None = None) -> int:
     """Write the image, or with --check compare it with the file on disk."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="where to write the PNG")
-    parser.add_argument("--check", action="store_true", help="fail if the file differs from a fresh drawing")
-    args = parser.parse_args(argv)
-
-    data = image_bytes()
-    if args.check:
-        if not args.output.is_file() or args.output.read_bytes() != data:
-            print(f"make_playbook_image: {args.output} differs from the playbook; run this script", file=sys.stderr)
-            return 1
-        print(f"make_playbook_image: {args.output} is up to date")
-        return 0
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_bytes(data)
-    print(f"make_playbook_image: wrote {args.output} ({len(data)} bytes)")
-    return 0
+    return generated_file.run(__doc__ or "", DEFAULT_OUTPUT, image_bytes, argv)
 
 
 if __name__ == "__main__":
