@@ -5,8 +5,9 @@ lost a planet." -> "Lost a planet,  master obiwan has."). Its quirks are kept on
 because the integration and its tests should see what the real service returns:
 
 - the moved words are lower-cased ("Obiwan" -> "obiwan"), except the pronoun "I";
-- after the inserted comma come two spaces, except when the pivot is a form of "to be"
-  ("my name is gautam" -> "gautam, my name is"): the two reference pairs differ exactly so;
+- after the inserted comma come two spaces, except when a single word moved ("my name is
+  gautam" -> "gautam, my name is"); the real answers seen so far differ exactly so, including
+  "Used to test integration functionality,  test playbooks are" (a copula, still two spaces);
 - the first letter is capitalised only when the sentence started with a capital;
 - the space between sentences is dropped ("places.Ultrasonic"), a line break is kept.
 
@@ -51,7 +52,6 @@ class _Split:
     subject: tuple[str, ...]
     pivot: tuple[str, ...]
     predicate: tuple[str, ...]
-    copula: bool
 
 
 def translate(text: str) -> str:
@@ -80,7 +80,7 @@ def translate_sentence(sentence: str) -> str:
     back = " ".join(_lower(word) for word in split.subject + split.pivot)
     if body[:1].isupper():
         front = front[:1].upper() + front[1:]
-    comma = ", " if split.copula else ",  "
+    comma = ", " if len(split.predicate) == 1 else ",  "
     return f"{front}{comma}{back}{terminal}"
 
 
@@ -96,7 +96,7 @@ def _split(words: list[str]) -> _Split | None:
             if keys[1] in _NOT_VERBS:
                 return None
             # "I really love you": the adverb travels with the verb.
-            return _cut(words, 1, 3 if keys[1].endswith("ly") else 2, copula=False)
+            return _cut(words, 1, 3 if keys[1].endswith("ly") else 2)
     else:
         found = next((i for i, key in enumerate(keys[1 : _MAX_SUBJECT_WORDS + 1], 1) if key in _PIVOTS), None)
         if found is None:
@@ -105,14 +105,14 @@ def _split(words: list[str]) -> _Split | None:
     end = pivot_at + 1
     while end < len(keys) and keys[end] in _NEGATIONS:
         end += 1
-    return _cut(words, pivot_at, end, copula=keys[pivot_at] in _COPULAS)
+    return _cut(words, pivot_at, end)
 
 
-def _cut(words: list[str], start: int, end: int, *, copula: bool) -> _Split | None:
+def _cut(words: list[str], start: int, end: int) -> _Split | None:
     subject, pivot, predicate = tuple(words[:start]), tuple(words[start:end]), tuple(words[end:])
     if not predicate or not all(_WORD.match(word) for word in subject + pivot):
         return None
-    return _Split(subject, pivot, predicate, copula)
+    return _Split(subject, pivot, predicate)
 
 
 def _expand(words: list[str]) -> list[str]:
