@@ -1,7 +1,8 @@
 """Retries for real: the integration through the engine against the local service in TLS mode.
 
 CommonServerPython mounts its retry adapter only on https:// URLs, so these runs use the service's TLS mode
-(insecure=true: the certificate is covered in test_tls_proxy). The service's request log counts the attempts.
+(insecure=true, except where the certificate failure itself is tested). The service's request log counts the
+attempts; where no request gets through, urllib3's debug log counts the connections.
 """
 
 from __future__ import annotations
@@ -17,12 +18,27 @@ from tests.resilience.support import (
     statuses,
     translate,
 )
+from xsoar_local.engine import CommandRun
 from xsoar_local.funtranslations.faults import parse_fault
 from xsoar_local.funtranslations.server import ServiceConfig, serve
 
 TLS_TRUST_ANY = {"insecure": "true"}
-# The integration's RETRIES: one try and three retries, for a 5xx answer or a refused connection.
+# The integration's RETRIES: one try and three retries, for a 5xx answer or a refused or dropped connection.
 ATTEMPTS = 4
+# The advice CommonServerPython gives for a certificate that failed verification.
+CERTIFICATE_ADVICE = "SSL Certificate Verification Failed - try selecting 'Trust any certificate' checkbox"
+
+
+def connections_opened(run: CommandRun, port: int) -> int:
+    """How many connections to 127.0.0.1:port urllib3 logged opening (the run needs debug=True)."""
+    return sum(
+        "Starting new HTTPS connection" in log.message and f"127.0.0.1:{port}" in log.message for log in run.logs
+    )
+
+
+def retries_logged(run: CommandRun) -> list[str]:
+    """urllib3's "Retrying (...) after connection broken by ..." lines (the run needs debug=True)."""
+    return [log.message for log in run.logs if "Retrying (" in log.message]
 
 
 def tls_service(*faults: str) -> ServiceConfig:
@@ -36,12 +52,14 @@ def tls_service(*faults: str) -> ServiceConfig:
         pytest.param("status=503,times=2", [503, 503, 200], id="503-twice-then-ok"),
         pytest.param("status=500,times=1", [500, 200], id="500-once-then-ok"),
         pytest.param("status=502,times=3", [502, 502, 502, 200], id="502-three-times-then-ok-on-the-last-retry"),
+        # The server closes the socket without a word (RemoteDisconnected): a connection failure, retried.
+        pytest.param("drop,times=1", [None, 200], id="dropped-connection-once-then-ok"),
     ],
 )
-def test_transient_server_errors_are_retried_until_the_translation_arrives(
-    fault: str, expected_statuses: list[int]
+def test_transient_failures_are_retried_until_the_translation_arrives(
+    fault: str, expected_statuses: list[int | None]
 ) -> None:
-    """Given a service over TLS that fails with a 5xx a few times,
+    """Given a service over TLS that fails with a 5xx, or drops the connection without answering, a few times,
     When the integration translates through the engine,
     Then it retries, the command succeeds with the translation, and the service saw every attempt."""
     with serve(tls_service(fault)) as service:
@@ -85,37 +103,57 @@ def test_rate_limit_is_never_retried_even_where_retries_are_mounted() -> None:
         assert expected in message, f"{expected!r} not in the error the user sees: {message!r}"
 
 
-@pytest.mark.parametrize(
-    ("fault", "env", "expected", "expected_statuses"),
-    [
-        pytest.param(
-            "drop,times=1", {}, "Remote end closed connection without response", [None], id="dropped-connection"
-        ),
-        pytest.param(
-            "latency=3,times=1",
-            {"REQUESTS_TIMEOUT": "0.5"},
-            "FunTranslations did not answer within 0.5 seconds",
-            [200],  # the late answer, written when the service stops; nobody read it
-            id="read-timeout",
-        ),
-    ],
-)
-def test_a_sent_request_that_got_no_answer_is_not_sent_again(
-    fault: str, env: dict[str, str], expected: str, expected_statuses: list[int | None]
-) -> None:
-    """Given a service over TLS that drops the connection, or answers too late, after reading the request (once),
+def test_a_connection_dropped_every_time_stops_after_bounded_attempts() -> None:
+    """Given a service over TLS that always closes the connection without answering,
     When the integration translates,
-    Then it does not resend the request (the service may have counted it), and reports the failure clearly.
-
-    By design (YodaSpeak commit 7508da8): a read error is not retried, because the request already reached the
-    service. The second request the fault would have let through never comes."""
-    with serve(tls_service(fault)) as service:
-        run = translate(service.url, params=TLS_TRUST_ANY, env=child_env(**env))
+    Then it gives up after one try and three retries, and reports that the service could not be reached."""
+    with serve(tls_service("drop")) as service:
+        run = translate(service.url, params=TLS_TRUST_ANY)
     # Read after the service stopped: every handler has finished and recorded its request by then.
     seen = statuses(service)
+    assert seen == [None] * ATTEMPTS, f"expected {ATTEMPTS} dropped attempts, saw {seen}"
     message = assert_clean_error(run)
-    assert seen == expected_statuses, f"the request must not be resent after it reached the service, saw {seen}"
+    for expected in (f"Could not reach FunTranslations at {service.url}", "Remote end closed connection"):
+        assert expected in message, f"{expected!r} not in the error the user sees: {message!r}"
+
+
+@pytest.mark.parametrize(
+    ("timeout", "expected"),
+    [
+        pytest.param("0.5", "FunTranslations did not answer within 0.5 seconds.", id="half-a-second"),
+        pytest.param("1", "FunTranslations did not answer within 1 second.", id="one-second-singular"),
+    ],
+)
+def test_a_request_whose_answer_timed_out_is_not_sent_again(timeout: str, expected: str) -> None:
+    """Given a service over TLS that answers later than REQUESTS_TIMEOUT (once),
+    When the integration translates,
+    Then it does not resend the request (it reached the service, which may have counted it, and every resend would
+    wait the full timeout again), and says how long it waited.
+
+    The second request the fault would have let through never comes."""
+    with serve(tls_service("latency=3,times=1")) as service:
+        run = translate(service.url, params=TLS_TRUST_ANY, env=child_env(REQUESTS_TIMEOUT=timeout))
+    # Read after the service stopped: the late answer is recorded when the service stops; nobody read it.
+    seen = statuses(service)
+    message = assert_clean_error(run)
+    assert seen == [200], f"the request must not be resent after it reached the service, saw {seen}"
     assert expected in message, f"{expected!r} not in the error the user sees: {message!r}"
+
+
+def test_an_untrusted_certificate_is_tried_once_not_retried() -> None:
+    """Given the service over TLS with a certificate from a private CA, insecure=false, and debug mode (urllib3 logs
+    each connection it opens and each retry),
+    When the integration translates,
+    Then it opens one connection, does not retry the failed handshake, and shows the certificate advice."""
+    with serve(tls_service()) as service:
+        run = translate(service.url, params={"insecure": "false"}, debug=True)
+        seen = statuses(service)
+    message = assert_clean_error(run)
+    attempts = connections_opened(run, service.port)
+    assert attempts == 1, f"a failed certificate check must not be retried; the logs show {attempts} connections"
+    assert retries_logged(run) == [], f"urllib3 logged retries for a failed certificate: {retries_logged(run)}"
+    assert seen == [], f"no request may be sent over an unverified connection, saw {seen}"
+    assert CERTIFICATE_ADVICE in message, f"the certificate advice is missing: {message!r}"
 
 
 def test_a_refused_connection_is_retried_a_bounded_number_of_times_then_reported() -> None:
@@ -125,8 +163,7 @@ def test_a_refused_connection_is_retried_a_bounded_number_of_times_then_reported
     with refused_port() as port:
         run = translate(f"https://127.0.0.1:{port}/translate/", params=TLS_TRUST_ANY, debug=True)
     message = assert_clean_error(run)
-    opened = [log.message for log in run.logs if "Starting new HTTPS connection" in log.message]
-    attempts = sum(f"127.0.0.1:{port}" in line for line in opened)
+    attempts = connections_opened(run, port)
     assert attempts == ATTEMPTS, f"expected {ATTEMPTS} connection attempts, the logs show {attempts}"
     assert f"Could not reach FunTranslations at https://127.0.0.1:{port}/translate/" in message, message
     assert "Verify that the server URL parameter is correct" in message, message

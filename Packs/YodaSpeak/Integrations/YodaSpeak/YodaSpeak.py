@@ -9,12 +9,14 @@ context, because the free tier allows 5 calls an hour and the translation of a t
 
 import hashlib
 import http.client
+import inspect
 import json
 import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TypedDict, cast
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Self, TypedDict, cast
 from urllib.parse import urlparse
 
 import demistomock as demisto
@@ -22,6 +24,14 @@ import requests
 import urllib3
 from CommonServerPython import *
 from CommonServerUserPython import *
+from urllib3.exceptions import ReadTimeoutError
+from urllib3.exceptions import SSLError as Urllib3SSLError
+from urllib3.util.retry import Retry
+
+if TYPE_CHECKING:
+    # For annotations only: BaseHTTPResponse is urllib3 2's, and an engine image may still ship urllib3 1.26.
+    from urllib3.connectionpool import ConnectionPool
+    from urllib3.response import BaseHTTPResponse
 
 urllib3.disable_warnings()
 
@@ -34,8 +44,8 @@ TRANSLATE_COMMAND = "yoda-speak-translate"
 
 # Seconds to wait for the service; REQUESTS_TIMEOUT on the engine still overrides it (BaseClient reads it).
 REQUEST_TIMEOUT = 30
-# 5xx answers and failed connections are retried; 429 never is, since the wait it asks for is most of an hour.
-# Read timeouts and dropped connections are not: the request was sent, and the service may have counted it.
+# 5xx answers and failed connections (refused, or dropped without an answer) are retried; 429 never is, since the
+# wait it asks for is most of an hour. Read timeouts and TLS failures are not (see FinalErrorsRetry).
 RETRIES = 3
 RETRY_STATUSES = tuple(range(500, 600))
 # urllib3 sleeps 0, 1 and 2 seconds between the attempts: at most 3 seconds of back-off in all.
@@ -111,6 +121,38 @@ class ConnectionFailedError(YodaSpeakError):
 """ CLIENT """
 
 
+class FinalErrorsRetry(Retry):
+    """urllib3's Retry, except that a read timeout or a TLS failure ends the request on the first attempt.
+
+    urllib3 files a dropped connection (ProtocolError) and a read timeout under the same "read" count, so that
+    count stays at the retries asked for (a dropped connection is retried) and a timeout is re-raised here. A
+    timed-out request reached the service: sending it again would wait the full timeout each time and spend the
+    hourly quota. A certificate that failed verification fails the same way on every handshake, so retrying only
+    delays the advice.
+    """
+
+    @classmethod
+    def copy_of(cls, retry: Retry, **changes: Any) -> Self:
+        """This class with every setting of `retry` (as urllib3's own Retry.new copies them), then `changes`."""
+        settings = {name: getattr(retry, name) for name in inspect.signature(Retry).parameters}
+        return cls(**(settings | changes))
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: "BaseHTTPResponse | None" = None,
+        error: Exception | None = None,
+        _pool: "ConnectionPool | None" = None,
+        _stacktrace: TracebackType | None = None,
+    ) -> Self:
+        """Re-raises a read timeout or a TLS error as it is; counts every other failure as urllib3 does."""
+        if isinstance(error, ReadTimeoutError | Urllib3SSLError):
+            # Raised as it is, as urllib3 does with read=False: requests then maps it to ReadTimeout or SSLError.
+            raise error.with_traceback(_stacktrace)
+        return super().increment(method, url, response, error, _pool, _stacktrace)
+
+
 @dataclass(frozen=True)
 class Translation:
     """One successful answer of the Yoda translator."""
@@ -161,7 +203,7 @@ class Client(BaseClient):
         except requests.exceptions.ReadTimeout as error:
             # _http_request does not wrap read timeouts.
             raise ConnectionFailedError(
-                f"FunTranslations did not answer within {self.timeout:g} seconds. The service may be overloaded: "
+                f"FunTranslations did not answer within {seconds(self.timeout)}. The service may be overloaded: "
                 "try again later. If it keeps happening, check the proxy settings.",
                 error,
             ) from error
@@ -185,14 +227,14 @@ class Client(BaseClient):
         raise_on_redirect: bool = False,
         raise_on_status: bool = False,
     ) -> None:
-        """Mounts BaseClient's retry adapter, without Retry-After handling and without retrying reads.
+        """Mounts BaseClient's retry adapter, without Retry-After handling and with FinalErrorsRetry's exceptions.
 
         urllib3 would otherwise retry a 429 that carries a Retry-After header, sleeping as long as it asks, and
         resend a request whose answer timed out, spending the caller's quota of 5 calls an hour.
         """
         super()._implement_retry(retries, status_list_to_retry, backoff_factor, raise_on_redirect, raise_on_status)
         adapter = cast(requests.adapters.HTTPAdapter, self._session.get_adapter("https://"))
-        adapter.max_retries = adapter.max_retries.new(respect_retry_after_header=False, read=False)
+        adapter.max_retries = FinalErrorsRetry.copy_of(adapter.max_retries, respect_retry_after_header=False)
 
     def _raise_for_status(self, response: requests.Response) -> None:
         """Turns an error status and the {"error": {"code", "message"}} envelope into a clear exception."""
@@ -231,9 +273,14 @@ class Client(BaseClient):
             body = response.json()
         except (ValueError, RecursionError) as error:
             content_type = response.headers.get("Content-Type") or "no content type"
+            quoted = quote(response.text)
+            # An empty body quoted as ": ." reads like a typo; say it was empty instead.
+            what = (
+                f"a body that is not JSON ({content_type}): {quoted}" if quoted else f"an empty body ({content_type})"
+            )
             raise BadResponseError(
-                f"FunTranslations answered HTTP {response.status_code} with a body that is not JSON "
-                f"({content_type}): {quote(response.text)}. Check the API URL parameter; it should be {DEFAULT_URL}",
+                f"FunTranslations answered HTTP {response.status_code} with {what}. Check the API URL parameter; "
+                f"it should be {DEFAULT_URL}",
                 error,
                 response,
             ) from error
@@ -276,6 +323,11 @@ def quote(text: str) -> str:
     if len(one_line) <= MAX_QUOTED_CHARS:
         return one_line
     return one_line[:MAX_QUOTED_CHARS] + "..."
+
+
+def seconds(value: float) -> str:
+    """Formats a duration in seconds for a sentence: "1 second", "0.5 seconds", "30 seconds"."""
+    return f"{value:g} second" + ("" if value == 1 else "s")
 
 
 def envelope_message(body: Any) -> str | None:

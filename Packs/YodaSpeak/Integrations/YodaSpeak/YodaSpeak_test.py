@@ -4,6 +4,7 @@ HTTP is mocked with requests-mock; test_data/ holds the response shapes the FunT
 """
 
 import hashlib
+import http.client
 import json
 import math
 import os
@@ -20,6 +21,8 @@ import YodaSpeak
 from CommonServerPython import BaseClient, CommandResults, DemistoException
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError, SSLError
+from urllib3.util.retry import Retry
 from YodaSpeak import (
     API_KEY_HEADER,
     CACHE_CONTEXT_KEY,
@@ -30,6 +33,7 @@ from YodaSpeak import (
     Client,
     ConfigurationError,
     ConnectionFailedError,
+    FinalErrorsRetry,
     InvalidTextError,
     RateLimitError,
     RequestRejectedError,
@@ -41,6 +45,7 @@ from YodaSpeak import (
     parse_base_url,
     parse_bool_param,
     parse_cache_hours,
+    seconds,
     translate_command,
 )
 
@@ -222,25 +227,105 @@ def test_translate_asks_http_request_for_bounded_retries(client: Client, mocker:
     assert kwargs["data"] == {"text": TEXT}, "the text goes as form data"
 
 
+def mounted_retry(verify: bool = True) -> Retry:
+    """The Retry that BaseClient mounts for https:// once the client asks for the integration's retries."""
+    client = Client(BASE_URL, api_key=None, verify=verify, proxy=False)
+    client._implement_retry(retries=3, status_list_to_retry=range(500, 600), backoff_factor=0.5)
+    retry = client._session.get_adapter("https://api.funtranslations.com/").max_retries
+    assert isinstance(retry, Retry), f"no urllib3 Retry mounted: {retry!r}"
+    return retry
+
+
+def dropped_connection() -> ProtocolError:
+    """What urllib3 raises when the server closes the socket without answering."""
+    return ProtocolError("Connection aborted.", http.client.RemoteDisconnected("Remote end closed connection"))
+
+
 @pytest.mark.parametrize("verify", [pytest.param(True, id="verified TLS"), pytest.param(False, id="trust any cert")])
 def test_retry_adapter_ignores_retry_after(verify: bool) -> None:
     """
     Given: a client, with or without certificate checks.
     When: BaseClient mounts its retry adapter.
-    Then: a 429 is not retried even with a Retry-After header (urllib3 would retry it and sleep), nor a read
-        timeout; 5xx answers and failed connections are.
+    Then: it is the integration's FinalErrorsRetry; a 429 is not retried even with a Retry-After header (urllib3
+        would retry it and sleep); 5xx answers, failed and dropped connections are, 3 times.
     """
-    client = Client(BASE_URL, api_key=None, verify=verify, proxy=False)
+    retry = mounted_retry(verify)
 
-    client._implement_retry(retries=3, status_list_to_retry=range(500, 600), backoff_factor=0.5)
-
-    retry = client._session.get_adapter("https://api.funtranslations.com/").max_retries
+    assert isinstance(retry, FinalErrorsRetry), f"the integration's Retry is not mounted: {type(retry).__name__}"
     assert retry.total == 3, f"expected 3 retries, got {retry.total}"
     assert not retry.respect_retry_after_header, "Retry-After must not make urllib3 retry or sleep"
     assert not retry.is_retry("POST", 429, has_retry_after=True), "a 429 with Retry-After would be retried"
     assert retry.is_retry("POST", 503), "a 503 must be retried"
     assert retry.connect == 3, f"failed connections must be retried 3 times, not {retry.connect}"
-    assert retry.read is False, "a request whose answer timed out must not be sent again"
+    assert retry.read == 3, f"dropped connections must be retried 3 times, not {retry.read}"
+    assert retry.backoff_factor == 0.5, f"the back-off changed in the copy: {retry.backoff_factor}"
+    assert "POST" in (retry.allowed_methods or ()), "POST must stay retryable, or nothing is retried"
+
+
+@pytest.mark.parametrize(
+    ("error", "counter"),
+    [
+        pytest.param(dropped_connection(), "read", id="dropped connection"),
+        pytest.param(NewConnectionError(None, "Connection refused"), "connect", id="refused connection"),
+    ],
+)
+def test_connection_failures_are_retried_three_times(error: Exception, counter: str) -> None:
+    """
+    Given: the mounted retry, and a connection that was refused or dropped without an answer.
+    When: urllib3 counts the failure, again and again.
+    Then: the first three failures are retried (one fewer retry left each time), the fourth ends the request.
+    """
+    retry = mounted_retry()
+
+    for left in (2, 1, 0):
+        retry = retry.increment("POST", "/translate/yoda", error=error)
+        assert getattr(retry, counter) == left, f"expected {left} {counter} retries left, got {retry!r}"
+
+    with pytest.raises(MaxRetryError) as raised:
+        retry.increment("POST", "/translate/yoda", error=error)
+    assert raised.value.reason is error, f"the last failure should be the reason given: {raised.value.reason!r}"
+
+
+@pytest.mark.parametrize("verify", [pytest.param(True, id="verified TLS"), pytest.param(False, id="trust any cert")])
+@pytest.mark.parametrize(
+    "error",
+    [
+        pytest.param(ReadTimeoutError(None, "/translate/yoda", "Read timed out."), id="read timeout"),
+        pytest.param(SSLError("certificate verify failed"), id="TLS failure"),
+    ],
+)
+def test_read_timeouts_and_tls_failures_are_final(error: Exception, verify: bool) -> None:
+    """
+    Given: the mounted retry, with retries left for connections and reads.
+    When: urllib3 counts a read timeout or a TLS failure.
+    Then: the error is raised as it is on the first attempt (requests maps it to ReadTimeout or SSLError), not
+        retried and not wrapped in MaxRetryError.
+    """
+    retry = mounted_retry(verify)
+
+    with pytest.raises(type(error)) as raised:
+        retry.increment("POST", "/translate/yoda", error=error)
+
+    assert raised.value is error, f"expected the {type(error).__name__} itself, got {raised.value!r}"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        pytest.param(1, "1 second", id="one: singular"),
+        pytest.param(1.0, "1 second", id="one as float: singular"),
+        pytest.param(0.5, "0.5 seconds", id="fraction: plural"),
+        pytest.param(30, "30 seconds", id="default timeout: plural"),
+        pytest.param(2.5, "2.5 seconds", id="decimal: plural"),
+    ],
+)
+def test_seconds_reads_well(value: float, expected: str) -> None:
+    """
+    Given: a timeout in seconds.
+    When: it is formatted for a message.
+    Then: it has the right number and unit, singular only for exactly one second.
+    """
+    assert seconds(value) == expected, f"{value!r} formatted as {seconds(value)!r}, expected {expected!r}"
 
 
 def test_request_timeout_default(client: Client) -> None:
@@ -379,7 +464,17 @@ def test_rate_limit_quotes_the_wait(
             "not JSON (text/html): <html><title>Captive portal</title></html>",
             id="HTML page",
         ),
-        pytest.param({"status_code": 204, "text": ""}, "HTTP 204 with a body that is not JSON (no content", id="204"),
+        pytest.param({"status_code": 204, "text": ""}, "HTTP 204 with an empty body (no content type).", id="204"),
+        pytest.param(
+            {"text": "", "headers": {"Content-Type": "text/plain"}},
+            "HTTP 200 with an empty body (text/plain). Check the API URL parameter",
+            id="empty body",
+        ),
+        pytest.param(
+            {"text": " \n ", "headers": {"Content-Type": "text/plain"}},
+            "HTTP 200 with an empty body (text/plain).",
+            id="blank body reads as empty",
+        ),
         pytest.param({"text": "x" * 1000}, "x" * 300 + "...", id="long body is shortened"),
     ],
 )
@@ -1161,19 +1256,32 @@ def test_main_failures(
     assert API_KEY not in json.dumps(run, default=str), "the API key appears in an entry or a log line"
 
 
-def test_main_read_timeout(mocker: Any, requests_mock: Any) -> None:
+@pytest.mark.parametrize(
+    ("requests_timeout", "within"),
+    [
+        pytest.param(None, "30 seconds", id="default timeout"),
+        pytest.param("1", "1 second", id="REQUESTS_TIMEOUT=1: singular"),
+        pytest.param("0.5", "0.5 seconds", id="REQUESTS_TIMEOUT=0.5"),
+    ],
+)
+def test_main_read_timeout(
+    mocker: Any, requests_mock: Any, monkeypatch: pytest.MonkeyPatch, requests_timeout: str | None, within: str
+) -> None:
     """
-    Given: a service that never answers (read timeout, which CommonServerPython does not wrap).
+    Given: a service that never answers (read timeout, which CommonServerPython does not wrap), with the default
+        timeout or the engine's REQUESTS_TIMEOUT.
     When: main() runs the translate command.
-    Then: the error entry is a sentence, not a stack trace.
+    Then: the error entry is a sentence that states the wait correctly, not a stack trace.
     """
-    requests_mock.post(YODA_URL, exc=requests.exceptions.ReadTimeout("Read timed out. (read timeout=30)"))
+    if requests_timeout is not None:
+        monkeypatch.setenv("REQUESTS_TIMEOUT", requests_timeout)
+    requests_mock.post(YODA_URL, exc=requests.exceptions.ReadTimeout("Read timed out."))
 
     run = run_main(mocker, "yoda-speak-translate", {"text": TEXT})
 
     [entry_] = run["entries"]
     assert entry_["Contents"] == (
-        "Failed to execute yoda-speak-translate command.\nError: FunTranslations did not answer within 30 seconds. "
+        f"Failed to execute yoda-speak-translate command.\nError: FunTranslations did not answer within {within}. "
         "The service may be overloaded: try again later. If it keeps happening, check the proxy settings."
     ), f"error entry says: {entry_['Contents']}"
 
