@@ -18,6 +18,16 @@ For callers (the CLI, the playbook runner):
 debug mode. `run_war_room(integration, '!cmd arg="v"', params, incident)` parses and checks a War Room line.
 Errors before running: ParamError, ArgError, WarRoomSyntaxError, EngineError, IntegrationError (all Exceptions
 with a message meant for the user).
+
+The child sees an allow-listed environment, not the caller's (debug mode logs `os.environ` unmasked): what
+Python needs to run, the proxy/CA/REQUESTS_TIMEOUT variables an engine passes through, and `env=` on top; see
+`runner.child_environment`.
+
+Embedding the engine in-process: when CommonServerPython is imported it replaces
+`demistomock.callingContext['params']` with a copy (a `SmartGetDict` of `demisto.params()`), and its `LOG`
+collects the secrets to mask from those params. Params must therefore be final before the first import: a change
+made to your dict afterwards is neither seen by the integration nor masked. The sandbox installs them before that
+import, and a fresh process per command keeps one command's import from serving the next.
 """
 
 from xsoar_local.engine.entries import ERROR, NOTE, LogEntry, is_error, normalise_entry, normalise_results

@@ -109,10 +109,69 @@ def apply_result(incident: Incident, instance: str, result: Mapping[str, Any]) -
     return incident.with_integration_context(instance, result.get("integration_context") or {})
 
 
-def _child_env(env: Mapping[str, str] | None) -> dict[str, str]:
-    child = dict(os.environ if env is None else env)
-    # the sandbox imports xsoar_local; make that work whatever the working folder is
-    child["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), child.get("PYTHONPATH", "")]))
+# What the child needs to run at all, taken from this process whether or not the caller passes `env`.
+# TEMP/TMP are TMPDIR's Windows names; SYSTEMROOT is needed there to start Python. The COVERAGE_* variables
+# let `coverage` follow the sandbox into the child (they name a config file, nothing secret).
+RUNTIME_VARIABLES = frozenset(
+    {
+        "PATH",
+        "HOME",
+        "LANG",
+        "TZ",
+        "TMPDIR",
+        "TEMP",
+        "TMP",
+        "SYSTEMROOT",
+        "PYTHONPATH",
+        "PYTHONHOME",
+        "COVERAGE_PROCESS_START",
+        "COVERAGE_PROCESS_CONFIG",
+    }
+)
+RUNTIME_PREFIXES = ("LC_",)
+# What an XSOAR engine passes through to an integration's container: the proxy ("Use system proxy settings"
+# reads these, in either case), the CA bundle, and the request timeout CommonServerPython's BaseClient reads
+# (REQUESTS_TIMEOUT, or REQUESTS_TIMEOUT.<brand> for one integration).
+NETWORK_VARIABLES = frozenset(
+    {
+        "HTTP_PROXY",
+        "HTTPS_PROXY",
+        "NO_PROXY",
+        "http_proxy",
+        "https_proxy",
+        "no_proxy",
+        "REQUESTS_CA_BUNDLE",
+        "CURL_CA_BUNDLE",
+        "SSL_CERT_FILE",
+        "SSL_CERT_DIR",
+        "REQUESTS_TIMEOUT",
+    }
+)
+NETWORK_PREFIXES = ("REQUESTS_TIMEOUT.",)
+
+
+def _selected(environ: Mapping[str, str], names: frozenset[str], prefixes: tuple[str, ...]) -> dict[str, str]:
+    return {name: value for name, value in environ.items() if name in names or name.startswith(prefixes)}
+
+
+def child_environment(
+    parent: Mapping[str, str], env: Mapping[str, str] | None = None, repo_root: Path = REPO_ROOT
+) -> dict[str, str]:
+    """The environment of the sandbox process: an allow-list, never the caller's whole environment.
+
+    CommonServerPython logs `os.environ` in debug mode, unmasked, so a token in the developer's shell must not
+    reach the child. From `parent` come the variables Python needs to run (PATH, HOME, locale, TZ, temp folder,
+    PYTHONPATH) and, only when `env` is None, the network settings an engine passes through (proxy, CA, timeout).
+    When `env` is given it decides the network settings alone, so a test's outcome cannot depend on the shell;
+    every variable in `env` is set on top. The repository root is put first on PYTHONPATH for the sandbox's
+    own import of xsoar_local.
+    """
+    child = _selected(parent, RUNTIME_VARIABLES, RUNTIME_PREFIXES)
+    if env is None:
+        child.update(_selected(parent, NETWORK_VARIABLES, NETWORK_PREFIXES))
+    else:
+        child.update(env)
+    child["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo_root), child.get("PYTHONPATH", "")]))
     child.setdefault("PYTHONIOENCODING", "utf-8")
     return child
 
@@ -136,6 +195,7 @@ def run_command(
     `args` are used as given unless `check=True` (then `check_args` applies the YAML's rules). A
     `debug-mode=true` arg is removed and turns on debug mode, as the engine does. `incident` is not
     modified: the result's `incident` carries the merged context and the instance's integration context.
+    The child's environment is `child_environment(os.environ, env)`: an allow-list, with `env` on top.
     """
     spec = command_spec(integration, command)
     if check:
@@ -156,7 +216,7 @@ def run_command(
                 input=json.dumps(job, default=str),
                 capture_output=True,
                 text=True,
-                env=_child_env(env),
+                env=child_environment(os.environ, env),
                 timeout=timeout,
                 check=False,
             )
