@@ -7,7 +7,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,28 +21,27 @@ from xsoar_local.engine import (
     Integration,
     IntegrationError,
     ParamError,
-    ParamLayer,
     WarRoomSyntaxError,
-    build_params,
     check_args,
     command_spec,
-    env_file_layers,
     load_integration,
-    parse_env_file,
     parse_war_room,
     run_command,
 )
-from xsoar_local.engine.params import DEMISTO_PARAMS, parse_assignments, parse_params_json
 from xsoar_local.incident.store import DEFAULT_STATE_DIR, Incident, IncidentStateError, IncidentStore
+from xsoar_local.instance import (
+    API_KEY_ENV,
+    InstanceSetupError,
+    ParamSources,
+    embedded_service,
+    instance_params,
+    service_wanted,
+)
 from xsoar_local.playbook.cli import add_playbook_parsers
 from xsoar_local.render import render_run
 from xsoar_local.runtime import REPO_ROOT
 
 DEFAULT_INTEGRATION = REPO_ROOT / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak"
-# Integrations whose service the embedded FunTranslations stand-in imitates (started unless --real/--no-service).
-SERVICE_INTEGRATIONS = frozenset({"YodaSpeak"})
-API_KEY_ENV = "FUNTRANSLATIONS_API_KEY"
-API_KEY_PARAM = "apikey"
 
 EXIT_OK, EXIT_ERROR_ENTRY, EXIT_USAGE = 0, 1, 2
 
@@ -73,46 +72,6 @@ def resolve_command(integration: Integration, command: str | None, text: str | N
     return spec.name, check_args(spec, {"text": text})
 
 
-def service_wanted(integration: Integration, option: bool | None, real: bool) -> bool:
-    """Start the embedded service? Explicit --service/--no-service wins; else on for its integrations unless --real."""
-    if option is not None:
-        if option and real:
-            raise UsageError("--service and --real contradict each other: choose one")
-        if option and integration.param("url") is None:
-            raise UsageError(f"--service needs an integration with a `url` param; {integration.name} has none")
-        return option
-    return integration.id in SERVICE_INTEGRATIONS and not real
-
-
-def param_layers(
-    options: argparse.Namespace, integration: Integration, environ: dict[str, str], service_url: str | None
-) -> list[ParamLayer]:
-    """Param sources, lowest priority first: DEMISTO_PARAMS, --params-file, --env-file, service/--real, --param."""
-    layers: list[ParamLayer] = []
-    if environ.get(DEMISTO_PARAMS):
-        layers.append(ParamLayer(DEMISTO_PARAMS, parse_params_json(environ[DEMISTO_PARAMS], DEMISTO_PARAMS)))
-    if options.params_file:
-        path = Path(options.params_file)
-        layers.append(ParamLayer(str(path), parse_params_json(_read(path), str(path))))
-    if options.env_file:
-        path = Path(options.env_file)
-        layers += env_file_layers(parse_env_file(_read(path)), str(path))
-    if service_url:
-        layers.append(ParamLayer("the embedded service", {"url": service_url}))
-    if options.real and environ.get(API_KEY_ENV) and integration.param(API_KEY_PARAM) is not None:
-        layers.append(ParamLayer(API_KEY_ENV, {API_KEY_PARAM: environ[API_KEY_ENV]}))
-    if options.param:
-        layers.append(ParamLayer("--param", parse_assignments(options.param)))
-    return layers
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except OSError as error:
-        raise UsageError(f"cannot read {path}: {error.strerror or error}") from error
-
-
 def war_room_line(command: str, args: dict[str, Any]) -> str:
     """The War Room line that runs `command` with `args` (quotes escaped, so it can be pasted back)."""
     quoted = []
@@ -138,21 +97,6 @@ def run_to_json(run: CommandRun, service: ServiceInfo | None) -> dict[str, Any]:
 
 
 # ---- I/O edges --------------------------------------------------------------------------------
-@contextlib.contextmanager
-def embedded_service(faults: Sequence[str]) -> Iterator[Any]:
-    """The local FunTranslations stand-in on a free loopback port (fresh rate-limit state each run)."""
-    from xsoar_local.funtranslations.faults import parse_fault
-    from xsoar_local.funtranslations.server import ServiceConfig, serve
-
-    try:
-        parsed = tuple(parse_fault(spec) for spec in faults)
-    except ValueError as error:
-        raise UsageError(f"--fault: {error}") from error
-    config = ServiceConfig(rate_limit=5, window_seconds=3600, paid_keys=frozenset(), faults=parsed, tls=False)
-    with serve(config) as service:
-        yield service
-
-
 def load_incident(store: IncidentStore, reset: bool) -> Incident:
     """The saved incident; with --reset a fresh one (integration contexts are kept, as a server keeps them)."""
     try:
@@ -175,10 +119,10 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
     use_service = service_wanted(integration, options.service, options.real)
     if options.fault and not use_service:
         raise UsageError("--fault needs the embedded service (it cannot make the real service fail)")
-    environ = dict(os.environ)
+    sources = ParamSources.from_options(options, os.environ)
     service_info: ServiceInfo | None = None
     with embedded_service(options.fault or ()) if use_service else contextlib.nullcontext() as service:
-        params = build_params(integration.params, param_layers(options, integration, environ, service and service.url))
+        params = instance_params(integration, sources, service.url if service else None)
         run = run_command(integration, command, args, params, incident, instance_name=options.instance)
         if service is not None:
             service_info = ServiceInfo(url=service.url, requests=len(service.requests))
@@ -243,6 +187,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 USER_ERRORS = (
     UsageError,
+    InstanceSetupError,
     IntegrationError,
     ParamError,
     ArgError,

@@ -11,8 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xsoar_local.cli import main, param_layers, resolve_command, service_wanted, war_room_line
+from xsoar_local.cli import main, resolve_command, war_room_line
 from xsoar_local.engine import load_integration, parse_war_room
+from xsoar_local.instance import ParamSources, param_layers, service_wanted
 
 ECHO = Path(__file__).parent.parent / "engine" / "fixtures" / "EchoTest"
 
@@ -185,5 +186,6 @@ def test_param_layers_for_real_and_service(real: bool, expected_sources: list[st
     """Given --real or the embedded service, When layers are built, Then the key comes from the env only with --real."""
     yoda = load_integration(Path(__file__).parents[2] / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak")
     options = argparse.Namespace(params_file=None, env_file=None, real=real, param=["proxy=false"])
-    layers = param_layers(options, yoda, {"FUNTRANSLATIONS_API_KEY": "k-123"}, None if real else "http://127.0.0.1:1/")
+    sources = ParamSources.from_options(options, {"FUNTRANSLATIONS_API_KEY": "k-123"})
+    layers = param_layers(sources, yoda, None if real else "http://127.0.0.1:1/")
     assert [layer.source for layer in layers] == expected_sources, layers

@@ -1,8 +1,7 @@
 """The `playbook` and `test-playbooks` subcommands: I/O around the playbook runner.
 
-`xsoar_local.cli` registers them with `add_playbook_parsers(subparsers)`. The engine CLI's helpers
-(param layers, the embedded FunTranslations service) are imported when a command runs, because
-`xsoar_local.cli` imports this module.
+`xsoar_local.cli` registers them with `add_playbook_parsers(subparsers)`. Integration instances are
+configured as `run` configures them (`xsoar_local.instance`).
 """
 
 from __future__ import annotations
@@ -20,8 +19,9 @@ import yaml
 from rich.console import Console
 from rich.text import Text
 
-from xsoar_local.engine import Integration, ParamError, build_params
+from xsoar_local.engine import Integration, ParamError
 from xsoar_local.incident.store import Incident, IncidentInputError, IncidentStore, incident_from_overrides
+from xsoar_local.instance import InstanceSetupError, ParamSources, embedded_service, instance_params, service_wanted
 from xsoar_local.playbook.integrations import EngineExecutor, scan_integrations
 from xsoar_local.playbook.model import Playbook, PlaybookError, load_playbook
 from xsoar_local.playbook.report import render_outcome, run_to_json, summary, task_line
@@ -68,18 +68,17 @@ class Session:
         self.options = options
         self.stack = stack
         self.catalog = scan_integrations(Path(options.packs))
+        self.sources = ParamSources.from_options(options, os.environ)
         self.service: Any = None
 
     def params_for(self, integration: Integration) -> Mapping[str, Any]:
         """Params as `run` builds them; a YodaSpeak-like brand gets the embedded service unless --real."""
-        from xsoar_local.cli import embedded_service, param_layers, service_wanted
-
         url = None
         if service_wanted(integration, None, self.options.real):
             if self.service is None:  # started on first use, stopped when the run ends
                 self.service = self.stack.enter_context(embedded_service(()))
             url = self.service.url
-        return build_params(integration.params, param_layers(self.options, integration, dict(os.environ), url))
+        return instance_params(integration, self.sources, url)
 
     def run(self, playbook: Playbook, incident: Incident, on_task: Callable[[TaskResult], None] | None) -> PlaybookRun:
         """Run the playbook through the engine."""
@@ -110,7 +109,7 @@ def cmd_playbook(options: argparse.Namespace, console: Console) -> int:
     try:
         path = find_playbook(options.playbook, Path(options.packs))
         run = _run_one(options, console, path, _incident(options))
-    except (PlaybookError, PlaybookUsageError, IncidentInputError, ParamError) as error:
+    except (PlaybookError, PlaybookUsageError, IncidentInputError, ParamError, InstanceSetupError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
     if options.state_dir:
@@ -133,7 +132,7 @@ def cmd_test_playbooks(options: argparse.Namespace, console: Console) -> int:
     for path in paths:
         try:
             run = _run_one(options, console, path, Incident())
-        except (PlaybookError, ParamError) as error:
+        except (PlaybookError, ParamError, InstanceSetupError) as error:
             failed += 1
             runs.append({"playbook": {"source": str(path)}, "completed": False, "error": str(error)})
             if not options.json:
