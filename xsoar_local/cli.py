@@ -117,11 +117,12 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
     store = IncidentStore.in_folder(Path(options.state_dir))
     incident = load_incident(store, options.reset)
     use_service = service_wanted(integration, options.service, options.real)
-    if options.fault and not use_service:
-        raise UsageError("--fault needs the embedded service (it cannot make the real service fail)")
+    if (options.fault or options.paid_key) and not use_service:
+        raise UsageError("--fault and --paid-key need the embedded service (they cannot change the real service)")
     sources = ParamSources.from_options(options, os.environ)
     service_info: ServiceInfo | None = None
-    with embedded_service(options.fault or ()) if use_service else contextlib.nullcontext() as service:
+    service_cm = embedded_service(options.fault or (), options.paid_key or ()) if use_service else None
+    with service_cm or contextlib.nullcontext() as service:
         params = instance_params(integration, sources, service.url if service else None)
         run = run_command(integration, command, args, params, incident, instance_name=options.instance)
         if service is not None:
@@ -158,6 +159,12 @@ def add_run_parser(subparsers: Any) -> None:
     parser.add_argument("--params-file", help="JSON object of params (the DEMISTO_PARAMS format)")
     parser.add_argument("--env-file", help="NAME=VALUE lines of params (or a DEMISTO_PARAMS=<json> line)")
     parser.add_argument("--fault", action="append", metavar="SPEC", help="make the embedded service fail (repeatable)")
+    parser.add_argument(
+        "--paid-key",
+        action="append",
+        metavar="KEY",
+        help="a key the embedded service accepts as a paid plan's (repeatable); it refuses other keys with 401",
+    )
     parser.add_argument(
         "--real", action="store_true", help=f"use the real service: the YAML's URL, key from ${API_KEY_ENV} if set"
     )

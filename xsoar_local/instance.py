@@ -96,12 +96,16 @@ def _read(path: Path) -> str:
 
 
 @contextlib.contextmanager
-def embedded_service(faults: Sequence[str] = ()) -> Iterator[RunningService]:
-    """The local FunTranslations stand-in on a free loopback port, at the free tier's limit (fresh each run)."""
+def embedded_service(faults: Sequence[str] = (), paid_keys: Sequence[str] = ()) -> Iterator[RunningService]:
+    """The local FunTranslations stand-in on a free loopback port, at the free tier's limit (fresh each run).
+
+    Like the real service it refuses API keys it does not know (401); `paid_keys` are the keys it accepts,
+    without a rate limit, so the paid-plan path can be tried locally.
+    """
     try:
         parsed = tuple(parse_fault(spec) for spec in faults)
     except ValueError as error:
         raise InstanceSetupError(f"--fault: {error}") from error
-    config = ServiceConfig(rate_limit=5, window_seconds=3600, paid_keys=frozenset(), faults=parsed, tls=False)
+    config = ServiceConfig(rate_limit=5, window_seconds=3600, paid_keys=frozenset(paid_keys), faults=parsed, tls=False)
     with serve(config) as service:
         yield service

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -91,3 +92,43 @@ def test_playbook_subcommand_reports_an_unreadable_params_file(
     err = capsys.readouterr().err
     assert status == 2, f"a bad params file is a usage error (2), got {status}: {err}"
     assert "x.json" in err, f"the error should name the file: {err!r}"
+
+
+@pytest.mark.parametrize(
+    ("paid_keys", "expected_status", "expected_text"),
+    [
+        pytest.param(["yoda-paid-KEY-42"], 0, "The high ground,  I have!", id="paid-key-accepted"),
+        pytest.param([], 1, "refused the API key (HTTP 401: Unauthorized)", id="unknown-key-refused"),
+    ],
+)
+def test_the_embedded_service_accepts_only_the_paid_keys_it_was_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], paid_keys: list[str], expected_status: int, expected_text: str
+) -> None:
+    """
+    Given an instance with an API key, and the embedded service told (or not) that the key is a paid plan's
+    When `run` translates a text
+    Then the paid key is served, and any other key gets the real service's 401
+    """
+    paid = [arg for key in paid_keys for arg in ("--paid-key", key)]
+    argv = ["run", "--json", "--state-dir", str(tmp_path), "--param", "apikey=yoda-paid-KEY-42", *paid]
+
+    status = main([*argv, "--text", "I have the high ground!"])
+
+    result = json.loads(capsys.readouterr().out)
+    # the translation is read from the context, an error from its entry's Contents
+    shown = " ".join([json.dumps(result["context"]), *(str(entry["Contents"]) for entry in result["entries"])])
+    assert status == expected_status, f"expected exit {expected_status}, got {status}: {shown}"
+    assert expected_text in shown, f"{expected_text!r} should be in the War Room entry: {shown}"
+    assert result["service"]["requests"] == 1, f"the service should have been asked once: {result['service']}"
+
+
+def test_paid_key_needs_the_embedded_service(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """
+    Given --paid-key together with --real
+    When `run` starts
+    Then it refuses with a usage error instead of silently ignoring the switch
+    """
+    status = main(["run", "--state-dir", str(tmp_path), "--real", "--paid-key", "k", "--text", "Hello"])
+
+    assert status == 2, "--paid-key without the embedded service is a usage error"
+    assert "--paid-key" in capsys.readouterr().err
