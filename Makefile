@@ -23,27 +23,30 @@ DETAILS ?= The prequel movies are more entertaining than the new Disney movies
         secrets pack upload playbook test-playbooks bench clean
 
 run: setup
-	$(PY) -m xsoar_local run --integration $(INTEGRATION) \
+	@$(PY) -m xsoar_local run --integration $(INTEGRATION) \
 	  $(if $(CMD),--command '$(subst ','\'',$(CMD))',--text '$(subst ','\'',$(TEXT))') \
 	  $(foreach spec,$(FAULT),--fault '$(spec)') $(if $(REAL),--real) $(ARGS)
 
 # ---- set-up -----------------------------------------------------------------------------
+# Set-up reports on stderr, so that `make run ARGS=--json` prints nothing but the JSON on stdout.
 setup: $(VENV)/.installed $(SDK_VENV)/.installed $(RUNTIME)/.verified
 
 $(VENV)/.installed: requirements/dev.txt pyproject.toml
-	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet -r requirements/dev.txt
-	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
-	touch $@
+	@echo "setup: installing the pinned dependencies into $(VENV)" >&2
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet -r requirements/dev.txt >&2
+	@$(PY) -m pip install --quiet --no-deps --no-build-isolation -e . >&2
+	@touch $@
 
 $(SDK_VENV)/.installed: requirements/sdk.txt requirements/sdk-constraints.txt
-	test -x $(SDK_VENV)/bin/python || $(PYTHON) -m venv $(SDK_VENV)
-	$(SDK_VENV)/bin/python -m pip install --quiet -r requirements/sdk.txt -c requirements/sdk-constraints.txt
-	touch $@
+	@echo "setup: installing demisto-sdk into $(SDK_VENV)" >&2
+	@test -x $(SDK_VENV)/bin/python || $(PYTHON) -m venv $(SDK_VENV)
+	@$(SDK_VENV)/bin/python -m pip install --quiet -r requirements/sdk.txt -c requirements/sdk-constraints.txt >&2
+	@touch $@
 
 runtime $(RUNTIME)/.verified: $(VENV)/.installed xsoar_local/runtime.py
-	$(PY) -m xsoar_local.runtime
-	touch $(RUNTIME)/.verified
+	@$(PY) -m xsoar_local.runtime >&2
+	@touch $(RUNTIME)/.verified
 
 # ---- tests --------------------------------------------------------------------------------
 test: setup lint test-unit test-toolkit sdk-checks test-playbooks
@@ -121,7 +124,7 @@ pack-upload-env:
 
 # make playbook DETAILS="..."  runs the pack's "Yoda Speak" playbook on an incident with those details (REAL=1: real service)
 playbook: setup
-	$(PY) -m xsoar_local playbook --playbook "Yoda Speak" \
+	@$(PY) -m xsoar_local playbook --playbook "Yoda Speak" \
 	  --incident 'details=$(subst ','\'',$(DETAILS))' $(if $(REAL),--real) $(ARGS)
 
 # Every Packs/*/TestPlaybooks/*.yml, each on a fresh incident and its own local service; fails if one does not complete.
