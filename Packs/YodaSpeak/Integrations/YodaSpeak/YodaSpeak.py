@@ -9,7 +9,6 @@ context, because the free tier allows 5 calls an hour and the translation of a t
 
 import hashlib
 import http.client
-import inspect
 import json
 import re
 import time
@@ -60,6 +59,28 @@ CACHE_FORMAT_VERSION = 1
 MAX_CACHE_ENTRIES = 100
 
 TEST_MODULE_TEXT = "Master Obiwan has lost a planet."
+# Ends the messages for answers that are not a translation: a one-off glitch, or a URL that is not the translator.
+RETRY_OR_CHECK_URL = (
+    f"Try again later; if it keeps happening, check the API URL parameter (it should be {DEFAULT_URL})."
+)
+# The Retry settings urllib3 1.26 and 2.x both accept and both keep as attributes of the same name. Copying every
+# __init__ parameter instead breaks on 1.26, which an engine image may ship: it takes both method_whitelist and
+# allowed_methods, and refuses to be given both.
+_RETRY_SETTINGS = (
+    "total",
+    "connect",
+    "read",
+    "status",
+    "other",
+    "redirect",
+    "backoff_factor",
+    "status_forcelist",
+    "allowed_methods",
+    "raise_on_status",
+    "raise_on_redirect",
+    "respect_retry_after_header",
+    "remove_headers_on_redirect",
+)
 # Service messages are quoted in errors; a proxy's HTML error page must not flood the War Room.
 MAX_QUOTED_CHARS = 300
 TABLE_TITLE = "Yoda Says..."
@@ -70,8 +91,6 @@ _CELL_ESCAPES = str.maketrans(
     {char: "\\" + char for char in "\\*_{}[]()#+-!"} | {"&": "&amp;", "<": "&lt;", ">": "&gt;"},
 )
 _WAIT_PATTERN = re.compile(r"wait for ([^.]+)", re.IGNORECASE)
-_WAIT_UNITS = {"hour": 3600, "minute": 60, "second": 1}
-_WAIT_PART_PATTERN = re.compile(r"(\d+)\s*(hour|minute|second)s?", re.IGNORECASE)
 
 
 """ ERRORS """
@@ -96,10 +115,9 @@ class ApiKeyError(YodaSpeakError):
 class RateLimitError(YodaSpeakError):
     """The service's rate limit is reached (HTTP 429)."""
 
-    def __init__(self, message: str, wait: str | None, wait_seconds: int | None) -> None:
+    def __init__(self, message: str, wait: str | None) -> None:
         super().__init__(message)
         self.wait = wait
-        self.wait_seconds = wait_seconds
 
 
 class RequestRejectedError(YodaSpeakError):
@@ -133,8 +151,8 @@ class FinalErrorsRetry(Retry):
 
     @classmethod
     def copy_of(cls, retry: Retry, **changes: Any) -> Self:
-        """This class with every setting of `retry` (as urllib3's own Retry.new copies them), then `changes`."""
-        settings = {name: getattr(retry, name) for name in inspect.signature(Retry).parameters}
+        """This class with the settings of `retry` that urllib3 1.26 and 2.x share (_RETRY_SETTINGS), then `changes`."""
+        settings = {name: getattr(retry, name) for name in _RETRY_SETTINGS}
         return cls(**(settings | changes))
 
     def increment(
@@ -286,13 +304,14 @@ class Client(BaseClient):
             ) from error
         if not isinstance(body, dict):
             raise BadResponseError(
-                f"FunTranslations answered with JSON that is not an object: {quote(json.dumps(body))}.",
+                f"FunTranslations answered with JSON that is not an object: {quote(json.dumps(body))}. "
+                + RETRY_OR_CHECK_URL,
                 res=response,
             )
         if "error" in body:
             raise BadResponseError(
                 f"FunTranslations answered HTTP {response.status_code} but reported an error: "
-                f"{envelope_message(body) or quote(json.dumps(body))}.",
+                f"{envelope_message(body) or quote(json.dumps(body))}. " + RETRY_OR_CHECK_URL,
                 res=response,
             )
         success = body.get("success")
@@ -300,14 +319,15 @@ class Client(BaseClient):
         if isinstance(total, bool) or total != 1:
             raise BadResponseError(
                 f"FunTranslations did not translate the text (success.total is {json.dumps(total)}, expected 1). "
-                "Try again later.",
+                + RETRY_OR_CHECK_URL,
                 res=response,
             )
         contents = body.get("contents")
         translated = contents.get("translated") if isinstance(contents, dict) else None
         if not isinstance(translated, str) or not translated.strip():
             raise BadResponseError(
-                "FunTranslations answered without a translation (contents.translated is missing or empty).",
+                "FunTranslations answered without a translation (contents.translated is missing or empty). "
+                + RETRY_OR_CHECK_URL,
                 res=response,
             )
         # The service sometimes adds a trailing space; the double spaces inside are its own and kept.
@@ -353,15 +373,12 @@ def rate_limit_error(detail: str, response: requests.Response) -> RateLimitError
     """Builds the 429 error, quoting the wait the service asks for (it is only in the message text)."""
     match = _WAIT_PATTERN.search(detail)
     wait = match.group(1).strip() if match else None
-    parts = _WAIT_PART_PATTERN.findall(wait or "")
-    wait_seconds = sum(int(number) * _WAIT_UNITS[unit.lower()] for number, unit in parts) if parts else None
     when = f"Try again in {wait}" if wait else "Try again later (the free tier allows 5 calls an hour)"
     error = RateLimitError(
         f'FunTranslations rate limit reached (HTTP 429). The service said: "{detail}" {when}; the integration does '
         "not retry it. "
         "A paid FunTranslations plan, entered in the API Key parameter, lifts the limit.",
         wait,
-        wait_seconds,
     )
     error.res = response
     return error
@@ -524,6 +541,14 @@ def readable_table(text: str, translated: str, note: str | None) -> str:
     return str(tableToMarkdown(TABLE_TITLE, row, headers=TABLE_HEADERS, metadata=metadata))
 
 
+def cached_response(normalized: str, translated: str) -> dict[str, Any]:
+    """Rebuilds, from the cache, the answer the API gave for the normalised text (the text that was sent).
+
+    The cache keeps only the translation; the rest of the API's answer is fixed for a successful Yoda translation.
+    """
+    return {"success": {"total": 1}, "contents": {"translated": translated, "text": normalized, "translation": "yoda"}}
+
+
 def translation_results(
     text: str, translated: str, raw_response: dict[str, Any], note: str | None = None
 ) -> CommandResults:
@@ -566,7 +591,7 @@ def translate_command(client: Client, args: dict[str, Any], cache_hours: int, no
     cached = find_cached(entries, normalized)
     if cached and now - cached["stored_at"] < cache_hours * 3600:
         note = f"From the cache: translated at {format_time(cached['stored_at'])}, so no API call was made."
-        return translation_results(text, cached["translated"], dict(cached), note)
+        return translation_results(text, cached["translated"], cached_response(normalized, cached["translated"]), note)
     try:
         translation = client.translate(normalized)
     except RateLimitError as error:
@@ -577,7 +602,7 @@ def translate_command(client: Client, args: dict[str, Any], cache_hours: int, no
             f"Warning: {error} Showing the cached translation from {format_time(cached['stored_at'])}, "
             f"older than the {cache_hours}-hour cache lifetime."
         )
-        return translation_results(text, cached["translated"], dict(cached), note)
+        return translation_results(text, cached["translated"], cached_response(normalized, cached["translated"]), note)
     if cache_hours:
         save_cache(integration_context, add_to_cache(entries, normalized, translation.translated, now))
     return translation_results(text, translation.translated, translation.raw_response)

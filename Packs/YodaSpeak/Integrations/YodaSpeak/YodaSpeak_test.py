@@ -3,13 +3,16 @@
 HTTP is mocked with requests-mock; test_data/ holds the response shapes the FunTranslations API really sends.
 """
 
+# BaseClient's methods are untyped; the tests call some of them directly, as the engine's CommonServerPython does.
+# mypy: disallow-untyped-calls=False
+
 import hashlib
 import http.client
 import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import parse_qs
 
 import demistomock as demisto
@@ -21,6 +24,9 @@ import YodaSpeak
 from CommonServerPython import BaseClient, CommandResults, DemistoException
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from requests.adapters import HTTPAdapter
+from urllib3.connection import HTTPSConnection
+from urllib3.connectionpool import HTTPSConnectionPool
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError, SSLError
 from urllib3.util.retry import Retry
 from YodaSpeak import (
@@ -28,6 +34,7 @@ from YodaSpeak import (
     CACHE_CONTEXT_KEY,
     MAX_CACHE_ENTRIES,
     MAX_TEXT_LENGTH,
+    TRANSLATE_COMMAND,
     ApiKeyError,
     BadResponseError,
     Client,
@@ -142,6 +149,13 @@ def unescape_cell(cell: str) -> str:
     return out
 
 
+def outputs_of(results: CommandResults) -> dict[str, Any]:
+    """The context outputs of a command result, which the integration always gives as one object."""
+    outputs = results.outputs
+    assert isinstance(outputs, dict), f"outputs must be one object, got {outputs!r}"
+    return outputs
+
+
 def assert_one_row(markdown: str, original: str, translation: str) -> None:
     """Checks the readable table has one row of two cells that show exactly the texts."""
     rows = table_rows(markdown)
@@ -231,9 +245,76 @@ def mounted_retry(verify: bool = True) -> Retry:
     """The Retry that BaseClient mounts for https:// once the client asks for the integration's retries."""
     client = Client(BASE_URL, api_key=None, verify=verify, proxy=False)
     client._implement_retry(retries=3, status_list_to_retry=range(500, 600), backoff_factor=0.5)
-    retry = client._session.get_adapter("https://api.funtranslations.com/").max_retries
+    return retry_of(client)
+
+
+def retry_of(client: BaseClient) -> Retry:
+    """The urllib3 Retry of the adapter a client's session uses for https:// URLs."""
+    adapter = client._session.get_adapter("https://api.funtranslations.com/")
+    assert isinstance(adapter, HTTPAdapter), f"no requests HTTPAdapter mounted: {adapter!r}"
+    retry = adapter.max_retries
     assert isinstance(retry, Retry), f"no urllib3 Retry mounted: {retry!r}"
     return retry
+
+
+# Every parameter of Retry.__init__ in urllib3 1.26.20, the last 1.26 release; an engine image may still ship it.
+URLLIB3_1_26_RETRY_PARAMETERS = {
+    "total",
+    "connect",
+    "read",
+    "redirect",
+    "status",
+    "other",
+    "method_whitelist",
+    "allowed_methods",
+    "status_forcelist",
+    "backoff_factor",
+    "raise_on_redirect",
+    "raise_on_status",
+    "history",
+    "respect_retry_after_header",
+    "remove_headers_on_redirect",
+}
+
+
+class RecordingRetry(FinalErrorsRetry):
+    """FinalErrorsRetry that keeps the keyword arguments it was last built with."""
+
+    received: ClassVar[dict[str, Any]] = {}
+
+    def __init__(self, **kwargs: Any) -> None:
+        type(self).received = kwargs
+        super().__init__(**kwargs)
+
+
+def test_retry_copy_keeps_common_server_settings() -> None:
+    """
+    Given: the Retry that CommonServerPython's BaseClient mounts for 3 retries of 5xx with a 0.5 back-off.
+    When: FinalErrorsRetry copies it, turning Retry-After off.
+    Then: the copy keeps the retry counts, back-off, status list and methods, takes the override, and is built only
+        from settings urllib3 1.26 accepts (never method_whitelist, which 1.26 refuses next to allowed_methods).
+    """
+    client = Client(BASE_URL, api_key=None, verify=True, proxy=False)
+    BaseClient._implement_retry(client, retries=3, status_list_to_retry=range(500, 600), backoff_factor=0.5)
+    original = retry_of(client)
+    assert original.respect_retry_after_header, "the test needs a Retry that honours Retry-After before the copy"
+
+    copy = RecordingRetry.copy_of(original, respect_retry_after_header=False)
+
+    for name in ("total", "connect", "read", "status", "backoff_factor", "raise_on_status", "raise_on_redirect"):
+        assert getattr(copy, name) == getattr(original, name), (
+            f"{name} changed in the copy: {getattr(copy, name)!r}, CommonServerPython set {getattr(original, name)!r}"
+        )
+    assert set(copy.status_forcelist or ()) == set(range(500, 600)), f"status list lost: {copy.status_forcelist!r}"
+    assert copy.allowed_methods == frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"}), (
+        f"retried methods changed in the copy: {copy.allowed_methods!r}"
+    )
+    assert copy.respect_retry_after_header is False, "the Retry-After override was not applied"
+    passed = set(RecordingRetry.received)
+    assert passed <= URLLIB3_1_26_RETRY_PARAMETERS, (
+        f"urllib3 1.26 would reject these Retry settings: {sorted(passed - URLLIB3_1_26_RETRY_PARAMETERS)}"
+    )
+    assert "method_whitelist" not in passed, "method_whitelist next to allowed_methods raises ValueError on 1.26"
 
 
 def dropped_connection() -> ProtocolError:
@@ -266,7 +347,11 @@ def test_retry_adapter_ignores_retry_after(verify: bool) -> None:
     ("error", "counter"),
     [
         pytest.param(dropped_connection(), "read", id="dropped connection"),
-        pytest.param(NewConnectionError(None, "Connection refused"), "connect", id="refused connection"),
+        pytest.param(
+            NewConnectionError(HTTPSConnection("api.funtranslations.com"), "Connection refused"),
+            "connect",
+            id="refused connection",
+        ),
     ],
 )
 def test_connection_failures_are_retried_three_times(error: Exception, counter: str) -> None:
@@ -290,7 +375,10 @@ def test_connection_failures_are_retried_three_times(error: Exception, counter: 
 @pytest.mark.parametrize(
     "error",
     [
-        pytest.param(ReadTimeoutError(None, "/translate/yoda", "Read timed out."), id="read timeout"),
+        pytest.param(
+            ReadTimeoutError(HTTPSConnectionPool("api.funtranslations.com"), "/translate/yoda", "Read timed out."),
+            id="read timeout",
+        ),
         pytest.param(SSLError("certificate verify failed"), id="TLS failure"),
     ],
 )
@@ -398,26 +486,19 @@ def test_error_statuses(
 
 
 @pytest.mark.parametrize(
-    ("message", "wait", "wait_seconds"),
+    ("message", "wait"),
     [
-        pytest.param(
-            load("error_429_rate_limit.json")["error"]["message"], "56 minutes and 54 seconds", 3414, id="m+s"
-        ),
+        pytest.param(load("error_429_rate_limit.json")["error"]["message"], "56 minutes and 54 seconds", id="m+s"),
         pytest.param(
             "Too Many Requests: Rate limit of 10 requests per hour exceeded. Please wait for 59 minutes and 1 second.",
             "59 minutes and 1 second",
-            3541,
             id="singular second",
         ),
-        pytest.param("Too Many Requests: Please wait for 3 seconds.", "3 seconds", 3, id="seconds"),
-        pytest.param("Too Many Requests: Please wait for 1 hour.", "1 hour", 3600, id="hour"),
-        pytest.param("Too Many Requests", None, None, id="no wait given"),
-        pytest.param("Too Many Requests: Please wait for a while.", "a while", None, id="wait without numbers"),
+        pytest.param("Too Many Requests: Please wait for 1 hour.", "1 hour", id="hour"),
+        pytest.param("Too Many Requests", None, id="no wait given"),
     ],
 )
-def test_rate_limit_quotes_the_wait(
-    client: Client, requests_mock: Any, message: str, wait: str | None, wait_seconds: int | None
-) -> None:
+def test_rate_limit_quotes_the_wait(client: Client, requests_mock: Any, message: str, wait: str | None) -> None:
     """
     Given: the service answers 429 with one of the rate-limit messages seen in real captures.
     When: the client translates.
@@ -429,12 +510,12 @@ def test_rate_limit_quotes_the_wait(
         client.translate(TEXT)
 
     error = raised.value
-    assert (error.wait, error.wait_seconds) == (wait, wait_seconds), f"parsed wait {error.wait!r}/{error.wait_seconds}"
+    assert error.wait == wait, f"parsed wait {error.wait!r}, expected {wait!r}"
     assert message in str(error), f"the service's message must be quoted: {error}"
     assert "does not retry" in str(error), f"no word on retries in: {error}"
     assert "API Key parameter" in str(error), f"no advice on the key in: {error}"
-    if wait:
-        assert f"Try again in {wait}" in str(error), f"the wait is not repeated as advice: {error}"
+    advice = f"Try again in {wait}" if wait else "Try again later (the free tier allows 5 calls an hour)"
+    assert advice in str(error), f"{advice!r} missing from: {error}"
     assert requests_mock.call_count == 1, "a 429 must not be retried"
 
 
@@ -490,6 +571,33 @@ def test_bad_success_bodies(client: Client, requests_mock: Any, kwargs: dict[str
         client.translate(TEXT)
 
     assert expected in str(raised.value), f"{expected!r} missing from: {raised.value}"
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        pytest.param({"json": ["Lost a planet,  master obiwan has."]}, id="JSON list"),
+        pytest.param({"json": load("error_500_internal_server_error.json")}, id="error envelope with 200"),
+        pytest.param({"json": load("translate_zero_total.json")}, id="total 0"),
+        pytest.param({"json": load("translate_missing_translated.json")}, id="no translated"),
+    ],
+)
+def test_bad_success_bodies_say_what_to_do(client: Client, requests_mock: Any, kwargs: dict[str, Any]) -> None:
+    """
+    Given: a JSON 2xx answer that is not a translation (not an object, an error, total not 1, no translation).
+    When: the client translates.
+    Then: the message ends with what to do: try again, then check the API URL parameter against the real URL.
+    """
+    requests_mock.post(YODA_URL, **kwargs)
+
+    with pytest.raises(BadResponseError) as raised:
+        client.translate(TEXT)
+
+    action = (
+        "Try again later; if it keeps happening, check the API URL parameter "
+        "(it should be https://api.funtranslations.com/translate/)."
+    )
+    assert str(raised.value).endswith(action), f"the message does not end with what to do: {raised.value}"
 
 
 @pytest.mark.parametrize(
@@ -776,7 +884,7 @@ def test_translate_command_outputs(client: Client, requests_mock: Any) -> None:
     assert isinstance(results, CommandResults), "a CommandResults is expected"
     assert results.outputs_prefix == "YodaSpeak.TheForce", f"prefix {results.outputs_prefix}"
     assert results.outputs_key_field == "Original", f"key field {results.outputs_key_field}"
-    assert results.outputs == {"Original": TEXT, "Translation": TRANSLATED}, f"outputs {results.outputs}"
+    assert outputs_of(results) == {"Original": TEXT, "Translation": TRANSLATED}, f"outputs {results.outputs}"
     assert results.raw_response == load("translate_success.json"), "raw response must be the API's answer"
     assert results.readable_output.startswith("### Yoda Says...\n"), f"title missing: {results.readable_output}"
     assert "cache" not in results.readable_output, "a fresh translation must not claim to come from the cache"
@@ -846,7 +954,7 @@ def entry(text: str, translated: str, stored_at: float) -> dict[str, Any]:
     }
 
 
-def cache_of(*entries: dict[str, Any]) -> dict[str, Any]:
+def cache_of(*entries: Any) -> dict[str, Any]:
     """An integration context holding these cache entries."""
     return {CACHE_CONTEXT_KEY: {"version": 1, "entries": list(entries)}}
 
@@ -865,10 +973,14 @@ def test_cache_hit_within_lifetime(client: Client, requests_mock: Any) -> None:
     )
 
     assert requests_mock.call_count == 1, "the second translation must come from the cache"
-    assert second.outputs["Translation"] == first.outputs["Translation"] == TRANSLATED, "cached outputs differ"
-    assert second.outputs["Original"] == "  Master   Obiwan has\nlost a planet. ", "Original is the text as given"
+    second_outputs = outputs_of(second)
+    assert second_outputs["Translation"] == outputs_of(first)["Translation"] == TRANSLATED, "cached outputs differ"
+    assert second_outputs["Original"] == "  Master   Obiwan has\nlost a planet. ", "Original is the text as given"
+    assert second.raw_response == first.raw_response == load("translate_success.json"), (
+        f"a cache hit must return the API's answer for the normalised text, got {second.raw_response!r}"
+    )
     assert "From the cache: translated at 2027-01-15T08:00:00Z" in second.readable_output, second.readable_output
-    assert_one_row(second.readable_output, second.outputs["Original"], TRANSLATED)
+    assert_one_row(second.readable_output, second_outputs["Original"], TRANSLATED)
 
 
 def test_cache_sends_and_stores_the_normalised_text(client: Client, requests_mock: Any) -> None:
@@ -898,7 +1010,7 @@ def test_expired_entry_is_refreshed(client: Client, requests_mock: Any) -> None:
     results = translate_command(client, {"text": TEXT}, cache_hours=24, now=NOW)
 
     assert requests_mock.call_count == 1, "an expired entry must not be used"
-    assert results.outputs["Translation"] == TRANSLATED, "the new translation must be returned"
+    assert outputs_of(results)["Translation"] == TRANSLATED, "the new translation must be returned"
     assert demisto.integrationContext == cache_of(entry(TEXT, TRANSLATED, NOW)), "the entry was not refreshed"
 
 
@@ -915,7 +1027,7 @@ def test_cache_off(client: Client, requests_mock: Any) -> None:
     results = translate_command(client, {"text": TEXT}, cache_hours=0, now=NOW)
 
     assert requests_mock.call_count == 1, "with the cache off every text must be sent"
-    assert results.outputs["Translation"] == TRANSLATED, "the service's translation must be returned"
+    assert outputs_of(results)["Translation"] == TRANSLATED, "the service's translation must be returned"
     assert demisto.integrationContext is stored, "the cache must not be written when it is off"
 
 
@@ -952,7 +1064,10 @@ def test_rate_limit_falls_back_to_expired_entry(client: Client, requests_mock: A
 
     results = translate_command(client, {"text": TEXT}, cache_hours=24, now=NOW)
 
-    assert results.outputs == {"Original": TEXT, "Translation": TRANSLATED}, f"outputs {results.outputs}"
+    assert outputs_of(results) == {"Original": TEXT, "Translation": TRANSLATED}, f"outputs {results.outputs}"
+    assert results.raw_response == load("translate_success.json"), (
+        f"the fallback must return the API's answer rebuilt from the cache, got {results.raw_response!r}"
+    )
     readable = results.readable_output
     assert "Warning: FunTranslations rate limit reached" in readable, f"no warning: {readable}"
     assert "Try again in 56 minutes and 54 seconds" in readable, f"no wait: {readable}"
@@ -1029,7 +1144,7 @@ def test_corrupt_or_foreign_cache_is_ignored(client: Client, requests_mock: Any,
     results = translate_command(client, {"text": TEXT}, cache_hours=24, now=NOW)
 
     assert requests_mock.call_count == 1, "an invalid entry must not be used"
-    assert results.outputs["Translation"] == TRANSLATED, f"outputs {results.outputs}"
+    assert outputs_of(results)["Translation"] == TRANSLATED, f"outputs {results.outputs}"
     assert demisto.integrationContext[CACHE_CONTEXT_KEY] == cache_of(entry(TEXT, TRANSLATED, NOW))[CACHE_CONTEXT_KEY]
 
 
@@ -1142,20 +1257,118 @@ def test_main_test_module(mocker: Any, requests_mock: Any) -> None:
     assert run["entries"] == ["ok"], f"entries {run['entries']}"
 
 
+FAILED_TRANSLATE = "Failed to execute yoda-speak-translate command.\nError: "
+
+
+@pytest.mark.parametrize(
+    ("text", "response", "cause"),
+    [
+        pytest.param(
+            TEXT,
+            {"status_code": 400, "json": load("error_400_text_missing.json")},
+            "FunTranslations rejected the request (HTTP 400: Bad Request: text is missing.)",
+            id="400",
+        ),
+        pytest.param(
+            TEXT,
+            {"status_code": 401, "json": load("error_401_unauthorized.json")},
+            "FunTranslations refused the API key (HTTP 401: Unauthorized)",
+            id="401",
+        ),
+        pytest.param(
+            TEXT,
+            {"status_code": 403, "json": load("error_403_forbidden.json")},
+            "FunTranslations refused the API key (HTTP 403: Forbidden)",
+            id="403",
+        ),
+        pytest.param(
+            TEXT,
+            {"status_code": 404, "json": load("error_404_not_found.json")},
+            f"FunTranslations has no Yoda translator at {YODA_URL} (HTTP 404: Not Found)",
+            id="404",
+        ),
+        pytest.param(
+            TEXT,
+            {"status_code": 429, "json": load("error_429_rate_limit.json")},
+            'FunTranslations rate limit reached (HTTP 429). The service said: "Too Many Requests: Rate limit of 5 '
+            'requests per hour exceeded. Please wait for 56 minutes and 54 seconds." Try again in 56 minutes and 54 '
+            "seconds",
+            id="429 with nothing cached",
+        ),
+        pytest.param(
+            TEXT,
+            {"status_code": 500, "json": load("error_500_internal_server_error.json")},
+            "FunTranslations failed on its side (HTTP 500: Internal Server Error)",
+            id="500",
+        ),
+        pytest.param(
+            TEXT,
+            {"status_code": 503, "json": load("error_503_service_unavailable.json")},
+            "FunTranslations failed on its side (HTTP 503: Service Unavailable)",
+            id="503",
+        ),
+        pytest.param(
+            TEXT,
+            {"text": "<html><title>Captive portal</title></html>", "headers": {"Content-Type": "text/html"}},
+            "FunTranslations answered HTTP 200 with a body that is not JSON (text/html)",
+            id="non-JSON body",
+        ),
+        pytest.param(
+            TEXT,
+            {"json": load("translate_zero_total.json")},
+            "FunTranslations did not translate the text (success.total is 0, expected 1)",
+            id="success.total 0",
+        ),
+        pytest.param(
+            TEXT,
+            {"json": load("translate_missing_translated.json")},
+            "FunTranslations answered without a translation (contents.translated is missing or empty)",
+            id="translated missing",
+        ),
+        pytest.param(
+            TEXT,
+            {"json": load("error_500_internal_server_error.json")},
+            "FunTranslations answered HTTP 200 but reported an error: Internal Server Error",
+            id="error key on a 200",
+        ),
+        pytest.param(
+            TEXT,
+            {"exc": requests.exceptions.ReadTimeout("Read timed out.")},
+            "FunTranslations did not answer within 30 seconds",
+            id="read timeout",
+        ),
+        pytest.param(
+            "  \n ",
+            {"json": load("translate_success.json")},
+            "The text argument is empty",
+            id="empty text",
+        ),
+    ],
+)
+def test_main_translate_failures(
+    mocker: Any, requests_mock: Any, text: str, response: dict[str, Any], cause: str
+) -> None:
+    """
+    Given: an instance with nothing cached, and a service failure or an empty text.
+    When: main() runs yoda-speak-translate.
+    Then: return_error writes exactly one error entry (Type 4), the command's failure line followed by the cause,
+        and exits; nothing else is written and the API key appears nowhere.
+    """
+    requests_mock.post(YODA_URL, **response)
+
+    run = run_main(mocker, TRANSLATE_COMMAND, {"text": text})
+
+    assert isinstance(run["exit"], SystemExit), f"return_error must exit; entries: {run['entries']}"
+    assert len(run["entries"]) == 1, f"expected exactly one entry, got {run['entries']}"
+    [entry_] = run["entries"]
+    assert entry_["Type"] == 4, f"not an error entry: {entry_}"
+    assert entry_["Contents"].startswith(FAILED_TRANSLATE + cause), f"error entry says: {entry_['Contents']!r}"
+    assert API_KEY not in json.dumps(run, default=str), "the API key appears in an entry or a log line"
+
+
 @pytest.mark.parametrize(
     ("command", "args", "params", "status", "body", "expected"),
     [
-        pytest.param(
-            "yoda-speak-translate",
-            {"text": TEXT},
-            None,
-            429,
-            load("error_429_rate_limit.json"),
-            "Failed to execute yoda-speak-translate command.\nError: FunTranslations rate limit reached (HTTP 429). "
-            'The service said: "Too Many Requests: Rate limit of 5 requests per hour exceeded. Please wait for 56 '
-            'minutes and 54 seconds." Try again in 56 minutes and 54 seconds; the integration does not retry it.',
-            id="429",
-        ),
         pytest.param(
             "yoda-speak-translate",
             {"text": TEXT},
@@ -1165,15 +1378,6 @@ def test_main_test_module(mocker: Any, requests_mock: Any) -> None:
             "Failed to execute yoda-speak-translate command.\nError: FunTranslations refused the API key (HTTP 401: "
             "Unauthorized: key <API key> is not valid).",
             id="401 echoing the key",
-        ),
-        pytest.param(
-            "yoda-speak-translate",
-            {"text": "   "},
-            None,
-            200,
-            load("translate_success.json"),
-            "Failed to execute yoda-speak-translate command.\nError: The text argument is empty.",
-            id="empty text",
         ),
         pytest.param(
             "yoda-speak-scream",
@@ -1211,15 +1415,6 @@ def test_main_test_module(mocker: Any, requests_mock: Any) -> None:
             "Failed to execute test-module command.\nError: The API Key parameter must be the key of your",
             id="bad API key",
         ),
-        pytest.param(
-            "test-module",
-            {},
-            {"url": BASE_URL, "apikey": None},
-            200,
-            load("translate_success.json"),
-            None,
-            id="minimal params work",
-        ),
     ],
 )
 def test_main_failures(
@@ -1230,10 +1425,10 @@ def test_main_failures(
     params: Any,
     status: int,
     body: Any,
-    expected: str | None,
+    expected: str,
 ) -> None:
     """
-    Given: a failing service, bad input, a bad parameter or an unknown command.
+    Given: a service echoing the key, a bad parameter or an unknown command.
     When: main() runs.
     Then: return_error writes one error entry starting with 'Failed to execute <command> command.' and exits;
         the API key appears nowhere.
@@ -1242,10 +1437,6 @@ def test_main_failures(
 
     run = run_main(mocker, command, args, params)
 
-    if expected is None:
-        assert run["entries"] == ["ok"], f"minimal params failed: {run['entries']}"
-        assert API_KEY_HEADER not in requests_mock.last_request.headers, "no key configured, no header expected"
-        return
     assert isinstance(run["exit"], SystemExit), "return_error must exit"
     assert run["exit"].code == 0, f"return_error exits with {run['exit'].code}"
     [entry_] = run["entries"]
@@ -1254,6 +1445,46 @@ def test_main_failures(
     assert entry_["Contents"].startswith(expected), f"error entry says: {entry_['Contents']}"
     assert "Traceback" not in entry_["Contents"], "no traceback in the War Room"
     assert API_KEY not in json.dumps(run, default=str), "the API key appears in an entry or a log line"
+
+
+def test_main_minimal_params(mocker: Any, requests_mock: Any) -> None:
+    """
+    Given: an instance with only the URL set and no API key.
+    When: main() runs test-module.
+    Then: it returns 'ok' and sends no API key header.
+    """
+    requests_mock.post(YODA_URL, json=load("translate_success.json"))
+
+    run = run_main(mocker, "test-module", {}, {"url": BASE_URL, "apikey": None})
+
+    assert run["entries"] == ["ok"], f"minimal params failed: {run['entries']}"
+    assert API_KEY_HEADER not in requests_mock.last_request.headers, "no key configured, no header expected"
+
+
+@pytest.mark.parametrize(
+    "second_text",
+    [
+        pytest.param(TEXT, id="same text"),
+        pytest.param("  Master   Obiwan has\nlost a planet. ", id="same text, other spacing"),
+    ],
+)
+def test_main_cache_hit_contents_match_the_live_call(mocker: Any, requests_mock: Any, second_text: str) -> None:
+    """
+    Given: a text translated once through main(), with the default 24-hour cache.
+    When: main() translates the same text again (possibly spaced differently), from the cache.
+    Then: the second entry's Contents equal the live call's Contents: the API's answer, not the cache record.
+    """
+    requests_mock.post(YODA_URL, json=load("translate_success.json"))
+    live = run_main(mocker, TRANSLATE_COMMAND, {"text": TEXT})
+
+    cached = run_main(mocker, TRANSLATE_COMMAND, {"text": second_text})
+
+    assert requests_mock.call_count == 1, "the second translation must come from the cache"
+    [live_entry], [cached_entry] = live["entries"], cached["entries"]
+    assert "From the cache" in cached_entry["HumanReadable"], f"not a cache hit: {cached_entry['HumanReadable']}"
+    assert cached_entry["Contents"] == live_entry["Contents"] == load("translate_success.json"), (
+        f"cache hit Contents {cached_entry['Contents']!r} differ from the live call's {live_entry['Contents']!r}"
+    )
 
 
 @pytest.mark.parametrize(
@@ -1437,7 +1668,7 @@ def test_property_any_text(text: str) -> None:
         assert str(error).strip(), "an error without a message"
         assert not mock.called, f"a request was sent for rejected input: {error}"
         return
-    assert results.outputs["Original"] == text, "Original must be the text as given"
+    assert outputs_of(results)["Original"] == text, "Original must be the text as given"
     assert_one_row(results.readable_output, text, f"{text} , hmm".strip())
 
 
@@ -1463,6 +1694,7 @@ def test_property_any_answer(status: int, body: str, cached: bool) -> None:
         assert str(error).strip(), f"an error without a message: {error!r}"
         assert "Traceback" not in str(error), f"a traceback in the message: {error!r}"
         return
-    assert set(results.outputs) == {"Original", "Translation"}, f"outputs {results.outputs}"
-    assert results.outputs["Translation"].strip(), "an empty translation was returned"
-    assert_one_row(results.readable_output, TEXT, results.outputs["Translation"])
+    outputs = outputs_of(results)
+    assert set(outputs) == {"Original", "Translation"}, f"outputs {outputs}"
+    assert outputs["Translation"].strip(), "an empty translation was returned"
+    assert_one_row(results.readable_output, TEXT, outputs["Translation"])
