@@ -54,7 +54,7 @@ test: setup lint test-unit test-toolkit sdk-checks test-playbooks
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy xsoar_local $(INTEGRATION)/YodaSpeak.py
+	$(VENV)/bin/mypy xsoar_local $(INTEGRATION)/YodaSpeak.py $(INTEGRATION)/YodaSpeak_test.py
 
 # The integration's unit tests, with 100% line and branch coverage of YodaSpeak.py enforced.
 test-unit: setup
