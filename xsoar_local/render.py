@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from markdown_it.token import Token
 from rich.console import Group, RenderableType
 from rich.json import JSON
 from rich.markdown import Markdown
@@ -35,15 +37,38 @@ def shorten(text: str, limit: int = 60) -> str:
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
+_LINE_BREAK_TAG = re.compile(r"<br\s*/?>", re.IGNORECASE)
+
+
+def _br_as_line_breaks(tokens: Sequence[Token]) -> None:
+    """Turn each inline `<br>` tag into a hard line break, in place.
+
+    tableToMarkdown writes a newline inside a cell as `<br>` (a markdown table row cannot hold a newline), and the
+    War Room shows it as a line break; rich drops inline HTML, which would glue the cell's lines together.
+    """
+    for token in tokens:
+        if token.type == "html_inline" and _LINE_BREAK_TAG.fullmatch(token.content.strip()):
+            token.type, token.tag, token.content = "hardbreak", "br", ""
+        if token.children:
+            _br_as_line_breaks(token.children)
+
+
+def war_room_markdown(markup: str) -> Markdown:
+    """Markdown as the War Room renders it: rich's rendering, plus `<br>` as a line break (in table cells too)."""
+    markdown = Markdown(markup)
+    _br_as_line_breaks(markdown.parsed)
+    return markdown
+
+
 def entry_body(entry: Mapping[str, Any]) -> RenderableType:
     """What a person reads in the War Room: HumanReadable as markdown, else the Contents in their format."""
     human = entry.get("HumanReadable")
     if isinstance(human, str) and human.strip():
-        return Markdown(human)
+        return war_room_markdown(human)
     contents = entry.get("Contents")
     fmt = str(entry.get("ContentsFormat") or "text")
     if fmt == "markdown" and isinstance(contents, str):
-        return Markdown(contents)
+        return war_room_markdown(contents)
     if fmt == "json":
         if isinstance(contents, str):
             try:

@@ -28,6 +28,49 @@ def test_markdown_table_is_rendered_not_raw() -> None:
     assert "Yoda Says..." in output, f"the table title should be shown:\n{output}"
 
 
+# What CommonServerPython's tableToMarkdown returns for
+# {"Original": "Hello there\nGeneral Kenobi", "Translation": "**Bold**\n# not a heading | pipe"}: newlines become <br>.
+TABLE_WITH_BREAKS = (
+    "### Yoda Says...\n|Original|Translation|\n|---|---|\n"
+    "| Hello there<br>General Kenobi | **Bold**<br># not a heading \\| pipe |\n"
+)
+
+
+def cell_lines(output: str) -> list[list[str]]:
+    """The lines inside the panels of rendered output, each split into its (stripped) column texts."""
+    inner = (line.strip().strip("│") for line in output.splitlines())  # drop the panel's borders
+    return [[cell.strip() for cell in line.split("  ") if cell.strip()] for line in inner]
+
+
+def test_br_in_a_table_cell_is_a_line_break() -> None:
+    """Given a tableToMarkdown table whose cells held newlines (written as <br>), When rendered, Then each cell shows
+    its lines one under the other, not glued together, and no <br> is printed."""
+    output = text_of([{"Type": 1, "ContentsFormat": "json", "Contents": {}, "HumanReadable": TABLE_WITH_BREAKS}])
+    rows = cell_lines(output)
+    assert ["Hello there", "Bold"] in rows, f"the first line of each cell should share a row:\n{output}"
+    assert ["General Kenobi", "# not a heading | pipe"] in rows, f"the second lines should be below them:\n{output}"
+    assert "Bold#" not in output, f"the cell's lines were joined:\n{output}"
+    assert "<br>" not in output, f"<br> should be rendered as a line break, not printed:\n{output}"
+
+
+@pytest.mark.parametrize(
+    ("markdown", "expected", "unexpected"),
+    [
+        pytest.param("one<br>two", ["one", "two"], "onetwo", id="br-in-a-paragraph"),
+        pytest.param("one<BR/>two", ["one", "two"], "onetwo", id="self-closing-upper-case-br"),
+        pytest.param("`a<br>b`", ["a<br>b"], None, id="br-in-code-is-kept-as-text"),
+    ],
+)
+def test_br_outside_tables(markdown: str, expected: list[str], unexpected: str | None) -> None:
+    """Given a markdown note with <br> outside a table, When rendered, Then it breaks the line, except inside code."""
+    output = text_of([{"Type": 1, "ContentsFormat": "markdown", "Contents": markdown}])
+    lines = [line.strip(" │") for line in output.splitlines()]
+    for line in expected:
+        assert line in lines, f"{line!r} should be a line of its own:\n{output}"
+    if unexpected:
+        assert unexpected not in output, f"{unexpected!r} means the break was lost:\n{output}"
+
+
 @pytest.mark.parametrize(
     ("entry", "expected"),
     [

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from xsoar_local.cli import main
 from xsoar_local.runtime import REPO_ROOT
@@ -46,17 +48,37 @@ def replace_once(path: Path, old: str, new: str) -> None:
 
 
 @pytest.fixture
-def buggy_packs(tmp_path: Path) -> Path:
-    """A copy of the pack whose playbooks read the translation from YodaSpeak.Phrase instead of YodaSpeak.TheForce."""
+def packs_copy(tmp_path: Path) -> Path:
+    """A copy of the pack, for tests that put the classic context-path mistake into its playbooks."""
     packs = tmp_path / "Packs"
     shutil.copytree(PACKS / "YodaSpeak", packs / "YodaSpeak")
-    replace_once(next((packs / "YodaSpeak" / "Playbooks").glob("*.yml")), GOOD_PATH, BUGGY_PATH)
-    replace_once(
-        next((packs / "YodaSpeak" / "TestPlaybooks").glob("*.yml")),
-        "root: YodaSpeak.TheForce\n                accessor: Translation",
-        "root: YodaSpeak.Phrase\n                accessor: Translation",
-    )
     return packs
+
+
+def main_playbook(packs: Path) -> Path:
+    """The copied pack's "Yoda Speak" playbook."""
+    return next((packs / "YodaSpeak" / "Playbooks").glob("*.yml"))
+
+
+def copied_test_playbook(packs: Path) -> Path:
+    """The copied pack's test playbook."""
+    return next((packs / "YodaSpeak" / "TestPlaybooks").glob("*.yml"))
+
+
+def add_print_after_translate(path: Path, context_path: str) -> None:
+    """Insert a Print of `${context_path}` between the test playbook's translate task (2) and its check (3)."""
+    book = yaml.safe_load(path.read_text(encoding="utf-8"))
+    tasks = book["tasks"]
+    assert tasks["2"]["nexttasks"] == {"#none#": ["3"]}, f"the test playbook changed shape: {tasks['2']['nexttasks']}"
+    tasks["2"]["nexttasks"] = {"#none#": ["90"]}
+    tasks["90"] = {
+        "id": "90",
+        "type": "regular",
+        "task": {"name": "Print the translation", "scriptName": "Print", "iscommand": False, "brand": ""},
+        "scriptarguments": {"value": {"simple": f"${{{context_path}}}"}},
+        "nexttasks": {"#none#": ["3"]},
+    }
+    path.write_text(yaml.safe_dump(book, sort_keys=False), encoding="utf-8")
 
 
 def test_yoda_speak_playbook_prints_a_translation(capsys: pytest.CaptureFixture[str]) -> None:
@@ -79,35 +101,79 @@ def test_work_plan_text_output(capsys: pytest.CaptureFixture[str]) -> None:
     """Given the Yoda Speak playbook, When run without --json, Then the work plan names each task and its status."""
     status, out, _ = run_cli(capsys, "playbook", "--playbook", "Yoda Speak", "--incident", f"details={SENTENCE}")
     assert status == 0, out
-    for line in ("✔ [1] Translate the incident details", "✔ [2] Print the translation", "War Room", "Context"):
-        assert line in out, f"{line!r} missing from the output:\n{out}"
+    for task_id, name in (("1", "Translate the incident details"), ("2", "Print the translation")):
+        line = rf"✔ success +[\d.]+s \[{task_id}\] {name}"
+        assert re.search(line, out), f"no work-plan line {line!r} in the output:\n{out}"
+    for part in ("War Room", "Context"):
+        assert part in out, f"{part!r} missing from the output:\n{out}"
     assert "✔ Playbook 'Yoda Speak' completed" in out, out
 
 
-def test_buggy_print_path_is_flagged(capsys: pytest.CaptureFixture[str], buggy_packs: Path) -> None:
-    """Given the playbook printing ${YodaSpeak.Phrase.Translation}, When run, Then Print shows an empty value,
-    clearly flagged in the work plan, the War Room and the summary."""
-    argv = ("playbook", "--packs", str(buggy_packs), "--playbook", "Yoda Speak", "--incident", f"details={SENTENCE}")
+def test_wrong_print_path_fails_the_playbook(capsys: pytest.CaptureFixture[str], packs_copy: Path) -> None:
+    """Given the playbook printing ${YodaSpeak.Phrase.Translation}, a path the integration does not write,
+    When run, Then the Print task fails because its mandatory value is empty, the error says which path came out
+    empty and what the context has instead, the work plan and summary show it, and the command exits 1."""
+    replace_once(main_playbook(packs_copy), GOOD_PATH, BUGGY_PATH)
+    argv = ("playbook", "--packs", str(packs_copy), "--playbook", "Yoda Speak", "--incident", f"details={SENTENCE}")
     status, document = run_json(capsys, *argv)
+    assert status == 1, f"a playbook whose Print value is empty must exit 1, got {status}"
+    assert not document["completed"], "the playbook must not complete"
+    expected = (
+        "task 2 'Print the translation' failed: Print's mandatory argument 'value' is empty: "
+        f"${{{BUGGY_PATH}}} resolved to nothing (the context has YodaSpeak.TheForce.Original, {GOOD_PATH})"
+    )
+    assert document["error"] == expected, f"the error should report the empty value: {document['error']!r}"
     print_task = next(task for task in document["tasks"] if task["name"] == "Print the translation")
-    assert print_task["status"] == "warning", f"the Print task must be flagged: {print_task}"
-    assert print_task["empty_references"] == [BUGGY_PATH], print_task
-    assert document["warnings"], "the run lists its warnings"
-    assert status == 0, "an empty Print is flagged, not a failure: the playbook did complete"
+    assert (print_task["status"], print_task["empty_references"]) == ("error", [BUGGY_PATH]), print_task
     status, out, _ = run_cli(capsys, *argv)
-    assert f"${{{BUGGY_PATH}}} is empty" in out, f"the work plan should name the empty path:\n{out}"
-    assert f"(empty value: ${{{BUGGY_PATH}}} resolved to nothing)" in out, f"the War Room should flag it:\n{out}"
-    assert "completed, but with empty values in: [2] Print the translation" in out, out
+    assert status == 1, f"the text output run should exit 1 too, got {status}"
+    flat = " ".join(out.split())  # rich may wrap the long error; compare it with the line breaks folded
+    failed_line = r"✘ error +[\d.]+s \[2\] Print the translation"
+    assert re.search(failed_line, out), f"the work plan should show the failure:\n{out}"
+    assert f"did NOT complete: {expected}" in flat, f"the summary should carry the error:\n{out}"
 
 
-def test_buggy_test_playbook_fails(capsys: pytest.CaptureFixture[str], buggy_packs: Path) -> None:
-    """Given a test playbook checking YodaSpeak.Phrase.Translation, When the test playbooks run, Then it fails."""
-    status, document = run_json(capsys, "test-playbooks", "--packs", str(buggy_packs))
+@pytest.mark.parametrize(
+    ("mistake", "failing_task"),
+    [
+        pytest.param("print", "Print the translation", id="print-of-a-path-the-integration-does-not-write"),
+        pytest.param("condition", "Fail the test", id="condition-on-a-path-the-integration-does-not-write"),
+    ],
+)
+def test_test_playbook_with_a_wrong_path_fails(
+    capsys: pytest.CaptureFixture[str], packs_copy: Path, mistake: str, failing_task: str
+) -> None:
+    """Given a test playbook reading YodaSpeak.Phrase instead of YodaSpeak.TheForce (in a Print, or in its check),
+    When the test playbooks run, Then it fails at that task and the command exits 1."""
+    if mistake == "print":
+        add_print_after_translate(copied_test_playbook(packs_copy), BUGGY_PATH)
+    else:
+        replace_once(
+            copied_test_playbook(packs_copy),
+            "root: YodaSpeak.TheForce\n                accessor: Translation",
+            "root: YodaSpeak.Phrase\n                accessor: Translation",
+        )
+    status, document = run_json(capsys, "test-playbooks", "--packs", str(packs_copy))
     assert status == 1, f"a failing test playbook must fail the command, got {status}"
     assert (document["passed"], document["failed"]) == (0, 1), document
     run = document["runs"][0]
     assert not run["completed"], "the test playbook must not complete"
-    assert "Fail the test" in run["error"], f"it should fail in its error task: {run['error']}"
+    assert failing_task in run["error"], f"it should fail in {failing_task!r}: {run['error']}"
+    if mistake == "print":
+        assert f"${{{BUGGY_PATH}}} resolved to nothing" in run["error"], f"the empty value is reported: {run['error']}"
+
+
+def test_test_playbook_with_a_right_print_path_passes(capsys: pytest.CaptureFixture[str], packs_copy: Path) -> None:
+    """Given the test playbook with a Print of the path the integration does write (the control for the test above),
+    When the test playbooks run, Then it completes and prints the translation."""
+    add_print_after_translate(copied_test_playbook(packs_copy), GOOD_PATH)
+    status, document = run_json(capsys, "test-playbooks", "--packs", str(packs_copy))
+    run = document["runs"][0]
+    assert status == 0, f"the test playbook should pass: {run['error']}"
+    printed = [item["entry"]["Contents"] for item in run["war_room"] if item["task_name"] == "Print the translation"]
+    assert printed == [run["context"]["YodaSpeak"]["TheForce"]["Translation"]], (
+        f"Print shows the translation: {printed}"
+    )
 
 
 def test_pack_test_playbook_reaches_its_end(capsys: pytest.CaptureFixture[str]) -> None:

@@ -76,19 +76,116 @@ def test_scriptname_form_runs_the_builtin() -> None:
     assert printed(result) == ["hello"], f"Print should have run, War Room: {printed(result)}"
 
 
-def test_print_of_a_missing_path_is_flagged_but_completes() -> None:
-    """Given Print of a path nothing wrote (the classic bug), When run, Then it prints empty, flagged as a warning."""
+def test_print_of_a_missing_path_fails_the_task() -> None:
+    """Given Print of a path nothing wrote (the classic bug), When run, Then the task fails, as on a server where
+    Print's `value` is mandatory, with an error naming the task, the argument, the expression and the nearby paths."""
     book = playbook(
         task("1", script=TRANSLATE, args={"text": simple("Hi")}, then=["2"]),
-        task("2", script="Print", args={"value": simple("${YodaSpeak.Phrase.Translation}")}),
+        task(
+            "2",
+            name="Print the translation",
+            script="Print",
+            args={"value": simple("${YodaSpeak.Phrase.Translation}")},
+            then=["3"],
+        ),
+        task("3", "title", name="Done"),
     )
     result = run(book, translator())
-    assert result.completed, "an empty Print does not stop the run"
-    assert result.tasks[-1].status == WARNING, f"the Print task must be flagged, got {result.tasks[-1].status}"
-    hint = "${YodaSpeak.Phrase.Translation} is empty (the context has YodaSpeak.TheForce.Original, "
-    assert hint in result.tasks[-1].message, f"the warning should point at the paths that exist: {result.tasks[-1]}"
-    assert printed(result)[-1] == "", "Print shows the empty value"
-    assert [item.task_id for item in result.warnings] == ["2"], "the run lists the flagged task"
+    assert not result.completed, "an empty mandatory Print value must stop the run"
+    expected = (
+        "task 2 'Print the translation' failed: Print's mandatory argument 'value' is empty: "
+        "${YodaSpeak.Phrase.Translation} resolved to nothing "
+        "(the context has YodaSpeak.TheForce.Original, YodaSpeak.TheForce.Translation)"
+    )
+    assert result.error == expected, f"the error should explain the empty value, got {result.error!r}"
+    assert statuses(result) == [("0", SUCCESS), ("1", SUCCESS), ("2", ERROR)], "the run stops at Print"
+    assert result.tasks[-1].empty_references == ("YodaSpeak.Phrase.Translation",), "the failed task names the path"
+    assert printed(result) == ["translated"], "a refused Print writes nothing to the War Room"
+
+
+def test_empty_mandatory_argument_with_continueonerror_goes_on() -> None:
+    """Given an empty Print value on a task with continueonerror, When run, Then the task is marked failed,
+    the run goes on to the next task and completes."""
+    book = playbook(
+        task("1", script="Print", args={"value": simple("${Nope}")}, then=["2"], continueonerror=True),
+        task("2", "title", name="Done"),
+    )
+    result = run(book)
+    assert result.completed, f"continueonerror should let the run complete, got {result.error}"
+    assert statuses(result) == [("0", SUCCESS), ("1", CONTINUED), ("2", SUCCESS)], statuses(result)
+    assert "mandatory argument 'value' is empty: ${Nope} resolved to nothing" in result.tasks[1].message, (
+        f"the continued task should still say why it failed: {result.tasks[1].message!r}"
+    )
+
+
+@pytest.mark.parametrize(
+    ("script", "args", "expected"),
+    [
+        pytest.param(
+            "Print", {}, "Print's mandatory argument 'value' is empty: the task does not set 'value'", id="not-set"
+        ),
+        pytest.param(
+            "Print",
+            {"value": simple("")},
+            "Print's mandatory argument 'value' is empty: it is given as the empty value ''",
+            id="empty-literal",
+        ),
+        pytest.param(
+            "Print",
+            {
+                "value": {
+                    "complex": {
+                        "root": "List",
+                        "transformers": [{"operator": "atIndex", "args": {"index": {"value": {"simple": "5"}}}}],
+                    }
+                }
+            },
+            "the complex value on 'List' came out empty after its filters and transformers",
+            id="complex-transformed-to-nothing",
+        ),
+        pytest.param(
+            "Print",
+            {"value": simple("${A}${B}")},
+            "${A} and ${B} resolved to nothing",
+            id="two-references",
+        ),
+        pytest.param(
+            "Set",
+            {"key": simple("${Target.Key}"), "value": simple("v")},
+            "Set's mandatory argument 'key' is empty: ${Target.Key} resolved to nothing (the context has Target.Other)",
+            id="set-key",
+        ),
+        pytest.param(
+            "DeleteContext",
+            {"key": simple("${Keys}")},
+            "DeleteContext needs one of the arguments 'all', 'key', and all are empty: all: the task does not set "
+            "'all'; key: ${Keys} resolved to nothing",
+            id="delete-context-one-of",
+        ),
+    ],
+)
+def test_empty_mandatory_argument_error_says_where_it_came_from(
+    script: str, args: dict[str, Any], expected: str
+) -> None:
+    """Given a built-in script whose mandatory argument comes out empty, When run, Then the run stops and the
+    error says how that argument was given."""
+    context = {"List": [1, 2], "Target": {"Other": "x"}}
+    result = run(playbook(task("1", script=script, args=args)), incident=Incident(context=context))
+    assert not result.completed, "an empty mandatory argument must stop the run"
+    assert expected in (result.error or ""), f"expected {expected!r} in the error, got {result.error!r}"
+
+
+def test_empty_non_mandatory_argument_of_a_script_is_a_warning() -> None:
+    """Given Set with its mandatory key and value but an optional `append` referring to nothing, When run,
+    Then Set runs and the task is flagged as a warning naming the reference, not failed."""
+    book = playbook(
+        task("1", script="Set", args={"key": simple("K"), "value": simple("v"), "append": simple("${Nope}")})
+    )
+    result = run(book)
+    assert result.completed, f"an empty optional argument must not stop the run: {result.error}"
+    assert result.tasks[-1].status == WARNING, f"the empty optional argument should be flagged: {result.tasks[-1]}"
+    assert result.tasks[-1].empty_references == ("Nope",), "the warning names the empty reference"
+    assert result.incident.context["K"] == "v", "Set should still have run"
 
 
 @pytest.mark.parametrize(

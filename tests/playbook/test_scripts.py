@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from xsoar_local.playbook.scripts import ERROR, NOTE, ScriptError, run_script
+from xsoar_local.playbook.scripts import ERROR, NOTE, MandatoryArgumentError, ScriptError, run_script
 
 CONTEXT = {"A": {"B": 1, "C": 2}, "D": "keep", "E": [1]}
 FIELDS = {"details": "x", "status": 1}
@@ -21,12 +21,46 @@ def test_print_writes_a_note() -> None:
     assert result.context == CONTEXT, "Print writes no context"
 
 
-@pytest.mark.parametrize("value", [pytest.param(None, id="nothing"), pytest.param("", id="empty-string")])
-def test_print_flags_an_empty_value(value: Any) -> None:
-    """Given an empty value, When Print runs, Then it still writes the (empty) note but flags it."""
-    result = run_script("Print", {"value": value}, FIELDS, CONTEXT)
-    assert [entry["Contents"] for entry in result.entries] == [""], "Print should write an empty note"
-    assert result.warnings == ("Print got an empty value",), f"an empty value must be flagged, got {result.warnings}"
+@pytest.mark.parametrize(
+    ("name", "args", "empty"),
+    [
+        pytest.param("Print", {"value": None}, ("value",), id="print-value-nothing"),
+        pytest.param("Print", {"value": ""}, ("value",), id="print-value-empty-string"),
+        pytest.param("Print", {"value": []}, ("value",), id="print-value-empty-list"),
+        pytest.param("Print", {}, ("value",), id="print-value-not-set"),
+        pytest.param("Set", {"value": "v"}, ("key",), id="set-key-not-set"),
+        pytest.param("Set", {"key": "", "value": "v"}, ("key",), id="set-key-empty"),
+        pytest.param("DeleteContext", {}, ("all", "key"), id="delete-context-neither-all-nor-key"),
+        pytest.param("DeleteContext", {"all": "", "key": None}, ("all", "key"), id="delete-context-both-empty"),
+        pytest.param("PrintErrorEntry", {"message": ""}, ("message",), id="print-error-entry-message-empty"),
+    ],
+)
+def test_empty_mandatory_argument_fails(name: str, args: dict[str, Any], empty: tuple[str, ...]) -> None:
+    """Given a mandatory argument (or each of a one-of group) that is empty, When the script runs,
+    Then it refuses with an error naming the script and the argument(s), and writes nothing."""
+    with pytest.raises(MandatoryArgumentError) as raised:
+        run_script(name, args, FIELDS, CONTEXT)
+    assert (raised.value.script, raised.value.arguments) == (name, empty), f"wrong script/arguments: {raised.value}"
+    for argument in empty:
+        assert repr(argument) in str(raised.value), f"the error should name {argument!r}: {raised.value}"
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [
+        pytest.param("DeleteContext", {"key": "D"}, id="delete-context-key-alone"),
+        pytest.param("DeleteContext", {"all": "yes"}, id="delete-context-all-alone"),
+        pytest.param("Set", {"key": "K", "value": "v"}, id="set-key-and-value"),
+        pytest.param("closeInvestigation", {}, id="close-investigation-no-arguments"),
+        pytest.param("Print", {"value": 0}, id="print-zero-is-not-empty"),
+    ],
+)
+def test_given_mandatory_arguments_let_the_script_run(name: str, args: dict[str, Any]) -> None:
+    """Given every mandatory argument (or one of a one-of group), When the script runs, Then it does not refuse."""
+    try:
+        run_script(name, args, FIELDS, CONTEXT)
+    except MandatoryArgumentError as error:
+        pytest.fail(f"{name} {args} should run, but was refused: {error}")
 
 
 def test_print_error_entry_writes_an_error() -> None:
@@ -100,9 +134,9 @@ def test_close_investigation() -> None:
     [
         pytest.param("NoSuchScript", {}, "unknown script 'NoSuchScript'", id="unknown-script"),
         pytest.param("Print", {"valeu": "typo"}, r"Print has no argument\(s\) \['valeu'\]", id="unknown-argument"),
-        pytest.param("DeleteContext", {}, "needs `all=yes` or `key=", id="delete-context-without-target"),
+        pytest.param("DeleteContext", {"all": "no"}, "needs `all=yes` or `key=", id="delete-context-all-no-no-key"),
         pytest.param("DeleteContext", {"all": "maybe"}, "yes/no or true/false", id="delete-context-bad-flag"),
-        pytest.param("Set", {"value": "v"}, "needs a `key`", id="set-without-key"),
+        pytest.param("Set", {"key": "  ", "value": "v"}, "needs a `key`", id="set-blank-key"),
         pytest.param("Set", {"key": "k"}, "needs a `value`", id="set-without-value"),
         pytest.param("Set", {"key": "D.X", "value": "v"}, "holds a str", id="set-into-a-string"),
     ],

@@ -8,6 +8,7 @@ from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.panel import Panel
+from rich.table import Table
 from rich.text import Text
 
 from xsoar_local.playbook.expressions import is_empty
@@ -18,19 +19,31 @@ _STATUS_STYLES = {SUCCESS: "green", WARNING: "bold yellow", ERROR: "bold red", C
 _STATUS_MARKS = {SUCCESS: "✔", WARNING: "⚠", ERROR: "✘", CONTINUED: "✘"}
 
 
-def task_line(result: TaskResult) -> Text:
-    """One work-plan line: status mark, task id and name, what it ran, status, time, and any note."""
+_STATUS_WIDTH = max(len(SUCCESS), len(WARNING), len(ERROR))  # "error (continued)" is rare: it may stick out
+
+
+def task_line(result: TaskResult) -> Table:
+    """One work-plan line: status mark, status and time, then task id, name, what it ran, and any note below.
+
+    The short, fixed-width part comes first and never wraps, so a narrow terminal can only wrap the name and the
+    note, and it wraps them within their own column: the status and time of a task are never split apart.
+    """
     style = _STATUS_STYLES.get(result.status, "")
-    line = Text()
-    line.append(f"{_STATUS_MARKS.get(result.status, '?')} ", style=style)
-    line.append(f"[{result.task_id}] ", style="dim")
-    line.append(result.name or f"({result.type})", style="bold")
+    prefix = Text(no_wrap=True)
+    prefix.append(f"{_STATUS_MARKS.get(result.status, '?')} ", style=style)
+    prefix.append(result.status.ljust(_STATUS_WIDTH), style=style)
+    prefix.append(f" {result.seconds:5.2f}s", style="dim")
+    body = Text(overflow="fold")  # fold only what cannot wrap at a space, e.g. a long Brand|||command
+    body.append(f"[{result.task_id}] ", style="dim")
+    body.append(result.name or f"({result.type})", style="bold")
     if result.action:
-        line.append(f"  {result.action}", style="cyan")
-    line.append(f"  {result.status}", style=style)
-    line.append(f"  {result.seconds:.2f}s", style="dim")
+        body.append(f"  {result.action}", style="cyan")
     if result.message:
-        line.append(f"  {result.message}", style=style if result.status != SUCCESS else "dim")
+        body.append(f"\n{result.message}", style=style if result.status != SUCCESS else "dim")
+    line = Table.grid(padding=(0, 1))
+    line.add_column(no_wrap=True)
+    line.add_column(overflow="fold")
+    line.add_row(prefix, body)
     return line
 
 

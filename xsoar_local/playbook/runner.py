@@ -17,7 +17,7 @@ from xsoar_local.incident.store import Incident, view_for_expressions
 from xsoar_local.playbook.conditions import ConditionError, choose_branch
 from xsoar_local.playbook.expressions import ExpressionError, Resolver, is_empty, nearby_paths
 from xsoar_local.playbook.model import DEFAULT_BRANCH, ERROR_BRANCH, NONE_BRANCH, Playbook, Task
-from xsoar_local.playbook.scripts import ScriptError, run_script
+from xsoar_local.playbook.scripts import MandatoryArgumentError, ScriptError, run_script
 
 ERROR_ENTRY = 4  # EntryType.ERROR
 DEFAULT_MAX_STEPS = 500
@@ -25,7 +25,7 @@ COMMAND_SEPARATOR = "|||"
 
 # Task statuses in the work plan.
 SUCCESS = "success"
-WARNING = "warning"  # ran, but an argument or Print value came out empty
+WARNING = "warning"  # ran, but a non-mandatory argument referred to something empty
 ERROR = "error"
 CONTINUED = "error (continued)"  # failed, but `continueonerror` let the run go on
 
@@ -33,9 +33,12 @@ CONTINUED = "error (continued)"  # failed, but `continueonerror` let the run go 
 class TaskError(Exception):
     """A task could not run or its command returned an error (whose entries still reach the War Room)."""
 
-    def __init__(self, message: str, entries: tuple[Mapping[str, Any], ...] = ()) -> None:
+    def __init__(
+        self, message: str, entries: tuple[Mapping[str, Any], ...] = (), empty_references: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(message)
         self.entries = entries
+        self.empty_references = empty_references  # kept so the failed task's work-plan line still names them
 
 
 @dataclass(frozen=True)
@@ -140,6 +143,23 @@ def _empty_warning(resolver: Resolver, path: str) -> str:
     return f"${{{path}}} is empty" + (f" (the context has {', '.join(nearby)})" if nearby else "")
 
 
+def _describe_empty(name: str, raw: Any, references: tuple[str, ...], view: Mapping[str, Any]) -> str:
+    """Where an empty argument came from: its `${path}` references and what the context holds near them."""
+    if references:
+        refs = " and ".join(f"${{{path}}}" for path in references)
+        nearby = [path for ref in references for path in nearby_paths(view, ref)]
+        hint = f" (the context has {', '.join(dict.fromkeys(nearby))})" if nearby else ""
+        return f"{refs} resolved to nothing{hint}"
+    if raw is None or raw == {}:
+        return f"the task does not set {name!r}"
+    complex_value = raw.get("complex") if isinstance(raw, Mapping) else None
+    if isinstance(complex_value, Mapping):
+        path = ".".join(filter(None, [str(complex_value.get("root") or ""), str(complex_value.get("accessor") or "")]))
+        return f"the complex value on {path!r} came out empty after its filters and transformers"
+    literal = raw.get("simple") if isinstance(raw, Mapping) else raw
+    return f"it is given as the empty value {literal!r}"
+
+
 def split_command(script: str) -> tuple[str, str] | None:
     """`Brand|||command` as (brand, command); None for a script name."""
     if COMMAND_SEPARATOR not in script:
@@ -184,11 +204,19 @@ class PlaybookRunner:
                 if not task.continue_on_error:
                     error = f"{task.label} failed: {failure}"
                     war_room.extend(WarRoomEntry(task.id, task.name, entry) for entry in failure.entries)
-                    results.append(self._result(task, ERROR, started, _Step(incident, (), message=str(failure))))
+                    failed = _Step(incident, (), message=str(failure), empty_references=failure.empty_references)
+                    results.append(self._result(task, ERROR, started, failed))
                     self._report(results[-1])
                     break
                 branches = self._error_branches(task)
-                step = _Step(incident, branches, entries=failure.entries, message=str(failure), failed=True)
+                step = _Step(
+                    incident,
+                    branches,
+                    entries=failure.entries,
+                    message=str(failure),
+                    empty_references=failure.empty_references,
+                    failed=True,
+                )
             incident = step.incident
             war_room.extend(WarRoomEntry(task.id, task.name, entry) for entry in step.entries)
             status = CONTINUED if step.failed else WARNING if step.warnings else SUCCESS
@@ -252,9 +280,17 @@ class PlaybookRunner:
     def _regular(self, task: Task, incident: Incident) -> _Step:
         if not task.script:
             raise TaskError("a regular task without a script or command (a manual task) cannot run locally")
-        resolver = Resolver(view_for_expressions(incident))
+        view = view_for_expressions(incident)
+        resolver = Resolver(view)
+        # Each argument gets its own resolver too, so an empty mandatory one can name the references it came from.
+        references: dict[str, tuple[str, ...]] = {}
+        args: dict[str, Any] = {}
         try:
-            args = {name: resolver.argument(raw) for name, raw in task.arguments.items()}
+            for name, raw in task.arguments.items():
+                own = Resolver(view)
+                args[name] = own.argument(raw)
+                references[name] = tuple(own.unresolved)
+                resolver.unresolved.extend(path for path in own.unresolved if path not in resolver.unresolved)
         except ExpressionError as error:
             raise TaskError(f"argument: {error}") from error
         empty = tuple(resolver.unresolved)
@@ -263,6 +299,13 @@ class PlaybookRunner:
         if command is None:
             try:
                 result = run_script(task.script, args, incident.fields, incident.context)
+            except MandatoryArgumentError as error:
+                causes = "; ".join(
+                    f"{name}: " * (len(error.arguments) > 1)
+                    + _describe_empty(name, task.arguments.get(name), references.get(name, ()), view)
+                    for name in error.arguments
+                )
+                raise TaskError(f"{error}: {causes}", empty_references=empty) from error
             except ScriptError as error:
                 raise TaskError(str(error)) from error
             failures = [str(entry.get("Contents")) for entry in result.entries if entry.get("Type") == ERROR_ENTRY]

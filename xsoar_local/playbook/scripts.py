@@ -23,6 +23,24 @@ class ScriptError(Exception):
     """A built-in script was called with arguments it cannot use."""
 
 
+class MandatoryArgumentError(ScriptError):
+    """A mandatory argument (or every argument of a one-of group) is empty, so the script refuses to run.
+
+    The server fails such a task before the script starts (`required: true` in the script's YAML); `arguments`
+    names the empty ones so the runner can say which expressions they came from.
+    """
+
+    def __init__(self, script: str, arguments: tuple[str, ...]) -> None:
+        self.script = script
+        self.arguments = arguments
+        if len(arguments) == 1:
+            message = f"{script}'s mandatory argument {arguments[0]!r} is empty"
+        else:
+            names = ", ".join(repr(name) for name in arguments)
+            message = f"{script} needs one of the arguments {names}, and all are empty"
+        super().__init__(message)
+
+
 @dataclass(frozen=True)
 class ScriptResult:
     """What a built-in script leaves behind."""
@@ -58,10 +76,8 @@ def _keys(raw: Any) -> list[str]:
 
 
 def print_value(args: Mapping[str, Any], fields: Mapping[str, Any], context: Mapping[str, Any]) -> ScriptResult:
-    """Print: writes `value` to the War Room. An empty value is written but flagged, since it is almost always a bug."""
-    value = args.get("value")
-    warnings = ("Print got an empty value",) if is_empty(value) else ()
-    return ScriptResult(context, fields, (note(to_text(value)),), warnings)
+    """Print: writes `value` (mandatory, so never empty here) to the War Room."""
+    return ScriptResult(context, fields, (note(to_text(args.get("value"))),))
 
 
 def print_error_entry(args: Mapping[str, Any], fields: Mapping[str, Any], context: Mapping[str, Any]) -> ScriptResult:
@@ -103,7 +119,7 @@ def _parse_value(raw: Any, stringify: bool) -> Any:
 def set_value(args: Mapping[str, Any], fields: Mapping[str, Any], context: Mapping[str, Any]) -> ScriptResult:
     """Set: `key` to `value`; `append=true` merges like an EntryContext (DT keys allowed), else overwrites."""
     key = to_text(args.get("key")).strip()
-    if not key:
+    if not key:  # only whitespace: the mandatory check let it through, but no path can be set
         raise ScriptError("Set needs a `key`")
     if args.get("value") is None:
         raise ScriptError("Set needs a `value` (it resolved to nothing)")
@@ -131,17 +147,35 @@ def close_investigation(args: Mapping[str, Any], fields: Mapping[str, Any], cont
 
 @dataclass(frozen=True)
 class BuiltinScript:
-    """A built-in script and the arguments it accepts (others are refused, to catch typos)."""
+    """A built-in script and the arguments it accepts (others are refused, to catch typos).
+
+    `required` are the arguments its server-side YAML marks `required: true`; `one_of` groups arguments of which
+    at least one must be given (DeleteContext needs `all` or `key`, neither being mandatory on its own).
+    """
 
     run: Script
     arguments: frozenset[str]
+    required: tuple[str, ...] = ()
+    one_of: tuple[tuple[str, ...], ...] = ()
+
+    def empty_mandatory(self, args: Mapping[str, Any]) -> tuple[str, ...]:
+        """The first mandatory argument, or one-of group, that is empty in `args`; () when all are given."""
+        for name in self.required:
+            if is_empty(args.get(name)):
+                return (name,)
+        for group in self.one_of:
+            if all(is_empty(args.get(name)) for name in group):
+                return group
+        return ()
 
 
 BUILTIN_SCRIPTS: Mapping[str, BuiltinScript] = {
-    "Print": BuiltinScript(print_value, frozenset({"value"})),
-    "PrintErrorEntry": BuiltinScript(print_error_entry, frozenset({"message"})),
-    "DeleteContext": BuiltinScript(delete_context, frozenset({"all", "key", "keysToKeep", "subplaybook", "index"})),
-    "Set": BuiltinScript(set_value, frozenset({"key", "value", "append", "stringify"})),
+    "Print": BuiltinScript(print_value, frozenset({"value"}), required=("value",)),
+    "PrintErrorEntry": BuiltinScript(print_error_entry, frozenset({"message"}), required=("message",)),
+    "DeleteContext": BuiltinScript(
+        delete_context, frozenset({"all", "key", "keysToKeep", "subplaybook", "index"}), one_of=(("all", "key"),)
+    ),
+    "Set": BuiltinScript(set_value, frozenset({"key", "value", "append", "stringify"}), required=("key",)),
     "closeInvestigation": BuiltinScript(close_investigation, frozenset({"closeReason", "closeNotes", "id"})),
 }
 
@@ -149,7 +183,7 @@ BUILTIN_SCRIPTS: Mapping[str, BuiltinScript] = {
 def run_script(
     name: str, args: Mapping[str, Any], fields: Mapping[str, Any], context: Mapping[str, Any]
 ) -> ScriptResult:
-    """Run the built-in script `name`; an unknown script or argument is an error."""
+    """Run the built-in script `name`; an unknown script or argument, or an empty mandatory one, is an error."""
     script = BUILTIN_SCRIPTS.get(name)
     if script is None:
         known = ", ".join(sorted(BUILTIN_SCRIPTS))
@@ -157,4 +191,7 @@ def run_script(
     unknown = sorted(set(args) - script.arguments)
     if unknown:
         raise ScriptError(f"{name} has no argument(s) {unknown} (it takes {sorted(script.arguments)})")
+    empty = script.empty_mandatory(args)
+    if empty:
+        raise MandatoryArgumentError(name, empty)
     return script.run(args, fields, context)
