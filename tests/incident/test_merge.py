@@ -35,33 +35,6 @@ def merge_all(*entry_contexts: dict[str, Any]) -> dict[str, Any]:
     return context
 
 
-# ---- splitting keys ---------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("key", "expected"),
-    [
-        pytest.param("YodaSpeak.TheForce", ("YodaSpeak.TheForce", None), id="plain-dotted"),
-        pytest.param(FORCE_KEY, ("YodaSpeak.TheForce", "val.Original && val.Original == obj.Original"), id="dt"),
-        pytest.param("A(true)", ("A", "true"), id="overwrite"),
-        pytest.param("A.B((val.x == obj.x) || val.y)", ("A.B", "(val.x == obj.x) || val.y"), id="nested-parens"),
-        pytest.param('A(val.x == "a)")', ("A", 'val.x == "a)"'), id="paren-inside-string"),
-        pytest.param("A(val.x", ("A(val.x", None), id="unbalanced-is-plain"),
-        pytest.param("Odd)", ("Odd)", None), id="closing-paren-only-is-plain"),
-        pytest.param("A('x)", ("A('x)", None), id="unterminated-string-is-plain"),
-        pytest.param('A(val.x == "a\\")")', ("A", 'val.x == "a\\")"'), id="escaped-quote-in-string"),
-        pytest.param(" Padded (true) ", ("Padded", "true"), id="whitespace-trimmed"),
-    ],
-)
-def test_split_dt_key(key: str, expected: tuple[str, str | None]) -> None:
-    """
-    Given an EntryContext key
-    When it is split
-    Then the path and the selector are separated at the ( whose ) ends the key
-    """
-    assert split_dt_key(key) == expected, f"split_dt_key({key!r}) should give {expected}"
-
-
 # ---- DT keys ----------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Tests of the DT selector evaluator: the JavaScript subset CSP emits, evaluated without eval."""
+"""Tests of the DT selector language: splitting keys, and the JavaScript subset CSP emits, evaluated without eval."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from xsoar_local.incident import UnsupportedSelectorError, evaluate_selector
+import xsoar_local.incident
+from xsoar_local.incident.selector import UnsupportedSelectorError, evaluate_selector, split_dt_key
 
 HELLO = {"Original": "Hello", "Translation": "Hello, hmm", "Count": 2, "Meta": {"Lang": "en"}}
 
@@ -84,3 +85,46 @@ def test_unsupported_selectors_raise(selector: str) -> None:
     with pytest.raises(UnsupportedSelectorError, match="Unsupported DT selector") as raised:
         evaluate_selector(selector, {"x": 1}, {"x": 1})
     assert repr(selector) in str(raised.value), f"the message should quote the selector: {raised.value}"
+
+
+# ---- splitting keys ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        pytest.param("YodaSpeak.TheForce", ("YodaSpeak.TheForce", None), id="plain-dotted"),
+        pytest.param(
+            "YodaSpeak.TheForce(val.Original && val.Original == obj.Original)",
+            ("YodaSpeak.TheForce", "val.Original && val.Original == obj.Original"),
+            id="dt",
+        ),
+        pytest.param("A(true)", ("A", "true"), id="overwrite"),
+        pytest.param("A.B((val.x == obj.x) || val.y)", ("A.B", "(val.x == obj.x) || val.y"), id="nested-parens"),
+        pytest.param('A(val.x == "a)")', ("A", 'val.x == "a)"'), id="paren-inside-string"),
+        pytest.param("A(val.x", ("A(val.x", None), id="unbalanced-is-plain"),
+        pytest.param("Odd)", ("Odd)", None), id="closing-paren-only-is-plain"),
+        pytest.param("A('x)", ("A('x)", None), id="unterminated-string-is-plain"),
+        pytest.param('A(val.x == "a\\")")', ("A", 'val.x == "a\\")"'), id="escaped-quote-in-string"),
+        pytest.param(" Padded (true) ", ("Padded", "true"), id="whitespace-trimmed"),
+    ],
+)
+def test_split_dt_key(key: str, expected: tuple[str, str | None]) -> None:
+    """
+    Given an EntryContext key
+    When it is split
+    Then the path and the selector are separated at the ( whose ) ends the key
+    """
+    assert split_dt_key(key) == expected, f"split_dt_key({key!r}) should give {expected}"
+
+
+def test_the_package_reexports_the_selector_names() -> None:
+    """
+    Given the selector language in its own module
+    When its names are imported from xsoar_local.incident
+    Then they are the same objects, and a bad selector is still a ContextPathError
+    """
+    assert xsoar_local.incident.evaluate_selector is evaluate_selector, "evaluate_selector should be re-exported"
+    assert xsoar_local.incident.split_dt_key is split_dt_key, "split_dt_key should be re-exported"
+    assert xsoar_local.incident.UnsupportedSelectorError is UnsupportedSelectorError, "the error should be re-exported"
+    assert issubclass(UnsupportedSelectorError, xsoar_local.incident.ContextPathError), "callers catch ContextPathError"

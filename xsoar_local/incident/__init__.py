@@ -1,16 +1,14 @@
 """The local incident: its context (merged like the XSOAR server does) and its persisted state."""
 
 from xsoar_local.incident.context import (
-    ContextPathError,
-    UnsupportedSelectorError,
     delete_path,
-    evaluate_selector,
     get_path,
     json_equal,
     merge_entry_context,
     set_path,
-    split_dt_key,
 )
+from xsoar_local.incident.errors import ContextPathError
+from xsoar_local.incident.selector import UnsupportedSelectorError, evaluate_selector, split_dt_key
 from xsoar_local.incident.store import (
     DEFAULT_STATE_DIR,
     DEFAULT_STATE_FILE,

@@ -1,0 +1,13 @@
+"""The error shared by the context paths and the DT selector language.
+
+It lives apart from both so that ``selector`` (which raises a subclass of it) and ``context``
+(which imports ``selector``) need no import cycle.
+"""
+
+from __future__ import annotations
+
+__all__ = ["ContextPathError"]
+
+
+class ContextPathError(ValueError):
+    """A context path is malformed, or writing it would clobber a value that is not an object."""

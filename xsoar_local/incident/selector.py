@@ -1,0 +1,364 @@
+"""The subset of the XSOAR DT selector language that CommonServerPython emits in EntryContext keys.
+
+A selector is the ``(...)`` of a key such as ``Path(val.K && val.K == obj.K)``: a JavaScript
+expression over ``val`` (a stored item) and ``obj`` (an incoming one). Understood: ``val.X`` /
+``obj.X`` member chains, ``&&``, ``||``, ``!``, ``==``, ``===``, ``!=``, ``!==``, parentheses,
+``true``/``false``/``null``/``undefined``, and string and number literals, evaluated with
+JavaScript semantics (truthiness, loose and strict equality, ``undefined`` vs ``null``).
+
+Anything else raises UnsupportedSelectorError. Selectors come from integration output, so they
+are parsed into a small AST and interpreted, never handed to ``eval``: that would run arbitrary
+code and would give Python, not JavaScript, semantics anyway.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any, Final, NoReturn
+
+from xsoar_local.incident.errors import ContextPathError
+
+__all__ = [
+    "UNDEFINED",
+    "UnsupportedSelectorError",
+    "evaluate_selector",
+    "is_overwrite_selector",
+    "split_dt_key",
+    "validate_selector",
+]
+
+
+# A ContextPathError so that callers handling bad context paths also handle a bad selector in one.
+class UnsupportedSelectorError(ContextPathError):
+    """A DT selector uses syntax the local evaluator does not support (or is malformed)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# DT key splitting
+# ---------------------------------------------------------------------------------------------
+
+
+def split_dt_key(key: str) -> tuple[str, str | None]:
+    """Split ``Path(selector)`` into ``("Path", "selector")``; a plain key gives ``(key, None)``.
+
+    The split happens at the first ``(`` whose matching ``)`` is the last character of the key,
+    so parentheses inside the selector (and inside its string literals) are allowed.
+    """
+    stripped = key.strip()
+    if not stripped.endswith(")"):
+        return stripped, None
+    for start, char in enumerate(stripped):
+        if char == "(" and _matching_paren(stripped, start) == len(stripped) - 1:
+            return stripped[:start].strip(), stripped[start + 1 : -1].strip()
+    # Unbalanced parentheses: not a DT key, so the whole text is the (odd) plain key.
+    return stripped, None
+
+
+def _matching_paren(text: str, start: int) -> int | None:
+    """Index of the ``)`` closing the ``(`` at ``start``, skipping quoted strings; None if unbalanced."""
+    depth = 0
+    quote: str | None = None
+    escaped = False
+    for index in range(start, len(text)):
+        char = text[index]
+        if quote is not None:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    return None
+
+
+# ---------------------------------------------------------------------------------------------
+# Selector evaluation: a tiny JavaScript subset, parsed into an AST (never eval'd)
+# ---------------------------------------------------------------------------------------------
+
+
+class _Undefined:
+    """JavaScript ``undefined``: a missing key. Distinct from JSON ``null`` (None) for ``===``."""
+
+    __slots__ = ()
+
+
+UNDEFINED: Final = _Undefined()
+
+
+@dataclass(frozen=True)
+class _Literal:
+    value: Any
+
+
+@dataclass(frozen=True)
+class _Ref:
+    root: str  # "val" or "obj"
+    path: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Not:
+    operand: _Node
+
+
+@dataclass(frozen=True)
+class _Binary:
+    operator: str  # && || == === != !==
+    left: _Node
+    right: _Node
+
+
+_Node = _Literal | _Ref | _Not | _Binary
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<op>===|!==|==|!=|&&|\|\||[!().-])
+      | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
+      | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
+      | (?P<name>[A-Za-z_$][A-Za-z0-9_$]*)
+    )""",
+    re.VERBOSE,
+)
+_KEYWORDS: Final[Mapping[str, Any]] = {"true": True, "false": False, "null": None, "undefined": UNDEFINED}
+_ESCAPES: Final[Mapping[str, str]] = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "0": "\0"}
+
+
+def _tokenize(selector: str) -> list[tuple[str, str]]:
+    """Split a selector into (kind, text) tokens; anything outside the subset is rejected."""
+    tokens: list[tuple[str, str]] = []
+    position = 0
+    while position < len(selector):
+        if selector[position:].strip() == "":
+            break
+        match = _TOKEN.match(selector, position)
+        if match is None or match.lastgroup is None:
+            offending = selector[position:].lstrip()[:10]
+            raise UnsupportedSelectorError(
+                f"Unsupported DT selector {selector!r}: cannot read {offending!r} "
+                "(supported: val.X / obj.X, &&, ||, ==, ===, !=, !==, !, parentheses, "
+                "true/false/null, string and number literals)"
+            )
+        tokens.append((match.lastgroup, match.group(match.lastgroup)))
+        position = match.end()
+    return tokens
+
+
+def _unquote(literal: str) -> str:
+    """Decode a quoted JS string literal (simple escapes only)."""
+    body = literal[1:-1]
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), body)
+
+
+class _Parser:
+    """Recursive-descent parser; precedence (low to high): ||, &&, equality, !, primary."""
+
+    def __init__(self, selector: str) -> None:
+        self.selector = selector
+        self.tokens = _tokenize(selector)
+        self.position = 0
+
+    def parse(self) -> _Node:
+        if not self.tokens:
+            self._fail("it is empty")
+        node = self._or()
+        if self.position < len(self.tokens):
+            self._fail(f"unexpected {self.tokens[self.position][1]!r}")
+        return node
+
+    def _fail(self, reason: str) -> NoReturn:
+        raise UnsupportedSelectorError(f"Unsupported DT selector {self.selector!r}: {reason}")
+
+    def _peek(self) -> str | None:
+        return self.tokens[self.position][1] if self.position < len(self.tokens) else None
+
+    def _take(self) -> tuple[str, str]:
+        if self.position >= len(self.tokens):
+            self._fail("it ends too early")
+        token = self.tokens[self.position]
+        self.position += 1
+        return token
+
+    def _or(self) -> _Node:
+        node = self._and()
+        while self._peek() == "||":
+            self._take()
+            node = _Binary("||", node, self._and())
+        return node
+
+    def _and(self) -> _Node:
+        node = self._equality()
+        while self._peek() == "&&":
+            self._take()
+            node = _Binary("&&", node, self._equality())
+        return node
+
+    def _equality(self) -> _Node:
+        node = self._unary()
+        while self._peek() in ("==", "===", "!=", "!=="):
+            operator = self._take()[1]
+            node = _Binary(operator, node, self._unary())
+        return node
+
+    def _unary(self) -> _Node:
+        if self._peek() == "!":
+            self._take()
+            return _Not(self._unary())
+        if self._peek() == "-":
+            self._take()
+            kind, text = self._take()
+            if kind != "number":
+                self._fail("'-' is only supported before a number")
+            return _Literal(-_number(text))
+        return self._primary()
+
+    def _primary(self) -> _Node:
+        kind, text = self._take()
+        if text == "(" and kind == "op":
+            node = self._or()
+            if self._peek() != ")":
+                self._fail("a '(' is not closed")
+            self._take()
+            return node
+        if kind == "number":
+            return _Literal(_number(text))
+        if kind == "string":
+            return _Literal(_unquote(text))
+        if kind == "name" and text in _KEYWORDS:
+            return _Literal(_KEYWORDS[text])
+        if kind == "name" and text in ("val", "obj"):
+            path: list[str] = []
+            while self._peek() == ".":
+                self._take()
+                member_kind, member = self._take()
+                if member_kind != "name":
+                    self._fail(f"expected a field name after '{text}.', got {member!r}")
+                path.append(member)
+            return _Ref(text, tuple(path))
+        if kind == "name":
+            self._fail(f"unknown name {text!r} (only val and obj can be referenced)")
+        self._fail(f"unexpected {text!r}")
+
+
+def _number(text: str) -> int | float:
+    value = float(text)
+    return int(value) if value.is_integer() and "." not in text and "e" not in text.lower() else value
+
+
+@lru_cache(maxsize=256)
+def _compile(selector: str) -> _Node:
+    return _Parser(selector).parse()
+
+
+def _lookup(value: Any, path: tuple[str, ...]) -> Any:
+    for name in path:
+        if not isinstance(value, Mapping) or name not in value:
+            return UNDEFINED
+        value = value[name]
+    return value
+
+
+def _truthy(value: Any) -> bool:
+    """JavaScript truthiness: undefined, null, false, 0, NaN and "" are falsy; {} and [] are truthy."""
+    if value is UNDEFINED or value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value == value and value != 0  # NaN != NaN
+    if isinstance(value, str):
+        return value != ""
+    return True
+
+
+_JS_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def _to_number(value: Any) -> float:
+    """JavaScript ``Number(value)`` for the primitives a context holds."""
+    if isinstance(value, bool):
+        return 1.0 if value else 0.0
+    if isinstance(value, int | float):
+        return float(value)
+    text = str(value).strip()
+    if text == "":
+        return 0.0
+    return float(text) if _JS_NUMBER.fullmatch(text) else float("nan")
+
+
+def _loose_equals(left: Any, right: Any) -> bool:
+    """JavaScript ``==`` for JSON values.
+
+    Objects and arrays compare by identity, as in JavaScript; the ``ToPrimitive`` conversion of
+    an object compared with a primitive is not emulated (that comparison is false).
+    """
+    if left is UNDEFINED or left is None or right is UNDEFINED or right is None:
+        return (left is UNDEFINED or left is None) and (right is UNDEFINED or right is None)
+    if isinstance(left, list | dict) or isinstance(right, list | dict):
+        return left is right
+    if isinstance(left, str) and isinstance(right, str):
+        return left == right
+    return _to_number(left) == _to_number(right)
+
+
+def _strict_equals(left: Any, right: Any) -> bool:
+    """JavaScript ``===`` for JSON values (booleans never equal numbers; undefined !== null)."""
+    if left is UNDEFINED or right is UNDEFINED or left is None or right is None:
+        return left is right
+    if isinstance(left, list | dict) or isinstance(right, list | dict):
+        return left is right
+    if isinstance(left, bool) or isinstance(right, bool):
+        return isinstance(left, bool) and isinstance(right, bool) and left == right
+    if isinstance(left, int | float) and isinstance(right, int | float):
+        return left == right
+    return type(left) is type(right) and bool(left == right)
+
+
+def _evaluate(node: _Node, val: Any, obj: Any) -> Any:
+    match node:
+        case _Literal(value):
+            return value
+        case _Ref(root, path):
+            return _lookup(val if root == "val" else obj, path)
+        case _Not(operand):
+            return not _truthy(_evaluate(operand, val, obj))
+        case _Binary("&&", left, right):
+            first = _evaluate(left, val, obj)
+            return _evaluate(right, val, obj) if _truthy(first) else first
+        case _Binary("||", left, right):
+            first = _evaluate(left, val, obj)
+            return first if _truthy(first) else _evaluate(right, val, obj)
+        case _Binary(operator, left, right):
+            a, b = _evaluate(left, val, obj), _evaluate(right, val, obj)
+            equal = _strict_equals(a, b) if operator in ("===", "!==") else _loose_equals(a, b)
+            return equal if operator in ("==", "===") else not equal
+    raise AssertionError(f"unknown selector node {node!r}")  # pragma: no cover - the parser builds only these
+
+
+def evaluate_selector(selector: str, val: Any, obj: Any = UNDEFINED) -> bool:
+    """Evaluate a DT selector for an existing item ``val`` and an incoming item ``obj``.
+
+    Raises UnsupportedSelectorError (a ValueError) naming the selector when it is outside the
+    supported subset.
+    """
+    return _truthy(_evaluate(_compile(selector), val, obj))
+
+
+def validate_selector(selector: str) -> None:
+    """Raise UnsupportedSelectorError now if ``selector`` is outside the subset (parsing is cached)."""
+    _compile(selector)
+
+
+def is_overwrite_selector(selector: str) -> bool:
+    """True for ``(true)``, the key suffix that makes the merge replace the stored value."""
+    return _compile(selector) == _Literal(True)
