@@ -27,12 +27,15 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 SDK = Path(os.environ.get("DEMISTO_SDK", REPO_ROOT / ".venv-sdk" / "bin" / "demisto-sdk")).absolute()
 PACK = Path("Packs") / "YodaSpeak"
 
-# Placeholder text the generator leaves -> the text this project puts there instead.
+# Placeholder text the generator leaves -> the text this project puts there instead. The README ships inside
+# the pack to XSOAR users: write for them (what the integration expects of the service), not about this repository.
 FILLS = {
     "This integration was integrated and tested with version xx of YodaSpeak.": (
-        "This integration was built for the FunTranslations Yoda API (`POST <API URL>/yoda`), which has no "
-        "version number. Its unit tests replay recorded API responses, and `make run` exercises it against a "
-        "local, offline stand-in for the service."
+        "This integration was built for the FunTranslations Yoda API, which has no version number: it sends the "
+        "text to `POST <API URL>/yoda` as a form field and reads the translation from `contents.translated` in "
+        "the JSON answer. Without an API key it uses the free tier (60 calls a day, at most 5 an hour); a paid "
+        "plan's key is sent in the `X-Funtranslations-Api-Secret` header. Repeated texts are answered from a "
+        "cache (see Cache lifetime), so they use no calls."
     ),
 }
 # Any of these left in a README after the fills means the generator added a placeholder this

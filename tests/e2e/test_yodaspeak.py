@@ -74,6 +74,24 @@ def test_same_text_twice_leaves_one_item(
     assert counts == requests, f"requests per run should be {requests}, got {counts}"
 
 
+@pytest.mark.parametrize(
+    "line",
+    [
+        pytest.param('!yoda-speak-translate "Hello there"', id="positional-quoted"),
+        pytest.param("!yoda-speak-translate Hello there", id="positional-words"),
+    ],
+)
+def test_positional_text_is_translated(tmp_path: Path, capsys: pytest.CaptureFixture[str], line: str) -> None:
+    """Given a War Room line that passes the text without `text=`, When run, Then `text` (the default) gets it."""
+    status, document = run_cli(capsys, tmp_path, "--command", line)
+    assert status == 0, f"{line!r} should be accepted now that `text` is marked default: true: {error_text(document)}"
+    assert document["args"] == {"text": "Hello there"}, f"the positional value should fill `text`: {document['args']}"
+    item = document["context"]["YodaSpeak"]["TheForce"]
+    assert item["Original"] == "Hello there", f"the original text should be kept as given: {item}"
+    assert item["Translation"].strip(), f"a translation is expected: {item}"
+    assert document["service"]["requests"] == 1, f"one request should reach the service: {document['service']}"
+
+
 def test_test_module_ok(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Given the service, When test-module runs, Then it answers ok."""
     status, document = run_cli(capsys, tmp_path, "--command", "test-module")

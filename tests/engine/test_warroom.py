@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xsoar_local.engine.integration import ArgSpec, CommandSpec
+from xsoar_local.engine.integration import ArgSpec, CommandSpec, load_integration
 from xsoar_local.engine.warroom import (
     ArgError,
     ParsedCommand,
@@ -19,6 +20,8 @@ from xsoar_local.engine.warroom import (
 )
 
 TRANSLATE = CommandSpec("yoda-speak-translate", (ArgSpec("text", required=True),))
+# A command none of whose arguments is marked `default: true`, from the engine's EchoTest fixture.
+ECHO_ARGS = load_integration(Path(__file__).parent / "fixtures" / "EchoTest").command("echo-args")
 NOTE = CommandSpec(
     "echo-note",
     (
@@ -94,7 +97,9 @@ def test_positional_form_fills_the_default_argument() -> None:
 @pytest.mark.parametrize(
     ("command", "args", "positional", "match"),
     [
-        pytest.param(TRANSLATE, {}, "Hello", "no argument of this command is marked `default: true`", id="positional"),
+        pytest.param(
+            ECHO_ARGS, {}, "Hello", "no argument of this command is marked `default: true`", id="positional-no-default"
+        ),
         pytest.param(NOTE, {"message": "a"}, "b", "both by name and by position", id="positional-and-named"),
         pytest.param(
             TRANSLATE, {"text": "x", "txt": "y"}, None, r"unknown argument 'txt' \(its arguments: text\)", id="unknown"

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import shlex
 import uuid
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import yaml
 from PIL import Image
 
 from tests.pack._sdk import INTEGRATION, PACK, PLAYBOOK, REPO_ROOT, TEST_PLAYBOOK
+from xsoar_local.engine import check_args, load_integration, parse_war_room
 
 TRANSLATE = "YodaSpeak|||yoda-speak-translate"
 
@@ -45,7 +45,7 @@ def test_metadata_values(metadata: dict[str, Any], key: str, expected: Any):
     assert metadata.get(key) == expected, f"pack_metadata.json {key} is {metadata.get(key)!r}, expected {expected!r}"
 
 
-@pytest.mark.parametrize("key", ["name", "description", "currentVersion", "author", "url", "created", "keywords"])
+@pytest.mark.parametrize("key", ["name", "description", "currentVersion", "author", "created", "keywords"])
 def test_metadata_field_is_filled(metadata: dict[str, Any], key: str):
     """
     Given pack_metadata.json
@@ -53,6 +53,19 @@ def test_metadata_field_is_filled(metadata: dict[str, Any], key: str):
     Then it is present and not empty
     """
     assert metadata.get(key), f"pack_metadata.json has no {key}"
+
+
+def test_metadata_url_is_present_but_names_no_one_else(metadata: dict[str, Any]):
+    """
+    Given pack_metadata.json of a community pack with no public repository or support page yet
+    When reading its url
+    Then the key is there (demisto-sdk PA107 requires it) and it does not point at FunTranslations, which does not
+        support this pack
+    """
+    assert "url" in metadata, "pack_metadata.json must keep the url key (demisto-sdk PA107), even if it is empty"
+    assert "funtranslations" not in metadata["url"].lower(), (
+        f"the url {metadata['url']!r} is the vendor's; the pack's url is where its users get support"
+    )
 
 
 def test_metadata_description_is_short_and_active(metadata: dict[str, Any]):
@@ -106,6 +119,10 @@ def test_logo_meets_the_marketplace_rules():
         pytest.param("Use system proxy settings", id="proxy"),
         pytest.param("Trust any certificate", id="certificate"),
         pytest.param("### Troubleshooting", id="troubleshooting"),
+        pytest.param("retried up to 3 times", id="retries"),
+        pytest.param("up to 4 of the free tier's 5 calls an hour", id="quota a failing call uses"),
+        pytest.param("A 429 (rate limit) is never retried", id="429 not retried"),
+        pytest.param("at most 1000 characters", id="text limit"),
     ],
 )
 def test_description_covers_the_configuration(topic: str):
@@ -118,20 +135,64 @@ def test_description_covers_the_configuration(topic: str):
     assert topic in text, f"YodaSpeak_description.md does not cover {topic!r}"
 
 
+@pytest.mark.parametrize(
+    "topic",
+    [
+        pytest.param("**Cache lifetime (hours)**", id="cache parameter"),
+        pytest.param("default of 24", id="cache default"),
+        pytest.param("0 turns\n   the cache off", id="cache off"),
+        pytest.param("5 calls an hour", id="why it matters on the free tier"),
+        pytest.param("!yoda-speak-translate Hello there", id="short form"),
+    ],
+)
+def test_pack_readme_covers(topic: str):
+    """
+    Given the pack README, shown on the pack's Marketplace page
+    When looking for a topic users need
+    Then it is covered
+    """
+    text = (REPO_ROOT / PACK / "README.md").read_text(encoding="utf-8")
+    assert topic in text, f"Packs/YodaSpeak/README.md does not cover {topic!r}"
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(PACK / "README.md", id="pack README"),
+        pytest.param(INTEGRATION / "README.md", id="integration README"),
+        pytest.param(INTEGRATION / "YodaSpeak_description.md", id="integration description"),
+        pytest.param(PLAYBOOK.with_name("playbook-Yoda_Speak_README.md"), id="playbook README"),
+    ],
+)
+@pytest.mark.parametrize("marker", ["make ", "unit test", "pytest", "xsoar_local", "stand-in"])
+def test_shipped_docs_speak_to_xsoar_users(path: Path, marker: str):
+    """
+    Given a document that ships inside the pack to XSOAR users
+    When looking for this repository's developer tooling
+    Then none is mentioned (users cannot run make targets or the unit tests)
+    """
+    text = (REPO_ROOT / path).read_text(encoding="utf-8")
+    assert marker not in text, f"{path} mentions {marker!r}, which only means something inside this repository"
+
+
 def test_command_examples_are_runnable_war_room_lines():
     """
     Given the command_examples file
-    When parsing each line as a War Room command
-    Then each is `!yoda-speak-translate text="..."` with a non-empty text
+    When parsing each line as a War Room command and checking its args against the integration YAML
+    Then each runs !yoda-speak-translate with a non-empty text, by name (text="...") or by position
     """
+    integration = load_integration(REPO_ROOT / INTEGRATION)
+    translate = integration.command("yoda-speak-translate")
+    assert translate is not None, "the integration YAML has no yoda-speak-translate command"
     lines = [line for line in (REPO_ROOT / INTEGRATION / "command_examples").read_text().splitlines() if line.strip()]
     assert lines, "command_examples is empty"
     for line in lines:
-        command, *arguments = shlex.split(line)
-        assert command == "!yoda-speak-translate", f"{line!r} does not run !yoda-speak-translate"
-        assert len(arguments) == 1, f"{line!r} should pass exactly the text argument"
-        assert arguments[0].startswith("text="), f"{line!r} does not pass text="
-        assert arguments[0] != "text=", f"{line!r} passes an empty text"
+        parsed = parse_war_room(line)
+        assert parsed.name == "yoda-speak-translate", f"{line!r} does not run !yoda-speak-translate"
+        args = check_args(translate, parsed.args, parsed.positional)
+        assert set(args) == {"text"}, f"{line!r} should pass exactly the text argument, got {sorted(args)}"
+    forms = {"named" if parse_war_room(line).args else "positional" for line in lines}
+    assert forms == {"named", "positional"}, f"command_examples should show both text=... and the short form: {forms}"
 
 
 @pytest.mark.parametrize("path", [PLAYBOOK, TEST_PLAYBOOK], ids=["playbook", "test playbook"])
