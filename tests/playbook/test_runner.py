@@ -393,10 +393,29 @@ def test_set_then_condition_on_the_new_value() -> None:
     assert [item.name for item in result.tasks][-1] == "High", f"took {[item.name for item in result.tasks]}"
 
 
-def test_close_investigation_closes_the_incident() -> None:
-    """Given a closeInvestigation task, When run, Then the final incident is closed."""
-    result = run(playbook(task("1", script="closeInvestigation", args={"closeReason": simple("Resolved")})))
+@pytest.mark.parametrize(
+    "script",
+    [
+        pytest.param("closeInvestigation", id="script-name"),
+        pytest.param("Builtin|||closeInvestigation", id="server-builtin-command"),
+    ],
+)
+def test_close_investigation_closes_the_incident(script: str) -> None:
+    """Given a closeInvestigation task, as a script name or as the server writes it (`Builtin|||closeInvestigation`),
+    When run, Then it runs locally (no integration is asked) and the final incident is closed."""
+    executor = FakeExecutor()
+    result = run(playbook(task("1", script=script, args={"closeReason": simple("Resolved")})), executor)
+    assert result.completed, f"the run should complete, got {result.error}"
+    assert executor.calls == [], f"a built-in must not go to an integration: {executor.calls}"
     assert result.incident.fields["status"] == "Closed", f"fields: {result.incident.fields}"
+
+
+def test_an_unknown_builtin_command_fails_naming_the_task() -> None:
+    """Given `Builtin|||` with a command the runner does not know, When run, Then the task fails naming it."""
+    result = run(playbook(task("1", name="Shout", script="Builtin|||shoutLoudly")))
+    assert not result.completed, "an unknown built-in command must fail the run"
+    assert "Shout" in str(result.error), f"the error should name the task: {result.error}"
+    assert "shoutLoudly" in str(result.error), f"the error should name the command: {result.error}"
 
 
 def test_work_plan_is_reported_as_it_runs() -> None:

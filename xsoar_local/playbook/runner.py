@@ -22,6 +22,8 @@ from xsoar_local.playbook.scripts import MandatoryArgumentError, ScriptError, ru
 ERROR_ENTRY = 4  # EntryType.ERROR
 DEFAULT_MAX_STEPS = 500
 COMMAND_SEPARATOR = "|||"
+# The server's own commands (closeInvestigation, ...) are tasks with `script: Builtin|||<name>`; they run locally.
+BUILTIN_BRAND = "Builtin"
 
 # Task statuses in the work plan.
 SUCCESS = "success"
@@ -296,9 +298,10 @@ class PlaybookRunner:
         empty = tuple(resolver.unresolved)
         warnings = tuple(_empty_warning(resolver, path) for path in empty)
         command = split_command(task.script)
-        if command is None:
+        if command is None or command[0] == BUILTIN_BRAND:
+            script_name = task.script if command is None else command[1]
             try:
-                result = run_script(task.script, args, incident.fields, incident.context)
+                result = run_script(script_name, args, incident.fields, incident.context)
             except MandatoryArgumentError as error:
                 causes = "; ".join(
                     f"{name}: " * (len(error.arguments) > 1)
