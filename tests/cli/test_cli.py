@@ -113,7 +113,9 @@ def test_param_sources_in_order(
         pytest.param(["--command", "!echo-note hi", "--param", "url="], "missing required param 'url'", id="param"),
         pytest.param(["--command", "!echo-note hi", "--param", "colour=x"], "unknown param 'colour'", id="bad-param"),
         pytest.param(
-            ["--command", "!echo-note hi", "--fault", "429"], "--fault and --paid-key need the embedded service", id="fault"
+            ["--command", "!echo-note hi", "--fault", "429"],
+            "--fault and --paid-key need the embedded service",
+            id="fault",
         ),
         pytest.param(["--text", "hi"], "no command with a `text` argument", id="text"),
         pytest.param([], "say what to run", id="nothing-to-run"),
