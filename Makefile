@@ -20,7 +20,7 @@ ARGS  ?=
 DETAILS ?= The prequel movies are more entertaining than the new Disney movies
 
 .PHONY: run setup runtime test test-unit test-toolkit lint sdk-checks validate format-check docs-check \
-        secrets pack upload playbook test-playbooks bench clean
+        secrets pack upload playbook test-playbooks serve bench clean
 
 run: setup
 	@$(PY) -m xsoar_local run --integration $(INTEGRATION) \
@@ -133,6 +133,10 @@ test-playbooks: setup
 
 # API calls for 1,000 translations (YodaSpeak vs a naive client), in-process overhead and cold start, against the
 # local service. BENCH_ARGS="--markdown docs/benchmark.md" also rewrites that page with the figures.
+# The FunTranslations stand-in on its own, for other clients: make serve ARGS="--port 8080 --tls --fault 429"
+serve: setup
+	@$(PY) -m xsoar_local.funtranslations $(ARGS)
+
 bench: setup
 	$(PY) -m bench.run $(BENCH_ARGS)
 
