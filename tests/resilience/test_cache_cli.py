@@ -5,6 +5,7 @@ Each `make run` starts a fresh local service, so the request count it prints is 
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.resilience.support import ROOT, YODA_FOLDER, child_env
+from tests.resilience.support import ROOT, YODA_FOLDER
+from xsoar_local.engine.runner import child_environment
 from xsoar_local.incident.store import IncidentStore
 
 # The Makefile's default TEXT.
@@ -26,7 +28,8 @@ def make_run(state: Path, *extra: str) -> tuple[int, str]:
     completed = subprocess.run(
         [*argv, "--text", TEXT, *extra],
         cwd=ROOT,
-        env=child_env(COLUMNS="200"),
+        # The CLI process gets what the engine gives its sandbox: runtime variables, no network settings.
+        env=child_environment(os.environ, {"COLUMNS": "200"}),
         capture_output=True,
         text=True,
         timeout=120,
