@@ -30,6 +30,7 @@ from xsoar_local.engine.runner import (
     DEFAULT_TIMEOUT,
     CommandRun,
     EngineError,
+    JobRunner,
     _command_run,
     run_command,
     run_in_child,
@@ -131,6 +132,7 @@ class EngineSession:
         timeout: float = DEFAULT_TIMEOUT,
         python_for: PythonFor = _same_python,
         runtime_dir: Path = DEFAULT_DESTINATION,
+        job_runner: JobRunner | None = None,
     ) -> None:
         self.catalog = catalog
         self.instances = instances
@@ -139,6 +141,7 @@ class EngineSession:
         self.timeout = timeout
         self.python_for = python_for
         self.runtime_dir = runtime_dir
+        self.job_runner: JobRunner = job_runner or run_in_child  # a warm worker pool plugs in here (the server)
 
     # -- entry points -------------------------------------------------------------------------------
     def war_room(self, line: str, incident: Incident) -> CommandRun:
@@ -201,6 +204,7 @@ class EngineSession:
             on_request=self._handler(call),
             integration_context_version=version,
             last_run=last_run,
+            job_runner=self.job_runner,
         )
         new_version = int(run.result.get("integration_context_version") or version)
         if new_version != version:
@@ -241,7 +245,7 @@ class EngineSession:
             "use_csup": True,
         }
         started = time.monotonic()
-        result, raw_logs = run_in_child(
+        result, raw_logs = self.job_runner(
             job,
             on_request=self._handler(call),
             env=self.env,
