@@ -61,9 +61,7 @@ def journey(service_url: str) -> dict[str, Any]:
     blank, _ = client.run_cli_command(f'{TRANSLATE} text="   "', investigation_id=playground)
     found["blank_entries"] = _entries(blank)
     incident = _incident(api, "Translate in an incident")
-    entries, context = client.run_cli_command(
-        f'{TRANSLATE} text="You were the chosen one"', investigation_id=incident
-    )
+    entries, context = client.run_cli_command(f'{TRANSLATE} text="You were the chosen one"', investigation_id=incident)
     found["incident"], found["incident_entries"], found["incident_context"] = incident, _entries(entries), context
     found["dt_translation"] = _query(api, incident, "${YodaSpeak.TheForce.Translation}")
     found["dt_whole"] = _query(api, incident, "${.}")
@@ -125,8 +123,13 @@ def saas() -> dict[str, Any]:
     update = {"investigationId": playground, "data": '!Print value="through /xsoar"'}
     entries = _entries(api.investigation_add_entries_sync(update_entry=update))
     client = get_client_from_server_type(os.environ["DEMISTO_BASE_URL"], os.environ["DEMISTO_API_KEY"])
-    return {"host": api.api_client.configuration.host, "about": about, "status": status, "entries": entries,
-            "client": type(client).__name__}
+    return {
+        "host": api.api_client.configuration.host,
+        "about": about,
+        "status": status,
+        "entries": entries,
+        "client": type(client).__name__,
+    }
 
 
 ACTIONS = {"journey": journey, "concurrent": concurrent, "inspect": inspect, "saas": saas}

@@ -38,7 +38,7 @@ SessionCheck = Callable[[Request], bool]
 ENDPOINTS: Final = (
     ("GET", "/about", "about", "server version and mode (`demistoVersion`, `deploymentMode`, `productMode`)"),
     ("GET", "/health/server", "health", "health check"),
-    ("GET", "/public_api/v1/healthcheck", "xdr_health", "XSOAR 8 tenant health (`{\"status\": \"available\"}`)"),
+    ("GET", "/public_api/v1/healthcheck", "xdr_health", 'XSOAR 8 tenant health (`{"status": "available"}`)'),
     ("GET", "/user", "user", "the current user (`username`)"),
     ("GET", "/contentpacks/metadata/installed", "installed_packs", "installed packs (`id`, `name`, `currentVersion`)"),
     ("POST", "/contentpacks/installed/upload", "upload_pack", "install a pack zip (multipart field `file`)"),
