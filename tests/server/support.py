@@ -66,7 +66,8 @@ class ServerProcess:
 
     def stop(self) -> tuple[int, str]:
         """Ctrl-C, as a user stops it; its exit status and what it printed after the banner."""
-        assert self.process is not None and self.process.stdout is not None
+        assert self.process is not None
+        assert self.process.stdout is not None
         self.process.send_signal(signal.SIGINT)
         try:
             rest = self.process.stdout.read()

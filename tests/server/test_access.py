@@ -40,7 +40,9 @@ def test_every_endpoint_needs_the_key(server: ServerProcess, method: str, path: 
     response = _call(server, method, prefix + path, {**headers, "x-xdr-auth-id": "1"})
     assert response.status_code == 401, f"{method} {prefix}{path} answered {response.status_code}: {response.text}"
     body = response.json()
-    assert body["status"] == 401 and body["id"] == "errUnauthorized" and body["detail"]
+    assert body["status"] == 401
+    assert body["id"] == "errUnauthorized"
+    assert body["detail"]
 
 
 def test_xsoar8_paths_need_the_auth_id(server: ServerProcess):
@@ -53,7 +55,8 @@ def test_xsoar8_paths_need_the_auth_id(server: ServerProcess):
     assert _call(server, "GET", "/xsoar/about", key).status_code == 401
     assert _call(server, "GET", "/xsoar/about", {**key, "x-xdr-auth-id": "2"}).status_code == 401
     answer = _call(server, "GET", "/xsoar/about", {**key, "x-xdr-auth-id": "1"})
-    assert answer.status_code == 200 and answer.json()["deploymentMode"] == "saas"
+    assert answer.status_code == 200
+    assert answer.json()["deploymentMode"] == "saas"
     assert _call(server, "GET", "/about", key).json()["deploymentMode"] == "opp"
 
 
@@ -76,7 +79,8 @@ def test_unknown_things_get_the_error_body(server: ServerProcess, method: str, p
     response = _call(server, method, path, {"Authorization": server.api_key, "x-xdr-auth-id": "1"})
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) >= {"id", "status", "title", "detail", "error"} and body["status"] == status
+    assert set(body) >= {"id", "status", "title", "detail", "error"}
+    assert body["status"] == status
 
 
 def test_the_key_comes_from_the_environment_or_is_generated_and_kept(tmp_path: Path):
@@ -90,11 +94,13 @@ def test_the_key_comes_from_the_environment_or_is_generated_and_kept(tmp_path: P
     generated = first.api_key
     first.stop()
     second = ServerProcess(tmp_path / "state").start()
-    assert second.api_key == generated and len(generated) >= 32
+    assert second.api_key == generated
+    assert len(generated) >= 32
     second.stop()
     assert oct((tmp_path / "state" / "api-key").stat().st_mode & 0o777) == "0o600"
     third = ServerProcess(tmp_path / "state", env={"DEMISTO_API_KEY": "my-key"}).start()
-    assert third.api_key == "my-key" and "from DEMISTO_API_KEY" in third.banner
+    assert third.api_key == "my-key"
+    assert "from DEMISTO_API_KEY" in third.banner
     assert _call(third, "GET", "/about", {"Authorization": generated}).status_code == 401
     third.stop()
 
@@ -119,7 +125,8 @@ def test_a_non_loopback_address_needs_the_explicit_flag(tmp_path: Path):
     """
     result = _start("--host", "0.0.0.0", "--port", "0", "--state-dir", str(tmp_path))
     assert result.returncode == 2
-    assert "--allow-remote" in result.stderr and "not a loopback address" in result.stderr
+    assert "--allow-remote" in result.stderr
+    assert "not a loopback address" in result.stderr
 
 
 def test_allow_remote_warns(tmp_path: Path):
@@ -130,7 +137,8 @@ def test_allow_remote_warns(tmp_path: Path):
     """
     server = ServerProcess(tmp_path, args=("--host", "0.0.0.0", "--allow-remote")).start()
     try:
-        assert "WARNING" in server.banner and "not loopback" in server.banner
+        assert "WARNING" in server.banner
+        assert "not loopback" in server.banner
     finally:
         server.stop()
 

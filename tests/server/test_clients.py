@@ -187,7 +187,8 @@ def test_restart_finds_everything(server: ServerProcess, journey: dict[str, Any]
     assert server.api_key == key, "the generated API key changed across a restart"
     after = server.drive("inspect", ",".join(incidents))
     assert after == before
-    assert after["installed"] == ["YodaSpeak"] and after["instances"] == ["yoda_1"]
+    assert after["installed"] == ["YodaSpeak"]
+    assert after["instances"] == ["yoda_1"]
     assert [after["playbooks"][run["incident"]] for run in journey["playbooks"].values()] == ["completed"] * 2
     assert all(after["entries"][incident] > 0 for incident in incidents), after["entries"]
     service.clear_requests()

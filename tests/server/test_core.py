@@ -85,7 +85,8 @@ def test_cold_mode_runs_a_fresh_process(tmp_path: Path):
         cold.upload_pack(pack_zip(), "Probe.zip")
         cold.save_instance(instance_body(cold))
         runs = [outputs(cold.execute(cold.playground_id(), "!probe-isolation")) for _ in range(2)]
-        assert runs[1]["env"] == "" and cold.pool.keys == []
+        assert runs[1]["env"] == ""
+        assert cold.pool.keys == []
 
 
 def test_nested_execute_command_reaches_the_script(core: ServerCore):
@@ -129,7 +130,8 @@ def test_bad_lines_are_error_entries(core: ServerCore, line: str, says: str):
     Then the answer is one error entry (Type 4) saying why, and it is in the War Room
     """
     entries = core.execute(core.playground_id(), line)
-    assert [entry["type"] for entry in entries] == [4] and says in entries[0]["contents"], entries
+    assert [entry["type"] for entry in entries] == [4], entries
+    assert says in entries[0]["contents"]
     assert core.investigation(core.playground_id())["entries"][-1]["id"] == entries[0]["id"]
 
 
@@ -153,7 +155,8 @@ def test_unknown_playbook_is_refused(core: ServerCore):
     """
     with pytest.raises(ServerError) as refused:
         core.create_incident({"name": "x", "playbookId": "Nope", "createInvestigation": True})
-    assert refused.value.status == 400 and "Probe Playbook" in refused.value.detail
+    assert refused.value.status == 400
+    assert "Probe Playbook" in refused.value.detail
     assert core.search_investigations({"filter": {"type": [0]}})["total"] == 0
 
 
@@ -208,7 +211,8 @@ def test_a_bad_upload_gets_the_error_shape_and_changes_nothing(running: RunningS
     response = _upload(running, data)
     assert response.status_code == 400, response.text
     body = response.json()
-    assert body["id"] == "errUploadContentPacks" and body["title"] == "Could not upload content packs"
+    assert body["id"] == "errUploadContentPacks"
+    assert body["title"] == "Could not upload content packs"
     assert says in body["detail"], body["detail"]
     assert _installed_state(running) == before
 
