@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -199,6 +200,9 @@ def serve() -> int:
                 request = json.loads(line)
                 with contextlib.suppress(Exception):  # a job whose code does not compile fails in its fork
                     compile_content(request["job"])
+                # What the worker holds is never collected in a fork: the collector would write to every object's
+                # page and turn the fork's shared memory into copies.
+                gc.freeze()
                 pid = os.fork()
                 if pid == 0:
                     signal.set_wakeup_fd(-1)
@@ -226,6 +230,8 @@ def serve() -> int:
 
 
 def main() -> int:
+    # Ctrl-C in the server's terminal reaches this process group too; the server decides when workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     preload()
     if len(sys.argv) > 1:
         warm_runtime(Path(sys.argv[1]))
