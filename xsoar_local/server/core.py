@@ -106,6 +106,7 @@ class ServerCore:
         self.pool = WarmPool()
         self._lock = threading.RLock()
         self._doc: dict[str, Any] = {}
+        self._entries: dict[str, list[dict[str, Any]]] = {}  # the War Rooms, kept in append-only files
         self._content: InstalledContent | None = None
         self._threads: list[threading.Thread] = []
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
@@ -118,6 +119,7 @@ class ServerCore:
         self.state.open()
         try:
             self._doc = self.state.load()
+            self._entries = self.state.load_entries()
             self._content = scan_installed(self.state.packs_dir)
             with self._lock:
                 if not self._doc["playground_id"]:
@@ -336,7 +338,7 @@ class ServerCore:
             "context": {},
             "investigation": {"type": PLAYGROUND_TYPE, "status": 0, "created": now()},
         }
-        self._doc["entries"][inv_id] = []
+        self._entries[inv_id] = []
 
     def playground_id(self) -> str:
         with self._lock:
@@ -357,7 +359,7 @@ class ServerCore:
             "isPlayground": investigation.get("type") == PLAYGROUND_TYPE,
             "closed": investigation.get("closed"),
             "details": fields.get("details", ""),
-            "version": len(self._doc["entries"].get(inv_id, [])),
+            "version": len(self._entries.get(inv_id, [])),
         }
 
     def search_investigations(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -426,7 +428,7 @@ class ServerCore:
             fields.update(sourceInstance=sourced_from, sourceBrand=str(body.get("sourceBrand") or ""))
             fields["rawJSON"] = str(body.get("rawJSON") or "")
         self._doc["incidents"][inv_id] = {"fields": fields, "context": {}}
-        self._doc["entries"][inv_id] = []
+        self._entries[inv_id] = []
         return inv_id
 
     def incident(self, inc_id: str) -> dict[str, Any]:
@@ -460,7 +462,7 @@ class ServerCore:
         size = int(body.get("pageSize") or 1000)
         with self._lock:
             record = self._record(inv_id)
-            entries = copy.deepcopy(self._doc["entries"].get(inv_id, []))
+            entries = copy.deepcopy(self._entries.get(inv_id, []))
             view = self._investigation_view(inv_id, record)
         return {
             **view,
@@ -493,17 +495,15 @@ class ServerCore:
         """The War Room entries from position `since` on (for a live view)."""
         with self._lock:
             self._record(inv_id)
-            return copy.deepcopy(self._doc["entries"].get(inv_id, [])[since:])
+            return copy.deepcopy(self._entries.get(inv_id, [])[since:])
 
     def _add_entries(
         self, inv_id: str, raw_entries: Sequence[Mapping[str, Any]], parent: str, **extra: Any
     ) -> list[dict[str, Any]]:
         """Store entries in the War Room (lock held by the caller); returns them as the API shows them."""
-        stored = []
-        for raw in raw_entries:
-            entry = _server_entry(raw, f"{self._next('entry')}@{inv_id}", inv_id, parent, **extra)
-            self._doc["entries"].setdefault(inv_id, []).append(entry)
-            stored.append(entry)
+        stored = [_server_entry(raw, f"{self._next('entry')}@{inv_id}", inv_id, parent, **extra) for raw in raw_entries]
+        self.state.append_entries(inv_id, stored)
+        self._entries.setdefault(inv_id, []).extend(stored)
         for entry in stored:
             for listener in list(self._listeners):
                 with contextlib.suppress(Exception):
