@@ -28,6 +28,7 @@ from xsoar_local.engine import (
     parse_war_room,
 )
 from xsoar_local.engine.catalog import CatalogError, ContentCatalog, scan_content
+from xsoar_local.engine.images import ImageError, python_chooser
 from xsoar_local.engine.instances import InstanceError, InstanceSet, load_instances
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import FileInstanceState, InstanceStateError
@@ -150,7 +151,9 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
         line = _war_room_line(catalog, options.command, options.text)
         if options.debug:
             line += " debug-mode=true"
-        session = EngineSession(catalog, instances, FileInstanceState(Path(options.state_dir)))
+        session = EngineSession(
+            catalog, instances, FileInstanceState(Path(options.state_dir)), python_for=python_chooser()
+        )
         run = session.war_room(line, incident)
         if (options.fault or options.paid_key) and defaults.service is None:
             raise UsageError("--fault and --paid-key need the embedded service (they cannot change the real service)")
@@ -179,7 +182,9 @@ def cmd_fetch(options: argparse.Namespace, console: Console) -> int:
     with contextlib.ExitStack() as stack:
         options.integration = None
         catalog, instances = _content(options, DefaultInstances(sources, stack))
-        session = EngineSession(catalog, instances, FileInstanceState(Path(options.state_dir)))
+        session = EngineSession(
+            catalog, instances, FileInstanceState(Path(options.state_dir)), python_for=python_chooser()
+        )
         fetch = session.fetch(options.instance)
     if options.json:
         document: dict[str, Any] = {"incidents": fetch.incidents, "last_run": fetch.last_run}
@@ -280,6 +285,7 @@ USER_ERRORS = (
     CatalogError,
     InstanceError,
     InstanceStateError,
+    ImageError,
 )
 
 

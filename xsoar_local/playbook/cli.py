@@ -21,6 +21,7 @@ from rich.text import Text
 
 from xsoar_local.engine import ParamError
 from xsoar_local.engine.catalog import CatalogError, scan_content
+from xsoar_local.engine.images import ImageError, python_chooser
 from xsoar_local.engine.instances import InstanceError, load_instances
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import FileInstanceState, InstanceStateError
@@ -34,7 +35,7 @@ from xsoar_local.runtime import REPO_ROOT
 
 DEFAULT_PACKS = REPO_ROOT / "Packs"
 # Errors in what the command line set up (content root, instances file, params): one line, exit 2.
-SETUP_ERRORS = (ParamError, InstanceSetupError, CatalogError, InstanceError, InstanceStateError)
+SETUP_ERRORS = (ParamError, InstanceSetupError, CatalogError, InstanceError, InstanceStateError, ImageError)
 EXIT_OK, EXIT_NOT_COMPLETED, EXIT_USAGE = 0, 1, 2
 
 
@@ -79,7 +80,7 @@ class Session:
         instances = load_instances(catalog, instances_file, DefaultInstances(sources, stack))
         state_dir = getattr(options, "state_dir", None)
         state = FileInstanceState(Path(state_dir)) if state_dir else None
-        self.engine = EngineSession(catalog, instances, state)
+        self.engine = EngineSession(catalog, instances, state, python_for=python_chooser())
 
     def run(self, playbook: Playbook, incident: Incident, on_task: Callable[[TaskResult], None] | None) -> PlaybookRun:
         """Run the playbook through the engine."""
