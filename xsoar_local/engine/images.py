@@ -152,10 +152,16 @@ class ImageEnvironments:
             [str(target / "bin" / "python"), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", *pinned],
         ]
         for step in steps:
-            completed = subprocess.run(step, capture_output=True, text=True, check=False)
-            if completed.returncode != 0:
+            try:
+                completed = subprocess.run(step, capture_output=True, text=True, check=False)
+                failure = (
+                    (completed.stderr.strip().splitlines() or ["unknown error"])[-1] if completed.returncode else ""
+                )
+            except OSError as error:
+                failure = f"cannot start {step[0]}: {error.strerror or error}"
+            if failure:
                 shutil.rmtree(target, ignore_errors=True)
-                reason = (completed.stderr.strip().splitlines() or ["unknown error"])[-1]
+                reason = failure
                 raise ImageError(
                     f"cannot create the environment of {name} ({reason}): reach the package index once, or set "
                     f"{IMAGES_VARIABLE}=off to run in the toolkit's own environment"

@@ -91,7 +91,8 @@ def coerce(spec: ParamSpec, value: Any, source: str) -> Any:
             return True
         if text in _FALSE:
             return False
-        raise ParamError(f"param {spec.name!r} ({source}) is a checkbox: use true or false, not {value!r}")
+        # the value is not quoted: it may be a secret put in the wrong place
+        raise ParamError(f"param {spec.name!r} ({source}) is a checkbox: use true or false")
     if spec.type == CREDENTIALS:
         if isinstance(value, Mapping):
             return {"identifier": str(value.get("identifier") or ""), "password": str(value.get("password") or "")}
