@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
+from xsoar_local.commit import run_on_current
 from xsoar_local.engine import (
     ArgError,
     CommandRun,
@@ -24,11 +25,13 @@ from xsoar_local.engine import (
     WarRoomSyntaxError,
     check_args,
     command_spec,
+    default_instance_name,
     load_integration,
     parse_war_room,
     run_command,
 )
-from xsoar_local.incident.store import DEFAULT_STATE_DIR, Incident, IncidentStateError, IncidentStore
+from xsoar_local.incident.state import StateError, StateStore
+from xsoar_local.incident.store import DEFAULT_STATE_DIR, Incident
 from xsoar_local.instance import (
     API_KEY_ENV,
     InstanceSetupError,
@@ -81,14 +84,14 @@ def war_room_line(command: str, args: dict[str, Any]) -> str:
     return " ".join([f"!{command}", *quoted])
 
 
-def run_to_json(run: CommandRun, service: ServiceInfo | None) -> dict[str, Any]:
-    """The `--json` document: entries, context, logs and what the run used."""
+def run_to_json(run: CommandRun, incident: Incident, service: ServiceInfo | None) -> dict[str, Any]:
+    """The `--json` document: entries, the incident's context after the run, logs and what the run used."""
     return {
         "command": run.command,
         "args": run.args,
         "instance": run.instance,
         "entries": run.entries,
-        "context": run.incident.context,
+        "context": incident.context,
         "is_error": run.is_error,
         "crashed": run.crashed,
         "logs": [log.to_json() for log in run.logs],
@@ -97,25 +100,15 @@ def run_to_json(run: CommandRun, service: ServiceInfo | None) -> dict[str, Any]:
 
 
 # ---- I/O edges --------------------------------------------------------------------------------
-def load_incident(store: IncidentStore, reset: bool) -> Incident:
-    """The saved incident; with --reset a fresh one (integration contexts are kept, as a server keeps them)."""
-    try:
-        saved = store.load()
-    except IncidentStateError:
-        if not reset:
-            raise
-        return store.reset()
-    return Incident(integration_contexts=saved.integration_contexts) if reset else saved
-
-
 def cmd_run(options: argparse.Namespace, console: Console) -> int:
     """`run`: one command through the engine, printed as a War Room entry plus the context."""
     integration = load_integration(options.integration)
     command, args = resolve_command(integration, options.command, options.text)
     if options.debug:
         args["debug-mode"] = "true"
-    store = IncidentStore.in_folder(Path(options.state_dir))
-    incident = load_incident(store, options.reset)
+    # The folder is checked before anything runs: a result that could not be saved would be lost.
+    store = StateStore(Path(options.state_dir))
+    instance = options.instance or default_instance_name(integration)
     use_service = service_wanted(integration, options.service, options.real)
     if (options.fault or options.paid_key) and not use_service:
         raise UsageError("--fault and --paid-key need the embedded service (they cannot change the real service)")
@@ -124,17 +117,19 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
     service_cm = embedded_service(options.fault or (), options.paid_key or ()) if use_service else None
     with service_cm or contextlib.nullcontext() as service:
         params = instance_params(integration, sources, service.url if service else None)
-        run = run_command(integration, command, args, params, incident, instance_name=options.instance)
+        run, incident = run_on_current(
+            store,
+            instance,
+            lambda snapshot: run_command(integration, command, args, params, snapshot, instance_name=instance),
+            reset=options.reset,
+        )
         if service is not None:
             service_info = ServiceInfo(url=service.url, requests=len(service.requests))
-    store.save(run.incident)
     if options.json:
-        print(json.dumps(run_to_json(run, service_info), indent=2, ensure_ascii=False, default=str))
+        print(json.dumps(run_to_json(run, incident, service_info), indent=2, ensure_ascii=False, default=str))
     else:
         title = war_room_line(command, run.args)
-        console.print(
-            render_run(run.entries, run.incident.context, title=title, logs=run.logs, verbose=options.verbose)
-        )
+        console.print(render_run(run.entries, incident.context, title=title, logs=run.logs, verbose=options.verbose))
         if service_info is not None:
             plural = "request" if service_info.requests == 1 else "requests"
             console.print(
@@ -175,7 +170,9 @@ def add_run_parser(subparsers: Any) -> None:
         help="start the embedded FunTranslations stand-in and point the `url` param at it (default: on for YodaSpeak)",
     )
     parser.add_argument("--instance", help="the instance name (default: <brand>_instance_1)")
-    parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), help="where the local incident is kept")
+    parser.add_argument(
+        "--state-dir", default=str(DEFAULT_STATE_DIR), help="the state folder: incidents, instances' contexts"
+    )
     parser.add_argument("--reset", action="store_true", help="start from a fresh incident (empty context)")
     parser.add_argument("--debug", action="store_true", help="run with debug-mode=true")
     parser.add_argument("--json", action="store_true", help="print the entries and context as JSON")
@@ -200,7 +197,7 @@ USER_ERRORS = (
     ArgError,
     WarRoomSyntaxError,
     EngineError,
-    IncidentStateError,
+    StateError,
 )
 
 

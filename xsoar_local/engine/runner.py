@@ -41,6 +41,7 @@ class CommandRun:
     duration: float = 0.0
     debug: bool = False
     last_run: dict[str, Any] = field(default_factory=dict)
+    context_sets: tuple[tuple[str, Any], ...] = ()  # setContext calls in order, to re-apply on a newer incident
 
     @property
     def is_error(self) -> bool:
@@ -241,6 +242,7 @@ def run_command(
         duration=time.monotonic() - started,
         debug=debug,
         last_run=dict(result.get("last_run") or {}),
+        context_sets=tuple((str(path), value) for path, value in result.get("context_sets") or ()),
     )
 
 

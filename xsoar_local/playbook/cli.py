@@ -19,8 +19,10 @@ import yaml
 from rich.console import Console
 from rich.text import Text
 
-from xsoar_local.engine import Integration, ParamError
-from xsoar_local.incident.store import Incident, IncidentInputError, IncidentStore, incident_from_overrides
+from xsoar_local.commit import run_on_instance
+from xsoar_local.engine import CommandRun, Integration, ParamError, default_instance_name, run_command
+from xsoar_local.incident.state import StateError, StateStore
+from xsoar_local.incident.store import Incident, IncidentInputError, incident_from_overrides
 from xsoar_local.instance import InstanceSetupError, ParamSources, embedded_service, instance_params, service_wanted
 from xsoar_local.playbook.integrations import EngineExecutor, scan_integrations
 from xsoar_local.playbook.model import Playbook, PlaybookError, load_playbook
@@ -64,9 +66,12 @@ def test_playbook_paths(packs_root: Path) -> list[Path]:
 class Session:
     """What one playbook run uses: its integrations, their params and (when wanted) its own embedded service."""
 
-    def __init__(self, options: argparse.Namespace, stack: contextlib.ExitStack) -> None:
+    def __init__(
+        self, options: argparse.Namespace, stack: contextlib.ExitStack, store: StateStore | None = None
+    ) -> None:
         self.options = options
         self.stack = stack
+        self.store = store
         self.catalog = scan_integrations(Path(options.packs))
         self.sources = ParamSources.from_options(options, os.environ)
         self.service: Any = None
@@ -82,10 +87,28 @@ class Session:
 
     def run(self, playbook: Playbook, incident: Incident, on_task: Callable[[TaskResult], None] | None) -> PlaybookRun:
         """Run the playbook through the engine."""
-        runner = PlaybookRunner(
-            EngineExecutor(self.catalog, self.params_for), max_steps=self.options.max_steps, on_task=on_task
-        )
+        executor = EngineExecutor(self.catalog, self.params_for, self.run_command)
+        runner = PlaybookRunner(executor, max_steps=self.options.max_steps, on_task=on_task)
         return runner.run(playbook, incident)
+
+    def run_command(
+        self,
+        integration: Integration,
+        command: str,
+        args: Mapping[str, Any],
+        params: Mapping[str, Any],
+        incident: Incident,
+    ) -> CommandRun:
+        """One task's command; with a state folder the instance's saved integration context is used and kept."""
+        instance = default_instance_name(integration)
+        if self.store is None:
+            return run_command(integration, command, args, params, incident, instance_name=instance)
+        return run_on_instance(
+            self.store,
+            instance,
+            incident,
+            lambda snapshot: run_command(integration, command, args, params, snapshot, instance_name=instance),
+        )
 
 
 def _incident(options: argparse.Namespace) -> Incident:
@@ -93,7 +116,9 @@ def _incident(options: argparse.Namespace) -> Incident:
     return incident_from_overrides(None, incident_file=file, field_pairs=options.incident or ())
 
 
-def _run_one(options: argparse.Namespace, console: Console, path: Path, incident: Incident) -> PlaybookRun:
+def _run_one(
+    options: argparse.Namespace, console: Console, path: Path, incident: Incident, store: StateStore | None = None
+) -> PlaybookRun:
     """Run one playbook in its own session (its own service); the work plan is printed as tasks finish."""
     playbook = load_playbook(path)
     on_task: Callable[[TaskResult], None] | None = None
@@ -101,19 +126,28 @@ def _run_one(options: argparse.Namespace, console: Console, path: Path, incident
         console.print(Text(f"Work plan: {playbook.name} ({path})", style="bold underline"))
         on_task = lambda result: console.print(task_line(result))  # noqa: E731 - a one-line callback
     with contextlib.ExitStack() as stack:
-        return Session(options, stack).run(playbook, incident, on_task)
+        return Session(options, stack, store).run(playbook, incident, on_task)
 
 
 def cmd_playbook(options: argparse.Namespace, console: Console) -> int:
     """`playbook`: run one playbook on an incident; print the work plan, War Room and context."""
     try:
+        # The folder is checked before anything runs: a result that could not be saved would be lost.
+        store = StateStore(Path(options.state_dir)) if options.state_dir else None
         path = find_playbook(options.playbook, Path(options.packs))
-        run = _run_one(options, console, path, _incident(options))
-    except (PlaybookError, PlaybookUsageError, IncidentInputError, ParamError, InstanceSetupError) as error:
+        incident = _incident(options)
+        if store is not None:
+            # As on a server the incident exists (with its id) before its playbook runs; nothing else is replaced.
+            with store.update() as state:
+                incident_id = state.add_incident(incident)
+                incident = state.incidents[incident_id]
+        run = _run_one(options, console, path, incident, store)
+        if store is not None:
+            with store.update() as state:
+                state.put_incident(incident_id, run.incident)
+    except (PlaybookError, PlaybookUsageError, IncidentInputError, ParamError, InstanceSetupError, StateError) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    if options.state_dir:
-        IncidentStore.in_folder(Path(options.state_dir)).save(run.incident)
     if options.json:
         print(json.dumps(run_to_json(run), indent=2, ensure_ascii=False, default=str))
     else:
@@ -180,7 +214,10 @@ def add_playbook_parsers(subparsers: Any) -> None:
         "--incident", action="append", metavar="KEY=VALUE", help='an incident field, e.g. details="Hello" (repeatable)'
     )
     run.add_argument("--incident-file", help="a JSON object of incident fields (optionally with a `context` object)")
-    run.add_argument("--state-dir", help="save the final incident there (default: nothing is saved)")
+    run.add_argument(
+        "--state-dir",
+        help="a state folder: add the incident to it and use its instances' contexts (default: nothing is saved)",
+    )
     _common_options(run)
     run.set_defaults(handler=cmd_playbook)
     tests = subparsers.add_parser(
