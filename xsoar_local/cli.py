@@ -41,6 +41,7 @@ from xsoar_local.instance import (
     service_wanted,
 )
 from xsoar_local.playbook.cli import add_playbook_parsers
+from xsoar_local.redact import redact_text
 from xsoar_local.render import render_run
 from xsoar_local.runtime import REPO_ROOT
 
@@ -208,6 +209,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = options.handler(options, console)
     except USER_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {redact_text(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     return status

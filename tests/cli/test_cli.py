@@ -98,7 +98,7 @@ def test_param_sources_in_order(
     params = json.loads(document["entries"][0]["Contents"])["params"]
     assert params == {
         "url": "https://d/",
-        "apikey": {"identifier": "", "password": "from-env"},
+        "apikey": {"identifier": "", "password": "<XX_REPLACED>"},  # set from the env file; masked when shown
         "insecure": True,
         "proxy": True,
         "colours": ["red"],

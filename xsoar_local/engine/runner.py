@@ -17,6 +17,7 @@ from xsoar_local.engine.entries import LogEntry, crash_entry, entry_contexts, is
 from xsoar_local.engine.integration import CommandSpec, Integration
 from xsoar_local.engine.warroom import check_args, parse_war_room, split_debug_mode
 from xsoar_local.incident.store import Incident
+from xsoar_local.redact import Redactor
 from xsoar_local.runtime import DEFAULT_DESTINATION, REPO_ROOT
 
 DEFAULT_TIMEOUT = 300.0
@@ -230,6 +231,11 @@ def run_command(
             raw_logs += [LogEntry("stdout", line) for line in completed.stdout.splitlines()]
             raw_logs += [LogEntry("stderr", line) for line in completed.stderr.splitlines()]
     logs = [LogEntry(str(log["level"]), str(log["message"])) for log in result.get("logs") or ()] + raw_logs
+    # Nothing the run shows or saves may hold the instance's secrets (see xsoar_local.redact).
+    redactor = Redactor.for_params(params, {spec.name: spec.type for spec in integration.params})
+    logs = [LogEntry(log.level, redactor.text(log.message)) for log in logs]
+    for key in ("entries", "context_sets"):
+        result[key] = redactor.value(result.get(key) or [])
     return CommandRun(
         command=command,
         args=dict(args),
