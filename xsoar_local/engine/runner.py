@@ -18,7 +18,7 @@ from xsoar_local.engine.integration import CommandSpec, Integration
 from xsoar_local.engine.warroom import check_args, parse_war_room, split_debug_mode
 from xsoar_local.incident.store import Incident
 from xsoar_local.redact import Redactor
-from xsoar_local.runtime import DEFAULT_DESTINATION, REPO_ROOT
+from xsoar_local.runtime import DEFAULT_DESTINATION, REPO_ROOT, RuntimeTamperedError, read_verified
 
 DEFAULT_TIMEOUT = 300.0
 
@@ -205,6 +205,10 @@ def run_command(
     args, debug_mode = split_debug_mode(args)
     debug = debug or debug_mode
     instance = instance_name or default_instance_name(integration)
+    try:  # before anything runs: a tampered runtime stops the run with one line (the child checks again)
+        read_verified(DEFAULT_DESTINATION)
+    except RuntimeTamperedError as error:
+        raise EngineError(str(error)) from error
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="xsoar-local-") as workdir:
         result_path = Path(workdir) / "result.json"

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from xsoar_local.engine.entries import ERROR, LogEntry, crash_entry, normalise_results
+from xsoar_local.runtime import RuntimeTamperedError, module_from_verified, read_verified
 
 SERVER_VERSION = {"version": "8.9.0", "buildNumber": "local"}
 # Commands for which CommonServerPython's return_error raises instead of writing an entry and exiting.
@@ -227,16 +228,21 @@ def _load_module(job: dict[str, Any]) -> types.ModuleType:
 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Run one command in this process and return what the engine captured."""
-    for folder in (str(job["folder"]), str(job["runtime_dir"])):
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
+    if str(job["folder"]) not in sys.path:
+        sys.path.insert(0, str(job["folder"]))
+    sys.dont_write_bytecode = True
     engine = Engine(job)
+    runtime_dir = Path(job["runtime_dir"])
+    verified = read_verified(runtime_dir)  # checked again here: these very bytes are what runs
     stdout, stderr = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _LogWriter(engine.logs, "log"), _LogWriter(engine.logs, "stderr")
     try:
-        import demistomock
-
+        demistomock = module_from_verified("demistomock", verified["demistomock.py"], runtime_dir / "demistomock.py")
         engine.install(demistomock)
+        # Imported here, after the mock is patched (CommonServerPython reads params on import), from verified
+        # bytes: the integration's `from CommonServerPython import *` then finds them and no file is read again.
+        for name in ("CommonServerPython", "CommonServerUserPython"):
+            module_from_verified(name, verified[f"{name}.py"], runtime_dir / f"{name}.py")
         module = _load_module(job)
         main = getattr(module, "main", None)
         if not callable(main):
@@ -271,7 +277,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
 def main() -> int:
     """Read the job on stdin, run it, write the result file."""
     job = json.loads(sys.stdin.read())
-    result = run_job(job)
+    try:
+        result = run_job(job)
+    except RuntimeTamperedError as error:
+        result = {"entries": [crash_entry(str(error))], "crashed": True}
     Path(job["result_path"]).write_text(json.dumps(result, default=str), encoding="utf-8")
     return 0
 
