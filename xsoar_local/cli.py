@@ -25,18 +25,18 @@ from xsoar_local.engine import (
     WarRoomSyntaxError,
     check_args,
     command_spec,
-    default_instance_name,
     load_integration,
     parse_war_room,
     run_command,
 )
 from xsoar_local.incident.state import StateError, StateStore
-from xsoar_local.incident.store import DEFAULT_STATE_DIR, Incident
+from xsoar_local.incident.store import DEFAULT_STATE_DIR, STATE_DIR_ENV, Incident
 from xsoar_local.instance import (
     API_KEY_ENV,
     InstanceSetupError,
     ParamSources,
     embedded_service,
+    instance_name,
     instance_params,
     service_wanted,
 )
@@ -109,7 +109,6 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
         args["debug-mode"] = "true"
     # The folder is checked before anything runs: a result that could not be saved would be lost.
     store = StateStore(Path(options.state_dir))
-    instance = options.instance or default_instance_name(integration)
     use_service = service_wanted(integration, options.service, options.real)
     if (options.fault or options.paid_key) and not use_service:
         raise UsageError("--fault and --paid-key need the embedded service (they cannot change the real service)")
@@ -118,6 +117,13 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
     service_cm = embedded_service(options.fault or (), options.paid_key or ()) if use_service else None
     with service_cm or contextlib.nullcontext() as service:
         params = instance_params(integration, sources, service.url if service else None)
+        instance = options.instance or instance_name(
+            integration,
+            params,
+            embedded=service is not None,
+            faults=options.fault or (),
+            paid_keys=options.paid_key or (),
+        )
         run, incident = run_on_current(
             store,
             instance,
@@ -170,9 +176,15 @@ def add_run_parser(subparsers: Any) -> None:
         default=None,
         help="start the embedded FunTranslations stand-in and point the `url` param at it (default: on for YodaSpeak)",
     )
-    parser.add_argument("--instance", help="the instance name (default: <brand>_instance_1)")
     parser.add_argument(
-        "--state-dir", default=str(DEFAULT_STATE_DIR), help="the state folder: incidents, instances' contexts"
+        "--instance",
+        help="the instance (its integration context): default one per service, "
+        "<brand>_instance_1 for the real one, <brand>_local[_fault-...] for the embedded one",
+    )
+    parser.add_argument(
+        "--state-dir",
+        default=os.environ.get(STATE_DIR_ENV) or str(DEFAULT_STATE_DIR),
+        help=f"the state folder: incidents, instances' contexts (default: ${STATE_DIR_ENV}, else .xsoar-local)",
     )
     parser.add_argument("--reset", action="store_true", help="start from a fresh incident (empty context)")
     parser.add_argument("--debug", action="store_true", help="run with debug-mode=true")

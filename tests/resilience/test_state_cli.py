@@ -17,7 +17,7 @@ from xsoar_local.engine.runner import child_environment
 from xsoar_local.funtranslations.server import ServiceConfig, serve
 from xsoar_local.incident.state import STATE_FILE_NAME, StateStore
 
-INSTANCE = "YodaSpeak_instance_1"
+INSTANCE = "YodaSpeak_local"  # the embedded service's instance
 TEXTS = [f"Hello number {n}, friend of the state folder" for n in range(6)]
 
 

@@ -20,6 +20,7 @@ from xsoar_local.incident.context import delete_path, merge_entry_context, set_p
 
 __all__ = [
     "DEFAULT_STATE_DIR",
+    "STATE_DIR_ENV",
     "Incident",
     "IncidentInputError",
     "default_fields",
@@ -31,6 +32,7 @@ __all__ = [
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent.parent
 DEFAULT_STATE_DIR: Final = REPO_ROOT / ".xsoar-local"  # git-ignored
+STATE_DIR_ENV: Final = "XSOAR_LOCAL_STATE_DIR"  # overrides the default (e.g. for `make run` in tests)
 _FORMAT_VERSION: Final = 1
 
 # XSOAR severities: the numbers the server stores, and the names a user may type instead.

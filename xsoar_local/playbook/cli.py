@@ -20,10 +20,17 @@ from rich.console import Console
 from rich.text import Text
 
 from xsoar_local.commit import run_on_instance
-from xsoar_local.engine import CommandRun, Integration, ParamError, default_instance_name, run_command
+from xsoar_local.engine import CommandRun, Integration, ParamError, run_command
 from xsoar_local.incident.state import StateError, StateStore
-from xsoar_local.incident.store import Incident, IncidentInputError, incident_from_overrides
-from xsoar_local.instance import InstanceSetupError, ParamSources, embedded_service, instance_params, service_wanted
+from xsoar_local.incident.store import STATE_DIR_ENV, Incident, IncidentInputError, incident_from_overrides
+from xsoar_local.instance import (
+    InstanceSetupError,
+    ParamSources,
+    embedded_service,
+    instance_name,
+    instance_params,
+    service_wanted,
+)
 from xsoar_local.playbook.integrations import EngineExecutor, scan_integrations
 from xsoar_local.playbook.model import Playbook, PlaybookError, load_playbook
 from xsoar_local.playbook.report import render_outcome, run_to_json, summary, task_line
@@ -100,7 +107,8 @@ class Session:
         incident: Incident,
     ) -> CommandRun:
         """One task's command; with a state folder the instance's saved integration context is used and kept."""
-        instance = default_instance_name(integration)
+        embedded = self.service is not None and params.get("url") == self.service.url
+        instance = instance_name(integration, params, embedded=embedded)
         if self.store is None:
             return run_command(integration, command, args, params, incident, instance_name=instance)
         return run_on_instance(
@@ -216,7 +224,9 @@ def add_playbook_parsers(subparsers: Any) -> None:
     run.add_argument("--incident-file", help="a JSON object of incident fields (optionally with a `context` object)")
     run.add_argument(
         "--state-dir",
-        help="a state folder: add the incident to it and use its instances' contexts (default: nothing is saved)",
+        default=os.environ.get(STATE_DIR_ENV) or None,
+        help="a state folder: add the incident to it and use its instances' contexts "
+        "(default: $XSOAR_LOCAL_STATE_DIR if set, else nothing is saved)",
     )
     _common_options(run)
     run.set_defaults(handler=cmd_playbook)
