@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from xsoar_local.incident.store import Incident, IncidentStore, default_fields
+from xsoar_local.incident.state import StateStore
+from xsoar_local.incident.store import Incident, default_fields
 
 from .support import probe, run_line, write_instances
 
@@ -20,7 +21,10 @@ NESTED = {"a": {"b": {"c": 7}, "list": [1, 2]}, "empty": {}, "zero": 0}
 
 def with_incident(state: Path, fields: dict[str, Any], context: dict[str, Any] | None = None) -> None:
     """Save the local incident the next `run` works on."""
-    IncidentStore.in_folder(state).save(Incident(fields={**default_fields(), **fields}, context=context or {}))
+    incident_id = str(fields.get("id", "1"))
+    with StateStore(state).update() as saved:
+        saved.put_incident(incident_id, Incident(fields={**default_fields(), **fields}, context=context or {}))
+        saved.current_id = incident_id
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from xsoar_local.engine.state import FileInstanceState
+from xsoar_local.incident.state import StateStore
 
 from .support import INSTANCES, PACKS, Outcome, write_instances, xsoar
 
@@ -46,8 +46,8 @@ def test_two_fetches_continue_where_the_first_stopped(capsys: pytest.CaptureFixt
     assert incident["type"] == "Gate Alert", "the instance's incidentType param gives the type"
     assert incident["labels"] == [{"type": "gate", "value": "east"}], incident
     assert json.loads(incident["rawJSON"])["gate"] == "east", "rawJSON is kept"
-    stored = FileInstanceState(tmp_path).incidents()
-    assert [(item["id"], item["name"]) for item in stored] == [
+    stored = StateStore(tmp_path).read().incidents
+    assert [(key, item.fields["name"]) for key, item in stored.items()] == [
         ("1", "Alert 1"),
         ("2", "Alert 2"),
         ("3", "Alert 3"),
@@ -67,7 +67,7 @@ def test_a_failed_fetch_keeps_the_old_last_run(capsys: pytest.CaptureFixture[str
     assert "lastRun kept" in failed.err, failed.err
     recovered = fetch(capsys, tmp_path, "--json", instances=with_outage(tmp_path, False))
     assert [item["name"] for item in recovered.document["incidents"]] == ["Alert 3", "Alert 4"], recovered.document
-    assert len(FileInstanceState(tmp_path).incidents()) == 4, "the failed fetch created nothing"
+    assert len(StateStore(tmp_path).read().incidents) == 4, "the failed fetch created nothing"
 
 
 def test_last_run_belongs_to_the_instance(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from xsoar_local.incident.store import IncidentStore
+from xsoar_local.incident.state import StateStore
 
 from .support import PACKS, run_line, xsoar
 
@@ -103,7 +103,7 @@ def test_javascript_script_is_refused_naming_it(capsys: pytest.CaptureFixture[st
         f"error: script 'GkJsPrint' is javascript ({PACKS}/Gatekeeper/Scripts/GkJsPrint/GkJsPrint.yml): "
         "the local engine runs Python scripts only"
     ]
-    assert not IncidentStore.in_folder(tmp_path).path.exists(), "a refused run writes no state"
+    assert StateStore(tmp_path).read().incidents == {}, "a refused run writes no incident"
 
 
 @pytest.mark.parametrize(

@@ -12,7 +12,7 @@ For callers (the CLI, the playbook runner):
     run.is_error     # any error entry
     run.logs         # LogEntry(level, message): debug/info/error/log (print)/stdout/stderr
     run.incident     # a NEW Incident: EntryContext merged (xsoar_local.incident), integration context stored
-                     # under run.instance (default "<brand>_instance_1"); the caller saves it (IncidentStore)
+                     # under run.instance (default "<brand>_instance_1"); the caller saves it (StateStore)
 
 `run_command(..., check=True)` checks the args itself; `debug-mode=true` in the args is removed and turns on
 debug mode. `run_war_room(integration, '!cmd arg="v"', params, incident)` parses and checks a War Room line.

@@ -13,7 +13,8 @@ An unknown image falls back to the `demisto/python3` set, with a one-line notice
 local Python; the image's Python version is not emulated.
 
 Set XSOAR_LOCAL_IMAGES=off to run everything in the toolkit's own environment instead (no package index needed),
-and XSOAR_LOCAL_IMAGES_DIR to keep the environments elsewhere (default: .xsoar-images/ in the repository).
+and XSOAR_LOCAL_IMAGES_DIR to keep the environments elsewhere (default: xsoar-local/images in the user's cache
+folder, $XDG_CACHE_HOME or ~/.cache, so every checkout shares them).
 """
 
 from __future__ import annotations
@@ -28,12 +29,9 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
-from xsoar_local.runtime import REPO_ROOT
-
 BASE_IMAGE = "demisto/python3"
 IMAGES_VARIABLE = "XSOAR_LOCAL_IMAGES"
 IMAGES_DIR_VARIABLE = "XSOAR_LOCAL_IMAGES_DIR"
-DEFAULT_IMAGES_DIR = REPO_ROOT / ".xsoar-images"
 READY_MARK = ".ready"
 
 # CommonServerPython imports distutils, which setuptools provides on Python 3.12 and later (the images ship it).
@@ -82,6 +80,12 @@ IMAGE_PACKAGES: Mapping[str, tuple[str, ...]] = {
 }
 
 
+def default_images_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where environments live unless XSOAR_LOCAL_IMAGES_DIR says: the user's cache folder."""
+    cache = environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(cache) / "xsoar-local" / "images"
+
+
 class ImageError(Exception):
     """An image's environment cannot be created (the message says how to proceed)."""
 
@@ -110,7 +114,7 @@ class ImageEnvironments:
         base_python: str = sys.executable,
         packages: Mapping[str, tuple[str, ...]] = IMAGE_PACKAGES,
     ) -> None:
-        self.folder = Path(folder or os.environ.get(IMAGES_DIR_VARIABLE) or DEFAULT_IMAGES_DIR)
+        self.folder = Path(folder or os.environ.get(IMAGES_DIR_VARIABLE) or default_images_dir())
         self.notice = notice
         self.base_python = base_python
         self.packages = packages
