@@ -2,8 +2,10 @@
 
 Layout of the folder:
 
-    server.json      packs, instances, incidents (fields, context), playbook runs, integration contexts and
-                     lastRun per instance (one JSON document, format version 1, replaced atomically)
+    server.json      packs, instances, incidents (fields, context), playbook runs (one JSON document, format
+                     version 1, replaced atomically)
+    instances/       each instance's integration context (with its version) and lastRun: the engine's state
+                     store (xsoar_local.incident.state.StateStore)
     warroom/<id>.jsonl  each investigation's War Room entries, one JSON line per entry, appended and synced
                      (a line torn by a crash mid-append is dropped on load)
     packs/<id>/      the installed packs' files, as unpacked from their zips
@@ -45,8 +47,6 @@ def empty_document() -> dict[str, Any]:
         "instances": {},
         "incidents": {},
         "playbook_runs": {},
-        "integration_contexts": {},
-        "last_runs": {},
         "counters": {"incident": 0, "entry": 0, "instance": 0},
         "playground_id": "",
     }
