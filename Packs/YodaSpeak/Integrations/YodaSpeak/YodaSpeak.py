@@ -1,6 +1,7 @@
 """YodaSpeak: English into the way Yoda speaks, with the FunTranslations API; translations are cached."""
 
 import hashlib
+import http.client
 import re
 import time
 from typing import Any
@@ -25,7 +26,6 @@ CACHE_CONTEXT_KEY = "translation_cache"
 CACHE_FORMAT_VERSION = 1
 CACHE_WRITE_ATTEMPTS = 3
 MAX_QUOTED_CHARS = 300  # a proxy's HTML error page must not flood the War Room
-CHECK_URL = f"Check the API URL parameter; it should be {DEFAULT_URL}"
 # What an error status means (5xx as 500, any other as 400); {said} is the status and what the service said.
 STATUS_MESSAGES = {
     400: "FunTranslations rejected the request ({said}). Check the API URL parameter (it should be {default}) and "
@@ -122,7 +122,9 @@ def service_message(response: requests.Response) -> str:
         message = dict_safe_get(response.json(), ["error", "message"])
     except ValueError:
         message = None
-    return one_line(message) if isinstance(message, str) and message.strip() else response.reason or "no reason given"
+    if isinstance(message, str) and message.strip():
+        return one_line(message)
+    return response.reason or http.client.responses.get(response.status_code, "no reason given")  # HTTP/2: no reason
 
 
 def translation_of(response: requests.Response) -> tuple[str, dict[str, Any]]:
@@ -133,16 +135,17 @@ def translation_of(response: requests.Response) -> tuple[str, dict[str, Any]]:
         kind = response.headers.get("Content-Type") or "no content type"
         body = one_line(response.text)
         what = f"a body that is not JSON ({kind}): {body}" if body else f"an empty body ({kind})"
-        message = f"FunTranslations answered HTTP {response.status_code} with {what}. {CHECK_URL}"
+        message = f"FunTranslations answered HTTP {response.status_code} with {what}. Check the API URL parameter"
+        message += f"; it should be {DEFAULT_URL}"
         raise DemistoException(message, error, response) from error
     translated = dict_safe_get(answer, ["contents", "translated"])
     if dict_safe_get(answer, ["success", "total"]) == 1 and isinstance(translated, str) and translated.strip():
-        # The service sometimes adds a trailing space; the double spaces inside are its own and kept.
-        return translated.strip(), answer
+        return translated.strip(), answer  # the service may add a trailing space; inner double spaces are its own
     said = dict_safe_get(answer, ["error", "message"])
     reason = f" ({one_line(said)})" if isinstance(said, str) else ""
     raise DemistoException(
-        f"FunTranslations answered without a translation{reason}. Try again later; if it keeps happening, {CHECK_URL}."
+        f"FunTranslations answered without a translation{reason}. Try again later. If it keeps happening, check the "
+        f"API URL parameter (it should be {DEFAULT_URL})."
     )
 
 
@@ -209,8 +212,7 @@ def save_translation(normalized: str, translated: str, now: float) -> None:
             set_integration_context({**(integration_context or {}), CACHE_CONTEXT_KEY: cache}, version=version)
             return
         except ValueError as error:  # another command wrote first: merge into what it wrote
-            demisto.debug(f"The integration context changed while the cache was written: {error}")
-    demisto.debug("The translation was not cached: the integration context kept changing.")
+            demisto.debug(f"The integration context changed while the cache was written (not cached if last): {error}")
 
 
 def escape_cell(value: str) -> str:
@@ -273,8 +275,7 @@ def translate_command(client: Client, args: dict[str, Any], cache_hours: int, no
 
 def main() -> None:
     """Reads the instance settings, runs the command and reports every failure through return_error."""
-    params = demisto.params()
-    command = demisto.command()
+    params, command = demisto.params(), demisto.command()
     demisto.debug(f"Command being called is {command}")
     try:
         api_key = str(dict_safe_get(params, ["apikey", "password"]) or "").strip() or None
@@ -295,5 +296,5 @@ def main() -> None:
 
 """ ENTRY POINT """
 
-if __name__ in ("__main__", "__builtin__", "builtins"):
+if __name__ in ("__main__", "__builtin__", "builtins"):  # pragma: no cover
     main()
