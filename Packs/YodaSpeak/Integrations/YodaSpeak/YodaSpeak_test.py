@@ -45,6 +45,7 @@ PARAMS = {
     "cache_hours": "24",
 }
 FREE_TIER = {**PARAMS, "apikey": None}  # the local service refuses keys it does not know, as the real one does
+SENT_FORM = "text=" + TEXT.replace(" ", "+")  # the form body that carries TEXT
 FAILED = "Failed to execute yoda-speak-translate command.\nError: "
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy")
 
@@ -153,7 +154,7 @@ def test_translation_entry(mocker: Any, requests_mock: Any) -> None:
     run = run_main(mocker, "yoda-speak-translate")
 
     request = requests_mock.last_request
-    assert (request.method, request.url, request.text) == ("POST", YODA_URL, "text=Master+Obiwan+has+lost+a+planet.")
+    assert (request.method, request.url, request.text) == ("POST", YODA_URL, SENT_FORM)
     assert request.headers["X-Funtranslations-Api-Secret"] == API_KEY, "the configured key was not sent"
     [entry] = run["entries"]
     assert not run["exited"], f"a failure was reported: {run['entries']}"
@@ -204,7 +205,7 @@ def test_trailing_space_of_the_service_is_dropped(client: Client, requests_mock:
 @pytest.mark.parametrize(
     "text",
     [
-        pytest.param("**bold** _it_ [link](https://x.example) `code` # head", id="markdown"),
+        pytest.param("**bold** _it_ [link](https://example.com) `code` # head", id="markdown"),
         pytest.param("a | b || c \\| d", id="pipes-and-backslashes"),
         pytest.param("<script>alert(1)</script> &amp; <b>bold</b>", id="html"),
         pytest.param("line one\nline two\r\nline three", id="line-breaks"),
@@ -315,7 +316,7 @@ RETRIED = [0, 1, 2]  # the back-off before each of the three retries
             4,
             RETRIED,
             "(HTTP 502: Bad Gateway)",
-            id="502-html-page-uses-the-reason",
+            id="bad-gateway-html-page",
         ),
         pytest.param(
             {"text": "<!DOCTYPE html>\n<html>\n" + "x " * 200, "headers": {"Content-Type": "text/html"}},
@@ -539,7 +540,7 @@ def test_test_module(mocker: Any, requests_mock: Any, mock: dict[str, Any], expe
 
     shown = run["entries"][0] if run["entries"][0] == "ok" else error_of(run)
     assert shown.startswith(expected), shown
-    assert requests_mock.last_request.text == "text=Master+Obiwan+has+lost+a+planet.", "a test translation is sent"
+    assert requests_mock.last_request.text == SENT_FORM, "a test translation is sent"
 
 
 # ---- the cache, through the integration context ---------------------------------------------------------------------
@@ -587,7 +588,7 @@ def test_whitespace_variants_share_one_entry(client: Client, requests_mock: Any)
     second = translate_command(client, {"text": "Master Obiwan has lost\na planet."}, 24, NOW + 1)
 
     assert requests_mock.call_count == 1, "the second text should have been answered from the cache"
-    assert requests_mock.last_request.text == "text=Master+Obiwan+has+lost+a+planet.", "the normalised text is sent"
+    assert requests_mock.last_request.text == SENT_FORM, "the normalised text is sent"
     assert demisto.integrationContext == with_cache(cache_entry(TEXT, TRANSLATED, NOW)), demisto.integrationContext
     assert second.outputs == {"Original": "Master Obiwan has lost\na planet.", "Translation": TRANSLATED}
 
@@ -807,7 +808,7 @@ def test_proxy_parameter_is_honoured(
           service.
     """
     with serve(ServiceConfig(rate_limit=None)) as service:
-        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{unused_port()}")
+        monkeypatch.setenv(PROXY_VARIABLES[0], f"http://127.0.0.1:{unused_port()}")  # HTTP_PROXY
         run = run_main(mocker, "yoda-speak-translate", params={**FREE_TIER, "url": service.url, "proxy": proxy})
     assert statuses(service) == seen, f"the service saw {statuses(service)}"
     assert (error in error_of(run)) if error else not run["exited"], run["entries"]
