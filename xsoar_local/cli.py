@@ -130,8 +130,8 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
             lambda snapshot: run_command(integration, command, args, params, snapshot, instance_name=instance),
             reset=options.reset,
         )
-        if service is not None:
-            service_info = ServiceInfo(url=service.url, requests=len(service.requests))
+    if service is not None:  # counted once the service has stopped: a request still being answered counts too
+        service_info = ServiceInfo(url=service.url, requests=len(service.requests))
     if options.json:
         print(json.dumps(run_to_json(run, incident, service_info), indent=2, ensure_ascii=False, default=str))
     else:
