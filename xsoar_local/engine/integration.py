@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
+
 MARKETPLACE = "xsoar"
 
 # Commands every integration answers without declaring them in its YAML.
@@ -160,8 +162,8 @@ def load_integration(location: str | Path) -> Integration:
     """Load an integration from its folder (package layout) or from a unified YAML file."""
     yaml_path = find_yaml(Path(location))
     try:
-        data = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
+        data = load_yaml_file(yaml_path)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlLimitError) as error:
         raise IntegrationError(f"Cannot read {yaml_path}: {error}") from error
     if not isinstance(data, dict) or "script" not in data:
         raise IntegrationError(f"{yaml_path} is not an integration YAML (no `script` section).")

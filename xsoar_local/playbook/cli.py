@@ -36,6 +36,7 @@ from xsoar_local.playbook.model import Playbook, PlaybookError, load_playbook
 from xsoar_local.playbook.report import render_outcome, run_to_json, summary, task_line
 from xsoar_local.playbook.runner import DEFAULT_MAX_STEPS, PlaybookRun, PlaybookRunner, TaskResult
 from xsoar_local.runtime import REPO_ROOT
+from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
 
 DEFAULT_PACKS = REPO_ROOT / "Packs"
 EXIT_OK, EXIT_NOT_COMPLETED, EXIT_USAGE = 0, 1, 2
@@ -54,8 +55,8 @@ def find_playbook(reference: str, packs_root: Path) -> Path:
     names: list[str] = []
     for candidate in candidates:
         try:
-            data = yaml.safe_load(candidate.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
+            data = load_yaml_file(candidate)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlLimitError):
             continue
         if isinstance(data, dict):
             if reference in (data.get("id"), data.get("name")):
