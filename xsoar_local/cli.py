@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -42,7 +41,7 @@ from xsoar_local.instance import (
 )
 from xsoar_local.playbook.cli import add_playbook_parsers
 from xsoar_local.redact import redact_text
-from xsoar_local.render import render_run
+from xsoar_local.render import neutralise, render_run, terminal_json
 from xsoar_local.runtime import REPO_ROOT
 
 DEFAULT_INTEGRATION = REPO_ROOT / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak"
@@ -133,7 +132,7 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
     if service is not None:  # counted once the service has stopped: a request still being answered counts too
         service_info = ServiceInfo(url=service.url, requests=len(service.requests))
     if options.json:
-        print(json.dumps(run_to_json(run, incident, service_info), indent=2, ensure_ascii=False, default=str))
+        print(terminal_json(run_to_json(run, incident, service_info)))
     else:
         title = war_room_line(command, run.args)
         console.print(render_run(run.entries, incident.context, title=title, logs=run.logs, verbose=options.verbose))
@@ -221,6 +220,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = options.handler(options, console)
     except USER_ERRORS as error:
-        print(f"error: {redact_text(str(error))}", file=sys.stderr)
+        print(f"error: {neutralise(redact_text(str(error)))}", file=sys.stderr)
         return EXIT_USAGE
     return status
