@@ -213,13 +213,44 @@ USER_ERRORS = (
 )
 
 
+EXIT_INTERRUPTED, EXIT_INTERNAL = 130, 70
+DEBUG_ENV = "XSOAR_LOCAL_DEBUG"  # set to 1 to see the traceback of an unexpected failure
+
+
+def _tolerant_streams() -> None:
+    """Text that is not valid Unicode (a lone surrogate from a mis-encoded argument) is printed escaped, not fatal."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the command line, run the subcommand, and turn user errors into a message and exit status 2."""
-    options = build_parser().parse_args(argv)
-    console = Console()
+    """Parse the command line, run the subcommand, and turn user errors into one line and exit status 2.
+
+    Ctrl-C ends with status 130 and one line; an unexpected failure with one line and status 70 (its traceback
+    only with XSOAR_LOCAL_DEBUG=1): no path a user can reach prints a traceback they did not ask for.
+    """
+    _tolerant_streams()
     try:
+        options = build_parser().parse_args(argv)
+        console = Console()
         status: int = options.handler(options, console)
     except USER_ERRORS as error:
         print(f"error: {neutralise(redact_text(str(error)))}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted: nothing was saved for the command that was running", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        message = neutralise(redact_text(" ".join(str(error).split())))
+        print(
+            f"error: unexpected {type(error).__name__}: {message} "
+            f"(a bug in xsoar-local: set {DEBUG_ENV}=1 to see the traceback, and report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
     return status

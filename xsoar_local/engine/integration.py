@@ -167,7 +167,13 @@ def load_integration(location: str | Path) -> Integration:
         raise IntegrationError(f"Cannot read {yaml_path}: {error}") from error
     if not isinstance(data, dict) or "script" not in data:
         raise IntegrationError(f"{yaml_path} is not an integration YAML (no `script` section).")
-    script = data.get("script") or {}
+    if not isinstance(data["script"], dict):
+        # an automation script's YAML holds its code as the `script:` string; an integration's `script:` is a section
+        raise IntegrationError(
+            f"{yaml_path} is a script, not an integration: give --integration an integration's folder "
+            "(Packs/<Pack>/Integrations/<Name>) or its unified YAML."
+        )
+    script = data["script"]
     if script.get("type", "python") != "python":
         raise IntegrationError(f"{yaml_path}: only Python integrations can run locally (type {script.get('type')}).")
     params, commands = parse_integration_yaml(data)

@@ -194,6 +194,18 @@ def cmd_test_playbooks(options: argparse.Namespace, console: Console) -> int:
     return EXIT_NOT_COMPLETED if failed else EXIT_OK
 
 
+def _positive_steps(value: str) -> int:
+    try:
+        steps = int(value)
+    except ValueError:
+        steps = 0
+    if steps < 1:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a number of tasks: give 1 or more (default {DEFAULT_MAX_STEPS})"
+        )
+    return steps
+
+
 def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--packs", default=str(DEFAULT_PACKS), help="the Packs folder to take playbooks and integrations from"
@@ -207,7 +219,10 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params-file", help="JSON object of integration params (the DEMISTO_PARAMS format)")
     parser.add_argument("--env-file", help="NAME=VALUE lines of integration params")
     parser.add_argument(
-        "--max-steps", type=int, default=DEFAULT_MAX_STEPS, help="stop a looping playbook after this many tasks"
+        "--max-steps",
+        type=_positive_steps,
+        default=DEFAULT_MAX_STEPS,
+        help="stop a looping playbook after this many tasks",
     )
     parser.add_argument("--json", action="store_true", help="print the run(s) as JSON")
 
