@@ -82,6 +82,24 @@ def test_user_errors_are_one_line(
     assert expected in one_line(completed)
 
 
+@pytest.mark.parametrize(
+    ("subcommand", "option"),
+    [
+        pytest.param("run", "--params-file", id="run-params-file"),
+        pytest.param("playbook", "--incident-file", id="playbook-incident-file"),
+    ],
+)
+def test_200000_nested_brackets_in_an_input_file_are_one_line(tmp_path: Path, subcommand: str, option: str) -> None:
+    """Given a JSON input file of 200,000 nested brackets, When the command reads it, Then one line and status 2."""
+    nested = tmp_path / "nested.json"
+    nested.write_text("[" * 200_000 + "]" * 200_000, encoding="utf-8")
+    first = ["--integration", str(YODA), "--state-dir", str(tmp_path), "--text", "hi"] if subcommand == "run" else []
+    first = first or ["--playbook", "Yoda Speak"]
+    completed = cli(subcommand, *first, option, str(nested))
+    assert completed.returncode == 2, completed.stderr
+    assert "nested too deeply" in one_line(completed)
+
+
 def test_a_script_folder_given_to_integration_is_refused(tmp_path: Path) -> None:
     """Given an automation script's folder, When passed to --integration, Then one line saying it is a script."""
     completed = cli(
