@@ -188,6 +188,9 @@ def child_environment(
 
 
 RequestHandler = Callable[[dict[str, Any]], dict[str, Any]]
+# How a job is run: `run_in_child` below (a fresh process), or a warm worker with the same signature
+# (`xsoar_local.server.workers.WarmPool.run_job`).
+JobRunner = Callable[..., tuple[dict[str, Any], list[LogEntry]]]
 
 
 def check_runtime(runtime_dir: Path = DEFAULT_DESTINATION) -> None:
@@ -293,6 +296,7 @@ def run_command(
     on_request: RequestHandler = _no_nested_commands,
     integration_context_version: int = 0,
     last_run: Mapping[str, Any] | None = None,
+    job_runner: JobRunner | None = None,
 ) -> CommandRun:
     """Run `command` with already-built params in a fresh process; return entries, logs and the updated incident.
 
@@ -300,7 +304,8 @@ def run_command(
     `debug-mode=true` arg is removed and turns on debug mode, as the engine does. `incident` is not
     modified: the result's `incident` carries the merged context and the instance's integration context.
     The child's environment is `child_environment(os.environ, env)`: an allow-list, with `env` on top.
-    `on_request` answers the code's `demisto.executeCommand` calls (by default: refused).
+    `on_request` answers the code's `demisto.executeCommand` calls (by default: refused). `job_runner` runs the
+    job (default `run_in_child`: a fresh process).
     """
     spec = command_spec(integration, command)
     if check:
@@ -312,7 +317,8 @@ def run_command(
     job = build_job(integration, command, args, params, incident, instance=instance, debug=debug)
     job["integration_context_version"] = integration_context_version
     job["last_run"] = dict(last_run or {})
-    result, raw_logs = run_in_child(job, on_request=on_request, env=env, timeout=timeout, python=python)
+    runner = job_runner or run_in_child
+    result, raw_logs = runner(job, on_request=on_request, env=env, timeout=timeout, python=python)
     # Nothing the run shows or saves may hold the instance's secrets (see xsoar_local.redact).
     redactor = Redactor.for_params(params, {spec.name: spec.type for spec in integration.params})
     return _command_run(command, args, instance, incident, result, raw_logs, started, debug, redactor)

@@ -31,6 +31,7 @@ from xsoar_local.engine.runner import (
     DEFAULT_TIMEOUT,
     CommandRun,
     EngineError,
+    JobRunner,
     _command_run,
     check_runtime,
     run_command,
@@ -144,6 +145,7 @@ class EngineSession:
         timeout: float = DEFAULT_TIMEOUT,
         python_for: PythonFor = _same_python,
         runtime_dir: Path = DEFAULT_DESTINATION,
+        job_runner: JobRunner | None = None,
     ) -> None:
         self.catalog = catalog
         self.instances = instances
@@ -152,6 +154,7 @@ class EngineSession:
         self.timeout = timeout
         self.python_for = python_for
         self.runtime_dir = runtime_dir
+        self.job_runner: JobRunner = job_runner or run_in_child  # a warm worker pool plugs in here (the server)
         self._held: set[str] = set()
 
     # -- entry points -------------------------------------------------------------------------------
@@ -263,6 +266,7 @@ class EngineSession:
             on_request=self._handler(call),
             integration_context_version=version,
             last_run=last_run,
+            job_runner=self.job_runner,
         )
         if int(run.result.get("integration_context_version") or version) != version:  # the code wrote it
             self.state.set_integration_context(instance.name, run.incident.integration_context(instance.name), version)
@@ -299,7 +303,7 @@ class EngineSession:
             "use_csup": True,
         }
         started = time.monotonic()
-        result, raw_logs = run_in_child(
+        result, raw_logs = self.job_runner(
             job,
             on_request=self._handler(call),
             env=self.env,
