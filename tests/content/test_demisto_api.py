@@ -170,6 +170,7 @@ def test_unique_file_names_differ_and_file_result_writes_a_file_entry(
     outcome = run_line(capsys, tmp_path, '!probe-call file payload=\'{"name": "a.txt", "data": "hello"}\'')
     assert outcome.entries[0]["Type"] == 3, outcome.entries
     assert outcome.entries[0]["File"] == "a.txt", outcome.entries
+    assert not list(Path.cwd().glob(f"*_{outcome.entries[0]['FileID']}")), "the file is written in the run's own folder"
 
 
 def test_integration_context_versions_persist_between_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

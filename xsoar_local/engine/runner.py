@@ -223,6 +223,9 @@ def run_in_child(
     with tempfile.TemporaryDirectory(prefix="xsoar-local-") as workdir:
         result_path = Path(workdir) / "result.json"
         job = {**job, "result_path": str(result_path)}
+        for key in ("code_path", "folder", "runtime_dir"):  # the child works in its own folder
+            if job.get(key):
+                job[key] = str(Path(str(job[key])).resolve())
         requests_read, requests_write = os.pipe()
         environment = child_environment(os.environ, env)
         environment[CHANNEL_FD_VARIABLE] = str(requests_write)
@@ -236,6 +239,8 @@ def run_in_child(
                     env=environment,
                     pass_fds=(requests_write,),
                     text=True,
+                    # as in a container: files the code writes (fileResult) land in a folder of its own, not ours
+                    cwd=workdir,
                 )
             finally:
                 os.close(requests_write)
