@@ -112,7 +112,7 @@ def test_a_lone_surrogate_is_printed_escaped_with_pythonioencoding_utf8(tmp_path
     )
     assert b"Traceback" not in completed.stdout + completed.stderr, completed.stderr.decode("utf-8", "replace")
     assert completed.returncode == 1, completed.stderr
-    assert b"\\udcff" in completed.stdout, completed.stdout  # the lone surrogate, shown escaped
+    assert b"\\udcff" in completed.stdout, "the lone surrogate should be shown escaped"
 
 
 @pytest.mark.parametrize("steps", ["0", "-1", "many"])
