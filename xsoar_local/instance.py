@@ -160,3 +160,47 @@ def embedded_service(faults: Sequence[str] = (), paid_keys: Sequence[str] = ()) 
     config = ServiceConfig(rate_limit=5, window_seconds=3600, paid_keys=frozenset(paid_keys), faults=parsed, tls=False)
     with serve(config) as service:
         yield service
+
+
+class DefaultInstances:
+    """Params for brands without an instance in --instances: the command line's layers, and the embedded
+    service (started on first use, inside `stack`) for integrations it imitates.
+
+    `service_option` is --service/--no-service (None: on for the service's own integrations unless --real).
+    """
+
+    def __init__(
+        self,
+        sources: ParamSources,
+        stack: contextlib.ExitStack,
+        *,
+        service_option: bool | None = None,
+        faults: Sequence[str] = (),
+        paid_keys: Sequence[str] = (),
+        name: str | None = None,
+    ) -> None:
+        self.name = name  # --instance: the default instance's name, else one per service and configuration
+        self.sources = sources
+        self.stack = stack
+        self.service_option = service_option
+        self.faults = tuple(faults)
+        self.paid_keys = tuple(paid_keys)
+        self.service: RunningService | None = None
+
+    def __call__(self, integration: Integration) -> dict[str, Any]:
+        """The default instance's params of `integration`."""
+        url = None
+        if service_wanted(integration, self.service_option, self.sources.real):
+            if self.service is None:
+                self.service = self.stack.enter_context(embedded_service(self.faults, self.paid_keys))
+            url = self.service.url
+        return instance_params(integration, self.sources, url)
+
+    def name_for(self, integration: Integration, params: Mapping[str, Any]) -> str:
+        """The default instance's name: --instance, else one per service and configuration (`instance_name`)."""
+        if self.name:
+            return self.name
+        embedded = self.service is not None and params.get("url") == self.service.url
+        faults = self.faults if embedded else ()
+        paid_keys = self.paid_keys if embedded else ()
+        return instance_name(integration, params, embedded=embedded, faults=faults, paid_keys=paid_keys)

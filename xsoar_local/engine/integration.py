@@ -78,6 +78,8 @@ class Integration:
     code_path: Path | None = None
     code: str | None = field(default=None, repr=False)  # inline script of a unified YAML
     is_fetch: bool = False
+    docker_image: str = ""
+    pack: str = ""  # the pack folder's name when loaded from a content root
 
     @property
     def brand(self) -> str:
@@ -87,7 +89,7 @@ class Integration:
     def command(self, name: str) -> CommandSpec | None:
         """The command called `name` (declared or built-in)."""
         found = next((command for command in self.commands if command.name == name), None)
-        if found is None and name in BUILTIN_COMMANDS:
+        if found is None and (name in BUILTIN_COMMANDS or (name == "fetch-incidents" and self.is_fetch)):
             return CommandSpec(name=name)
         return found
 
@@ -170,8 +172,8 @@ def load_integration(location: str | Path) -> Integration:
     if not isinstance(data["script"], dict):
         # an automation script's YAML holds its code as the `script:` string; an integration's `script:` is a section
         raise IntegrationError(
-            f"{yaml_path} is a script, not an integration: give --integration an integration's folder "
-            "(Packs/<Pack>/Integrations/<Name>) or its unified YAML."
+            f"{yaml_path} is a script, not an integration: run it with --packs <content root> --command "
+            f"'!{data.get('name') or yaml_path.stem} ...' (--integration takes an integration's folder or unified YAML)"
         )
     script = data["script"]
     if script.get("type", "python") != "python":
@@ -197,4 +199,5 @@ def load_integration(location: str | Path) -> Integration:
         code_path=code_path,
         code=code,
         is_fetch=bool(script.get("isfetch")),
+        docker_image=str(script.get("dockerimage") or ""),
     )

@@ -10,7 +10,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +18,16 @@ import yaml
 from rich.console import Console
 from rich.text import Text
 
-from xsoar_local.commit import run_on_instance
-from xsoar_local.engine import CommandRun, Integration, ParamError, run_command
+from xsoar_local.engine import ParamError
+from xsoar_local.engine.catalog import CatalogError, scan_content
+from xsoar_local.engine.images import ImageError, python_chooser
+from xsoar_local.engine.instances import InstanceError, load_instances
+from xsoar_local.engine.session import EngineSession
+from xsoar_local.engine.state import InstanceState, MemoryInstanceState, StoreInstanceState
 from xsoar_local.incident.state import StateError, StateStore
 from xsoar_local.incident.store import STATE_DIR_ENV, Incident, IncidentInputError, incident_from_overrides
-from xsoar_local.instance import (
-    InstanceSetupError,
-    ParamSources,
-    embedded_service,
-    instance_name,
-    instance_params,
-    service_wanted,
-)
-from xsoar_local.playbook.integrations import EngineExecutor, scan_integrations
+from xsoar_local.instance import DefaultInstances, InstanceSetupError, ParamSources
+from xsoar_local.playbook.integrations import EngineExecutor
 from xsoar_local.playbook.model import Playbook, PlaybookError, load_playbook
 from xsoar_local.playbook.report import render_outcome, run_to_json, summary, task_line
 from xsoar_local.playbook.runner import DEFAULT_MAX_STEPS, PlaybookRun, PlaybookRunner, TaskResult
@@ -40,6 +37,8 @@ from xsoar_local.runtime import REPO_ROOT
 from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
 
 DEFAULT_PACKS = REPO_ROOT / "Packs"
+# Errors in what the command line set up (content root, instances file, params): one line, exit 2.
+SETUP_ERRORS = (ParamError, InstanceSetupError, CatalogError, InstanceError, StateError, ImageError)
 EXIT_OK, EXIT_NOT_COMPLETED, EXIT_USAGE = 0, 1, 2
 
 
@@ -73,52 +72,29 @@ def test_playbook_paths(packs_root: Path) -> list[Path]:
 
 
 class Session:
-    """What one playbook run uses: its integrations, their params and (when wanted) its own embedded service."""
+    """What one playbook run uses: the content root's catalog, its instances and (when wanted) its own embedded
+    service for the integrations it imitates."""
 
     def __init__(
         self, options: argparse.Namespace, stack: contextlib.ExitStack, store: StateStore | None = None
     ) -> None:
         self.options = options
-        self.stack = stack
-        self.store = store
-        self.catalog = scan_integrations(Path(options.packs))
-        self.sources = ParamSources.from_options(options, os.environ)
-        self.service: Any = None
-
-    def params_for(self, integration: Integration) -> Mapping[str, Any]:
-        """Params as `run` builds them; a YodaSpeak-like brand gets the embedded service unless --real."""
-        url = None
-        if service_wanted(integration, None, self.options.real):
-            if self.service is None:  # started on first use, stopped when the run ends
-                self.service = self.stack.enter_context(embedded_service(()))
-            url = self.service.url
-        return instance_params(integration, self.sources, url)
+        sources = ParamSources.from_options(options, os.environ)
+        catalog = scan_content(Path(options.packs))
+        instances_file = Path(options.instances) if options.instances else None
+        defaults = DefaultInstances(sources, stack)
+        instances = load_instances(catalog, instances_file, defaults, defaults.name_for)
+        # With a state folder the instances' saved integration contexts are used and kept; else they live for the run.
+        state: InstanceState = StoreInstanceState(store) if store is not None else MemoryInstanceState()
+        self.engine = EngineSession(catalog, instances, state, python_for=python_chooser())
 
     def run(self, playbook: Playbook, incident: Incident, on_task: Callable[[TaskResult], None] | None) -> PlaybookRun:
         """Run the playbook through the engine."""
-        executor = EngineExecutor(self.catalog, self.params_for, self.run_command)
-        runner = PlaybookRunner(executor, max_steps=self.options.max_steps, on_task=on_task)
-        return runner.run(playbook, incident)
-
-    def run_command(
-        self,
-        integration: Integration,
-        command: str,
-        args: Mapping[str, Any],
-        params: Mapping[str, Any],
-        incident: Incident,
-    ) -> CommandRun:
-        """One task's command; with a state folder the instance's saved integration context is used and kept."""
-        embedded = self.service is not None and params.get("url") == self.service.url
-        instance = instance_name(integration, params, embedded=embedded)
-        if self.store is None:
-            return run_command(integration, command, args, params, incident, instance_name=instance)
-        return run_on_instance(
-            self.store,
-            instance,
-            incident,
-            lambda snapshot: run_command(integration, command, args, params, snapshot, instance_name=instance),
+        executor = EngineExecutor(self.engine)
+        runner = PlaybookRunner(
+            executor, max_steps=self.options.max_steps, on_task=on_task, operators=executor.operators
         )
+        return runner.run(playbook, incident)
 
 
 def _incident(options: argparse.Namespace) -> Incident:
@@ -155,7 +131,7 @@ def cmd_playbook(options: argparse.Namespace, console: Console) -> int:
         if store is not None:
             with store.update() as state:
                 state.put_incident(incident_id, run.incident)
-    except (PlaybookError, PlaybookUsageError, IncidentInputError, ParamError, InstanceSetupError, StateError) as error:
+    except (PlaybookError, PlaybookUsageError, IncidentInputError, *SETUP_ERRORS) as error:
         print(f"error: {neutralise(redact_text(str(error)))}", file=sys.stderr)
         return EXIT_USAGE
     if options.json:
@@ -167,6 +143,12 @@ def cmd_playbook(options: argparse.Namespace, console: Console) -> int:
 
 def cmd_test_playbooks(options: argparse.Namespace, console: Console) -> int:
     """`test-playbooks`: run every test playbook, each on a fresh incident; fail if any does not complete."""
+    try:  # a wrong content root or instances file fails every playbook alike: say it once
+        with contextlib.ExitStack() as stack:
+            Session(options, stack)
+    except SETUP_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     paths = test_playbook_paths(Path(options.packs))
     if not paths:
         print(f"error: no test playbooks in {options.packs}/*/TestPlaybooks/", file=sys.stderr)
@@ -176,7 +158,7 @@ def cmd_test_playbooks(options: argparse.Namespace, console: Console) -> int:
     for path in paths:
         try:
             run = _run_one(options, console, path, Incident())
-        except (PlaybookError, ParamError, InstanceSetupError) as error:
+        except (PlaybookError, *SETUP_ERRORS) as error:
             failed += 1
             runs.append({"playbook": {"source": str(path)}, "completed": False, "error": str(error)})
             if not options.json:
@@ -208,8 +190,9 @@ def _positive_steps(value: str) -> int:
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--packs", default=str(DEFAULT_PACKS), help="the Packs folder to take playbooks and integrations from"
+        "--packs", default=str(DEFAULT_PACKS), help="the content root: playbooks, integrations and scripts"
     )
+    parser.add_argument("--instances", help="YAML file of instances: instances: [{brand, name, params}]")
     parser.add_argument(
         "--real", action="store_true", help="use the real FunTranslations service instead of the embedded one"
     )
