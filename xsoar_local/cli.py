@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Sequence
@@ -43,7 +42,7 @@ from xsoar_local.instance import (
 )
 from xsoar_local.playbook.cli import add_playbook_parsers
 from xsoar_local.redact import redact_text
-from xsoar_local.render import render_run
+from xsoar_local.render import neutralise, render_run, terminal_json
 from xsoar_local.runtime import REPO_ROOT
 
 DEFAULT_PACKS = REPO_ROOT / "Packs"
@@ -163,10 +162,10 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
         with store.update() as state:
             state.put_incident(incident_id, saved_after(state.incidents.get(incident_id, before), before, run))
             incident = state.incidents[incident_id]
-        if defaults.service is not None:
-            service_info = ServiceInfo(url=defaults.service.url, requests=len(defaults.service.requests))
+    if defaults.service is not None:  # counted once the service has stopped: a request still being answered counts too
+        service_info = ServiceInfo(url=defaults.service.url, requests=len(defaults.service.requests))
     if options.json:
-        print(json.dumps(run_to_json(run, incident, service_info), indent=2, ensure_ascii=False, default=str))
+        print(terminal_json(run_to_json(run, incident, service_info)))
     else:
         title = war_room_line(run.command, run.args)
         console.print(render_run(run.entries, incident.context, title=title, logs=run.logs, verbose=options.verbose))
@@ -193,13 +192,15 @@ def cmd_fetch(options: argparse.Namespace, console: Console) -> int:
         document: dict[str, Any] = {"incidents": fetch.incidents, "last_run": fetch.last_run}
         if fetch.error:
             document["error"] = fetch.error
-        print(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+        print(terminal_json(document))
     elif fetch.ok:
-        console.print(f"{fetch.instance}: fetched {len(fetch.incidents)} incident(s)", soft_wrap=True)
+        console.print(neutralise(f"{fetch.instance}: fetched {len(fetch.incidents)} incident(s)"), soft_wrap=True)
         for incident in fetch.incidents:
-            console.print(f"  #{incident['id']} {incident.get('name', '')} (occurred {incident.get('occurred')})")
+            line = f"  #{incident['id']} {incident.get('name', '')} (occurred {incident.get('occurred')})"
+            console.print(neutralise(line), markup=False, soft_wrap=True)
     if fetch.error:
-        print(f"error: fetch-incidents of {fetch.instance} failed (lastRun kept): {fetch.error}", file=sys.stderr)
+        message = f"fetch-incidents of {fetch.instance} failed (lastRun kept): {fetch.error}"
+        print(f"error: {neutralise(message)}", file=sys.stderr)
         return EXIT_ERROR_ENTRY
     return EXIT_OK
 
@@ -303,13 +304,44 @@ USER_ERRORS = (
 )
 
 
+EXIT_INTERRUPTED, EXIT_INTERNAL = 130, 70
+DEBUG_ENV = "XSOAR_LOCAL_DEBUG"  # set to 1 to see the traceback of an unexpected failure
+
+
+def _tolerant_streams() -> None:
+    """Text that is not valid Unicode (a lone surrogate from a mis-encoded argument) is printed escaped, not fatal."""
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            with contextlib.suppress(ValueError, OSError):
+                reconfigure(errors="backslashreplace")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the command line, run the subcommand, and turn user errors into a message and exit status 2."""
-    options = build_parser().parse_args(argv)
-    console = Console()
+    """Parse the command line, run the subcommand, and turn user errors into one line and exit status 2.
+
+    Ctrl-C ends with status 130 and one line; an unexpected failure with one line and status 70 (its traceback
+    only with XSOAR_LOCAL_DEBUG=1): no path a user can reach prints a traceback they did not ask for.
+    """
+    _tolerant_streams()
     try:
+        options = build_parser().parse_args(argv)
+        console = Console()
         status: int = options.handler(options, console)
     except USER_ERRORS as error:
-        print(f"error: {redact_text(str(error))}", file=sys.stderr)
+        print(f"error: {neutralise(redact_text(str(error)))}", file=sys.stderr)
         return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("interrupted: nothing was saved for the command that was running", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as error:
+        if os.environ.get(DEBUG_ENV):
+            raise
+        message = neutralise(redact_text(" ".join(str(error).split())))
+        print(
+            f"error: unexpected {type(error).__name__}: {message} "
+            f"(a bug in xsoar-local: set {DEBUG_ENV}=1 to see the traceback, and report it)",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
     return status

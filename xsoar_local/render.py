@@ -16,11 +16,45 @@ from rich.text import Text
 
 from xsoar_local.engine.entries import ENTRY_TYPE_NAMES, ERROR, WARNING, LogEntry, entry_type
 
+# C0 controls but newline and tab, DEL, C1 controls (0x9b is a one-byte CSI), and the bidirectional overrides
+# that reorder what a reader sees: shown as escapes, so text from an integration cannot move the cursor, clear
+# the screen, retitle the window or disguise itself.
+_CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def neutralise(text: str) -> str:
+    """``text`` with every control character made visible (``\x1b``), so it is shown, never obeyed."""
+    return _CONTROL.sub(lambda match: _visible(match.group()), text)
+
+
+def _visible(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+
+def terminal_json(value: Any) -> str:
+    """``value`` as indented JSON whose control characters are all ``\\uXXXX`` escapes (still the same JSON)."""
+    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    return _CONTROL.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+def neutralised(value: Any) -> Any:
+    """A copy of a JSON-like value with every string (keys too) neutralised."""
+    if isinstance(value, str):
+        return neutralise(value)
+    if isinstance(value, Mapping):
+        return {neutralised(key): neutralised(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [neutralised(item) for item in value]
+    return value
+
+
 _LOG_STYLES = {"error": "red", "stderr": "red", "info": "cyan", "debug": "dim", "log": "", "stdout": ""}
 
 
 def _json_text(value: Any) -> str:
-    return json.dumps(value, indent=2, ensure_ascii=False, default=str)
+    # rich re-parses and re-dumps the text, so the strings themselves are neutralised (a JSON escape would not last)
+    return json.dumps(neutralised(value), indent=2, ensure_ascii=False, default=str)
 
 
 def pretty_json(value: Any) -> RenderableType:
@@ -33,7 +67,7 @@ def pretty_json(value: Any) -> RenderableType:
 
 def shorten(text: str, limit: int = 60) -> str:
     """One line of at most `limit` characters (panel titles)."""
-    line = " ".join(text.split())
+    line = " ".join(neutralise(text).split())
     return line if len(line) <= limit else line[: limit - 1] + "…"
 
 
@@ -55,7 +89,7 @@ def _br_as_line_breaks(tokens: Sequence[Token]) -> None:
 
 def war_room_markdown(markup: str) -> Markdown:
     """Markdown as the War Room renders it: rich's rendering, plus `<br>` as a line break (in table cells too)."""
-    markdown = Markdown(markup)
+    markdown = Markdown(neutralise(markup))
     _br_as_line_breaks(markdown.parsed)
     return markdown
 
@@ -74,9 +108,9 @@ def entry_body(entry: Mapping[str, Any]) -> RenderableType:
             try:
                 contents = json.loads(contents)
             except json.JSONDecodeError:
-                return Text(contents)
+                return Text(neutralise(contents))
         return pretty_json(contents)
-    return Text("" if contents is None else str(contents))
+    return Text("" if contents is None else neutralise(str(contents)))
 
 
 def render_entry(entry: Mapping[str, Any], title: str = "") -> RenderableType:
@@ -86,7 +120,7 @@ def render_entry(entry: Mapping[str, Any], title: str = "") -> RenderableType:
     if kind == ERROR:
         crash = " (engine-side crash: the integration did not handle it)" if entry.get("EngineCrash") else ""
         return Panel(
-            Text(str(entry.get("Contents") or ""), style="red"),
+            Text(neutralise(str(entry.get("Contents") or "")), style="red"),
             title=f"[bold red]Error[/] {title}".strip(),
             subtitle=crash.strip() or None,
             border_style="red",
@@ -103,8 +137,8 @@ def render_logs(logs: Sequence[LogEntry]) -> RenderableType:
     """The captured logs, one line each with its level."""
     lines = Text()
     for log in logs:
-        lines.append(f"[{log.level}] ", style="bold " + (_LOG_STYLES.get(log.level) or "white"))
-        lines.append(log.message + "\n", style=_LOG_STYLES.get(log.level, ""))
+        lines.append(f"[{neutralise(log.level)}] ", style="bold " + (_LOG_STYLES.get(log.level) or "white"))
+        lines.append(neutralise(log.message) + "\n", style=_LOG_STYLES.get(log.level, ""))
     return Panel(lines, title="Logs", border_style="dim", title_align="left")
 
 

@@ -99,6 +99,24 @@ def test_params_are_the_instance_params(capsys: pytest.CaptureFixture[str], tmp_
     assert probe(capsys, tmp_path, "params", instances=file) == {"label": label}, "unset params stay unset"
 
 
+@pytest.mark.parametrize(("label", "value"), [("red", 7), ("blue", "seven")])
+def test_getters_follow_args_params_and_instance(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, label: str, value: object
+) -> None:
+    """Given an instance and a payload, When getArg, getParam, gets, integrationInstance and demistoUrls are read,
+    Then each answers from them."""
+    file = write_instances(
+        tmp_path / "i.yml", [{"brand": "Probe", "name": f"probe_{label}", "params": {"label": label}}]
+    )
+    with_incident(tmp_path, {"id": f"4{len(label)}"})
+    answer = probe(capsys, tmp_path, "getters", {"a": {"b": value}}, instances=file)
+    assert answer["getArg"] == "getters", answer
+    assert answer["getParam"] == label, answer
+    assert answer["gets"] == str(value), answer
+    assert answer["instance"] == f"probe_{label}", answer
+    assert answer["urls"]["warRoom"].endswith(f"/WarRoom/4{len(label)}"), answer["urls"]
+
+
 def test_args_are_the_checked_args(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """Given a War Room line, When args() is read, Then it holds the given args plus defaultValues, as strings."""
     outcome = run_line(capsys, tmp_path, "!probe-call args")
@@ -152,6 +170,7 @@ def test_unique_file_names_differ_and_file_result_writes_a_file_entry(
     outcome = run_line(capsys, tmp_path, '!probe-call file payload=\'{"name": "a.txt", "data": "hello"}\'')
     assert outcome.entries[0]["Type"] == 3, outcome.entries
     assert outcome.entries[0]["File"] == "a.txt", outcome.entries
+    assert not list(Path.cwd().glob(f"*_{outcome.entries[0]['FileID']}")), "the file is written in the run's own folder"
 
 
 def test_integration_context_versions_persist_between_runs(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

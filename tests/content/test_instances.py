@@ -154,3 +154,20 @@ def test_instances_file_is_the_fixture_format(capsys: pytest.CaptureFixture[str]
         )
         assert outcome.status == 0, (name, outcome.err, outcome.out)
         assert outcome.contents == "ok", (name, outcome.err, outcome.out)
+
+
+def test_params_from_the_file_are_masked_in_what_the_run_shows(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Given an instance whose API key comes from the file and an integration that logs it, When its command runs
+    directly and through a script's executeCommand, Then the key is masked in the logs, entries and saved state."""
+    file = write_instances(tmp_path / "i.yml", [{"brand": "Lighthouse", "name": "lh", "params": {"api_key": SECRET}}])
+    direct = run_line(capsys, tmp_path / "state", "!lh-status", instances=file)
+    nested = run_line(
+        capsys, tmp_path / "state", '!ProbeScript execute payload=\'{"command": "lh-status"}\'', instances=file
+    )
+    logs = [log["message"] for log in direct.document["logs"]]
+    assert "running lh-status with the key <XX_REPLACED>" in logs, logs
+    saved = (tmp_path / "state" / "state.json").read_text(encoding="utf-8")
+    for surface in (direct.out, direct.err, nested.out, nested.err, saved):
+        assert SECRET not in surface, "a param from the instances file leaked"

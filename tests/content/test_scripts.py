@@ -132,6 +132,6 @@ def test_a_script_folder_given_as_integration_is_a_clear_error(
     outcome = xsoar(capsys, "run", "--integration", str(folder), "--state-dir", str(tmp_path), "--command", "!x")
     assert outcome.status == 2, outcome.out
     assert outcome.err.strip().splitlines() == [
-        f"error: {folder}/GkEnrich.yml is an automation script, not an integration: run it with "
-        "--packs <content root> --command '!GkEnrich ...'"
+        f"error: {folder}/GkEnrich.yml is a script, not an integration: run it with --packs <content root> "
+        "--command '!GkEnrich ...' (--integration takes an integration's folder or unified YAML)"
     ]

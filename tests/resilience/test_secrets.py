@@ -241,7 +241,6 @@ def _leaks(out: str, err: str, state: Path) -> list[str]:
 URL_OUTCOMES = [
     pytest.param("refused", (), "!yoda-speak-translate text=Hello", 1, True, id="connection-refused"),
     pytest.param("served", ("status=404",), "!yoda-speak-translate text=Hello", 1, True, id="404"),
-    # a test-module result other than ok is a failed test (#10), so it exits 1
     pytest.param("served", ("status=404",), "test-module", 1, True, id="test-module-404"),
     pytest.param("served", (), "!yoda-speak-translate text=Hello", 0, False, id="success"),
 ]

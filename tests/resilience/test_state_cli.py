@@ -5,6 +5,7 @@ Each command runs as `make run` / `make playbook` run it: `python -m xsoar_local
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -151,3 +152,25 @@ def test_a_bad_state_folder_gives_one_line_and_status_2(tmp_path: Path, prepare:
     assert "Traceback" not in err, err
     assert len(err.strip().splitlines()) == 1, f"one line: {err}"
     assert expected in err, err
+
+
+def test_real_runs_never_answer_from_the_stand_ins_cache(tmp_path: Path) -> None:
+    """Given a translation cached by a local run (the embedded stand-in), When `run --real` asks for the same text
+    (the real service, unreachable within a 1 ms timeout: no network needed), Then the answer is not the stand-in's
+    cached one: the real instance has a cache of its own, and the run reports the real service's failure."""
+    status, _, err = finish(start(*run_text(tmp_path, TEXTS[0])))
+    assert status == 0, err
+    real = subprocess.run(
+        cli(*run_text(tmp_path, TEXTS[0], "--real", "--json")),
+        cwd=ROOT,
+        env={**child_environment(os.environ, {"COLUMNS": "200"}), "REQUESTS_TIMEOUT": "0.001"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert "From the cache" not in real.stdout, f"REAL=1 answered from the stand-in's cache:\n{real.stdout}"
+    document = json.loads(real.stdout)
+    assert document["instance"] == "YodaSpeak_instance_1", document["instance"]
+    assert document["is_error"] is True, document["entries"]
+    assert real.returncode == 1, real.stderr

@@ -11,6 +11,7 @@ import yaml
 
 from xsoar_local.engine.integration import Integration, IntegrationError, load_integration
 from xsoar_local.engine.scripts import Script, is_script_yaml, load_script
+from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
 
 # Commands every integration answers: they need an instance to say which integration is meant.
 INSTANCE_COMMANDS = ("test-module", "fetch-incidents")
@@ -76,8 +77,8 @@ class ContentCatalog:
 def _yaml_kind(path: Path) -> str | None:
     """'script', 'integration' or None for a YAML that is neither."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        data = load_yaml_file(path)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlLimitError):
         return None
     if is_script_yaml(data):
         return "script"

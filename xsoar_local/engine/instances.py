@@ -25,6 +25,7 @@ import yaml
 from xsoar_local.engine.catalog import ContentCatalog
 from xsoar_local.engine.integration import Integration
 from xsoar_local.engine.params import ParamError, ParamLayer, build_params
+from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
 
 ENTRY_KEYS = frozenset({"brand", "name", "params", "pack"})
 
@@ -178,9 +179,11 @@ def load_instances(
     if source is None:
         return InstanceSet(catalog, [], None, default_params, default_name)
     try:
-        document = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
+        document = load_yaml_file(Path(source))
     except OSError as error:
         raise InstanceError(f"cannot read the instances file {source}: {error.strerror or error}") from error
+    except (UnicodeDecodeError, YamlLimitError) as error:
+        raise InstanceError(f"cannot use the instances file: {error}") from error
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
+
 MARKETPLACE = "xsoar"
 
 # Commands every integration answers without declaring them in its YAML.
@@ -162,17 +164,18 @@ def load_integration(location: str | Path) -> Integration:
     """Load an integration from its folder (package layout) or from a unified YAML file."""
     yaml_path = find_yaml(Path(location))
     try:
-        data = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
+        data = load_yaml_file(yaml_path)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlLimitError) as error:
         raise IntegrationError(f"Cannot read {yaml_path}: {error}") from error
     if not isinstance(data, dict) or "script" not in data:
         raise IntegrationError(f"{yaml_path} is not an integration YAML (no `script` section).")
-    script = data.get("script") or {}
-    if not isinstance(script, dict):
+    if not isinstance(data["script"], dict):
+        # an automation script's YAML holds its code as the `script:` string; an integration's `script:` is a section
         raise IntegrationError(
-            f"{yaml_path} is an automation script, not an integration: run it with "
-            f"--packs <content root> --command '!{data.get('name') or yaml_path.stem} ...'"
+            f"{yaml_path} is a script, not an integration: run it with --packs <content root> --command "
+            f"'!{data.get('name') or yaml_path.stem} ...' (--integration takes an integration's folder or unified YAML)"
         )
+    script = data["script"]
     if script.get("type", "python") != "python":
         raise IntegrationError(f"{yaml_path}: only Python integrations can run locally (type {script.get('type')}).")
     params, commands = parse_integration_yaml(data)

@@ -70,6 +70,10 @@ def parse_params_json(text: str, source: str) -> dict[str, Any]:
         data = json.loads(text)
     except json.JSONDecodeError as error:
         raise ParamError(f"{source} is not valid JSON: {error}") from error
+    except RecursionError:
+        raise ParamError(
+            f"{source} is nested too deeply to be params: give a JSON object of param names to values"
+        ) from None
     if not isinstance(data, dict):
         raise ParamError(f"{source} must be a JSON object of param names to values.")
     return data

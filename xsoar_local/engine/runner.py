@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import select
 import subprocess
@@ -165,6 +166,16 @@ def _selected(environ: Mapping[str, str], names: frozenset[str], prefixes: tuple
     return {name: value for name, value in environ.items() if name in names or name.startswith(prefixes)}
 
 
+def _check_timeout(name: str, value: str) -> None:
+    """CommonServerPython turns the variable into a float deep inside a request; say what is wrong up front."""
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = math.nan
+    if not (math.isfinite(seconds) and seconds > 0):
+        raise EngineError(f"{name}={value!r} is not a number of seconds: set it to a number such as 30, or unset it.")
+
+
 def child_environment(
     parent: Mapping[str, str], env: Mapping[str, str] | None = None, repo_root: Path = REPO_ROOT
 ) -> dict[str, str]:
@@ -182,6 +193,9 @@ def child_environment(
         child.update(_selected(parent, NETWORK_VARIABLES, NETWORK_PREFIXES))
     else:
         child.update(env)
+    for name, value in child.items():
+        if name == "REQUESTS_TIMEOUT" or name.startswith(NETWORK_PREFIXES):
+            _check_timeout(name, value)
     child["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo_root), child.get("PYTHONPATH", "")]))
     child.setdefault("PYTHONIOENCODING", "utf-8")
     return child
@@ -223,6 +237,9 @@ def run_in_child(
     with tempfile.TemporaryDirectory(prefix="xsoar-local-") as workdir:
         result_path = Path(workdir) / "result.json"
         job = {**job, "result_path": str(result_path)}
+        for key in ("code_path", "folder", "runtime_dir"):  # the child works in its own folder
+            if job.get(key):
+                job[key] = str(Path(str(job[key])).resolve())
         requests_read, requests_write = os.pipe()
         environment = child_environment(os.environ, env)
         environment[CHANNEL_FD_VARIABLE] = str(requests_write)
@@ -236,6 +253,8 @@ def run_in_child(
                     env=environment,
                     pass_fds=(requests_write,),
                     text=True,
+                    # as in a container: files the code writes (fileResult) land in a folder of its own, not ours
+                    cwd=workdir,
                 )
             finally:
                 os.close(requests_write)

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from xsoar_local.engine.integration import ArgSpec, CommandSpec, IntegrationError, find_yaml, marketplace_value
+from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
 
 TRANSFORMER_TAG = "transformer"
 FILTER_TAG = "filter"
@@ -82,8 +83,8 @@ def load_script(location: str | Path) -> Script:
     """Load a script from its folder (package layout) or from a unified script YAML."""
     yaml_path = find_yaml(Path(location))
     try:
-        data = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as error:
+        data = load_yaml_file(yaml_path)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlLimitError) as error:
         raise ScriptError(f"Cannot read {yaml_path}: {error}") from error
     if not is_script_yaml(data):
         raise ScriptError(f"{yaml_path} is not an automation script YAML (needs `type` and a `script` field).")

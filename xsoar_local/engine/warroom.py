@@ -31,8 +31,11 @@ class ParsedCommand:
     positional: str | None = None
 
 
-def _read_value(text: str, start: int) -> tuple[str, int]:
-    """Read one (possibly quoted) value from `start`; return it and the index after it."""
+def _read_value(text: str, start: int, offset: int = 0) -> tuple[str, int]:
+    """Read one (possibly quoted) value from `start`; return it and the index after it.
+
+    `offset` is where `text` starts in the line the user typed, so an error's column points into that line.
+    """
     for quote in _QUOTES:
         if text.startswith(quote, start):
             position = start + len(quote)
@@ -53,7 +56,10 @@ def _read_value(text: str, start: int) -> tuple[str, int]:
                     continue
                 chars.append(char)
                 position += 1
-            raise WarRoomSyntaxError(f"unterminated {quote} quote starting at column {start + 1}")
+            raise WarRoomSyntaxError(
+                f"unterminated {quote} quote starting at column {offset + start + 1}: close it, "
+                f'e.g. text="..." (write \\{quote[0]} for a quote inside the value)'
+            )
     end = start
     while end < len(text) and not text[end].isspace():
         end += 1
@@ -63,9 +69,12 @@ def _read_value(text: str, start: int) -> tuple[str, int]:
 def parse_war_room(line: str) -> ParsedCommand:
     """Parse `!command key=value key="quoted value" positional` (the leading `!` is optional)."""
     text = line.strip()
+    offset = len(line) - len(line.lstrip())
     if text.startswith("!"):
         text = text[1:]
+        offset += 1
     name, _, rest = text.partition(" ")
+    offset += len(name) + 1  # where `rest` starts in `line`
     name = name.strip()
     if not name:
         raise WarRoomSyntaxError(f"no command name in {line!r}: write it as !command-name arg=value")
@@ -78,7 +87,7 @@ def parse_war_room(line: str) -> ParsedCommand:
             continue
         match = _KEY.match(rest, position)
         key = match.group(1) if match else None
-        value, position = _read_value(rest, match.end() if match else position)
+        value, position = _read_value(rest, match.end() if match else position, offset)
         if key is None:
             positional.append(value)
         elif key in args:

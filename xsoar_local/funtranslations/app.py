@@ -9,6 +9,7 @@ text (400), translation (200). Every request is recorded, faulted ones included.
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import json
 import socket
@@ -18,7 +19,7 @@ from dataclasses import dataclass
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import ClientDisconnected, HTTPException, MethodNotAllowed, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -69,11 +70,28 @@ class RecordedRequest:
         return _api_key(self.headers.items())
 
 
-class RequestLog:
-    """Thread-safe record of every request, in arrival order of their answers."""
+# Memory stays bounded whatever clients send: bodies over the limit are refused with 413 unread, the log
+# keeps the latest entries only, and each logged body value is cut short.
+MAX_BODY_BYTES = 64 * 1024
+MAX_LOG_ENTRIES = 1000
+MAX_LOGGED_VALUE = 2048
 
-    def __init__(self) -> None:
-        self._entries: list[RecordedRequest] = []
+
+def _clipped(value: Any) -> Any:
+    if isinstance(value, str) and len(value) > MAX_LOGGED_VALUE:
+        return value[:MAX_LOGGED_VALUE] + f"... ({len(value) - MAX_LOGGED_VALUE} more characters)"
+    if isinstance(value, dict):
+        return {key: _clipped(item) for key, item in list(value.items())[:100]}
+    if isinstance(value, list):
+        return [_clipped(item) for item in value[:100]]
+    return value
+
+
+class RequestLog:
+    """Thread-safe record of the latest requests (at most MAX_LOG_ENTRIES), in arrival order of their answers."""
+
+    def __init__(self, limit: int = MAX_LOG_ENTRIES) -> None:
+        self._entries: collections.deque[RecordedRequest] = collections.deque(maxlen=limit)
         self._lock = threading.Lock()
 
     def append(self, entry: RecordedRequest) -> None:
@@ -129,7 +147,20 @@ class TranslationService:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
-        body = _body(request)
+        request.max_content_length = MAX_BODY_BYTES  # also bounds a chunked body, which has no length
+        try:
+            if (request.content_length or 0) > MAX_BODY_BYTES:
+                raise RequestEntityTooLarge()
+            body = _body(request)
+        except RequestEntityTooLarge:
+            response = envelope(413, f"Request Entity Too Large: the body is over {MAX_BODY_BYTES} bytes.")
+            response.headers["Connection"] = "close"  # the unread body must not be taken for the next request
+            self._record(request, {}, 413, ())
+            return response(environ, start_response)
+        except ClientDisconnected:  # the body stopped short (the client left, or the service is stopping)
+            self._record(request, {}, None, ())
+            start_response("444 Connection Dropped", [])  # nobody is listening; the write fails quietly
+            return []
         faults = self.schedule.next_request()
         delay = sum(fault.latency or 0.0 for fault in faults)
         if delay:
@@ -193,7 +224,7 @@ class TranslationService:
                 path=request.path,
                 query=request.args.to_dict(),
                 headers=dict(request.headers.items()),
-                body=body,
+                body=_clipped(body),
                 client=request.remote_addr or "",
                 status=status,
                 faults=tuple(fault.spec for fault in faults),

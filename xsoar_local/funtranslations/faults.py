@@ -19,10 +19,12 @@ BodyKind = Literal["not-json", "empty"]
 BODY_KINDS: tuple[BodyKind, ...] = ("not-json", "empty")
 
 ACCEPTED_FORMS = (
-    "accepted fault specs: '429' or 'status=429' (any HTTP status 100-599), 'latency=1.5' (seconds, >= 0), "
+    "accepted fault specs: '429' or 'status=429' (any HTTP status 100-599), 'latency=1.5' (seconds, 0 to 3600), "
     "'body=not-json' or 'body=empty', 'drop'; each may end with ',times=N' (N >= 1) to fault only the first N requests"
 )
 _STATUS = re.compile(r"^(?:status=)?(\d+)$")
+# Longer than any client waits; a larger number (1e308) would overflow the sleep and is surely a typo.
+MAX_LATENCY_SECONDS = 3600.0
 
 
 @dataclass(frozen=True)
@@ -42,8 +44,10 @@ class Fault:
             raise ValueError(f"a {self.kind!r} fault takes no {', '.join(extras)}; {ACCEPTED_FORMS}")
         if self.kind == "status" and (self.status is None or not 100 <= self.status <= 599):
             raise ValueError(f"a status fault needs a status from 100 to 599 (got {self.status!r}); {ACCEPTED_FORMS}")
-        if self.kind == "latency" and (self.latency is None or not math.isfinite(self.latency) or self.latency < 0):
-            raise ValueError(f"a latency fault needs a finite number of seconds >= 0 (got {self.latency!r})")
+        if self.kind == "latency" and (
+            self.latency is None or not math.isfinite(self.latency) or not 0 <= self.latency <= MAX_LATENCY_SECONDS
+        ):
+            raise ValueError(f"a latency fault needs 0 to {MAX_LATENCY_SECONDS:g} seconds (got {self.latency!r})")
         if self.kind == "body" and self.body not in BODY_KINDS:
             raise ValueError(f"a body fault needs one of {', '.join(BODY_KINDS)} (got {self.body!r})")
         if self.times is not None and self.times < 1:
@@ -95,8 +99,8 @@ def _seconds(value: str) -> float:
         seconds = float(value)
     except ValueError:
         raise ValueError(f"latency must be a number of seconds, e.g. latency=1.5 (got {value!r})") from None
-    if not math.isfinite(seconds) or seconds < 0:
-        raise ValueError(f"latency must be a finite number of seconds >= 0 (got {value!r})")
+    if not math.isfinite(seconds) or not 0 <= seconds <= MAX_LATENCY_SECONDS:
+        raise ValueError(f"latency must be 0 to {MAX_LATENCY_SECONDS:g} seconds, e.g. latency=1.5 (got {value!r})")
     return seconds
 
 

@@ -3,8 +3,9 @@
     with serve(ServiceConfig(rate_limit=5, window_seconds=3600, tls=True)) as svc:
         requests.post(svc.url + "yoda", data={"text": "..."}, verify=str(svc.ca_bundle))
 
-On exit the listening socket is closed, handler threads are joined (a latency fault wakes up
-early) and the generated CA file is removed.
+On exit the listening socket is closed, every open connection is cut (a slow client cannot hold the
+stop), handler threads get a second to finish (a latency fault wakes up early) and the generated CA
+file is removed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import ipaddress
 import logging
 import math
 import shutil
+import socket
 import ssl
 import tempfile
 import threading
@@ -117,9 +119,48 @@ class _Handler(WSGIRequestHandler):
         _LOG.log(level, "%s - %s", self.address_string(), message % args if args else message)
 
 
+# How long stopping may take: open connections are shut down, then their handlers get this long to finish.
+STOP_SECONDS = 1.0
+
+
 class _Server(ThreadedWSGIServer):
-    # Non-daemon handler threads are joined by server_close(): nothing outlives the `with` block.
-    daemon_threads = False
+    """Tracks each open connection and its handler thread, so stopping never waits on a client."""
+
+    daemon_threads = True
+    block_on_close = False  # closing joins our own handlers, with a deadline (close_connections)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._open: dict[Any, threading.Thread] = {}
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(target=self.process_request_thread, args=(request, client_address), daemon=True)
+        with self._open_lock:
+            self._open[request] = thread
+        thread.start()
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.pop(request, None)
+        super().shutdown_request(request)
+
+    def close_connections(self, seconds: float = STOP_SECONDS) -> None:
+        """Let handlers that are answering finish briefly, then cut every connection still open (a slow or
+        silent client included) and give their handlers the rest of ``seconds``."""
+        deadline = time.monotonic() + seconds
+        grace = time.monotonic() + seconds / 4
+        with self._open_lock:
+            open_now = dict(self._open)
+        for thread in open_now.values():
+            thread.join(max(0.0, grace - time.monotonic()))
+        with self._open_lock:
+            still_open = dict(self._open)
+        for connection in still_open:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+        for thread in still_open.values():
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         _LOG.debug("connection from %s failed", client_address, exc_info=True)
@@ -162,8 +203,9 @@ def serve(config: ServiceConfig | None = None) -> Iterator[RunningService]:
             yield RunningService(f"{base_url}/translate/", base_url, config.host, server.port, ca_bundle, config, log)
         finally:
             stopping.set()
-            server.shutdown()  # serve_forever then closes the socket and joins the handler threads
+            server.shutdown()  # serve_forever then closes the listening socket
             thread.join()
+            server.close_connections()  # and no client, however slow, holds the stop
 
 
 def _bind(config: ServiceConfig, app: TranslationService) -> _Server:

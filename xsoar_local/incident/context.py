@@ -114,11 +114,19 @@ def _parse_path(path: str) -> list[_Part]:
     return parts
 
 
+# Writing builds one nested object per segment; deeper than this is a runaway path, not data.
+MAX_WRITE_DEPTH: Final = 100
+
+
 def _parse_write_path(path: str) -> list[str]:
     parts = _parse_path(path)
     names = [part for part in parts if isinstance(part, str)]
     if len(names) != len(parts):
         raise ContextPathError(f"Cannot write to {path!r}: index and (selector) segments are read-only")
+    if len(names) > MAX_WRITE_DEPTH:
+        raise ContextPathError(
+            f"Cannot write a context path of {len(names)} segments: at most {MAX_WRITE_DEPTH} (shorten the path)"
+        )
     return names
 
 
@@ -136,38 +144,69 @@ def get_path(context: Mapping[str, Any], path: str) -> Any:
     return None if found is UNDEFINED else found
 
 
-def _read(value: Any, parts: list[_Part]) -> Any:
-    if not parts:
-        return value
-    head, rest = parts[0], parts[1:]
-    if value is UNDEFINED or value is None:
-        return UNDEFINED
-    if isinstance(head, _Filter):
-        matches = [item for item in _as_items(value) if evaluate_selector(head.selector, item)]
-        if not matches:
+def _read(value: Any, parts: list[_Part], start: int = 0) -> Any:
+    """Read ``parts[start:]`` from ``value``: a loop over the parts (linear in the path), recursing only to map
+    the rest of the path over the elements of a list."""
+    index = start
+    while index < len(parts):
+        head = parts[index]
+        if value is UNDEFINED or value is None:
             return UNDEFINED
-        return _read(matches[0] if len(matches) == 1 else matches, rest)
-    if isinstance(head, str) and isinstance(value, list) and head.lstrip("-").isdigit():
-        head = int(head)
-    if isinstance(head, int):
-        items = _as_items(value)
-        if not -len(items) <= head < len(items):
-            return UNDEFINED
-        return _read(items[head], rest)
-    if isinstance(value, Mapping):
-        return _read(value[head], rest) if head in value else UNDEFINED
-    if isinstance(value, list):
-        collected: list[Any] = []
-        for element in value:
-            found = _read(element, parts)
-            if found is UNDEFINED or found is None:
-                continue
-            if isinstance(found, list):
-                collected.extend(found)
+        if isinstance(head, _Filter):
+            matches = [item for item in _as_items(value) if evaluate_selector(head.selector, item)]
+            if not matches:
+                return UNDEFINED
+            value = matches[0] if len(matches) == 1 else matches
+        else:
+            if isinstance(head, str) and isinstance(value, list) and head.lstrip("-").isdigit():
+                head = int(head)
+            if isinstance(head, int):
+                items = _as_items(value)
+                if not -len(items) <= head < len(items):
+                    return UNDEFINED
+                value = items[head]
+            elif isinstance(value, Mapping):
+                if head not in value:
+                    return UNDEFINED
+                value = value[head]
+            elif isinstance(value, list):
+                collected: list[Any] = []
+                for element in value:
+                    found = _read(element, parts, index)
+                    if found is UNDEFINED or found is None:
+                        continue
+                    if isinstance(found, list):
+                        collected.extend(found)
+                    else:
+                        collected.append(found)
+                return collected if collected else UNDEFINED
             else:
-                collected.append(found)
-        return collected if collected else UNDEFINED
-    return UNDEFINED
+                return UNDEFINED
+        index += 1
+    return value
+
+
+def longest_existing_prefix(context: Mapping[str, Any], path: str) -> tuple[str, Any] | None:
+    """The longest proper prefix of ``path`` (whole segments) holding a non-empty value, and that value.
+
+    One pass over the path, reading each segment from the value the previous one gave: the hint for a
+    mistyped path costs what reading it costs, however long it is.
+    """
+    try:
+        segments = _split_segments(path.strip())
+        value: Any = context
+        best: tuple[int, Any] | None = None
+        for count, raw in enumerate(segments[:-1], start=1):
+            value = _read(value, _parse_path(raw))
+            if value is UNDEFINED or value is None:
+                break
+            if value not in ("", [], {}):
+                best = (count, value)
+    except ContextPathError:
+        return None
+    if best is None:
+        return None
+    return ".".join(segment.strip() for segment in segments[: best[0]]), best[1]
 
 
 def _parent_for_write(context: dict[str, Any], names: list[str], path: str) -> dict[str, Any]:

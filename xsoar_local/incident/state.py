@@ -350,8 +350,9 @@ class StateStore:
 
     def _write(self, document: dict[str, Any]) -> None:
         # Serialise first: a value that is not JSON fails here, before any file is touched.
-        text = json.dumps(document, indent=1, ensure_ascii=False) + "\n"
-        data = text.encode("utf-8", "surrogatepass")
+        # ASCII with \u escapes: a lone surrogate (from a mis-encoded argument) round-trips instead of making
+        # the file invalid UTF-8
+        data = (json.dumps(document, indent=1, ensure_ascii=True) + "\n").encode("ascii")
         if len(data) > MAX_STATE_BYTES:
             raise StateError(
                 f"The state would grow to {len(data):,} bytes, over the {MAX_STATE_BYTES:,}-byte limit, so it was "

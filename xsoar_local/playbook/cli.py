@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import os
 import sys
 from collections.abc import Callable
@@ -32,7 +31,10 @@ from xsoar_local.playbook.integrations import EngineExecutor
 from xsoar_local.playbook.model import Playbook, PlaybookError, load_playbook
 from xsoar_local.playbook.report import render_outcome, run_to_json, summary, task_line
 from xsoar_local.playbook.runner import DEFAULT_MAX_STEPS, PlaybookRun, PlaybookRunner, TaskResult
+from xsoar_local.redact import redact_text
+from xsoar_local.render import neutralise, terminal_json
 from xsoar_local.runtime import REPO_ROOT
+from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
 
 DEFAULT_PACKS = REPO_ROOT / "Packs"
 # Errors in what the command line set up (content root, instances file, params): one line, exit 2.
@@ -53,8 +55,8 @@ def find_playbook(reference: str, packs_root: Path) -> Path:
     names: list[str] = []
     for candidate in candidates:
         try:
-            data = yaml.safe_load(candidate.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError):
+            data = load_yaml_file(candidate)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlLimitError):
             continue
         if isinstance(data, dict):
             if reference in (data.get("id"), data.get("name")):
@@ -107,7 +109,7 @@ def _run_one(
     playbook = load_playbook(path)
     on_task: Callable[[TaskResult], None] | None = None
     if not options.json:
-        console.print(Text(f"Work plan: {playbook.name} ({path})", style="bold underline"))
+        console.print(Text(neutralise(f"Work plan: {playbook.name} ({path})"), style="bold underline"))
         on_task = lambda result: console.print(task_line(result))  # noqa: E731 - a one-line callback
     with contextlib.ExitStack() as stack:
         return Session(options, stack, store).run(playbook, incident, on_task)
@@ -130,10 +132,10 @@ def cmd_playbook(options: argparse.Namespace, console: Console) -> int:
             with store.update() as state:
                 state.put_incident(incident_id, run.incident)
     except (PlaybookError, PlaybookUsageError, IncidentInputError, *SETUP_ERRORS) as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {neutralise(redact_text(str(error)))}", file=sys.stderr)
         return EXIT_USAGE
     if options.json:
-        print(json.dumps(run_to_json(run), indent=2, ensure_ascii=False, default=str))
+        print(terminal_json(run_to_json(run)))
     else:
         console.print(render_outcome(run))
     return EXIT_OK if run.completed else EXIT_NOT_COMPLETED
@@ -160,18 +162,30 @@ def cmd_test_playbooks(options: argparse.Namespace, console: Console) -> int:
             failed += 1
             runs.append({"playbook": {"source": str(path)}, "completed": False, "error": str(error)})
             if not options.json:
-                console.print(f"[bold red]✘ {path}: {error}[/]")
+                console.print(Text(neutralise(f"✘ {path}: {error}"), style="bold red"))
             continue
         failed += 0 if run.completed else 1
         runs.append(run_to_json(run))
         if not options.json:
             console.print(render_outcome(run, show_context=options.verbose) if options.verbose else summary(run))
     if options.json:
-        print(json.dumps({"passed": len(paths) - failed, "failed": failed, "runs": runs}, indent=2, default=str))
+        print(terminal_json({"passed": len(paths) - failed, "failed": failed, "runs": runs}))
     else:
         style = "bold red" if failed else "bold green"
         console.print(f"[{style}]{len(paths) - failed} of {len(paths)} test playbook(s) completed[/]")
     return EXIT_NOT_COMPLETED if failed else EXIT_OK
+
+
+def _positive_steps(value: str) -> int:
+    try:
+        steps = int(value)
+    except ValueError:
+        steps = 0
+    if steps < 1:
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not a number of tasks: give 1 or more (default {DEFAULT_MAX_STEPS})"
+        )
+    return steps
 
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
@@ -188,7 +202,10 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--params-file", help="JSON object of integration params (the DEMISTO_PARAMS format)")
     parser.add_argument("--env-file", help="NAME=VALUE lines of integration params")
     parser.add_argument(
-        "--max-steps", type=int, default=DEFAULT_MAX_STEPS, help="stop a looping playbook after this many tasks"
+        "--max-steps",
+        type=_positive_steps,
+        default=DEFAULT_MAX_STEPS,
+        help="stop a looping playbook after this many tasks",
     )
     parser.add_argument("--json", action="store_true", help="print the run(s) as JSON")
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from xsoar_local.incident.context import ContextPathError, get_path, set_path
+from xsoar_local.incident.context import ContextPathError, get_path, longest_existing_prefix, set_path
 from xsoar_local.playbook.transformers import TransformerError, apply_transformer, as_list, to_text
 
 REFERENCE = re.compile(r"\$\{([^{}]*)\}")
@@ -166,27 +166,23 @@ def nearby_paths(view: Mapping[str, Any], path: str, limit: int = 5) -> list[str
     """Paths that do hold a value under the longest existing prefix of `path`: the hint for a mistyped path.
 
     `YodaSpeak.Phrase.Translation` on a context holding `YodaSpeak.TheForce.*` gives the `YodaSpeak.TheForce.*` leaves.
+    Linear in the path and stops after `limit` leaves, however long the path or large the value.
     """
-    parts = [part for part in path.split(".") if part]
-    for size in range(len(parts) - 1, 0, -1):
-        prefix = ".".join(parts[:size])
-        try:
-            value = get_path(view, prefix)
-        except ContextPathError:
-            return []
-        if not is_empty(value):
-            leaves: list[str] = []
-            _leaves(value, prefix, leaves)
-            return leaves[:limit]
-    return []
+    found = longest_existing_prefix(view, path)
+    if found is None:
+        return []
+    leaves: list[str] = []
+    _leaves(found[1], found[0], leaves, limit)
+    return leaves
 
 
-def _leaves(value: Any, prefix: str, found: list[str]) -> None:
-    if isinstance(value, list):
-        for item in value:
-            _leaves(item, prefix, found)
-    elif isinstance(value, Mapping) and value:
-        for key, item in value.items():
-            _leaves(item, f"{prefix}.{key}", found)
-    elif prefix not in found:
-        found.append(prefix)
+def _leaves(value: Any, prefix: str, found: list[str], limit: int) -> None:
+    stack = [(value, prefix)]
+    while stack and len(found) < limit:
+        item, where = stack.pop()
+        if isinstance(item, list):
+            stack.extend((element, where) for element in reversed(item))
+        elif isinstance(item, Mapping) and item:
+            stack.extend((child, f"{where}.{key}") for key, child in reversed(list(item.items())))
+        elif where not in found:
+            found.append(where)

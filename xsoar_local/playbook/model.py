@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from xsoar_local.safeyaml import MAX_YAML_BYTES, YamlLimitError, load_yaml
+
 NONE_BRANCH = "#none#"
 DEFAULT_BRANCH = "#default#"
 ERROR_BRANCH = "#error#"
@@ -124,7 +126,9 @@ def parse_playbook(data: Any, source: Path | None = None) -> Playbook:
 def load_playbook_text(text: str, source: Path | None = None) -> Playbook:
     """Parse playbook YAML text."""
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text, str(source or "playbook"))
+    except YamlLimitError as error:
+        raise PlaybookError(str(error)) from error
     except yaml.YAMLError as error:
         raise PlaybookError(f"{source or 'playbook'} is not valid YAML: {error}") from error
     return parse_playbook(data, source)
@@ -134,7 +138,9 @@ def load_playbook(path: str | Path) -> Playbook:
     """Read and parse a playbook YAML file."""
     location = Path(path)
     try:
+        if location.stat().st_size > MAX_YAML_BYTES:
+            raise PlaybookError(f"{location} is over the {MAX_YAML_BYTES:,}-byte limit for YAML files")
         text = location.read_text(encoding="utf-8")
-    except OSError as error:
+    except (OSError, UnicodeDecodeError) as error:
         raise PlaybookError(f"Cannot read {location}: {error}") from error
     return load_playbook_text(text, location)

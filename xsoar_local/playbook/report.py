@@ -13,7 +13,7 @@ from rich.text import Text
 
 from xsoar_local.playbook.expressions import is_empty
 from xsoar_local.playbook.runner import CONTINUED, ERROR, SUCCESS, WARNING, PlaybookRun, TaskResult, WarRoomEntry
-from xsoar_local.render import render_context, render_entry
+from xsoar_local.render import neutralise, render_context, render_entry
 
 _STATUS_STYLES = {SUCCESS: "green", WARNING: "bold yellow", ERROR: "bold red", CONTINUED: "yellow"}
 _STATUS_MARKS = {SUCCESS: "✔", WARNING: "⚠", ERROR: "✘", CONTINUED: "✘"}
@@ -34,12 +34,12 @@ def task_line(result: TaskResult) -> Table:
     prefix.append(result.status.ljust(_STATUS_WIDTH), style=style)
     prefix.append(f" {result.seconds:5.2f}s", style="dim")
     body = Text(overflow="fold")  # fold only what cannot wrap at a space, e.g. a long Brand|||command
-    body.append(f"[{result.task_id}] ", style="dim")
-    body.append(result.name or f"({result.type})", style="bold")
+    body.append(f"[{neutralise(result.task_id)}] ", style="dim")
+    body.append(neutralise(result.name or f"({result.type})"), style="bold")
     if result.action:
-        body.append(f"  {result.action}", style="cyan")
+        body.append(f"  {neutralise(result.action)}", style="cyan")
     if result.message:
-        body.append(f"\n{result.message}", style=style if result.status != SUCCESS else "dim")
+        body.append(f"\n{neutralise(result.message)}", style=style if result.status != SUCCESS else "dim")
     line = Table.grid(padding=(0, 1))
     line.add_column(no_wrap=True)
     line.add_column(overflow="fold")
@@ -54,7 +54,7 @@ def _war_room_entry(item: WarRoomEntry, empty_refs: Mapping[str, tuple[str, ...]
         refs = ", ".join(f"${{{path}}}" for path in empty_refs.get(item.task_id, ()))
         why = f": {refs} resolved to nothing" if refs else ""
         return Panel(
-            Text(f"(empty value{why})", style="bold yellow"),
+            Text(neutralise(f"(empty value{why})"), style="bold yellow"),
             title=f"⚠ {title}",
             border_style="yellow",
             title_align="left",
@@ -75,6 +75,11 @@ def render_war_room(run: PlaybookRun) -> RenderableType:
 def summary(run: PlaybookRun) -> Text:
     """The last line: completed or not, and why."""
     counts = f"{len(run.tasks)} task(s) ran"
+    line = _summary_line(run, counts)
+    return Text(neutralise(line.plain), style=line.style)
+
+
+def _summary_line(run: PlaybookRun, counts: str) -> Text:
     if not run.completed:
         return Text(f"✘ Playbook {run.playbook.name!r} did NOT complete: {run.error} ({counts})", style="bold red")
     if run.warnings:

@@ -1,0 +1,69 @@
+"""Which params are secrets, and the forms a secret is masked in."""
+
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import quote_plus
+
+import pytest
+
+from xsoar_local.redact import MASK, Redactor, redact_text, secrets_of_params
+
+PASSWORD = "pa ss/w0rd+9"
+
+
+@pytest.mark.parametrize(
+    ("params", "types", "expected"),
+    [
+        pytest.param(
+            {"credentials": {"identifier": "bob", "password": PASSWORD}},
+            {"credentials": 9},
+            [PASSWORD, base64.b64encode(f"bob:{PASSWORD}".encode()).decode()],
+            id="type-9-with-basic-auth",
+        ),
+        pytest.param({"token_field": "t0ken"}, {"token_field": 4}, ["t0ken"], id="encrypted-type-4"),
+        pytest.param({"my_api_key": "k3y"}, {}, ["k3y"], id="sensitive-name"),
+        pytest.param(
+            {"url": "https://u:p%40ss@host/"},
+            {"url": 0},
+            ["p%40ss", "p@ss", base64.b64encode(b"u:p@ss").decode()],
+            id="url-password-quoted-and-not",
+        ),
+        pytest.param({"url": "https://host/", "insecure": True}, {"url": 0, "insecure": 8}, [], id="nothing-secret"),
+    ],
+)
+def test_secrets_of_params(params: dict[str, object], types: dict[str, int], expected: list[str]) -> None:
+    """Given an instance's params, When its secrets are listed, Then exactly the secret values (and Basic forms)."""
+    assert secrets_of_params(params, types) == expected
+
+
+@pytest.mark.parametrize(
+    "shown",
+    [
+        pytest.param(PASSWORD, id="raw"),
+        pytest.param(json.dumps({"p": PASSWORD}), id="json-escaped"),
+        pytest.param(f"GET /?p={quote_plus(PASSWORD)}", id="form-quoted"),
+        pytest.param(base64.b64encode(PASSWORD.encode()).decode(), id="base64"),
+        pytest.param(PASSWORD.encode().hex(), id="hex"),
+    ],
+)
+def test_a_secret_is_masked_in_each_form(shown: str) -> None:
+    """Given a known secret shown in one of its forms, When redacted, Then the form is replaced by the mask."""
+    redacted = Redactor([PASSWORD]).text(f"before {shown} after")
+    assert MASK in redacted, redacted
+    assert "w0rd" not in redacted, redacted
+    assert redacted.startswith("before "), redacted
+
+
+def test_url_passwords_are_masked_without_knowing_them() -> None:
+    """Given text with scheme://user:password@host URLs, When redact_text runs, Then the passwords are masked."""
+    text = "at https://yoda:s3cret@127.0.0.1:1/x and ftp://a:b@h/ but not mailto:x@y or https://host/"
+    assert redact_text(text) == (
+        f"at https://yoda:{MASK}@127.0.0.1:1/x and ftp://a:{MASK}@h/ but not mailto:x@y or https://host/"
+    )
+
+
+def test_values_are_redacted_deeply_keys_included() -> None:
+    """Given a JSON-like value holding the secret in a key and a nested list, When redacted, Then both are masked."""
+    assert Redactor(["t0ken"]).value({"t0ken": ["x t0ken", 1, None]}) == {MASK: [f"x {MASK}", 1, None]}
