@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -317,6 +319,12 @@ def _tolerant_streams() -> None:
                 reconfigure(errors="backslashreplace")
 
 
+def _interruptible() -> None:
+    """Ctrl-C raises KeyboardInterrupt even when the shell started us with SIGINT ignored (a job run with `&`)."""
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, run the subcommand, and turn user errors into one line and exit status 2.
 
@@ -324,6 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     only with XSOAR_LOCAL_DEBUG=1): no path a user can reach prints a traceback they did not ask for.
     """
     _tolerant_streams()
+    _interruptible()
     try:
         options = build_parser().parse_args(argv)
         console = Console()

@@ -142,9 +142,15 @@ def test_max_steps_below_one_is_refused(steps: str) -> None:
     assert b"Traceback" not in completed.stderr
 
 
+def _sigint_ignored() -> None:
+    # The harshest start: a shell starts `&` jobs (and CI runners often start us) with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def test_ctrl_c_during_a_run_is_one_line_and_status_130(tmp_path: Path) -> None:
     """Given `run` waiting on a slow service (latency=30), When Ctrl-C reaches the terminal's process group,
-    Then it stops with one line and status 130, no traceback, and the state folder is still readable."""
+    Then it stops with one line and status 130 (even when started with SIGINT ignored), no traceback, and the
+    state folder is still readable."""
     process = subprocess.Popen(
         [
             sys.executable,
@@ -165,6 +171,7 @@ def test_ctrl_c_during_a_run_is_one_line_and_status_130(tmp_path: Path) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         start_new_session=True,  # a process group of its own, as a terminal's foreground job
+        preexec_fn=_sigint_ignored,
     )
     time.sleep(3)  # the sandbox is waiting on the service
     os.killpg(process.pid, signal.SIGINT)

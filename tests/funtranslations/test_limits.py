@@ -69,6 +69,8 @@ def service_process() -> Iterator[Callable[..., tuple[subprocess.Popen[str], int
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
+            # Started as a shell starts a `&` job, with SIGINT ignored: the service must still stop on it.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
         )
         started.append(process)
         assert process.stdout is not None

@@ -66,7 +66,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     def _on_sigterm(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    # SIGINT too, explicitly: a shell starts background jobs with SIGINT ignored, and Python then never raises
+    # KeyboardInterrupt, so Ctrl-C (or `kill -INT`) would not stop a service started with `&`.
     signal.signal(signal.SIGTERM, _on_sigterm)
+    signal.signal(signal.SIGINT, _on_sigterm)
     try:
         with serve(config) as service:
             print(service.url, flush=True)
