@@ -102,3 +102,26 @@ def test_work_plan_follows_the_graph_from_the_start_task() -> None:
     ]
     assert plan["running"] is True
     assert work_plan({**run, "state": "completed"})["running"] is False
+
+
+@pytest.mark.parametrize(
+    ("run_state", "reported", "shown"),
+    [
+        pytest.param("inprogress", ["", "", ""], ["in progress", "waiting", "waiting"], id="start-is-running"),
+        pytest.param("inprogress", ["Completed", "", ""], ["completed", "in progress", "waiting"], id="next-running"),
+        pytest.param("inprogress", ["Completed", "InProgress", ""], ["completed", "in progress", "waiting"],
+                     id="reported-running-kept"),
+        pytest.param("completed", ["Completed", "Completed", ""], ["completed", "completed", "skipped"],
+                     id="never-reached-skipped"),
+        pytest.param("failed", ["Completed", "Error", ""], ["completed", "error", "waiting"], id="after-failure-waits"),
+    ],
+)  # fmt: skip
+def test_unreported_states(run_state: str, reported: list[str], shown: list[str]) -> None:
+    """Given a server reporting tasks only as they finish, When shown, Then running and skipped tasks are named."""
+    names = ["Start", "Translate", "Print"]
+    tasks = {
+        str(index): {"state": state, "task": {"name": name}, "nextTasks": {"#none#": [str(index + 1)]}}
+        for index, (name, state) in enumerate(zip(names, reported, strict=True))
+    }
+    plan = work_plan({"state": run_state, "startTaskId": "0", "tasks": tasks})
+    assert [task["state"] for task in plan["tasks"]] == shown

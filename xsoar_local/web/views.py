@@ -220,12 +220,39 @@ def work_plan(run: Mapping[str, Any] | None) -> dict[str, Any]:
             }
         )
     state = str(run.get("state") or "").lower()
+    _fill_unreported(rows, tasks, state)
     return {
         "state": state,
         "running": state in RUNNING_STATES,
         "playbook": str(run.get("name") or run.get("playbookId") or ""),
         "tasks": rows,
     }
+
+
+def _fill_unreported(rows: list[dict[str, Any]], tasks: Mapping[str, Mapping[str, Any]], state: str) -> None:
+    """Name the states a server reports only implicitly, in place.
+
+    While the run goes on, a waiting task whose predecessor completed is the one running now (a server that reports
+    tasks as they finish says nothing else); once the run completed, a task it never reached was skipped.
+    """
+    if state == "completed":
+        for row in rows:
+            if row["state"] == "waiting":
+                row["state"] = "skipped"
+        return
+    if state not in RUNNING_STATES or any(row["state"] == "in progress" for row in rows):
+        return
+    done = {row["id"] for row in rows if row["state"] in ("completed", "error", "skipped")}
+    parents: dict[str, set[str]] = {}
+    for task_id, task in tasks.items():
+        branches = task.get("nextTasks") or {}
+        for ids in branches.values() if isinstance(branches, Mapping) else ():
+            for next_id in ids or ():
+                parents.setdefault(str(next_id), set()).add(task_id)
+    for row in rows:
+        if row["state"] == "waiting" and (not parents.get(row["id"]) or parents[row["id"]] & done):
+            row["state"] = "in progress"
+            return
 
 
 def entries_view(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
