@@ -26,22 +26,23 @@ from xsoar_local.engine import (
     command_spec,
     load_integration,
     parse_war_room,
-    run_command,
 )
+from xsoar_local.engine.catalog import CatalogError, ContentCatalog, scan_content
+from xsoar_local.engine.instances import InstanceError, InstanceSet, load_instances
+from xsoar_local.engine.session import EngineSession
+from xsoar_local.engine.state import FileInstanceState, InstanceStateError
 from xsoar_local.incident.store import DEFAULT_STATE_DIR, Incident, IncidentStateError, IncidentStore
 from xsoar_local.instance import (
     API_KEY_ENV,
+    DefaultInstances,
     InstanceSetupError,
     ParamSources,
-    embedded_service,
-    instance_params,
-    service_wanted,
 )
 from xsoar_local.playbook.cli import add_playbook_parsers
 from xsoar_local.render import render_run
 from xsoar_local.runtime import REPO_ROOT
 
-DEFAULT_INTEGRATION = REPO_ROOT / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak"
+DEFAULT_PACKS = REPO_ROOT / "Packs"
 
 EXIT_OK, EXIT_ERROR_ENTRY, EXIT_USAGE = 0, 1, 2
 
@@ -108,30 +109,58 @@ def load_incident(store: IncidentStore, reset: bool) -> Incident:
     return Incident(integration_contexts=saved.integration_contexts) if reset else saved
 
 
+def _content(options: argparse.Namespace, default_params: DefaultInstances) -> tuple[ContentCatalog, InstanceSet]:
+    """The catalog (--integration: that one folder; else the --packs content root) and its instances."""
+    if options.integration:
+        integration = load_integration(options.integration)
+        catalog = ContentCatalog(integration.folder, (integration,))
+    else:
+        catalog = scan_content(Path(options.packs))
+    instances_file = Path(options.instances) if getattr(options, "instances", None) else None
+    instances = load_instances(catalog, instances_file, default_params)
+    if getattr(options, "instance", None) and instances_file is None:
+        instances.default_name = options.instance
+    return catalog, instances
+
+
+def _war_room_line(catalog: ContentCatalog, command: str | None, text: str | None) -> str:
+    """The War Room line `run` executes: --command as given, or --text for the command with a `text` argument."""
+    if command:
+        return command if command.lstrip().startswith("!") else f"!{command}"
+    if text is None:
+        raise UsageError("say what to run: --command '!command arg=value' or --text TEXT")
+    for integration in catalog.integrations:
+        spec = next((c for c in integration.commands if c.argument("text") is not None), None)
+        if spec is not None:
+            return war_room_line(spec.name, {"text": text})
+    raise UsageError("there is no command with a `text` argument here: use --command '!command ...'")
+
+
 def cmd_run(options: argparse.Namespace, console: Console) -> int:
-    """`run`: one command through the engine, printed as a War Room entry plus the context."""
-    integration = load_integration(options.integration)
-    command, args = resolve_command(integration, options.command, options.text)
-    if options.debug:
-        args["debug-mode"] = "true"
+    """`run`: one War Room line (an integration command or a script), printed as entries plus the context."""
     store = IncidentStore.in_folder(Path(options.state_dir))
     incident = load_incident(store, options.reset)
-    use_service = service_wanted(integration, options.service, options.real)
-    if (options.fault or options.paid_key) and not use_service:
-        raise UsageError("--fault and --paid-key need the embedded service (they cannot change the real service)")
     sources = ParamSources.from_options(options, os.environ)
     service_info: ServiceInfo | None = None
-    service_cm = embedded_service(options.fault or (), options.paid_key or ()) if use_service else None
-    with service_cm or contextlib.nullcontext() as service:
-        params = instance_params(integration, sources, service.url if service else None)
-        run = run_command(integration, command, args, params, incident, instance_name=options.instance)
-        if service is not None:
-            service_info = ServiceInfo(url=service.url, requests=len(service.requests))
+    with contextlib.ExitStack() as stack:
+        defaults = DefaultInstances(
+            sources, stack, service_option=options.service, faults=options.fault or (), paid_keys=options.paid_key or ()
+        )
+        catalog, instances = _content(options, defaults)
+        line = _war_room_line(catalog, options.command, options.text)
+        if options.debug:
+            line += " debug-mode=true"
+        session = EngineSession(catalog, instances, FileInstanceState(Path(options.state_dir)))
+        run = session.war_room(line, incident)
+        if (options.fault or options.paid_key) and defaults.service is None:
+            raise UsageError("--fault and --paid-key need the embedded service (they cannot change the real service)")
+        if defaults.service is not None:
+            service_info = ServiceInfo(url=defaults.service.url, requests=len(defaults.service.requests))
     store.save(run.incident)
     if options.json:
         print(json.dumps(run_to_json(run, service_info), indent=2, ensure_ascii=False, default=str))
     else:
-        title = war_room_line(command, run.args)
+        title = war_room_line(run.command, run.args)
         console.print(
             render_run(run.entries, run.incident.context, title=title, logs=run.logs, verbose=options.verbose)
         )
@@ -144,6 +173,48 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
     return EXIT_ERROR_ENTRY if run.is_error else EXIT_OK
 
 
+def cmd_fetch(options: argparse.Namespace, console: Console) -> int:
+    """`fetch`: one fetch-incidents run of an instance; incidents stored, lastRun kept per instance."""
+    sources = ParamSources.from_options(options, os.environ)
+    with contextlib.ExitStack() as stack:
+        options.integration = None
+        catalog, instances = _content(options, DefaultInstances(sources, stack))
+        session = EngineSession(catalog, instances, FileInstanceState(Path(options.state_dir)))
+        fetch = session.fetch(options.instance)
+    if options.json:
+        document: dict[str, Any] = {"incidents": fetch.incidents, "last_run": fetch.last_run}
+        if fetch.error:
+            document["error"] = fetch.error
+        print(json.dumps(document, indent=2, ensure_ascii=False, default=str))
+    elif fetch.ok:
+        console.print(f"{fetch.instance}: fetched {len(fetch.incidents)} incident(s)", soft_wrap=True)
+        for incident in fetch.incidents:
+            console.print(f"  #{incident['id']} {incident.get('name', '')} (occurred {incident.get('occurred')})")
+    if fetch.error:
+        print(f"error: fetch-incidents of {fetch.instance} failed (lastRun kept): {fetch.error}", file=sys.stderr)
+        return EXIT_ERROR_ENTRY
+    return EXIT_OK
+
+
+def add_fetch_parser(subparsers: Any) -> None:
+    """The `fetch` subcommand's options."""
+    parser = subparsers.add_parser(
+        "fetch",
+        help="run one fetch-incidents of an instance",
+        description="Run fetch-incidents once for an instance: its incidents are stored, its lastRun moves on.",
+    )
+    parser.add_argument("--packs", default=str(DEFAULT_PACKS), help="the content root holding the packs")
+    parser.add_argument("--instances", help="YAML file of instances: instances: [{brand, name, params}]")
+    parser.add_argument("--instance", required=True, help="the instance to fetch with (a name in --instances)")
+    parser.add_argument("--param", action="append", metavar="NAME=VALUE", help="param of a default instance")
+    parser.add_argument("--params-file", help="JSON object of params of a default instance")
+    parser.add_argument("--env-file", help="NAME=VALUE lines of params of a default instance")
+    parser.add_argument("--real", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), help="where incidents and lastRun are kept")
+    parser.add_argument("--json", action="store_true", help='print {"incidents": [...], "last_run": {...}}')
+    parser.set_defaults(handler=cmd_fetch)
+
+
 def add_run_parser(subparsers: Any) -> None:
     """The `run` subcommand's options."""
     parser = subparsers.add_parser(
@@ -151,7 +222,11 @@ def add_run_parser(subparsers: Any) -> None:
         help="run one integration command locally",
         description="Run one command of an integration in a local engine; print its War Room entry and the context.",
     )
-    parser.add_argument("--integration", default=str(DEFAULT_INTEGRATION), help="integration folder or unified YAML")
+    parser.add_argument("--integration", help="one integration folder or unified YAML (instead of --packs)")
+    parser.add_argument(
+        "--packs", default=str(DEFAULT_PACKS), help="the content root: !name is a command or script found there"
+    )
+    parser.add_argument("--instances", help="YAML file of instances: instances: [{brand, name, params}]")
     what = parser.add_mutually_exclusive_group()
     what.add_argument("--command", help="a War Room line, e.g. '!yoda-speak-translate text=\"Hello\"' or test-module")
     what.add_argument("--text", help="the text for the integration's command that has a `text` argument")
@@ -188,6 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="xsoar-local", description="Run XSOAR integrations and playbooks locally.")
     subparsers = parser.add_subparsers(dest="subcommand", required=True)
     add_run_parser(subparsers)
+    add_fetch_parser(subparsers)
     add_playbook_parsers(subparsers)
     return parser
 
@@ -201,6 +277,9 @@ USER_ERRORS = (
     WarRoomSyntaxError,
     EngineError,
     IncidentStateError,
+    CatalogError,
+    InstanceError,
+    InstanceStateError,
 )
 
 

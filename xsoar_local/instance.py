@@ -109,3 +109,36 @@ def embedded_service(faults: Sequence[str] = (), paid_keys: Sequence[str] = ()) 
     config = ServiceConfig(rate_limit=5, window_seconds=3600, paid_keys=frozenset(paid_keys), faults=parsed, tls=False)
     with serve(config) as service:
         yield service
+
+
+class DefaultInstances:
+    """Params for brands without an instance in --instances: the command line's layers, and the embedded
+    service (started on first use, inside `stack`) for integrations it imitates.
+
+    `service_option` is --service/--no-service (None: on for the service's own integrations unless --real).
+    """
+
+    def __init__(
+        self,
+        sources: ParamSources,
+        stack: contextlib.ExitStack,
+        *,
+        service_option: bool | None = None,
+        faults: Sequence[str] = (),
+        paid_keys: Sequence[str] = (),
+    ) -> None:
+        self.sources = sources
+        self.stack = stack
+        self.service_option = service_option
+        self.faults = tuple(faults)
+        self.paid_keys = tuple(paid_keys)
+        self.service: RunningService | None = None
+
+    def __call__(self, integration: Integration) -> dict[str, Any]:
+        """The default instance's params of `integration`."""
+        url = None
+        if service_wanted(integration, self.service_option, self.sources.real):
+            if self.service is None:
+                self.service = self.stack.enter_context(embedded_service(self.faults, self.paid_keys))
+            url = self.service.url
+        return instance_params(integration, self.sources, url)

@@ -102,7 +102,6 @@ def test_job_installs_params_args_and_incident() -> None:
         incident,
         instance="EchoTest_instance_1",
         debug=True,
-        result_path=Path("r.json"),
     )
     assert (job["command"], job["args"], job["params"]) == ("echo-args", {"first": "1"}, PARAMS), "inputs"
     assert (job["brand"], job["is_debug"], job["context"]) == ("EchoTest", True, {"A": 1}), "calling context parts"
@@ -225,12 +224,13 @@ def test_process_wide_changes_stay_in_the_child(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_unified_yaml_code_runs(tmp_path: Path) -> None:
-    """Given a unified YAML with inline code, When test-module runs, Then its main() answers."""
+    """Given a unified YAML with inline code and the entry-point guard, When test-module runs, Then main() answers."""
     path = tmp_path / "Inline.yml"
     path.write_text(
         "name: Inline\nscript:\n  type: python\n  script: |\n"
         "    import demistomock as demisto\n    from CommonServerPython import *\n"
-        "    def main():\n        return_results('ok from ' + demisto.callingContext['context']['IntegrationBrand'])\n",
+        "    def main():\n        return_results('ok from ' + demisto.callingContext['context']['IntegrationBrand'])\n"
+        "    if __name__ in ('__main__', 'builtins'):\n        main()\n",
         encoding="utf-8",
     )
     result = run_command(load_integration(path), "test-module", {}, {}, Incident())
@@ -245,7 +245,7 @@ def test_unified_yaml_code_runs(tmp_path: Path) -> None:
     ],
 )
 def test_fetch_incidents(line: str, expected: dict[str, Any]) -> None:
-    """Given fetch-incidents, When run, Then incidents are an entry, lastRun kept, return_error's raise an error."""
+    """Given fetch-incidents, When run, Then incidents are handed over, lastRun kept, return_error's raise an error."""
     result = run(line)
     assert {"crashed": result.crashed, "error": result.is_error, "last_run": result.last_run} == expected, (
         result.entries
@@ -253,4 +253,5 @@ def test_fetch_incidents(line: str, expected: dict[str, Any]) -> None:
     if result.is_error:
         assert "fetch failed" in result.error_messages[0], "return_error's message should be the error entry"
     else:
-        assert json.loads(result.entries[0]["Contents"]) == [{"name": "one"}], "demisto.incidents(list) is an entry"
+        assert result.result["fetched_incidents"] == [{"name": "one"}], "demisto.incidents(list) is what was fetched"
+        assert result.entries == [], "fetched incidents are not War Room entries"

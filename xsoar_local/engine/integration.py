@@ -76,6 +76,8 @@ class Integration:
     code_path: Path | None = None
     code: str | None = field(default=None, repr=False)  # inline script of a unified YAML
     is_fetch: bool = False
+    docker_image: str = ""
+    pack: str = ""  # the pack folder's name when loaded from a content root
 
     @property
     def brand(self) -> str:
@@ -85,7 +87,7 @@ class Integration:
     def command(self, name: str) -> CommandSpec | None:
         """The command called `name` (declared or built-in)."""
         found = next((command for command in self.commands if command.name == name), None)
-        if found is None and name in BUILTIN_COMMANDS:
+        if found is None and (name in BUILTIN_COMMANDS or (name == "fetch-incidents" and self.is_fetch)):
             return CommandSpec(name=name)
         return found
 
@@ -166,6 +168,11 @@ def load_integration(location: str | Path) -> Integration:
     if not isinstance(data, dict) or "script" not in data:
         raise IntegrationError(f"{yaml_path} is not an integration YAML (no `script` section).")
     script = data.get("script") or {}
+    if not isinstance(script, dict):
+        raise IntegrationError(
+            f"{yaml_path} is an automation script, not an integration: run it with "
+            f"--packs <content root> --command '!{data.get('name') or yaml_path.stem} ...'"
+        )
     if script.get("type", "python") != "python":
         raise IntegrationError(f"{yaml_path}: only Python integrations can run locally (type {script.get('type')}).")
     params, commands = parse_integration_yaml(data)
@@ -189,4 +196,5 @@ def load_integration(location: str | Path) -> Integration:
         code_path=code_path,
         code=code,
         is_fetch=bool(script.get("isfetch")),
+        docker_image=str(script.get("dockerimage") or ""),
     )

@@ -130,8 +130,13 @@ def _split_dotted(values: Mapping[str, Any]) -> dict[str, Any]:
     return merged
 
 
-def build_params(specs: Sequence[ParamSpec], layers: Sequence[ParamLayer] = ()) -> dict[str, Any]:
-    """YAML `defaultvalue`s, then each layer in order; coerce by type; refuse unknown and missing required params."""
+def build_params(
+    specs: Sequence[ParamSpec], layers: Sequence[ParamLayer] = (), missing_hint: str | None = None
+) -> dict[str, Any]:
+    """YAML `defaultvalue`s, then each layer in order; coerce by type; refuse unknown and missing required params.
+
+    `missing_hint` replaces the default advice (the command-line ways to set a param) in the missing-param error.
+    """
     by_name = {spec.name: spec for spec in specs}
     params: dict[str, Any] = {}
     for spec in specs:
@@ -152,8 +157,8 @@ def build_params(specs: Sequence[ParamSpec], layers: Sequence[ParamLayer] = ()) 
     if missing:
         names = ", ".join(f"{item.name!r} ({item.label})" for item in missing)
         first = missing[0].name
-        raise ParamError(
-            f"missing required param {names}: set it with --param {first}=VALUE, a {first}=VALUE line in "
-            f"--env-file, or the {DEMISTO_PARAMS} JSON"
+        hint = missing_hint or (
+            f"set it with --param {first}=VALUE, a {first}=VALUE line in --env-file, or the {DEMISTO_PARAMS} JSON"
         )
+        raise ParamError(f"missing required param {names}: {hint.format(name=first)}")
     return params

@@ -2,19 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import select
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from xsoar_local.engine.entries import LogEntry, crash_entry, entry_contexts, is_error
 from xsoar_local.engine.integration import CommandSpec, Integration
+from xsoar_local.engine.sandbox import CHANNEL_FD_VARIABLE
 from xsoar_local.engine.warroom import check_args, parse_war_room, split_debug_mode
 from xsoar_local.incident.store import Incident
 from xsoar_local.runtime import DEFAULT_DESTINATION, REPO_ROOT
@@ -41,6 +44,7 @@ class CommandRun:
     duration: float = 0.0
     debug: bool = False
     last_run: dict[str, Any] = field(default_factory=dict)
+    result: dict[str, Any] = field(default_factory=dict, repr=False)  # the sandbox's whole result
 
     @property
     def is_error(self) -> bool:
@@ -76,13 +80,12 @@ def build_job(
     *,
     instance: str,
     debug: bool,
-    result_path: Path,
     runtime_dir: Path = DEFAULT_DESTINATION,
 ) -> dict[str, Any]:
-    """The JSON job the sandbox process reads."""
-    module_name = integration.code_path.stem if integration.code_path else integration.id.replace(" ", "")
+    """The JSON job the sandbox reads (seam #2: `xsoar_local.engine.sandbox.run_job`)."""
     return {
-        "module_name": module_name,
+        "kind": "integration",
+        "name": integration.name,
         "code_path": str(integration.code_path) if integration.code_path else None,
         "code": integration.code,
         "folder": str(integration.folder),
@@ -96,14 +99,20 @@ def build_job(
         "integration_context": incident.integration_context(instance),
         "context": incident.context,
         "incident": incident.fields,
-        "result_path": str(result_path),
+        "docker_image": integration.docker_image,
+        # CSUP is not merged into out-of-the-box (system) integrations; content packs' own ones get it
+        "use_csup": True,
     }
 
 
 def apply_result(incident: Incident, instance: str, result: Mapping[str, Any]) -> Incident:
-    """The incident after a run: setContext calls, then each entry's EntryContext merged in order."""
-    for path, value in result.get("context_sets") or ():
-        incident = incident.with_context_value(str(path), value)
+    """The incident after a run: the context the code saw last (its setContext calls and nested commands
+    included), then each entry's EntryContext merged in order."""
+    if isinstance(result.get("context"), dict):
+        incident = incident.with_context(result["context"])
+    else:
+        for path, value in result.get("context_sets") or ():
+            incident = incident.with_context_value(str(path), value)
     for entry_context in entry_contexts(list(result.get("entries") or ())):
         incident = incident.with_entry_context(entry_context)
     return incident.with_integration_context(instance, result.get("integration_context") or {})
@@ -176,6 +185,90 @@ def child_environment(
     return child
 
 
+RequestHandler = Callable[[dict[str, Any]], dict[str, Any]]
+# How a job is run: `run_in_child` below (a fresh process), or a warm worker with the same signature
+# (`xsoar_local.server.workers.WarmPool.run_job`).
+JobRunner = Callable[..., tuple[dict[str, Any], list[LogEntry]]]
+
+
+def _no_nested_commands(request: dict[str, Any]) -> dict[str, Any]:
+    return {"error": f"executeCommand({request.get('command')!r}): no content catalog to run it (use --packs)"}
+
+
+def run_in_child(
+    job: dict[str, Any],
+    *,
+    on_request: RequestHandler = _no_nested_commands,
+    env: Mapping[str, str] | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    python: str = sys.executable,
+) -> tuple[dict[str, Any], list[LogEntry]]:
+    """Run `job` in a fresh `python -m xsoar_local.engine.sandbox`, answering its executeCommand requests.
+
+    Returns the sandbox's result and the raw output that bypassed its capture. The child's stdout and stderr go
+    to files (never pipes), so a chatty child cannot block while the parent waits on the request channel.
+    """
+    deadline = time.monotonic() + timeout
+    with tempfile.TemporaryDirectory(prefix="xsoar-local-") as workdir:
+        result_path = Path(workdir) / "result.json"
+        job = {**job, "result_path": str(result_path)}
+        requests_read, requests_write = os.pipe()
+        environment = child_environment(os.environ, env)
+        environment[CHANNEL_FD_VARIABLE] = str(requests_write)
+        with open(Path(workdir) / "stdout", "w+b") as out, open(Path(workdir) / "stderr", "w+b") as err:
+            try:
+                process = subprocess.Popen(
+                    [python, "-m", "xsoar_local.engine.sandbox"],
+                    stdin=subprocess.PIPE,
+                    stdout=out,
+                    stderr=err,
+                    env=environment,
+                    pass_fds=(requests_write,),
+                    text=True,
+                )
+            finally:
+                os.close(requests_write)
+            assert process.stdin is not None
+            timed_out = False
+            with os.fdopen(requests_read, "r", encoding="utf-8") as requests:
+                try:
+                    process.stdin.write(json.dumps(job, default=str) + "\n")
+                    process.stdin.flush()
+                    while True:
+                        ready, _, _ = select.select([requests], [], [], max(0.0, deadline - time.monotonic()))
+                        if not ready:
+                            timed_out = True
+                            break
+                        line = requests.readline()
+                        if not line:
+                            break  # the child closed the channel: it has finished
+                        reply = on_request(json.loads(line))
+                        process.stdin.write(json.dumps(reply, default=str) + "\n")
+                        process.stdin.flush()
+                except (BrokenPipeError, OSError):
+                    pass  # the child died mid-conversation; its exit status tells the rest
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+            try:
+                process.wait(timeout=0 if timed_out else max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                timed_out = True
+            if timed_out:
+                process.kill()
+                process.wait()
+                message = f"The command did not finish within {timeout:g} seconds; the engine stopped it."
+                return {"entries": [crash_entry(message)], "crashed": True}, []
+            out.seek(0)
+            err.seek(0)
+            stdout_text = out.read().decode("utf-8", "replace")
+            stderr_text = err.read().decode("utf-8", "replace")
+        result = _read_result(result_path, process.returncode, stderr_text)
+    # output that bypassed sys.stdout (C extensions, os.write) still reaches the log
+    raw_logs = [LogEntry("stdout", line) for line in stdout_text.splitlines()]
+    raw_logs += [LogEntry("stderr", line) for line in stderr_text.splitlines()]
+    return result, raw_logs
+
+
 def run_command(
     integration: Integration,
     command: str,
@@ -189,6 +282,10 @@ def run_command(
     check: bool = False,
     timeout: float = DEFAULT_TIMEOUT,
     python: str = sys.executable,
+    on_request: RequestHandler = _no_nested_commands,
+    integration_context_version: int = 0,
+    last_run: Mapping[str, Any] | None = None,
+    job_runner: JobRunner | None = None,
 ) -> CommandRun:
     """Run `command` with already-built params in a fresh process; return entries, logs and the updated incident.
 
@@ -196,6 +293,8 @@ def run_command(
     `debug-mode=true` arg is removed and turns on debug mode, as the engine does. `incident` is not
     modified: the result's `incident` carries the merged context and the instance's integration context.
     The child's environment is `child_environment(os.environ, env)`: an allow-list, with `env` on top.
+    `on_request` answers the code's `demisto.executeCommand` calls (by default: refused). `job_runner` runs the
+    job (default `run_in_child`: a fresh process).
     """
     spec = command_spec(integration, command)
     if check:
@@ -204,30 +303,24 @@ def run_command(
     debug = debug or debug_mode
     instance = instance_name or default_instance_name(integration)
     started = time.monotonic()
-    with tempfile.TemporaryDirectory(prefix="xsoar-local-") as workdir:
-        result_path = Path(workdir) / "result.json"
-        job = build_job(
-            integration, command, args, params, incident, instance=instance, debug=debug, result_path=result_path
-        )
-        raw_logs: list[LogEntry] = []
-        try:
-            completed = subprocess.run(
-                [python, "-m", "xsoar_local.engine.sandbox"],
-                input=json.dumps(job, default=str),
-                capture_output=True,
-                text=True,
-                env=child_environment(os.environ, env),
-                timeout=timeout,
-                check=False,
-            )
-        except subprocess.TimeoutExpired:
-            message = f"The command did not finish within {timeout:g} seconds; the engine stopped it."
-            result: dict[str, Any] = {"entries": [crash_entry(message)], "crashed": True}
-        else:
-            result = _read_result(result_path, completed)
-            # output that bypassed sys.stdout (C extensions, os.write) still reaches the log
-            raw_logs += [LogEntry("stdout", line) for line in completed.stdout.splitlines()]
-            raw_logs += [LogEntry("stderr", line) for line in completed.stderr.splitlines()]
+    job = build_job(integration, command, args, params, incident, instance=instance, debug=debug)
+    job["integration_context_version"] = integration_context_version
+    job["last_run"] = dict(last_run or {})
+    runner = job_runner or run_in_child
+    result, raw_logs = runner(job, on_request=on_request, env=env, timeout=timeout, python=python)
+    return _command_run(command, args, instance, incident, result, raw_logs, started, debug)
+
+
+def _command_run(
+    command: str,
+    args: Mapping[str, Any],
+    instance: str,
+    incident: Incident,
+    result: Mapping[str, Any],
+    raw_logs: list[LogEntry],
+    started: float,
+    debug: bool,
+) -> CommandRun:
     logs = [LogEntry(str(log["level"]), str(log["message"])) for log in result.get("logs") or ()] + raw_logs
     return CommandRun(
         command=command,
@@ -241,16 +334,17 @@ def run_command(
         duration=time.monotonic() - started,
         debug=debug,
         last_run=dict(result.get("last_run") or {}),
+        result=dict(result),
     )
 
 
-def _read_result(path: Path, completed: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+def _read_result(path: Path, returncode: int, stderr: str) -> dict[str, Any]:
     """The sandbox's result file, or a crash report when the child died before writing it."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
-        tail = "\n".join(completed.stderr.strip().splitlines()[-5:])
-        message = f"The engine's child process ended with status {completed.returncode} without a result. {tail}"
+        tail = "\n".join(stderr.strip().splitlines()[-5:])
+        message = f"The engine's child process ended with status {returncode} without a result. {tail}"
         return {"entries": [crash_entry(message.strip())], "crashed": True}
     if not isinstance(data, dict):
         return {"entries": [crash_entry("The engine's child process wrote a malformed result.")], "crashed": True}

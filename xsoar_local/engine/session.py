@@ -1,0 +1,381 @@
+"""An engine over one content root: War Room lines, integration commands, scripts, transformers, filters and
+fetches, each run in its own sandbox process, with nested `demisto.executeCommand` calls served here.
+
+    session = EngineSession(catalog, instances, state)           # catalog.py, instances.py, state.py
+    run = session.war_room('!HelloWorldScript name=x', incident)  # -> CommandRun (entries, incident after)
+    run = session.execute("ip", {"ip": "8.8.8.8"}, incident, brand="HelloWorld")
+    value = session.transform("ToUpper", value, {}, incident)      # a `transformer`-tagged script
+    holds = session.filter("InRange", left, right, incident)       # a `filter`-tagged script
+    fetch = session.fetch("HelloWorld_instance_1")                  # -> FetchRun; lastRun kept on failure
+
+Integration contexts (with their versions) and lastRun belong to instances and live in `state`.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+import sys
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from xsoar_local.engine.catalog import CatalogError, ContentCatalog
+from xsoar_local.engine.entries import ERROR, NOTE, is_error
+from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
+from xsoar_local.engine.runner import (
+    DEFAULT_TIMEOUT,
+    CommandRun,
+    EngineError,
+    JobRunner,
+    _command_run,
+    run_command,
+    run_in_child,
+)
+from xsoar_local.engine.scripts import Script
+from xsoar_local.engine.state import InstanceState, MemoryInstanceState
+from xsoar_local.engine.warroom import ArgError, check_args, parse_war_room, split_debug_mode
+from xsoar_local.incident.store import Incident
+from xsoar_local.runtime import DEFAULT_DESTINATION
+
+MAX_DEPTH = 8  # nested executeCommand calls: deeper is a loop
+USING, USING_BRAND = "using", "using-brand"
+SCRIPTS_BRAND = "Scripts"
+
+PythonFor = Callable[[str], str]
+
+
+def _same_python(_image: str) -> str:
+    return sys.executable
+
+
+@dataclass(frozen=True)
+class FetchRun:
+    """One fetch: the incidents created, lastRun after it, and the error (lastRun unchanged) if it failed."""
+
+    instance: str
+    incidents: list[dict[str, Any]]
+    last_run: dict[str, Any]
+    run: CommandRun
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the fetch succeeded (its incidents were created and lastRun moved on)."""
+        return self.error is None
+
+
+@dataclass
+class _Call:
+    """The run a nested request comes from."""
+
+    incident: Incident
+    depth: int
+    line: str
+    nested: list[CommandRun] = field(default_factory=list)
+
+
+def server_entries(run: CommandRun, brand: str, module: str, line: str, investigation: str) -> list[dict[str, Any]]:
+    """A run's entries in the shape `executeCommand` returns them (ID, Brand, ModuleName, Metadata, ...)."""
+    shaped = []
+    for number, entry in enumerate(run.entries, start=1):
+        item = copy.deepcopy(entry)
+        item.setdefault("HumanReadable", None)
+        item.setdefault("EntryContext", None)
+        item.update({"ID": f"{number}@{investigation}", "Brand": brand, "ModuleName": module})
+        item["Metadata"] = {
+            "id": item["ID"],
+            "type": item.get("Type", NOTE),
+            "format": item.get("ContentsFormat", "text"),
+            "brand": brand,
+            "instance": module,
+            "investigationId": investigation,
+            "parentContent": line,
+        }
+        shaped.append(item)
+    return shaped
+
+
+def _now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def incident_record(raw: Any, instance: Instance, position: int) -> dict[str, Any]:
+    """One `demisto.incidents()` item as the server stores a new incident."""
+    if not isinstance(raw, Mapping):
+        raise EngineError(f"fetched incident #{position} is a {type(raw).__name__}, not an object with a name")
+    record = copy.deepcopy(dict(raw))
+    record.setdefault("name", "")
+    record.setdefault("occurred", _now())
+    record.setdefault("severity", 0)
+    record.setdefault("type", instance.params.get("incidentType") or "Unclassified")
+    record.setdefault("labels", [])
+    record.setdefault("rawJSON", json.dumps(raw, default=str))
+    record["created"] = _now()
+    record["sourceBrand"] = instance.brand
+    return record
+
+
+class EngineSession:
+    """Runs content from one catalog with its instances; see the module docstring."""
+
+    def __init__(
+        self,
+        catalog: ContentCatalog,
+        instances: InstanceSet,
+        state: InstanceState | None = None,
+        *,
+        env: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        python_for: PythonFor = _same_python,
+        runtime_dir: Path = DEFAULT_DESTINATION,
+        job_runner: JobRunner | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.instances = instances
+        self.state: InstanceState = state if state is not None else MemoryInstanceState()
+        self.env = env
+        self.timeout = timeout
+        self.python_for = python_for
+        self.runtime_dir = runtime_dir
+        self.job_runner: JobRunner = job_runner or run_in_child  # a warm worker pool plugs in here (the server)
+
+    # -- entry points -------------------------------------------------------------------------------
+    def war_room(self, line: str, incident: Incident) -> CommandRun:
+        """Run a War Room line: `!name args`, a script or an integration command (`using=`/`using-brand=` pick)."""
+        parsed = parse_war_room(line)
+        return self.execute(parsed.name, parsed.args, incident, positional=parsed.positional, line=line)
+
+    def execute(
+        self,
+        name: str,
+        args: Mapping[str, Any],
+        incident: Incident,
+        *,
+        brand: str = "",
+        positional: str | None = None,
+        line: str = "",
+        depth: int = 0,
+    ) -> CommandRun:
+        """Run `name` (script or command) with raw args, checked as the server checks them."""
+        args = dict(args)
+        using = str(args.pop(USING, "") or "")
+        brand = str(args.pop(USING_BRAND, "") or brand)
+        line = line or _line(name, args)
+        if depth > MAX_DEPTH:
+            raise EngineError(f"{name}: executeCommand nested deeper than {MAX_DEPTH} levels (a script calls itself?)")
+        if not using and not brand:
+            target = self.catalog.resolve(name)
+            if isinstance(target, Script):
+                return self.run_script(target, check_args(target.spec, args, positional), incident, depth=depth)
+        instance = self.instances.for_command(name, brand, using)
+        spec = instance.integration.command(name)
+        assert spec is not None  # for_command checked it
+        checked = check_args(spec, args, positional)
+        return self.run_command(instance, name, checked, incident, depth=depth, line=line)
+
+    def run_command(
+        self,
+        instance: Instance,
+        command: str,
+        args: Mapping[str, Any],
+        incident: Incident,
+        *,
+        depth: int = 0,
+        line: str = "",
+        last_run: Mapping[str, Any] | None = None,
+    ) -> CommandRun:
+        """Run an integration command on `instance` (args already checked)."""
+        context, version = self.state.integration_context(instance.name)
+        call = _Call(incident, depth, line or _line(command, args))
+        run = run_command(
+            instance.integration,
+            command,
+            args,
+            instance.params,
+            incident.with_integration_context(instance.name, context),
+            instance_name=instance.name,
+            env=self.env,
+            timeout=self.timeout,
+            python=self.python_for(instance.integration.docker_image),
+            on_request=self._handler(call),
+            integration_context_version=version,
+            last_run=last_run,
+            job_runner=self.job_runner,
+        )
+        new_version = int(run.result.get("integration_context_version") or version)
+        if new_version != version:
+            self.state.set_integration_context(instance.name, run.result.get("integration_context") or {}, new_version)
+        if command == "test-module":
+            run = _test_module_outcome(run)
+        return run
+
+    def run_script(
+        self,
+        script: Script,
+        args: Mapping[str, Any],
+        incident: Incident,
+        *,
+        depth: int = 0,
+        kind: str = "script",
+    ) -> CommandRun:
+        """Run an automation script (args already checked) on `incident`."""
+        if script.type != "python":
+            raise EngineError(
+                f"script {script.name!r} is {script.type} ({script.yaml_path}): the local engine runs Python "
+                "scripts only"
+            )
+        args, debug = split_debug_mode(args)
+        call = _Call(incident, depth, _line(script.name, args))
+        job = {
+            "kind": kind,
+            "name": script.name,
+            "code_path": str(script.code_path) if script.code_path else None,
+            "code": script.code,
+            "folder": str(script.folder),
+            "runtime_dir": str(self.runtime_dir),
+            "args": dict(args),
+            "is_debug": debug,
+            "context": incident.context,
+            "incident": incident.fields,
+            "docker_image": script.docker_image,
+            "use_csup": True,
+        }
+        started = time.monotonic()
+        result, raw_logs = self.job_runner(
+            job,
+            on_request=self._handler(call),
+            env=self.env,
+            timeout=self.timeout,
+            python=self.python_for(script.docker_image),
+        )
+        return _command_run(script.name, args, "", incident, result, raw_logs, started, debug)
+
+    def transform(self, name: str, value: Any, args: Mapping[str, Any], incident: Incident) -> Any:
+        """Apply the `transformer` script `name` to `value` (per item, unless it is tagged `entirelist`)."""
+        script = self._tagged(name, "transformer")
+        if isinstance(value, list) and not script.entire_list:
+            return [self._transform_one(script, item, args, incident) for item in value]
+        return self._transform_one(script, value, args, incident)
+
+    def _transform_one(self, script: Script, value: Any, args: Mapping[str, Any], incident: Incident) -> Any:
+        run = self.run_script(script, check_args(script.spec, {**args, "value": value}), incident, kind="transformer")
+        if run.is_error:
+            raise EngineError(f"transformer {script.name}: {'; '.join(run.error_messages)}")
+        return _returned_value(run)
+
+    def filter(self, name: str, left: Any, right: Any, incident: Incident) -> bool:
+        """Whether the `filter` script `name` holds for `left` and `right`."""
+        script = self._tagged(name, "filter")
+        args = {"left": left} if right is None else {"left": left, "right": right}
+        run = self.run_script(script, check_args(script.spec, args), incident, kind="filter")
+        if run.is_error:
+            raise EngineError(f"filter {script.name}: {'; '.join(run.error_messages)}")
+        value = _returned_value(run)
+        return value is True or str(value).strip().lower() == "true"
+
+    def is_content_script(self, name: str, tag: str | None = None) -> bool:
+        """True when the catalog has a script `name` (with `tag`, when given)."""
+        script = self.catalog.script(name)
+        return script is not None and (tag is None or tag in script.tags)
+
+    def fetch(self, instance_name: str) -> FetchRun:
+        """One fetch-incidents run: incidents created and lastRun moved on, or (on failure) nothing changed."""
+        instance = self.instances.by_name(instance_name)
+        if not instance.integration.is_fetch:
+            raise InstanceError(
+                f"instance {instance.name!r} ({instance.brand}) cannot fetch: its integration's YAML does not set "
+                "script.isfetch: true"
+            )
+        old = self.state.last_run(instance.name)
+        run = self.run_command(instance, "fetch-incidents", {}, Incident(), last_run=old)
+        error = "; ".join(run.error_messages) if run.is_error else None
+        records: list[dict[str, Any]] = []
+        if error is None:
+            try:
+                fetched = run.result.get("fetched_incidents") or []
+                records = [incident_record(raw, instance, number) for number, raw in enumerate(fetched, start=1)]
+            except EngineError as problem:
+                error = str(problem)
+        if error is not None:
+            return FetchRun(instance.name, [], old, run, error)
+        new = dict(run.result.get("last_run") or {}) if run.result.get("last_run_set") else old
+        ids = self.state.record_fetch(instance.name, records, new)
+        created = [{**record, "id": new_id} for record, new_id in zip(records, ids, strict=True)]
+        return FetchRun(instance.name, created, new, run)
+
+    # -- nested executeCommand -------------------------------------------------------------------------
+    def _tagged(self, name: str, tag: str) -> Script:
+        script = self.catalog.script(name)
+        if script is None or tag not in script.tags:
+            raise CatalogError(f"no script tagged {tag!r} called {name!r} in {self.catalog.root}")
+        return script
+
+    def _handler(self, call: _Call) -> Callable[[dict[str, Any]], dict[str, Any]]:
+        def handle(request: dict[str, Any]) -> dict[str, Any]:
+            if request.get("type") != "executeCommand":
+                return {"error": f"unknown request {request.get('type')!r}"}
+            name = str(request.get("command") or "")
+            incident = Incident(
+                fields=dict(request.get("incident") or call.incident.fields),
+                context=dict(request.get("context") or {}),
+                integration_contexts=call.incident.integration_contexts,
+            )
+            try:
+                run = self.execute(name, dict(request.get("args") or {}), incident, depth=call.depth + 1)
+            except (CatalogError, InstanceError, ArgError, EngineError) as error:
+                if isinstance(error, CatalogError):
+                    return {"error": f"Unsupported Command : {name}: {error}"}
+                return {"entries": [{"Type": ERROR, "ContentsFormat": "text", "Contents": str(error)}]}
+            call.nested.append(run)
+            brand, module = SCRIPTS_BRAND, name
+            if run.instance:
+                instance = self.instances.by_name(run.instance)
+                brand, module = instance.brand, instance.name
+            investigation = str(incident.fields.get("id") or "1")
+            entries = server_entries(run, brand, module, _line(name, run.args), investigation)
+            return {"entries": entries, "context": run.incident.context}
+
+        return handle
+
+
+def _line(name: str, args: Mapping[str, Any]) -> str:
+    parts = [f"!{name}"] + [f"{key}={json.dumps(value, default=str)}" for key, value in args.items()]
+    return " ".join(parts)
+
+
+def _returned_value(run: CommandRun) -> Any:
+    """What a transformer or filter returned with `demisto.results(value)`: the last value it wrote."""
+    raw = run.result.get("raw_results") or []
+    if not raw:
+        return None
+    value = raw[-1]
+    if isinstance(value, Mapping) and "Contents" in value and "ContentsFormat" in value:
+        return value["Contents"]
+    return value
+
+
+def _test_module_outcome(run: CommandRun) -> CommandRun:
+    """As on a server, test-module passes only when its result is `ok`; anything else is a failed test."""
+    if run.is_error:
+        return run
+    contents = [entry.get("Contents") for entry in run.entries]
+    if contents == ["ok"]:
+        return run
+    shown = "; ".join(str(item) for item in contents) if contents else "no result"
+    failure = {
+        "Type": ERROR,
+        "ContentsFormat": "text",
+        "Contents": f"Test failed: {shown} (test-module must return 'ok')",
+    }
+    return _replace_entries(run, [failure])
+
+
+def _replace_entries(run: CommandRun, entries: list[dict[str, Any]]) -> CommandRun:
+    return replace(run, entries=entries)
+
+
+__all__ = ["EngineSession", "FetchRun", "incident_record", "is_error", "server_entries"]

@@ -1,0 +1,227 @@
+"""The REST layer: Werkzeug routing, API-key auth and the server's error bodies, thin over `ServerCore`.
+
+    app = make_app(core, api_key, auth_id="1", web_app_factory=None, session_check=None)
+
+Every endpoint is served at its path and, for XSOAR 8 clients (demisto-py with an auth id), under `/xsoar` too.
+Each API request needs `Authorization: <api key>` (on `/xsoar` paths also `x-xdr-auth-id: <auth id>`), or a
+web session that `session_check(request)` accepts; anything else gets 401 before routing.
+
+`web_app_factory(core)` returns a WSGI app (the web War Room); it is mounted at `/` and `/ui/...` and does its
+own authentication for its pages.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any, Final
+
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from xsoar_local.server.core import ServerCore
+from xsoar_local.server.errors import ServerError, bad_request
+
+_LOG = logging.getLogger("xsoar_local.server")
+SAAS_PREFIX: Final = "/xsoar"
+AUTH_ID_HEADER: Final = "x-xdr-auth-id"
+WEB_PREFIX: Final = "/ui"
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+SessionCheck = Callable[[Request], bool]
+
+# (method, path, endpoint, what it is for): the README's table of supported endpoints is written from this list.
+ENDPOINTS: Final = (
+    ("GET", "/about", "about", "server version and mode (`demistoVersion`, `deploymentMode`, `productMode`)"),
+    ("GET", "/health/server", "health", "health check"),
+    ("GET", "/user", "user", "the current user (`username`)"),
+    ("GET", "/contentpacks/metadata/installed", "installed_packs", "installed packs (`id`, `name`, `currentVersion`)"),
+    ("POST", "/contentpacks/installed/upload", "upload_pack", "install a pack zip (multipart field `file`)"),
+    ("POST", "/settings/integration/search", "search_integrations", "module configurations and instances"),
+    ("PUT", "/settings/integration", "save_instance", "create or update an integration instance"),
+    ("POST", "/settings/integration/test", "test_instance", "run test-module: `{success, message}`"),
+    ("DELETE", "/settings/integration/<instance_id>", "delete_instance", "delete an instance"),
+    ("POST", "/investigations/search", "search_investigations", "investigations by `type` (9: playground), `id`"),
+    ("POST", "/entry/execute/sync", "execute", "run a War Room line `{investigationId, data}`: the entries"),
+    ("POST", "/incident", "create_incident", "create an incident (`playbookId`, `createInvestigation`, ...)"),
+    ("POST", "/incident/investigate", "investigate", "open an incident's investigation, start its playbook"),
+    ("POST", "/investigation/<inv_id>", "investigation", "an investigation with its War Room entries"),
+    ("POST", "/investigation/<inv_id>/context", "context", "evaluate a DT query (`{\"query\": \"${.}\"}`)"),
+    ("GET", "/inv-playbook/<inv_id>", "playbook_state", "playbook run: `state`, `playbookId`, `tasks`"),
+)
+
+
+def json_response(value: Any, status: int = 200) -> Response:
+    return Response(json.dumps(value, default=str, ensure_ascii=False), status=status, mimetype="application/json")
+
+
+def error_response(error: ServerError) -> Response:
+    return json_response(error.body(), error.status)
+
+
+def _unauthorized(detail: str) -> Response:
+    return error_response(ServerError(401, "errUnauthorized", "Unauthorized", detail))
+
+
+def _body(request: Request) -> dict[str, Any]:
+    if not request.get_data():
+        return {}
+    try:
+        value = json.loads(request.get_data(as_text=True))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise bad_request(f"the request body is not valid JSON ({error})", "errBadJSON") from error
+    if not isinstance(value, dict):
+        raise bad_request("the request body must be a JSON object", "errBadJSON")
+    return value
+
+
+class Api:
+    """The WSGI application: auth, then routing to one handler per endpoint."""
+
+    def __init__(
+        self,
+        core: ServerCore,
+        api_key: str,
+        *,
+        auth_id: str = "1",
+        web_app: WSGIApp | None = None,
+        session_check: SessionCheck | None = None,
+    ) -> None:
+        if not api_key:
+            raise ValueError("the server needs an API key")
+        self.core = core
+        self.api_key = api_key
+        self.auth_id = auth_id
+        self.web_app = web_app
+        self.session_check = session_check
+        self.routes = Map([Rule(path, methods=[method], endpoint=name) for method, path, name, _ in ENDPOINTS])
+
+    def authenticated(self, request: Request, saas: bool) -> str | None:
+        """None when the request may use the API, else why not."""
+        if self.session_check is not None and self.session_check(request):
+            return None
+        key = request.headers.get("Authorization", "")
+        if not key:
+            return "the Authorization header is missing: send the server's API key in it (DEMISTO_API_KEY)"
+        if not hmac.compare_digest(key.encode("utf-8"), self.api_key.encode("utf-8")):
+            return "the API key in the Authorization header is wrong: use the key `make server` printed"
+        if saas:
+            auth_id = request.headers.get(AUTH_ID_HEADER, "")
+            if not hmac.compare_digest(auth_id.encode("utf-8"), self.auth_id.encode("utf-8")):
+                return f"the {AUTH_ID_HEADER} header must be the key's id ({self.auth_id!r}; XSIAM_AUTH_ID)"
+        return None
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        path = environ.get("PATH_INFO") or "/"
+        if self.web_app is not None and (path == "/" or path == WEB_PREFIX or path.startswith(WEB_PREFIX + "/")):
+            return self.web_app(environ, start_response)
+        saas = path == SAAS_PREFIX or path.startswith(SAAS_PREFIX + "/")
+        if saas:
+            environ = {**environ, "PATH_INFO": path[len(SAAS_PREFIX) :] or "/"}
+        request = Request(environ)
+        response = self.dispatch(request, saas)
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request, saas: bool) -> Response:
+        why = self.authenticated(request, saas)
+        if why is not None:
+            return _unauthorized(why)
+        adapter = self.routes.bind_to_environ(request.environ)
+        try:
+            endpoint, values = adapter.match()
+            handler = getattr(self, f"on_{endpoint}")
+            return handler(request, saas=saas, **values)
+        except NotFound:
+            return error_response(
+                ServerError(404, "errNotFound", "Not found", f"{request.method} {request.path} is not an endpoint "
+                            "of this local server (see the README's table of supported endpoints)")
+            )
+        except MethodNotAllowed as error:
+            allowed = ", ".join(sorted(error.valid_methods or ()))
+            return error_response(
+                ServerError(405, "errMethodNotAllowed", "Method not allowed", f"{request.path} accepts {allowed}")
+            )
+        except ServerError as error:
+            return error_response(error)
+        except HTTPException as error:
+            return error_response(ServerError(error.code or 500, "errHTTP", error.name, error.description or ""))
+        except Exception as error:  # the client gets the server's error shape, the log gets the traceback
+            _LOG.exception("request %s %s failed", request.method, request.path)
+            return error_response(ServerError(500, "errInternal", "Internal server error", f"{type(error).__name__}: {error}"))
+
+    # ---- handlers ------------------------------------------------------------------------------------------
+    def on_about(self, request: Request, saas: bool) -> Response:
+        return json_response(self.core.about(saas=saas))
+
+    def on_health(self, request: Request, saas: bool) -> Response:
+        return json_response({"status": "ok"})
+
+    def on_user(self, request: Request, saas: bool) -> Response:
+        return json_response(self.core.user())
+
+    def on_installed_packs(self, request: Request, saas: bool) -> Response:
+        return json_response(self.core.installed_packs())
+
+    def on_upload_pack(self, request: Request, saas: bool) -> Response:
+        upload = request.files.get("file")
+        if upload is None:
+            raise ServerError(400, "errUploadContentPacks", "Could not upload content packs",
+                              "no multipart field `file`: send the pack zip as `file`")
+        return json_response(self.core.upload_pack(upload.read(), upload.filename or ""))
+
+    def on_search_integrations(self, request: Request, saas: bool) -> Response:
+        _body(request)
+        return json_response(self.core.search_integrations())
+
+    def on_save_instance(self, request: Request, saas: bool) -> Response:
+        return json_response(self.core.save_instance(_body(request)))
+
+    def on_test_instance(self, request: Request, saas: bool) -> Response:
+        return json_response(self.core.test_instance(_body(request)))
+
+    def on_delete_instance(self, request: Request, saas: bool, instance_id: str) -> Response:
+        self.core.delete_instance(instance_id)
+        return Response(status=200)
+
+    def on_search_investigations(self, request: Request, saas: bool) -> Response:
+        return json_response(self.core.search_investigations(_body(request)))
+
+    def on_execute(self, request: Request, saas: bool) -> Response:
+        body = _body(request)
+        inv_id = str(body.get("investigationId") or "")
+        if not inv_id:
+            raise bad_request("`investigationId` is missing: the playground's id comes from POST /investigations/search")
+        return json_response(self.core.execute(inv_id, str(body.get("data") or "")))
+
+    def on_create_incident(self, request: Request, saas: bool) -> Response:
+        return json_response(self.core.create_incident(_body(request)))
+
+    def on_investigate(self, request: Request, saas: bool) -> Response:
+        body = _body(request)
+        return json_response(self.core.investigate(str(body.get("id") or body.get("incidentId") or "")))
+
+    def on_investigation(self, request: Request, saas: bool, inv_id: str) -> Response:
+        return json_response(self.core.investigation(inv_id, _body(request)))
+
+    def on_context(self, request: Request, saas: bool, inv_id: str) -> Response:
+        body = _body(request)
+        return json_response(self.core.query_context(inv_id, str(body.get("query") or "${.}")))
+
+    def on_playbook_state(self, request: Request, saas: bool, inv_id: str) -> Response:
+        return json_response(self.core.playbook_state(inv_id))
+
+
+def make_app(
+    core: ServerCore,
+    api_key: str,
+    *,
+    auth_id: str = "1",
+    web_app_factory: Callable[[ServerCore], WSGIApp] | None = None,
+    session_check: SessionCheck | None = None,
+) -> Api:
+    """The server's WSGI app; the web War Room (if given) is mounted at `/` and `/ui/...`."""
+    web_app = web_app_factory(core) if web_app_factory is not None else None
+    return Api(core, api_key, auth_id=auth_id, web_app=web_app, session_check=session_check)

@@ -1,0 +1,132 @@
+"""What the installed packs hold: integrations (with the module configuration the server shows) and playbooks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from xsoar_local.engine.integration import Integration, IntegrationError, find_yaml, load_integration
+from xsoar_local.playbook.model import Playbook, PlaybookError, load_playbook
+
+
+@dataclass(frozen=True)
+class InstalledIntegration:
+    """An integration of an installed pack: the engine's spec and its raw YAML (for the module configuration)."""
+
+    pack: str
+    integration: Integration
+    yaml: Mapping[str, Any]
+
+    @property
+    def id(self) -> str:
+        return self.integration.id
+
+    @property
+    def docker_image(self) -> str:
+        script = self.yaml.get("script") or {}
+        return str(script.get("dockerimage") or "demisto/python3:latest")
+
+    def module_configuration(self) -> dict[str, Any]:
+        """The integration as `/settings/integration/search` lists it under `configurations`."""
+        data = self.yaml
+        script = data.get("script") or {}
+        params = []
+        for entry in data.get("configuration") or ():
+            default = entry.get("defaultvalue:xsoar", entry.get("defaultvalue"))
+            params.append(
+                {
+                    "display": str(entry.get("display") or ""),
+                    "displayPassword": str(entry.get("displaypassword") or ""),
+                    "name": str(entry.get("name")),
+                    "type": int(entry.get("type", 0)),
+                    "required": bool(entry.get("required:xsoar", entry.get("required"))),
+                    "defaultValue": "" if default is None else str(default),
+                    "options": list(entry.get("options") or []),
+                    "hidden": bool(entry.get("hidden")),
+                    "hiddenUsername": bool(entry.get("hiddenusername")),
+                    "info": str(entry.get("additionalinfo") or ""),
+                }
+            )
+        commands = [
+            {
+                "name": command.get("name"),
+                "description": command.get("description", ""),
+                "arguments": command.get("arguments") or [],
+                "outputs": command.get("outputs") or [],
+            }
+            for command in script.get("commands") or ()
+        ]
+        return {
+            "id": self.id,
+            "name": self.integration.name,
+            "brand": self.integration.name,
+            "display": str(data.get("display") or self.integration.name),
+            "category": str(data.get("category") or ""),
+            "description": str(data.get("description") or ""),
+            "version": -1,
+            "packID": self.pack,
+            "configuration": params,
+            "integrationScript": {
+                "type": script.get("type", "python"),
+                "subtype": script.get("subtype", "python3"),
+                "dockerImage": self.docker_image,
+                "isFetch": bool(script.get("isfetch")),
+                "longRunning": bool(script.get("longRunning")),
+                "commands": commands,
+            },
+            "defaultMapperIn": "",
+            "defaultClassifier": "",
+            "defaultMapperOut": "",
+        }
+
+
+@dataclass(frozen=True)
+class InstalledContent:
+    """Everything the installed packs provide, and what could not be loaded (folder -> why)."""
+
+    integrations: tuple[InstalledIntegration, ...] = ()
+    playbooks: tuple[Playbook, ...] = ()
+    broken: Mapping[str, str] = field(default_factory=dict)
+
+    def integration(self, brand: str) -> InstalledIntegration | None:
+        """The integration whose id or name (brand) is `brand`."""
+        return next((item for item in self.integrations if brand in (item.id, item.integration.name)), None)
+
+    def playbook(self, reference: str) -> Playbook | None:
+        """A playbook by id, else by name."""
+        found = next((book for book in self.playbooks if book.id == reference), None)
+        return found or next((book for book in self.playbooks if book.name == reference), None)
+
+
+def _yaml_files(folder: Path) -> list[Path]:
+    return sorted(path for path in folder.rglob("*") if path.suffix in (".yml", ".yaml") and path.is_file())
+
+
+def scan_installed(packs_dir: Path) -> InstalledContent:
+    """Load the integrations and playbooks of every pack folder under `packs_dir` (hidden folders are staging)."""
+    integrations: list[InstalledIntegration] = []
+    playbooks: list[Playbook] = []
+    broken: dict[str, str] = {}
+    for pack in sorted(path for path in Path(packs_dir).iterdir() if path.is_dir() and not path.name.startswith(".")):
+        for location in sorted((pack / "Integrations").glob("*")):
+            try:
+                yaml_path = find_yaml(location)
+                if location.is_file() and location.suffix not in (".yml", ".yaml"):
+                    continue
+                integration = load_integration(yaml_path)
+                raw = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
+            except (IntegrationError, OSError, yaml.YAMLError) as error:
+                broken[str(location)] = str(error)
+                continue
+            integrations.append(InstalledIntegration(pack.name, integration, raw))
+        for folder in ("Playbooks", "TestPlaybooks"):
+            for path in _yaml_files(pack / folder) if (pack / folder).is_dir() else []:
+                try:
+                    playbooks.append(load_playbook(path))
+                except PlaybookError as error:
+                    broken[str(path)] = str(error)
+    return InstalledContent(tuple(integrations), tuple(playbooks), broken)

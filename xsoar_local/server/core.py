@@ -1,0 +1,900 @@
+"""The server core: installed packs, instances, incidents, the War Room and playbook runs, over one state folder.
+
+Both the REST layer (`api.py`) and the web War Room call this object; neither keeps state of its own.
+Every public method takes and returns JSON-able dicts shaped as the XSOAR server's REST API shapes them, and
+raises `ServerError` (status, id, title, detail) for a request the server refuses.
+
+Concurrency: the state document is changed only under one lock and saved atomically after each change.
+Commands run outside the lock (in warm workers, several at once); each result is merged into the incident as it
+is when the command finishes, so concurrent commands into one incident all land in its context.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import json
+import os
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Final
+
+from xsoar_local.engine import (
+    ArgError,
+    EngineError,
+    IntegrationError,
+    ParamError,
+    ParamLayer,
+    WarRoomSyntaxError,
+    build_params,
+    check_args,
+    command_spec,
+    parse_war_room,
+    split_debug_mode,
+)
+from xsoar_local.engine.entries import DEBUG, ERROR, NOTE, crash_entry
+from xsoar_local.engine.runner import apply_result, build_job, child_environment, run_command
+from xsoar_local.engine.sandbox import SERVER_VERSION
+from xsoar_local.incident.context import ContextPathError
+from xsoar_local.incident.store import Incident, view_for_expressions
+from xsoar_local.playbook.expressions import ExpressionError, Resolver
+from xsoar_local.playbook.model import Playbook
+from xsoar_local.playbook.runner import (
+    CONTINUED,
+    ERROR as TASK_ERROR,
+    CommandCall,
+    CommandOutcome,
+    PlaybookRunner,
+    TaskResult,
+)
+from xsoar_local.playbook.scripts import BUILTIN_SCRIPTS, ScriptError, run_script
+from xsoar_local.runtime import DEFAULT_DESTINATION
+from xsoar_local.server import packs
+from xsoar_local.server.content import InstalledContent, InstalledIntegration, scan_installed
+from xsoar_local.server.errors import ServerError, bad_request, not_found
+from xsoar_local.server.state import StateFolder, snapshot
+from xsoar_local.server.workers import WarmPool
+
+USER: Final = "admin"
+PLAYGROUND_TYPE: Final = 9
+INCIDENT_TYPE: Final = 0
+SECRET_MASK: Final = "<*** kept on the server ***>"
+SECRET_TYPES: Final = frozenset({4, 9, 14})
+DEFAULT_COMMAND_TIMEOUT: Final = 300.0
+_QUERY = re.compile(r"^\s*\$\{(.*)\}\s*$", re.DOTALL)
+# Playbook run states and task states as /inv-playbook reports them.
+RUN_IN_PROGRESS, RUN_COMPLETED, RUN_FAILED = "inprogress", "completed", "failed"
+TASK_STATES: Final = {TASK_ERROR: "Error", CONTINUED: "Error"}
+
+
+def now() -> str:
+    """The server's timestamp format (RFC 3339, UTC)."""
+    return datetime.now(tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).strip().lower() in ("true", "yes", "1")
+
+
+class ServerCore:
+    """One local XSOAR server's behaviour. `open()` takes the state folder; `close()` stops workers and frees it.
+
+    `warm=False` runs every command in a fresh engine child (`run_command`) instead of a warm worker.
+    """
+
+    def __init__(
+        self,
+        state_dir: Path,
+        *,
+        warm: bool = True,
+        command_timeout: float = DEFAULT_COMMAND_TIMEOUT,
+        runtime_dir: Path = DEFAULT_DESTINATION,
+        engine_env: Mapping[str, str] | None = None,
+    ) -> None:
+        self.state = StateFolder(Path(state_dir))
+        self.warm = warm
+        self.command_timeout = command_timeout
+        self.runtime_dir = runtime_dir
+        # What the engine passes to integrations (proxy, CA...): None = the allow-listed part of this environment.
+        self.engine_env = dict(engine_env) if engine_env is not None else None
+        self.pool = WarmPool()
+        self._lock = threading.RLock()
+        self._doc: dict[str, Any] = {}
+        self._content = InstalledContent()
+        self._threads: list[threading.Thread] = []
+        self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
+        self._opened = False
+
+    # ---- life cycle -----------------------------------------------------------------------------------------
+    def open(self) -> ServerCore:
+        """Own the state folder, load it, and recover what a stop interrupted."""
+        self.state.open()
+        try:
+            self._doc = self.state.load()
+            self._content = scan_installed(self.state.packs_dir)
+            with self._lock:
+                if not self._doc["playground_id"]:
+                    self._create_playground()
+                for inv_id, run in self._doc["playbook_runs"].items():
+                    if run.get("state") == RUN_IN_PROGRESS:
+                        run["state"] = RUN_FAILED
+                        run["error"] = "the server stopped while the playbook was running; run it again"
+                        self._add_entries(inv_id, [_error_entry(f"Playbook {run.get('name')}: {run['error']}")], "")
+                self._save()
+        except BaseException:
+            self.state.close()
+            raise
+        self._opened = True
+        return self
+
+    def close(self) -> None:
+        """Wait for running playbooks, stop the warm workers, release the folder."""
+        for thread in list(self._threads):
+            thread.join(timeout=self.command_timeout)
+        self.pool.close()
+        self.state.close()
+        self._opened = False
+
+    def __enter__(self) -> ServerCore:
+        return self.open()
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def subscribe(self, listener: Callable[[str, dict[str, Any]], None]) -> None:
+        """Call `listener(investigation_id, entry)` for each new War Room entry (the web UI's live view)."""
+        self._listeners.append(listener)
+
+    def _save(self) -> None:
+        self.state.save(self._doc)
+
+    def _next(self, counter: str) -> int:
+        self._doc["counters"][counter] = int(self._doc["counters"].get(counter, 0)) + 1
+        return int(self._doc["counters"][counter])
+
+    # ---- server --------------------------------------------------------------------------------------------
+    def about(self, saas: bool = False) -> dict[str, Any]:
+        """`GET /about`: version and mode; `saas` for the XSOAR 8 (`/xsoar`) paths."""
+        return {
+            "demistoVersion": SERVER_VERSION["version"],
+            "buildNum": SERVER_VERSION["buildNumber"],
+            "deploymentMode": "saas" if saas else "opp",
+            "productMode": "xsoar",
+            "marketplaces": ["xsoar_saas" if saas else "xsoar"],
+            "version": SERVER_VERSION["version"],
+            "server": "xsoar-local",
+        }
+
+    def user(self) -> dict[str, Any]:
+        """`GET /user`: the one user of a local server."""
+        return {"id": USER, "username": USER, "name": "Local administrator", "roles": {"demisto": ["Administrator"]}}
+
+    # ---- packs ---------------------------------------------------------------------------------------------
+    def upload_pack(self, data: bytes, filename: str = "") -> list[dict[str, Any]]:
+        """Install the pack(s) in a zip; a ServerError (400, errUploadContentPacks) changes nothing."""
+        uploads = packs.read_upload(data, filename)
+        with self._lock:
+            installed = [packs.install(pack, self.state.packs_dir) for pack in uploads]
+            for meta in installed:
+                self._doc["packs"][meta["id"]] = meta
+            self._content = scan_installed(self.state.packs_dir)
+            self._save()
+        return installed
+
+    def installed_packs(self) -> list[dict[str, Any]]:
+        """`GET /contentpacks/metadata/installed`."""
+        with self._lock:
+            return [copy.deepcopy(meta) for meta in self._doc["packs"].values()]
+
+    @property
+    def content(self) -> InstalledContent:
+        return self._content
+
+    # ---- integrations and instances ------------------------------------------------------------------------
+    def search_integrations(self) -> dict[str, Any]:
+        """`POST /settings/integration/search`: module configurations and instances (secrets masked)."""
+        with self._lock:
+            instances = [_masked(instance) for instance in self._doc["instances"].values()]
+        return {
+            "configurations": [item.module_configuration() for item in self._content.integrations],
+            "instances": instances,
+            "engines": {"total": 0, "engines": []},
+            "health": {},
+        }
+
+    def _integration_for(self, brand: str) -> InstalledIntegration:
+        found = self._content.integration(brand)
+        if found is None:
+            known = ", ".join(sorted(item.integration.name for item in self._content.integrations)) or "none"
+            raise bad_request(
+                f"no installed integration has the brand {brand!r} (installed: {known}); upload its pack first",
+                "errIntegrationNotFound",
+            )
+        return found
+
+    def save_instance(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`PUT /settings/integration`: create an instance, or update the one with the body's `id`."""
+        brand = str(body.get("brand") or "").strip()
+        name = str(body.get("name") or "").strip()
+        if not brand or not name:
+            raise bad_request("an instance needs `brand` (the integration) and `name`", "errBadInstance")
+        installed = self._integration_for(brand)
+        with self._lock:
+            existing = self._doc["instances"].get(str(body.get("id") or ""))
+            clash = next((item for item in self._doc["instances"].values() if item["name"] == name), None)
+            if clash is not None and (existing is None or clash["id"] != existing["id"]):
+                raise bad_request(
+                    f"an instance named {name!r} already exists; pick another name or update it by its id",
+                    "errInstanceExists",
+                )
+            data = _merge_secrets(list(body.get("data") or []), existing)
+            self._params_of(installed, data)  # refuse unusable params now, not at the first command
+            instance = {
+                "id": existing["id"] if existing else str(uuid.uuid4()),
+                "name": name,
+                "brand": installed.integration.name,
+                "category": str(body.get("category") or installed.yaml.get("category") or ""),
+                "enabled": "true" if _truthy(body.get("enabled", "true")) else "false",
+                "data": data,
+                "isIntegrationScript": True,
+                "integrationLogLevel": str(body.get("integrationLogLevel") or ""),
+                "engine": str(body.get("engine") or ""),
+                "version": int(existing["version"]) + 1 if existing else 1,
+                "modified": now(),
+                "configvalues": {item["name"]: item.get("value") for item in data if "name" in item},
+                "dockerImage": installed.docker_image,
+            }
+            self._doc["instances"][instance["id"]] = instance
+            self._save()
+            return _masked(instance)
+
+    def delete_instance(self, instance_id: str) -> None:
+        """`DELETE /settings/integration/{id}`; its integration context and lastRun go with it."""
+        with self._lock:
+            instance = self._doc["instances"].pop(instance_id, None)
+            if instance is None:
+                raise not_found(f"no integration instance with id {instance_id!r}", "errInstanceNotFound")
+            self._doc["integration_contexts"].pop(instance["name"], None)
+            self._doc["last_runs"].pop(instance["name"], None)
+            self._save()
+
+    def test_instance(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST /settings/integration/test`: runs test-module with the body's settings; `{success, message}`."""
+        with self._lock:
+            saved = self._doc["instances"].get(str(body.get("id") or "")) or next(
+                (item for item in self._doc["instances"].values() if item["name"] == body.get("name")), None
+            )
+        brand = str(body.get("brand") or (saved or {}).get("brand") or "")
+        installed = self._integration_for(brand)
+        data = _merge_secrets(list(body.get("data") or (saved or {}).get("data") or []), saved)
+        name = str(body.get("name") or (saved or {}).get("name") or f"{brand}_instance_1")
+        try:
+            params = self._params_of(installed, data)
+        except ServerError as error:
+            return {"success": False, "message": error.detail}
+        result = self._run_integration(installed, name, "test-module", {}, params, self._probe_incident(), False)
+        errors = [str(entry.get("Contents")) for entry in result.get("entries") or () if entry.get("Type") == ERROR]
+        if errors:
+            return {"success": False, "message": "\n".join(errors)}
+        contents = [entry.get("Contents") for entry in result.get("entries") or ()]
+        if contents and all(str(item).strip().lower() != "ok" for item in contents):
+            return {"success": False, "message": f"test-module answered {contents[0]!r}, not 'ok'"}
+        if not contents:
+            return {"success": False, "message": "test-module returned nothing; it should return 'ok'"}
+        return {"success": True, "message": ""}
+
+    def _params_of(self, installed: InstalledIntegration, data: list[Any]) -> dict[str, Any]:
+        known = {spec.name for spec in installed.integration.params}
+        values = {
+            str(item["name"]): item["value"]
+            for item in data
+            if isinstance(item, Mapping) and item.get("name") in known and "value" in item
+        }
+        try:
+            return build_params(installed.integration.params, [ParamLayer("the instance settings", values)])
+        except ParamError as error:
+            raise bad_request(str(error).split(": set it with")[0], "errBadInstance") from error
+
+    def _probe_incident(self) -> Incident:
+        return Incident(fields={"id": "", "name": "test-module"}, context={})
+
+    # ---- investigations ------------------------------------------------------------------------------------
+    def _create_playground(self) -> None:
+        inv_id = str(uuid.uuid4())
+        self._doc["playground_id"] = inv_id
+        self._doc["incidents"][inv_id] = {
+            "fields": {"id": inv_id, "name": "Playground", "type": "Playground", "status": 1, "created": now()},
+            "context": {},
+            "investigation": {"type": PLAYGROUND_TYPE, "status": 0, "created": now()},
+        }
+        self._doc["entries"][inv_id] = []
+
+    def playground_id(self) -> str:
+        with self._lock:
+            return str(self._doc["playground_id"])
+
+    def _investigation_view(self, inv_id: str, record: Mapping[str, Any]) -> dict[str, Any]:
+        investigation = record.get("investigation") or {}
+        fields = record["fields"]
+        return {
+            "id": inv_id,
+            "name": fields.get("name", ""),
+            "type": investigation.get("type", INCIDENT_TYPE),
+            "status": investigation.get("status", 0),
+            "created": investigation.get("created", fields.get("created")),
+            "modified": investigation.get("modified", investigation.get("created")),
+            "creatingUserId": USER,
+            "users": [USER],
+            "isPlayground": investigation.get("type") == PLAYGROUND_TYPE,
+            "closed": investigation.get("closed"),
+            "details": fields.get("details", ""),
+            "version": len(self._doc["entries"].get(inv_id, [])),
+        }
+
+    def search_investigations(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST /investigations/search`: filter by `type`, `id`, paged by `page`/`size`."""
+        search = body.get("filter") if isinstance(body.get("filter"), Mapping) else body
+        types = search.get("type") or []
+        ids = [str(item) for item in search.get("id") or []]
+        page = max(0, int(search.get("page") or 0))
+        size = max(1, int(search.get("size") or 50))
+        with self._lock:
+            found = [
+                self._investigation_view(inv_id, record)
+                for inv_id, record in self._doc["incidents"].items()
+                if "investigation" in record
+                and (not types or (record["investigation"].get("type", INCIDENT_TYPE) in types))
+                and (not ids or inv_id in ids)
+            ]
+        return {"total": len(found), "data": found[page * size : (page + 1) * size]}
+
+    def _record(self, inv_id: str, *, investigation: bool = True) -> dict[str, Any]:
+        record = self._doc["incidents"].get(str(inv_id))
+        if record is None or (investigation and "investigation" not in record):
+            what = "investigation" if investigation else "incident"
+            raise not_found(f"no {what} with id {inv_id!r}", "errInvestigationNotFound")
+        return record
+
+    def create_incident(self, body: Mapping[str, Any]) -> dict[str, Any]:
+        """`POST /incident`: a new incident; with `createInvestigation`, its investigation and playbook start."""
+        playbook_ref = str(body.get("playbookId") or "").strip()
+        playbook = self._content.playbook(playbook_ref) if playbook_ref else None
+        if playbook_ref and playbook is None:
+            known = ", ".join(sorted(book.id for book in self._content.playbooks)) or "none"
+            raise bad_request(
+                f"playbook {playbook_ref!r} is not installed (installed playbooks: {known})", "errPlaybookNotFound"
+            )
+        custom = body.get("customFields") or body.get("CustomFields") or {}
+        with self._lock:
+            inv_id = str(self._next("incident"))
+            created = now()
+            fields = {
+                "id": inv_id,
+                "name": str(body.get("name") or f"Incident {inv_id}"),
+                "details": str(body.get("details") or ""),
+                "type": str(body.get("type") or "Unclassified"),
+                "severity": body.get("severity") or 0,
+                "status": 1 if body.get("createInvestigation") else 0,
+                "labels": list(body.get("labels") or []),
+                "owner": str(body.get("owner") or USER),
+                "occurred": str(body.get("occurred") or created),
+                "created": created,
+                "modified": created,
+                "playbookId": playbook.id if playbook else "",
+                "investigationId": inv_id,
+                "CustomFields": dict(custom) if isinstance(custom, Mapping) else {},
+            }
+            self._doc["incidents"][inv_id] = {"fields": fields, "context": {}}
+            self._doc["entries"][inv_id] = []
+            self._save()
+        if _truthy(body.get("createInvestigation")):
+            self.investigate(inv_id)
+        return self.incident(inv_id)
+
+    def incident(self, inc_id: str) -> dict[str, Any]:
+        """The incident's fields as the REST API returns them."""
+        with self._lock:
+            record = self._record(inc_id, investigation=False)
+            fields = copy.deepcopy(record["fields"])
+        return {**fields, "isPlayground": False, "runStatus": self._run_status(inc_id)}
+
+    def _run_status(self, inv_id: str) -> str:
+        run = self._doc["playbook_runs"].get(inv_id)
+        return "" if run is None else str(run.get("state"))
+
+    def investigate(self, inc_id: str) -> dict[str, Any]:
+        """`POST /incident/investigate`: open the investigation and start the incident's playbook."""
+        with self._lock:
+            record = self._record(inc_id, investigation=False)
+            if "investigation" not in record:
+                record["investigation"] = {"type": INCIDENT_TYPE, "status": 0, "created": now()}
+                record["fields"]["status"] = 1
+                self._save()
+            playbook_id = str(record["fields"].get("playbookId") or "")
+        playbook = self._content.playbook(playbook_id) if playbook_id else None
+        if playbook is not None and self._run_status(inc_id) != RUN_IN_PROGRESS:
+            self.run_playbook(inc_id, playbook)
+        return {"response": inc_id, "id": inc_id}
+
+    def investigation(self, inv_id: str, body: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """`POST /investigation/{id}`: the investigation with its War Room entries (newest `pageSize`)."""
+        body = body or {}
+        size = int(body.get("pageSize") or 1000)
+        with self._lock:
+            record = self._record(inv_id)
+            entries = copy.deepcopy(self._doc["entries"].get(inv_id, []))
+            view = self._investigation_view(inv_id, record)
+        return {**view, "investigation": view, "entries": entries[-size:] if size > 0 else entries, "total": len(entries)}
+
+    def context(self, inv_id: str) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self._record(inv_id)["context"])
+
+    def query_context(self, inv_id: str, query: str) -> Any:
+        """`POST /investigation/{id}/context`: a DT query such as `${.}` or `${YodaSpeak.TheForce.Translation}`."""
+        match = _QUERY.match(str(query or ""))
+        if match is None:
+            raise bad_request(f"the query {query!r} is not a DT expression: write it as ${{path}}, e.g. ${{.}}")
+        path = match.group(1).strip()
+        with self._lock:
+            record = self._record(inv_id)
+            incident = Incident(fields=copy.deepcopy(record["fields"]), context=copy.deepcopy(record["context"]))
+        if path in (".", ""):
+            return incident.context
+        try:
+            return Resolver(view_for_expressions(incident)).lookup(path)
+        except (ExpressionError, ContextPathError) as error:
+            raise bad_request(f"cannot evaluate {query!r}: {error}", "errDTQuery") from error
+
+    def entries(self, inv_id: str, since: int = 0) -> list[dict[str, Any]]:
+        """The War Room entries from position `since` on (for a live view)."""
+        with self._lock:
+            self._record(inv_id)
+            return copy.deepcopy(self._doc["entries"].get(inv_id, [])[since:])
+
+    def _add_entries(
+        self, inv_id: str, raw_entries: list[Mapping[str, Any]], parent: str, **extra: Any
+    ) -> list[dict[str, Any]]:
+        """Store entries in the War Room (lock held by the caller); returns them as the API shows them."""
+        stored = []
+        for raw in raw_entries:
+            entry = _server_entry(raw, f"{self._next('entry')}@{inv_id}", inv_id, parent, **extra)
+            self._doc["entries"].setdefault(inv_id, []).append(entry)
+            stored.append(entry)
+        for entry in stored:
+            for listener in list(self._listeners):
+                with contextlib.suppress(Exception):
+                    listener(inv_id, copy.deepcopy(entry))
+        return stored
+
+    # ---- the War Room --------------------------------------------------------------------------------------
+    def execute(self, inv_id: str, line: str) -> list[dict[str, Any]]:
+        """`POST /entry/execute/sync`: run a War Room line (a `!command` or a chat note); the entries it wrote."""
+        text = str(line or "").strip()
+        with self._lock:
+            record = self._record(inv_id)
+            if record["investigation"].get("closed"):
+                raise ServerError(412, "errInvestigationClosed", "Investigation is closed", f"{inv_id} is closed")
+            if not text.startswith("!"):
+                if not text:
+                    raise bad_request("`data` is empty: send a War Room line such as !Print value=hello")
+                stored = self._add_entries(inv_id, [{"Type": NOTE, "ContentsFormat": "markdown", "Contents": text}], "")
+                stored[0]["note"] = True
+                stored[0]["user"] = USER
+                self._save()
+                return copy.deepcopy(stored)
+        try:
+            parsed = parse_war_room(text)
+        except WarRoomSyntaxError as error:
+            return self._commit_entries(inv_id, text, [_error_entry(str(error))])
+        args = dict(parsed.args)
+        using = str(args.pop("using", "") or "")
+        if parsed.name in BUILTIN_SCRIPTS:
+            return self._run_builtin(inv_id, text, parsed.name, args, parsed.positional)
+        try:
+            targets = self._targets(parsed.name, using)
+            checked = check_args(command_spec(targets[0][1].integration, parsed.name), args, parsed.positional)
+        except (ServerError, ArgError, EngineError) as error:
+            message = error.detail if isinstance(error, ServerError) else str(error)
+            return self._commit_entries(inv_id, text, [_error_entry(message)])
+        produced: list[dict[str, Any]] = []
+        for instance, installed in targets:
+            produced += self._command_in_investigation(inv_id, text, instance, installed, parsed.name, checked)
+        return produced
+
+    def _commit_entries(self, inv_id: str, parent: str, raw: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        with self._lock:
+            stored = self._add_entries(inv_id, raw, parent)
+            self._save()
+            return copy.deepcopy(stored)
+
+    def _run_builtin(
+        self, inv_id: str, line: str, name: str, args: dict[str, Any], positional: str | None
+    ) -> list[dict[str, Any]]:
+        with self._lock:
+            record = self._record(inv_id)
+            try:
+                if positional is not None:
+                    raise ScriptError(f"{name} takes named arguments only (name=value), not {positional!r}")
+                result = run_script(name, args, record["fields"], record["context"])
+            except ScriptError as error:
+                stored = self._add_entries(inv_id, [_error_entry(str(error))], line, brand="Builtin")
+            else:
+                record["context"] = dict(result.context)
+                record["fields"] = dict(result.fields)
+                if record["fields"].get("status") == "Closed":
+                    record["investigation"]["closed"] = now()
+                    record["investigation"]["status"] = 1
+                stored = self._add_entries(inv_id, list(result.entries), line, brand="Builtin")
+            self._save()
+            return copy.deepcopy(stored)
+
+    def _targets(self, command: str, using: str) -> list[tuple[dict[str, Any], InstalledIntegration]]:
+        """The enabled instances that run `command` (all of them, as the server does, unless `using=` names one)."""
+        with self._lock:
+            instances = [copy.deepcopy(item) for item in self._doc["instances"].values() if _truthy(item["enabled"])]
+        targets = []
+        for instance in instances:
+            installed = self._content.integration(instance["brand"])
+            if installed is None or installed.integration.command(command) is None:
+                continue
+            if command == "test-module" and not using:
+                continue
+            if using and using not in (instance["name"], instance["brand"]):
+                continue
+            targets.append((instance, installed))
+        if not targets:
+            where = f" on instance {using!r}" if using else ""
+            raise bad_request(
+                f"Unsupported Command: {command!r}{where}. No enabled integration instance has it; configure an "
+                "instance of the integration that provides it (Settings > Integrations, or PUT /settings/integration)",
+                "errUnsupportedCommand",
+            )
+        return targets
+
+    def _command_in_investigation(
+        self,
+        inv_id: str,
+        line: str,
+        instance: Mapping[str, Any],
+        installed: InstalledIntegration,
+        command: str,
+        args: Mapping[str, Any],
+    ) -> list[dict[str, Any]]:
+        try:
+            params = self._params_of(installed, instance["data"])
+        except ServerError as error:
+            return self._commit_entries(inv_id, line, [_error_entry(error.detail)])
+        with self._lock:
+            record = self._record(inv_id)
+            incident = Incident(fields=copy.deepcopy(record["fields"]), context=copy.deepcopy(record["context"]))
+        args, debug = split_debug_mode(args)
+        result = self._run_integration(installed, instance["name"], command, args, params, incident, debug)
+        with self._lock:
+            record = self._record(inv_id)
+            current = Incident(fields=record["fields"], context=record["context"])
+            merged = apply_result(current, instance["name"], result)
+            record["context"] = merged.context
+            raw = list(result.get("entries") or ())
+            if debug:
+                raw.append(_debug_entry(result))
+            stored = self._add_entries(
+                inv_id, raw, line, brand=installed.integration.name, instance=instance["name"]
+            )
+            self._save()
+            return copy.deepcopy(stored)
+
+    def _run_integration(
+        self,
+        installed: InstalledIntegration,
+        instance_name: str,
+        command: str,
+        args: Mapping[str, Any],
+        params: Mapping[str, Any],
+        incident: Incident,
+        debug: bool,
+    ) -> dict[str, Any]:
+        """Run one command (warm worker or cold child) and store the instance's integration context and lastRun."""
+        with self._lock:
+            stored = copy.deepcopy(self._doc["integration_contexts"].get(instance_name) or {})
+            last_run = copy.deepcopy(self._doc["last_runs"].get(instance_name) or {})
+        integration = installed.integration
+        context_before = stored.get("context") or {}
+        version_before = int(stored.get("version") or 0)
+        scoped = Incident(fields=incident.fields, context=incident.context, integration_contexts={instance_name: context_before})
+        if self.warm:
+            job = build_job(
+                integration,
+                command,
+                args,
+                params,
+                scoped,
+                instance=instance_name,
+                debug=debug,
+                result_path=Path(os.devnull),
+                runtime_dir=self.runtime_dir,
+            )
+            job.update(integration_context_version=version_before, last_run=last_run, docker_image=installed.docker_image)
+            env = child_environment(os.environ, self.engine_env)
+            result = self.pool.run(installed.docker_image, job, env, self.command_timeout)
+        else:
+            try:
+                run = run_command(
+                    integration, command, args, params, scoped, instance_name=instance_name, debug=debug,
+                    env=self.engine_env, timeout=self.command_timeout,
+                )
+            except (EngineError, IntegrationError) as error:
+                return {"entries": [crash_entry(str(error))], "crashed": True}
+            result = {
+                "entries": run.entries,
+                "logs": [{"level": log.level, "message": log.message} for log in run.logs],
+                "integration_context": run.incident.integration_context(instance_name),
+                "last_run": run.last_run,
+                "context_sets": [],
+            }
+            # run.incident already has the entry contexts merged; give the caller the same shape as the warm path
+            result["context_sets"] = []
+        new_context = result.get("integration_context")
+        with self._lock:
+            if isinstance(new_context, dict) and new_context != context_before:
+                current = self._doc["integration_contexts"].get(instance_name) or {}
+                self._doc["integration_contexts"][instance_name] = {
+                    "context": new_context,
+                    "version": int(current.get("version") or 0) + 1,
+                }
+            if isinstance(result.get("last_run"), dict) and result["last_run"] != last_run:
+                self._doc["last_runs"][instance_name] = result["last_run"]
+            self._save()
+        result["integration_context"] = (self._doc["integration_contexts"].get(instance_name) or {}).get("context") or {}
+        return result
+
+    def integration_context(self, instance_name: str) -> dict[str, Any]:
+        """An instance's integration context (what `demisto.getIntegrationContext()` returns to it)."""
+        with self._lock:
+            return copy.deepcopy((self._doc["integration_contexts"].get(instance_name) or {}).get("context") or {})
+
+    def last_run(self, instance_name: str) -> dict[str, Any]:
+        with self._lock:
+            return copy.deepcopy(self._doc["last_runs"].get(instance_name) or {})
+
+    def completion_data(self) -> dict[str, Any]:
+        """What a War Room command line can complete: built-in scripts and each enabled instance's commands."""
+        commands: dict[str, dict[str, Any]] = {
+            name: {"name": name, "brand": "Builtin", "arguments": sorted(script.arguments), "description": ""}
+            for name, script in BUILTIN_SCRIPTS.items()
+        }
+        with self._lock:
+            brands = {item["brand"] for item in self._doc["instances"].values() if _truthy(item["enabled"])}
+        for item in self._content.integrations:
+            if item.integration.name not in brands:
+                continue
+            for spec in item.integration.commands:
+                commands[spec.name] = {
+                    "name": spec.name,
+                    "brand": item.integration.name,
+                    "arguments": [arg.name for arg in spec.arguments],
+                    "description": spec.description,
+                }
+        return {"commands": sorted(commands.values(), key=lambda item: item["name"])}
+
+    # ---- playbooks -----------------------------------------------------------------------------------------
+    def run_playbook(self, inv_id: str, playbook: Playbook) -> None:
+        """Start `playbook` on the investigation in a background thread; `playbook_state` follows it."""
+        with self._lock:
+            self._record(inv_id)
+            self._doc["playbook_runs"][inv_id] = {
+                "playbookId": playbook.id,
+                "name": playbook.name,
+                "state": RUN_IN_PROGRESS,
+                "startDate": now(),
+                "endDate": None,
+                "error": None,
+                "tasks": {
+                    task_id: {
+                        "id": task_id,
+                        "state": "",
+                        "type": task.type,
+                        "task": {"name": task.name, "type": task.type},
+                        "message": "",
+                    }
+                    for task_id, task in playbook.tasks.items()
+                },
+            }
+            self._save()
+        thread = threading.Thread(target=self._playbook_thread, args=(inv_id, playbook), name=f"playbook:{inv_id}")
+        self._threads = [item for item in self._threads if item.is_alive()] + [thread]
+        thread.start()
+
+    def _playbook_thread(self, inv_id: str, playbook: Playbook) -> None:
+        def on_task(result: TaskResult) -> None:
+            with self._lock:
+                task = self._doc["playbook_runs"][inv_id]["tasks"].setdefault(result.task_id, {"id": result.task_id})
+                task.update(
+                    state=TASK_STATES.get(result.status, "Completed"),
+                    message=result.message,
+                    completedDate=now(),
+                    startDate=task.get("startDate") or now(),
+                )
+                self._save()
+
+        def execute(call: CommandCall, incident: Incident) -> CommandOutcome:
+            return self._playbook_command(playbook, call, incident)
+
+        with self._lock:
+            record = self._record(inv_id)
+            incident = Incident(fields=copy.deepcopy(record["fields"]), context=copy.deepcopy(record["context"]))
+        try:
+            run = PlaybookRunner(execute, on_task=on_task).run(playbook, incident)
+        except Exception as error:  # a bug must still end the run, not leave it "inprogress" forever
+            with self._lock:
+                state = self._doc["playbook_runs"][inv_id]
+                state.update(state=RUN_FAILED, error=f"{type(error).__name__}: {error}", endDate=now())
+                self._add_entries(inv_id, [_error_entry(f"Playbook {playbook.name} failed: {error}")], "")
+                self._save()
+            return
+        with self._lock:
+            record = self._record(inv_id)
+            record["context"] = dict(run.incident.context)
+            record["fields"] = dict(run.incident.fields)
+            if record["fields"].get("status") == "Closed":
+                record["investigation"]["closed"] = now()
+                record["investigation"]["status"] = 1
+            for item in run.entries:
+                task = {"playbookName": playbook.name, "taskId": item.task_id, "taskName": item.task_name}
+                self._add_entries(inv_id, [item.entry], "", entryTask=task)
+            state = self._doc["playbook_runs"][inv_id]
+            state.update(state=RUN_COMPLETED if run.completed else RUN_FAILED, error=run.error, endDate=now())
+            if run.error:
+                self._add_entries(inv_id, [_error_entry(f"Playbook {playbook.name} failed: {run.error}")], "")
+            self._save()
+
+    def _playbook_command(self, playbook: Playbook, call: CommandCall, incident: Incident) -> CommandOutcome:
+        try:
+            targets = self._targets(call.command, call.brand)
+            instance, installed = targets[0]
+            args = check_args(command_spec(installed.integration, call.command), call.args)
+            params = self._params_of(installed, instance["data"])
+        except (ServerError, ArgError, EngineError) as error:
+            return CommandOutcome((), incident, error.detail if isinstance(error, ServerError) else str(error))
+        args, debug = split_debug_mode(args)
+        result = self._run_integration(installed, instance["name"], call.command, args, params, incident, debug)
+        after = apply_result(incident, instance["name"], result)
+        after = Incident(fields=after.fields, context=after.context)
+        errors = [str(entry.get("Contents")) for entry in result.get("entries") or () if entry.get("Type") == ERROR]
+        return CommandOutcome(tuple(result.get("entries") or ()), after, "; ".join(errors) or None)
+
+    def playbook_state(self, inv_id: str) -> dict[str, Any]:
+        """`GET /inv-playbook/{id}`: the run's state (new, inprogress, completed, failed) and its tasks."""
+        with self._lock:
+            self._record(inv_id)
+            run = copy.deepcopy(self._doc["playbook_runs"].get(inv_id))
+        if run is None:
+            return {"id": inv_id, "investigationId": inv_id, "state": "new", "playbookId": "", "tasks": {}}
+        return {"id": inv_id, "investigationId": inv_id, **run}
+
+    def wait_for_playbook(self, inv_id: str, timeout: float = 60.0) -> dict[str, Any]:
+        """Block until the investigation's playbook run ends (tests and the CLI); its final state."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            state = self.playbook_state(inv_id)
+            if state["state"] not in (RUN_IN_PROGRESS,):
+                return state
+            time.sleep(0.05)
+        return self.playbook_state(inv_id)
+
+    def document(self) -> dict[str, Any]:
+        """A copy of the whole state document (diagnostics and tests)."""
+        with self._lock:
+            return snapshot(self._doc)
+
+
+# ---- entries ---------------------------------------------------------------------------------------------------
+def _error_entry(message: str) -> dict[str, Any]:
+    return {"Type": ERROR, "ContentsFormat": "text", "Contents": message}
+
+
+def _debug_entry(result: Mapping[str, Any]) -> dict[str, Any]:
+    """debug-mode=true: the integration's log, as the Type 16 entry demisto-sdk run --debug looks for."""
+    lines = [f"{log.get('level')}: {log.get('message')}" for log in result.get("logs") or ()]
+    if result.get("raw_output"):
+        lines.append(str(result["raw_output"]))
+    return {"Type": DEBUG, "ContentsFormat": "text", "Contents": "\n".join(lines), "File": "integration-debug.log"}
+
+
+def _server_entry(
+    raw: Mapping[str, Any],
+    entry_id: str,
+    inv_id: str,
+    parent: str,
+    *,
+    brand: str = "",
+    instance: str = "",
+    entryTask: Mapping[str, Any] | None = None,  # noqa: N803 - the server's field name
+) -> dict[str, Any]:
+    """An engine entry as the server stores and returns it: `contents` is what the War Room shows."""
+    contents = raw.get("Contents")
+    human = raw.get("HumanReadable")
+    fmt = str(raw.get("ContentsFormat") or "text")
+    if human not in (None, ""):
+        shown, fmt = str(human), "markdown"
+    elif isinstance(contents, str):
+        shown = contents
+    else:
+        shown, fmt = json.dumps(contents, default=str, ensure_ascii=False), "json"
+    try:
+        entry_type = int(raw.get("Type", NOTE))
+    except (TypeError, ValueError):
+        entry_type = NOTE
+    stamp = now()
+    return {
+        "id": entry_id,
+        "investigationId": inv_id,
+        "type": entry_type,
+        "contents": shown,
+        "format": fmt,
+        "rawContents": contents,
+        "entryContext": raw.get("EntryContext"),
+        "parentContent": parent,
+        "parentId": "",
+        "brand": brand,
+        "instance": instance,
+        "created": stamp,
+        "modified": stamp,
+        "user": "",
+        "note": False,
+        "tags": list(raw.get("Tags") or []),
+        "entryTask": dict(entryTask) if entryTask else None,
+        "file": str(raw.get("File") or ""),
+        "engineCrash": bool(raw.get("EngineCrash")),
+    }
+
+
+# ---- secrets in instance settings ------------------------------------------------------------------------------
+def _is_secret(item: Mapping[str, Any]) -> bool:
+    try:
+        return int(item.get("type", 0)) in SECRET_TYPES
+    except (TypeError, ValueError):
+        return False
+
+
+def _masked(instance: Mapping[str, Any]) -> dict[str, Any]:
+    """The instance as the API shows it: passwords replaced by a mask that means "keep the saved value"."""
+    shown = copy.deepcopy(dict(instance))
+    for item in shown.get("data") or ():
+        if isinstance(item, dict) and _is_secret(item) and item.get("value") not in (None, "", {}):
+            value = item["value"]
+            if isinstance(value, dict):
+                item["value"] = {**value, "password": SECRET_MASK if value.get("password") else ""}
+            else:
+                item["value"] = SECRET_MASK
+    shown["configvalues"] = {
+        item["name"]: item.get("value") for item in shown.get("data") or () if isinstance(item, dict) and "name" in item
+    }
+    return shown
+
+
+def _merge_secrets(data: list[Any], saved: Mapping[str, Any] | None) -> list[Any]:
+    """Replace masked secrets in a client's settings with the saved values."""
+    saved_values = {
+        item.get("name"): item.get("value")
+        for item in (saved or {}).get("data") or ()
+        if isinstance(item, Mapping)
+    }
+    merged = []
+    for item in data:
+        if not isinstance(item, Mapping):
+            continue
+        item = copy.deepcopy(dict(item))
+        value = item.get("value")
+        old = saved_values.get(item.get("name"))
+        if value == SECRET_MASK:
+            item["value"] = old
+        elif isinstance(value, dict) and value.get("password") == SECRET_MASK:
+            item["value"] = {**value, "password": (old or {}).get("password", "") if isinstance(old, dict) else ""}
+        merged.append(item)
+    return merged

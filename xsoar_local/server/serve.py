@@ -1,0 +1,138 @@
+"""Serve the API on a Werkzeug threaded server, over HTTP or TLS (a trustme CA), for the length of a `with` block.
+
+    with run_server(Path(".xsoar-local/server"), port=0) as server:
+        server.url, server.api_key, server.ca_bundle, server.core
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import logging
+import os
+import ssl
+import threading
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import trustme
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+
+from xsoar_local.server.api import SessionCheck, WSGIApp, make_app
+from xsoar_local.server.core import ServerCore
+from xsoar_local.server.state import write_atomically
+
+_LOG = logging.getLogger("xsoar_local.server")
+CA_FILE_NAME = "local-xsoar-ca.pem"
+
+
+class ServeError(Exception):
+    """The server cannot start as asked; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class RunningServer:
+    """A running server: its base URL (what DEMISTO_BASE_URL should be), key, auth id and CA file."""
+
+    url: str
+    host: str
+    port: int
+    api_key: str
+    key_source: str
+    auth_id: str
+    ca_bundle: Path | None
+    core: ServerCore
+
+
+class _Handler(WSGIRequestHandler):
+    timeout = 60
+
+    def setup(self) -> None:
+        super().setup()
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        _LOG.info('%s - "%s %s" %s', self.address_string(), self.command, self.path, code)
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        level = logging.WARNING if type == "error" else logging.INFO
+        _LOG.log(level, "%s - %s", self.address_string(), message % args if args else message)
+
+
+class _Server(ThreadedWSGIServer):
+    daemon_threads = False
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        _LOG.debug("connection from %s failed", client_address, exc_info=True)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _tls_context(host: str, folder: Path) -> tuple[ssl.SSLContext, Path]:
+    authority = trustme.CA()
+    certificate = authority.issue_cert(*sorted({host, "127.0.0.1", "localhost"}))
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    certificate.configure_cert(context)
+    ca_bundle = folder / CA_FILE_NAME
+    write_atomically(ca_bundle, authority.cert_pem.bytes().decode("ascii"), mode=0o644)
+    return context, ca_bundle
+
+
+@contextlib.contextmanager
+def run_server(
+    state_dir: Path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    tls: bool = False,
+    allow_remote: bool = False,
+    warm: bool = True,
+    auth_id: str = "1",
+    environ: Mapping[str, str] | None = None,
+    engine_env: Mapping[str, str] | None = None,
+    web_app_factory: Callable[[ServerCore], WSGIApp] | None = None,
+    session_check: SessionCheck | None = None,
+) -> Iterator[RunningServer]:
+    """Open the state folder, serve until the block exits, then stop workers and free the folder."""
+    if not is_loopback(host) and not allow_remote:
+        raise ServeError(
+            f"{host} is not a loopback address: the local server listens on 127.0.0.1 unless you pass "
+            "--allow-remote (anyone who can reach it and knows the key can run commands)"
+        )
+    if isinstance(port, bool) or not 0 <= int(port) <= 65535:
+        raise ServeError(f"--port must be 0 (any free port) to 65535, not {port!r}")
+    environ = os.environ if environ is None else environ
+    core = ServerCore(state_dir, warm=warm, engine_env=engine_env)
+    with core:
+        api_key, key_source = core.state.api_key(dict(environ))
+        app = make_app(core, api_key, auth_id=auth_id, web_app_factory=web_app_factory, session_check=session_check)
+        try:
+            server = _Server(host, int(port), app, handler=_Handler)
+        except SystemExit:
+            raise ServeError(f"cannot listen on {host}:{port}; choose another --port (0 = any free)") from None
+        except OSError as error:
+            raise ServeError(f"cannot listen on {host}:{port} ({error}); choose another --port") from None
+        ca_bundle = None
+        if tls:
+            context, ca_bundle = _tls_context(host, core.state.folder)
+            server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+            server.ssl_context = context
+        thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="xsoar-server")
+        thread.start()
+        shown = f"[{host}]" if ":" in host else host
+        url = f"{'https' if tls else 'http'}://{shown}:{server.port}"
+        try:
+            yield RunningServer(url, host, server.port, api_key, key_source, auth_id, ca_bundle, core)
+        finally:
+            server.shutdown()
+            thread.join()

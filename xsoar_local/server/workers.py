@@ -1,0 +1,187 @@
+"""Warm execution: one pre-imported worker process per docker image, forked once per command.
+
+A real engine keeps an integration's container running between commands; the local server keeps a worker
+process (`xsoar_local.server.zygote`) per docker image instead, and runs each command in a fork of it. The fork
+starts with the libraries imported (no interpreter start, no import of requests) but owns its process state,
+so one command's CommonServerPython import, proxy settings or globals never reach the next command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import IO, Any
+
+from xsoar_local.engine.entries import crash_entry
+from xsoar_local.engine.runner import child_environment
+
+DEFAULT_TIMEOUT = 300.0
+
+
+class WorkerError(Exception):
+    """The worker process could not be started or died."""
+
+
+class _Pending:
+    def __init__(self) -> None:
+        self.pid: int | None = None
+        self.status: int | None = None
+        self.done = threading.Event()
+
+
+class Worker:
+    """One warm worker process and the commands it is running."""
+
+    def __init__(self, key: str, python: str = sys.executable) -> None:
+        self.key = key
+        self._pending: dict[str, _Pending] = {}
+        self._lock = threading.Lock()
+        self._process = subprocess.Popen(
+            [python, "-m", "xsoar_local.server.zygote"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env=child_environment(os.environ, {}),
+        )
+        assert self._process.stdout is not None and self._process.stdin is not None
+        self._stdin: IO[bytes] = self._process.stdin
+        ready = self._process.stdout.readline()
+        if not ready:
+            raise WorkerError(f"the warm worker for {key} exited at start (status {self._process.wait()})")
+        self._reader = threading.Thread(target=self._read, args=(self._process.stdout,), daemon=True)
+        self._reader.start()
+
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
+    def _read(self, stream: IO[bytes]) -> None:
+        for line in stream:
+            message = json.loads(line)
+            with self._lock:
+                pending = self._pending.get(str(message.get("id")))
+            if pending is None:
+                continue
+            if message.get("event") == "started":
+                pending.pid = int(message["pid"])
+            elif message.get("event") == "exit":
+                pending.status = int(message["status"])
+                pending.done.set()
+        with self._lock:  # the worker died: nothing pending will finish
+            for pending in self._pending.values():
+                pending.done.set()
+
+    def run(self, job: Mapping[str, Any], env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
+        """Run one job in a fork; the sandbox's result dict (a crash result when the fork died or timed out)."""
+        job_id = uuid.uuid4().hex
+        pending = _Pending()
+        with tempfile.TemporaryDirectory(prefix="xsoar-warm-") as workdir:
+            folder = Path(workdir)
+            request = {
+                "id": job_id,
+                "job": dict(job),
+                "env": dict(env),
+                "result_path": str(folder / "result.json"),
+                "log_path": str(folder / "output.log"),
+                "workdir": workdir,
+            }
+            line = (json.dumps(request, default=str) + "\n").encode("utf-8")
+            with self._lock:
+                self._pending[job_id] = pending
+                try:
+                    self._stdin.write(line)
+                    self._stdin.flush()
+                except (BrokenPipeError, ValueError) as error:
+                    self._pending.pop(job_id, None)
+                    raise WorkerError(f"the warm worker for {self.key} is gone") from error
+            try:
+                finished = pending.done.wait(timeout)
+                if not finished and pending.pid is not None:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pending.pid, signal.SIGKILL)
+                    pending.done.wait(5)
+            finally:
+                with self._lock:
+                    self._pending.pop(job_id, None)
+            output = _read_text(folder / "output.log")
+            if not finished:
+                message = f"The command did not finish within {timeout:g} seconds; the engine stopped it."
+                return {"entries": [crash_entry(message)], "crashed": True, "raw_output": output}
+            if pending.status is None:
+                message = f"The warm worker for {self.key} died while running the command."
+                return {"entries": [crash_entry(message)], "crashed": True, "raw_output": output}
+            try:
+                result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
+            except (OSError, json.JSONDecodeError):
+                tail = "\n".join(output.strip().splitlines()[-5:])
+                message = f"The engine's child process ended with status {pending.status} without a result. {tail}"
+                return {"entries": [crash_entry(message.strip())], "crashed": True, "raw_output": output}
+            result["raw_output"] = output
+            return dict(result)
+
+    def close(self) -> None:
+        """End the worker: close its input (it waits for running commands), then make sure it is gone."""
+        with contextlib.suppress(OSError, ValueError):
+            self._stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def _read_text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+class WarmPool:
+    """Warm workers by key (the docker image), started on first use and restarted if one dies."""
+
+    def __init__(self, python: str = sys.executable) -> None:
+        self.python = python
+        self._workers: dict[str, Worker] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    def worker(self, key: str) -> Worker:
+        with self._lock:
+            if self._closed:
+                raise WorkerError("the server is stopping")
+            current = self._workers.get(key)
+            if current is None or not current.alive:
+                current = self._workers[key] = Worker(key, self.python)
+            return current
+
+    def run(
+        self, key: str, job: Mapping[str, Any], env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT
+    ) -> dict[str, Any]:
+        """Run the job on the warm worker for `key`; a worker found dead before the job reached it is replaced once."""
+        try:
+            return self.worker(key).run(job, env, timeout)
+        except WorkerError:
+            return self.worker(key).run(job, env, timeout)
+
+    @property
+    def keys(self) -> list[str]:
+        with self._lock:
+            return sorted(self._workers)
+
+    def close(self) -> None:
+        """Stop every worker."""
+        with self._lock:
+            self._closed = True
+            workers, self._workers = list(self._workers.values()), {}
+        for worker in workers:
+            worker.close()
