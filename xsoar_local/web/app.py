@@ -46,7 +46,7 @@ SECURITY_HEADERS = {
     ),
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
-    "Referrer-Policy": "no-referrer",
+    "Referrer-Policy": "same-origin",  # not no-referrer: Chrome then sends `Origin: null` on form posts
     "Cache-Control": "no-store",
 }
 

@@ -87,7 +87,7 @@ class ServerCoreBridge:
         return run
 
     def _content(self) -> Any:
-        return _translated(self.core.content)
+        return self.core.content
 
     def _playbook(self, reference: str) -> Any:
         return self._content().playbook(reference)
