@@ -49,7 +49,7 @@ ENDPOINTS: Final = (
     ("POST", "/incident", "create_incident", "create an incident (`playbookId`, `createInvestigation`, ...)"),
     ("POST", "/incident/investigate", "investigate", "open an incident's investigation, start its playbook"),
     ("POST", "/investigation/<inv_id>", "investigation", "an investigation with its War Room entries"),
-    ("POST", "/investigation/<inv_id>/context", "context", "evaluate a DT query (`{\"query\": \"${.}\"}`)"),
+    ("POST", "/investigation/<inv_id>/context", "context", 'evaluate a DT query (`{"query": "${.}"}`)'),
     ("GET", "/inv-playbook/<inv_id>", "playbook_state", "playbook run: `state`, `playbookId`, `tasks`"),
 )
 
@@ -132,12 +132,17 @@ class Api:
         adapter = self.routes.bind_to_environ(request.environ)
         try:
             endpoint, values = adapter.match()
-            handler = getattr(self, f"on_{endpoint}")
+            handler: Callable[..., Response] = getattr(self, f"on_{endpoint}")
             return handler(request, saas=saas, **values)
         except NotFound:
             return error_response(
-                ServerError(404, "errNotFound", "Not found", f"{request.method} {request.path} is not an endpoint "
-                            "of this local server (see the README's table of supported endpoints)")
+                ServerError(
+                    404,
+                    "errNotFound",
+                    "Not found",
+                    f"{request.method} {request.path} is not an endpoint "
+                    "of this local server (see the README's table of supported endpoints)",
+                )
             )
         except MethodNotAllowed as error:
             allowed = ", ".join(sorted(error.valid_methods or ()))
@@ -150,7 +155,9 @@ class Api:
             return error_response(ServerError(error.code or 500, "errHTTP", error.name, error.description or ""))
         except Exception as error:  # the client gets the server's error shape, the log gets the traceback
             _LOG.exception("request %s %s failed", request.method, request.path)
-            return error_response(ServerError(500, "errInternal", "Internal server error", f"{type(error).__name__}: {error}"))
+            return error_response(
+                ServerError(500, "errInternal", "Internal server error", f"{type(error).__name__}: {error}")
+            )
 
     # ---- handlers ------------------------------------------------------------------------------------------
     def on_about(self, request: Request, saas: bool) -> Response:
@@ -168,8 +175,12 @@ class Api:
     def on_upload_pack(self, request: Request, saas: bool) -> Response:
         upload = request.files.get("file")
         if upload is None:
-            raise ServerError(400, "errUploadContentPacks", "Could not upload content packs",
-                              "no multipart field `file`: send the pack zip as `file`")
+            raise ServerError(
+                400,
+                "errUploadContentPacks",
+                "Could not upload content packs",
+                "no multipart field `file`: send the pack zip as `file`",
+            )
         return json_response(self.core.upload_pack(upload.read(), upload.filename or ""))
 
     def on_search_integrations(self, request: Request, saas: bool) -> Response:
@@ -193,7 +204,9 @@ class Api:
         body = _body(request)
         inv_id = str(body.get("investigationId") or "")
         if not inv_id:
-            raise bad_request("`investigationId` is missing: the playground's id comes from POST /investigations/search")
+            raise bad_request(
+                "`investigationId` is missing: the playground's id comes from POST /investigations/search"
+            )
         return json_response(self.core.execute(inv_id, str(body.get("data") or "")))
 
     def on_create_incident(self, request: Request, saas: bool) -> Response:

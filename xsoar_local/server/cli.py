@@ -21,18 +21,32 @@ DEFAULT_PORT = 8080
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT}; 0 = any free)")
-    parser.add_argument("--state-dir", type=Path, default=DEFAULT_STATE_DIR, help="the server's state folder (default .xsoar-local/server)")
-    parser.add_argument("--tls", action="store_true", help="serve HTTPS with a certificate from a local CA (its path is printed)")
+    parser.add_argument(
+        "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT}; 0 = any free)"
+    )
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE_DIR,
+        help="the server's state folder (default .xsoar-local/server)",
+    )
+    parser.add_argument(
+        "--tls", action="store_true", help="serve HTTPS with a certificate from a local CA (its path is printed)"
+    )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--allow-remote", action="store_true", help="allow a --host that is not a loopback address")
-    parser.add_argument("--auth-id", default=os.environ.get("XSIAM_AUTH_ID") or "1",
-                        help="the API key's id for XSOAR 8 clients (x-xdr-auth-id; default $XSIAM_AUTH_ID or 1)")
+    parser.add_argument(
+        "--auth-id",
+        default=os.environ.get("XSIAM_AUTH_ID") or "1",
+        help="the API key's id for XSOAR 8 clients (x-xdr-auth-id; default $XSIAM_AUTH_ID or 1)",
+    )
     parser.add_argument("--cold", action="store_true", help="run each command in a fresh process (no warm workers)")
     parser.add_argument("--verbose", action="store_true", help="log every request")
 
 
-def banner(server_url: str, api_key: str, key_source: str, auth_id: str, ca_bundle: Path | None, state_dir: Path) -> str:
+def banner(
+    server_url: str, api_key: str, key_source: str, auth_id: str, ca_bundle: Path | None, state_dir: Path
+) -> str:
     where = "from DEMISTO_API_KEY" if key_source == "DEMISTO_API_KEY" else f"kept in {key_source}"
     lines = [
         f"Local XSOAR server at {server_url}  (state: {state_dir})",
@@ -43,7 +57,10 @@ def banner(server_url: str, api_key: str, key_source: str, auth_id: str, ca_bund
         f"  export DEMISTO_API_KEY={api_key}",
     ]
     if ca_bundle is not None:
-        lines += [f"  export DEMISTO_VERIFY_SSL=true SSL_CERT_FILE={ca_bundle}", f"TLS: the CA certificate is {ca_bundle}"]
+        lines += [
+            f"  export DEMISTO_VERIFY_SSL=true SSL_CERT_FILE={ca_bundle}",
+            f"TLS: the CA certificate is {ca_bundle}",
+        ]
     lines += [
         f"XSOAR 8 style (/xsoar paths, x-xdr-auth-id): also export XSIAM_AUTH_ID={auth_id}",
         "Press Ctrl-C to stop.",
@@ -52,7 +69,9 @@ def banner(server_url: str, api_key: str, key_source: str, auth_id: str, ca_bund
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="make server", description="A local XSOAR server for demisto-sdk and demisto-py.")
+    parser = argparse.ArgumentParser(
+        prog="make server", description="A local XSOAR server for demisto-sdk and demisto-py."
+    )
     add_server_arguments(parser)
     options = parser.parse_args(argv)
     return serve_foreground(options)
@@ -61,8 +80,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 def serve_foreground(options: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if options.verbose else logging.WARNING, format="%(message)s")
     if not is_loopback(options.host) and options.allow_remote:
-        print(f"WARNING: listening on {options.host}, not loopback: anyone who reaches it with the key can run "
-              "commands and read the state.", file=sys.stderr)
+        print(
+            f"WARNING: listening on {options.host}, not loopback: anyone who reaches it with the key can run "
+            "commands and read the state.",
+            file=sys.stderr,
+        )
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -78,8 +100,12 @@ def serve_foreground(options: argparse.Namespace) -> int:
             warm=not options.cold,
             auth_id=options.auth_id,
         ) as server:
-            print(banner(server.url, server.api_key, server.key_source, server.auth_id, server.ca_bundle,
-                         options.state_dir), flush=True)
+            print(
+                banner(
+                    server.url, server.api_key, server.key_source, server.auth_id, server.ca_bundle, options.state_dir
+                ),
+                flush=True,
+            )
             signal.signal(signal.SIGTERM, on_signal)
             try:
                 while not stop.wait(0.5):

@@ -9,7 +9,8 @@ from typing import Any
 
 import yaml
 
-from xsoar_local.engine.integration import Integration, IntegrationError, find_yaml, load_integration
+from xsoar_local.engine.catalog import ContentCatalog, scan_content
+from xsoar_local.engine.integration import Integration
 from xsoar_local.playbook.model import Playbook, PlaybookError, load_playbook
 
 
@@ -27,8 +28,7 @@ class InstalledIntegration:
 
     @property
     def docker_image(self) -> str:
-        script = self.yaml.get("script") or {}
-        return str(script.get("dockerimage") or "demisto/python3:latest")
+        return self.integration.docker_image or "demisto/python3:latest"
 
     def module_configuration(self) -> dict[str, Any]:
         """The integration as `/settings/integration/search` lists it under `configurations`."""
@@ -86,8 +86,9 @@ class InstalledIntegration:
 
 @dataclass(frozen=True)
 class InstalledContent:
-    """Everything the installed packs provide, and what could not be loaded (folder -> why)."""
+    """Everything the installed packs provide: the engine's catalog, module configurations and playbooks."""
 
+    catalog: ContentCatalog
     integrations: tuple[InstalledIntegration, ...] = ()
     playbooks: tuple[Playbook, ...] = ()
     broken: Mapping[str, str] = field(default_factory=dict)
@@ -107,26 +108,23 @@ def _yaml_files(folder: Path) -> list[Path]:
 
 
 def scan_installed(packs_dir: Path) -> InstalledContent:
-    """Load the integrations and playbooks of every pack folder under `packs_dir` (hidden folders are staging)."""
+    """Load what every pack folder under `packs_dir` holds (the engine's catalog, plus playbooks)."""
+    catalog = scan_content(Path(packs_dir))
     integrations: list[InstalledIntegration] = []
+    broken: dict[str, str] = dict(catalog.broken)
+    for integration in catalog.integrations:
+        try:
+            raw = yaml.safe_load(integration.yaml_path.read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as error:
+            broken[str(integration.yaml_path)] = str(error)
+            continue
+        integrations.append(InstalledIntegration(integration.pack or "", integration, raw))
     playbooks: list[Playbook] = []
-    broken: dict[str, str] = {}
     for pack in sorted(path for path in Path(packs_dir).iterdir() if path.is_dir() and not path.name.startswith(".")):
-        for location in sorted((pack / "Integrations").glob("*")):
-            try:
-                yaml_path = find_yaml(location)
-                if location.is_file() and location.suffix not in (".yml", ".yaml"):
-                    continue
-                integration = load_integration(yaml_path)
-                raw = yaml.safe_load(yaml_path.read_text(encoding="utf-8"))
-            except (IntegrationError, OSError, yaml.YAMLError) as error:
-                broken[str(location)] = str(error)
-                continue
-            integrations.append(InstalledIntegration(pack.name, integration, raw))
         for folder in ("Playbooks", "TestPlaybooks"):
             for path in _yaml_files(pack / folder) if (pack / folder).is_dir() else []:
                 try:
                     playbooks.append(load_playbook(path))
                 except PlaybookError as error:
                     broken[str(path)] = str(error)
-    return InstalledContent(tuple(integrations), tuple(playbooks), broken)
+    return InstalledContent(catalog, tuple(integrations), tuple(playbooks), broken)

@@ -14,12 +14,11 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
-import os
 import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
@@ -32,25 +31,27 @@ from xsoar_local.engine import (
     ParamLayer,
     WarRoomSyntaxError,
     build_params,
-    check_args,
-    command_spec,
     parse_war_room,
-    split_debug_mode,
 )
-from xsoar_local.engine.entries import DEBUG, ERROR, NOTE, crash_entry
-from xsoar_local.engine.runner import apply_result, build_job, child_environment, run_command
-from xsoar_local.engine.sandbox import SERVER_VERSION
+from xsoar_local.engine.catalog import CatalogError
+from xsoar_local.engine.demisto_api import SERVER_VERSION
+from xsoar_local.engine.entries import DEBUG, ERROR, NOTE, entry_contexts
+from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
+from xsoar_local.engine.runner import CommandRun
+from xsoar_local.engine.session import EngineSession
 from xsoar_local.incident.context import ContextPathError
 from xsoar_local.incident.store import Incident, view_for_expressions
 from xsoar_local.playbook.expressions import ExpressionError, Resolver
 from xsoar_local.playbook.model import Playbook
 from xsoar_local.playbook.runner import (
     CONTINUED,
-    ERROR as TASK_ERROR,
     CommandCall,
     CommandOutcome,
     PlaybookRunner,
     TaskResult,
+)
+from xsoar_local.playbook.runner import (
+    ERROR as TASK_ERROR,
 )
 from xsoar_local.playbook.scripts import BUILTIN_SCRIPTS, ScriptError, run_script
 from xsoar_local.runtime import DEFAULT_DESTINATION
@@ -105,10 +106,11 @@ class ServerCore:
         self.pool = WarmPool()
         self._lock = threading.RLock()
         self._doc: dict[str, Any] = {}
-        self._content = InstalledContent()
+        self._content: InstalledContent | None = None
         self._threads: list[threading.Thread] = []
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._opened = False
+        self._instance_state = _ServerInstanceState(self)
 
     # ---- life cycle -----------------------------------------------------------------------------------------
     def open(self) -> ServerCore:
@@ -123,8 +125,9 @@ class ServerCore:
                 for inv_id, run in self._doc["playbook_runs"].items():
                     if run.get("state") == RUN_IN_PROGRESS:
                         run["state"] = RUN_FAILED
-                        run["error"] = "the server stopped while the playbook was running; run it again"
-                        self._add_entries(inv_id, [_error_entry(f"Playbook {run.get('name')}: {run['error']}")], "")
+                        why = "the server stopped while the playbook was running; run it again"
+                        run["message"] = why
+                        self._add_entries(inv_id, [_error_entry(f"Playbook {run.get('name')}: {why}")], "")
                 self._save()
         except BaseException:
             self.state.close()
@@ -193,6 +196,9 @@ class ServerCore:
 
     @property
     def content(self) -> InstalledContent:
+        """What the installed packs hold (loaded by `open()`)."""
+        if self._content is None:
+            raise RuntimeError("the server core is not open")
         return self._content
 
     # ---- integrations and instances ------------------------------------------------------------------------
@@ -201,16 +207,16 @@ class ServerCore:
         with self._lock:
             instances = [_masked(instance) for instance in self._doc["instances"].values()]
         return {
-            "configurations": [item.module_configuration() for item in self._content.integrations],
+            "configurations": [item.module_configuration() for item in self.content.integrations],
             "instances": instances,
             "engines": {"total": 0, "engines": []},
             "health": {},
         }
 
     def _integration_for(self, brand: str) -> InstalledIntegration:
-        found = self._content.integration(brand)
+        found = self.content.integration(brand)
         if found is None:
-            known = ", ".join(sorted(item.integration.name for item in self._content.integrations)) or "none"
+            known = ", ".join(sorted(item.integration.name for item in self.content.integrations)) or "none"
             raise bad_request(
                 f"no installed integration has the brand {brand!r} (installed: {known}); upload its pack first",
                 "errIntegrationNotFound",
@@ -274,18 +280,12 @@ class ServerCore:
         data = _merge_secrets(list(body.get("data") or (saved or {}).get("data") or []), saved)
         name = str(body.get("name") or (saved or {}).get("name") or f"{brand}_instance_1")
         try:
-            params = self._params_of(installed, data)
+            instance = Instance(name, installed.integration, self._params_of(installed, data))
         except ServerError as error:
             return {"success": False, "message": error.detail}
-        result = self._run_integration(installed, name, "test-module", {}, params, self._probe_incident(), False)
-        errors = [str(entry.get("Contents")) for entry in result.get("entries") or () if entry.get("Type") == ERROR]
-        if errors:
-            return {"success": False, "message": "\n".join(errors)}
-        contents = [entry.get("Contents") for entry in result.get("entries") or ()]
-        if contents and all(str(item).strip().lower() != "ok" for item in contents):
-            return {"success": False, "message": f"test-module answered {contents[0]!r}, not 'ok'"}
-        if not contents:
-            return {"success": False, "message": "test-module returned nothing; it should return 'ok'"}
+        run = self._session().run_command(instance, "test-module", {}, Incident(fields={"id": ""}))
+        if run.is_error:
+            return {"success": False, "message": "\n".join(run.error_messages)}
         return {"success": True, "message": ""}
 
     def _params_of(self, installed: InstalledIntegration, data: list[Any]) -> dict[str, Any]:
@@ -300,8 +300,32 @@ class ServerCore:
         except ParamError as error:
             raise bad_request(str(error).split(": set it with")[0], "errBadInstance") from error
 
-    def _probe_incident(self) -> Incident:
-        return Incident(fields={"id": "", "name": "test-module"}, context={})
+    def _session(self) -> EngineSession:
+        """An engine over the installed content and the enabled instances, with warm workers when `warm`."""
+        with self._lock:
+            records = [copy.deepcopy(item) for item in self._doc["instances"].values() if _truthy(item["enabled"])]
+        content = self.content
+        configured = []
+        for record in records:
+            installed = content.integration(record["brand"])
+            if installed is None:
+                continue
+            try:
+                configured.append(
+                    Instance(record["name"], installed.integration, self._params_of(installed, record["data"]))
+                )
+            except ServerError:
+                continue  # an instance whose settings no longer fit its integration: left out, as if disabled
+        instances = InstanceSet(content.catalog, configured, None, _no_default_instance)
+        return EngineSession(
+            content.catalog,
+            instances,
+            self._instance_state,
+            env=self.engine_env,
+            timeout=self.command_timeout,
+            job_runner=self.pool.run_job if self.warm else None,
+            runtime_dir=self.runtime_dir,
+        )
 
     # ---- investigations ------------------------------------------------------------------------------------
     def _create_playground(self) -> None:
@@ -338,7 +362,8 @@ class ServerCore:
 
     def search_investigations(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """`POST /investigations/search`: filter by `type`, `id`, paged by `page`/`size`."""
-        search = body.get("filter") if isinstance(body.get("filter"), Mapping) else body
+        given = body.get("filter")
+        search: Mapping[str, Any] = given if isinstance(given, Mapping) else body
         types = search.get("type") or []
         ids = [str(item) for item in search.get("id") or []]
         page = max(0, int(search.get("page") or 0))
@@ -354,7 +379,7 @@ class ServerCore:
         return {"total": len(found), "data": found[page * size : (page + 1) * size]}
 
     def _record(self, inv_id: str, *, investigation: bool = True) -> dict[str, Any]:
-        record = self._doc["incidents"].get(str(inv_id))
+        record: dict[str, Any] | None = self._doc["incidents"].get(str(inv_id))
         if record is None or (investigation and "investigation" not in record):
             what = "investigation" if investigation else "incident"
             raise not_found(f"no {what} with id {inv_id!r}", "errInvestigationNotFound")
@@ -363,38 +388,46 @@ class ServerCore:
     def create_incident(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """`POST /incident`: a new incident; with `createInvestigation`, its investigation and playbook start."""
         playbook_ref = str(body.get("playbookId") or "").strip()
-        playbook = self._content.playbook(playbook_ref) if playbook_ref else None
+        playbook = self.content.playbook(playbook_ref) if playbook_ref else None
         if playbook_ref and playbook is None:
-            known = ", ".join(sorted(book.id for book in self._content.playbooks)) or "none"
+            known = ", ".join(sorted(book.id for book in self.content.playbooks)) or "none"
             raise bad_request(
                 f"playbook {playbook_ref!r} is not installed (installed playbooks: {known})", "errPlaybookNotFound"
             )
-        custom = body.get("customFields") or body.get("CustomFields") or {}
         with self._lock:
-            inv_id = str(self._next("incident"))
-            created = now()
-            fields = {
-                "id": inv_id,
-                "name": str(body.get("name") or f"Incident {inv_id}"),
-                "details": str(body.get("details") or ""),
-                "type": str(body.get("type") or "Unclassified"),
-                "severity": body.get("severity") or 0,
-                "status": 1 if body.get("createInvestigation") else 0,
-                "labels": list(body.get("labels") or []),
-                "owner": str(body.get("owner") or USER),
-                "occurred": str(body.get("occurred") or created),
-                "created": created,
-                "modified": created,
-                "playbookId": playbook.id if playbook else "",
-                "investigationId": inv_id,
-                "CustomFields": dict(custom) if isinstance(custom, Mapping) else {},
-            }
-            self._doc["incidents"][inv_id] = {"fields": fields, "context": {}}
-            self._doc["entries"][inv_id] = []
+            inv_id = self._new_incident({**body, "playbookId": playbook.id if playbook else ""})
             self._save()
         if _truthy(body.get("createInvestigation")):
             self.investigate(inv_id)
         return self.incident(inv_id)
+
+    def _new_incident(self, body: Mapping[str, Any], sourced_from: str = "") -> str:
+        """Store a new incident (lock held by the caller, who saves); its id."""
+        inv_id = str(self._next("incident"))
+        created = now()
+        custom = body.get("customFields") or body.get("CustomFields") or {}
+        fields = {
+            "id": inv_id,
+            "name": str(body.get("name") or f"Incident {inv_id}"),
+            "details": str(body.get("details") or ""),
+            "type": str(body.get("type") or "Unclassified"),
+            "severity": body.get("severity") or 0,
+            "status": 0,
+            "labels": list(body.get("labels") or []),
+            "owner": str(body.get("owner") or USER),
+            "occurred": str(body.get("occurred") or created),
+            "created": created,
+            "modified": created,
+            "playbookId": str(body.get("playbookId") or ""),
+            "investigationId": inv_id,
+            "CustomFields": dict(custom) if isinstance(custom, Mapping) else {},
+        }
+        if sourced_from:
+            fields.update(sourceInstance=sourced_from, sourceBrand=str(body.get("sourceBrand") or ""))
+            fields["rawJSON"] = str(body.get("rawJSON") or "")
+        self._doc["incidents"][inv_id] = {"fields": fields, "context": {}}
+        self._doc["entries"][inv_id] = []
+        return inv_id
 
     def incident(self, inc_id: str) -> dict[str, Any]:
         """The incident's fields as the REST API returns them."""
@@ -416,7 +449,7 @@ class ServerCore:
                 record["fields"]["status"] = 1
                 self._save()
             playbook_id = str(record["fields"].get("playbookId") or "")
-        playbook = self._content.playbook(playbook_id) if playbook_id else None
+        playbook = self.content.playbook(playbook_id) if playbook_id else None
         if playbook is not None and self._run_status(inc_id) != RUN_IN_PROGRESS:
             self.run_playbook(inc_id, playbook)
         return {"response": inc_id, "id": inc_id}
@@ -429,7 +462,12 @@ class ServerCore:
             record = self._record(inv_id)
             entries = copy.deepcopy(self._doc["entries"].get(inv_id, []))
             view = self._investigation_view(inv_id, record)
-        return {**view, "investigation": view, "entries": entries[-size:] if size > 0 else entries, "total": len(entries)}
+        return {
+            **view,
+            "investigation": view,
+            "entries": entries[-size:] if size > 0 else entries,
+            "total": len(entries),
+        }
 
     def context(self, inv_id: str) -> dict[str, Any]:
         with self._lock:
@@ -458,7 +496,7 @@ class ServerCore:
             return copy.deepcopy(self._doc["entries"].get(inv_id, [])[since:])
 
     def _add_entries(
-        self, inv_id: str, raw_entries: list[Mapping[str, Any]], parent: str, **extra: Any
+        self, inv_id: str, raw_entries: Sequence[Mapping[str, Any]], parent: str, **extra: Any
     ) -> list[dict[str, Any]]:
         """Store entries in the War Room (lock held by the caller); returns them as the API shows them."""
         stored = []
@@ -492,22 +530,55 @@ class ServerCore:
             parsed = parse_war_room(text)
         except WarRoomSyntaxError as error:
             return self._commit_entries(inv_id, text, [_error_entry(str(error))])
-        args = dict(parsed.args)
-        using = str(args.pop("using", "") or "")
-        if parsed.name in BUILTIN_SCRIPTS:
-            return self._run_builtin(inv_id, text, parsed.name, args, parsed.positional)
+        if parsed.name in BUILTIN_SCRIPTS and self.content.catalog.script(parsed.name) is None:
+            return self._run_builtin(inv_id, text, parsed.name, dict(parsed.args), parsed.positional)
+        with self._lock:
+            record = self._record(inv_id)
+            incident = Incident(fields=copy.deepcopy(record["fields"]), context=copy.deepcopy(record["context"]))
         try:
-            targets = self._targets(parsed.name, using)
-            checked = check_args(command_spec(targets[0][1].integration, parsed.name), args, parsed.positional)
-        except (ServerError, ArgError, EngineError) as error:
+            self._check_runnable(parsed.name, parsed.args)
+            run = self._session().war_room(text, incident)
+        except (ServerError, CatalogError, InstanceError, ArgError, EngineError, ParamError, IntegrationError) as error:
             message = error.detail if isinstance(error, ServerError) else str(error)
             return self._commit_entries(inv_id, text, [_error_entry(message)])
-        produced: list[dict[str, Any]] = []
-        for instance, installed in targets:
-            produced += self._command_in_investigation(inv_id, text, instance, installed, parsed.name, checked)
-        return produced
+        return self._commit_run(inv_id, text, run)
 
-    def _commit_entries(self, inv_id: str, parent: str, raw: list[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    def _check_runnable(self, name: str, args: Mapping[str, Any]) -> None:
+        """A command needs an enabled instance: the server never makes one up (scripts need none)."""
+        if self.content.catalog.script(name) is not None and not args.get("using-brand"):
+            return
+        with self._lock:
+            enabled = [item for item in self._doc["instances"].values() if _truthy(item["enabled"])]
+        for record in enabled:
+            installed = self.content.integration(record["brand"])
+            if installed is not None and installed.integration.command(name) is not None:
+                return
+        raise bad_request(
+            f"Unsupported Command: {name!r}. No enabled integration instance has it and no installed script is called "
+            "that; configure an instance of the integration that provides it (PUT /settings/integration)",
+            "errUnsupportedCommand",
+        )
+
+    def _commit_run(self, inv_id: str, line: str, run: CommandRun) -> list[dict[str, Any]]:
+        """Merge a finished run into the investigation as it is NOW (other commands may have finished meanwhile)."""
+        with self._lock:
+            record = self._record(inv_id)
+            record["context"] = merge_run(record["fields"], record["context"], run.result).context
+            raw = list(run.entries)
+            if run.debug:
+                raw.append(_debug_entry(run))
+            brand = self._brand_of(run.instance)
+            stored = self._add_entries(inv_id, raw, line, brand=brand, instance=run.instance)
+            self._save()
+            return copy.deepcopy(stored)
+
+    def _brand_of(self, instance_name: str) -> str:
+        if not instance_name:
+            return "Scripts"
+        found = next((item for item in self._doc["instances"].values() if item["name"] == instance_name), None)
+        return str(found["brand"]) if found else ""
+
+    def _commit_entries(self, inv_id: str, parent: str, raw: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         with self._lock:
             stored = self._add_entries(inv_id, raw, parent)
             self._save()
@@ -534,125 +605,6 @@ class ServerCore:
             self._save()
             return copy.deepcopy(stored)
 
-    def _targets(self, command: str, using: str) -> list[tuple[dict[str, Any], InstalledIntegration]]:
-        """The enabled instances that run `command` (all of them, as the server does, unless `using=` names one)."""
-        with self._lock:
-            instances = [copy.deepcopy(item) for item in self._doc["instances"].values() if _truthy(item["enabled"])]
-        targets = []
-        for instance in instances:
-            installed = self._content.integration(instance["brand"])
-            if installed is None or installed.integration.command(command) is None:
-                continue
-            if command == "test-module" and not using:
-                continue
-            if using and using not in (instance["name"], instance["brand"]):
-                continue
-            targets.append((instance, installed))
-        if not targets:
-            where = f" on instance {using!r}" if using else ""
-            raise bad_request(
-                f"Unsupported Command: {command!r}{where}. No enabled integration instance has it; configure an "
-                "instance of the integration that provides it (Settings > Integrations, or PUT /settings/integration)",
-                "errUnsupportedCommand",
-            )
-        return targets
-
-    def _command_in_investigation(
-        self,
-        inv_id: str,
-        line: str,
-        instance: Mapping[str, Any],
-        installed: InstalledIntegration,
-        command: str,
-        args: Mapping[str, Any],
-    ) -> list[dict[str, Any]]:
-        try:
-            params = self._params_of(installed, instance["data"])
-        except ServerError as error:
-            return self._commit_entries(inv_id, line, [_error_entry(error.detail)])
-        with self._lock:
-            record = self._record(inv_id)
-            incident = Incident(fields=copy.deepcopy(record["fields"]), context=copy.deepcopy(record["context"]))
-        args, debug = split_debug_mode(args)
-        result = self._run_integration(installed, instance["name"], command, args, params, incident, debug)
-        with self._lock:
-            record = self._record(inv_id)
-            current = Incident(fields=record["fields"], context=record["context"])
-            merged = apply_result(current, instance["name"], result)
-            record["context"] = merged.context
-            raw = list(result.get("entries") or ())
-            if debug:
-                raw.append(_debug_entry(result))
-            stored = self._add_entries(
-                inv_id, raw, line, brand=installed.integration.name, instance=instance["name"]
-            )
-            self._save()
-            return copy.deepcopy(stored)
-
-    def _run_integration(
-        self,
-        installed: InstalledIntegration,
-        instance_name: str,
-        command: str,
-        args: Mapping[str, Any],
-        params: Mapping[str, Any],
-        incident: Incident,
-        debug: bool,
-    ) -> dict[str, Any]:
-        """Run one command (warm worker or cold child) and store the instance's integration context and lastRun."""
-        with self._lock:
-            stored = copy.deepcopy(self._doc["integration_contexts"].get(instance_name) or {})
-            last_run = copy.deepcopy(self._doc["last_runs"].get(instance_name) or {})
-        integration = installed.integration
-        context_before = stored.get("context") or {}
-        version_before = int(stored.get("version") or 0)
-        scoped = Incident(fields=incident.fields, context=incident.context, integration_contexts={instance_name: context_before})
-        if self.warm:
-            job = build_job(
-                integration,
-                command,
-                args,
-                params,
-                scoped,
-                instance=instance_name,
-                debug=debug,
-                result_path=Path(os.devnull),
-                runtime_dir=self.runtime_dir,
-            )
-            job.update(integration_context_version=version_before, last_run=last_run, docker_image=installed.docker_image)
-            env = child_environment(os.environ, self.engine_env)
-            result = self.pool.run(installed.docker_image, job, env, self.command_timeout)
-        else:
-            try:
-                run = run_command(
-                    integration, command, args, params, scoped, instance_name=instance_name, debug=debug,
-                    env=self.engine_env, timeout=self.command_timeout,
-                )
-            except (EngineError, IntegrationError) as error:
-                return {"entries": [crash_entry(str(error))], "crashed": True}
-            result = {
-                "entries": run.entries,
-                "logs": [{"level": log.level, "message": log.message} for log in run.logs],
-                "integration_context": run.incident.integration_context(instance_name),
-                "last_run": run.last_run,
-                "context_sets": [],
-            }
-            # run.incident already has the entry contexts merged; give the caller the same shape as the warm path
-            result["context_sets"] = []
-        new_context = result.get("integration_context")
-        with self._lock:
-            if isinstance(new_context, dict) and new_context != context_before:
-                current = self._doc["integration_contexts"].get(instance_name) or {}
-                self._doc["integration_contexts"][instance_name] = {
-                    "context": new_context,
-                    "version": int(current.get("version") or 0) + 1,
-                }
-            if isinstance(result.get("last_run"), dict) and result["last_run"] != last_run:
-                self._doc["last_runs"][instance_name] = result["last_run"]
-            self._save()
-        result["integration_context"] = (self._doc["integration_contexts"].get(instance_name) or {}).get("context") or {}
-        return result
-
     def integration_context(self, instance_name: str) -> dict[str, Any]:
         """An instance's integration context (what `demisto.getIntegrationContext()` returns to it)."""
         with self._lock:
@@ -670,7 +622,7 @@ class ServerCore:
         }
         with self._lock:
             brands = {item["brand"] for item in self._doc["instances"].values() if _truthy(item["enabled"])}
-        for item in self._content.integrations:
+        for item in self.content.integrations:
             if item.integration.name not in brands:
                 continue
             for spec in item.integration.commands:
@@ -693,7 +645,7 @@ class ServerCore:
                 "state": RUN_IN_PROGRESS,
                 "startDate": now(),
                 "endDate": None,
-                "error": None,
+                "message": "",
                 "tasks": {
                     task_id: {
                         "id": task_id,
@@ -733,7 +685,7 @@ class ServerCore:
         except Exception as error:  # a bug must still end the run, not leave it "inprogress" forever
             with self._lock:
                 state = self._doc["playbook_runs"][inv_id]
-                state.update(state=RUN_FAILED, error=f"{type(error).__name__}: {error}", endDate=now())
+                state.update(state=RUN_FAILED, message=f"{type(error).__name__}: {error}", endDate=now())
                 self._add_entries(inv_id, [_error_entry(f"Playbook {playbook.name} failed: {error}")], "")
                 self._save()
             return
@@ -748,25 +700,19 @@ class ServerCore:
                 task = {"playbookName": playbook.name, "taskId": item.task_id, "taskName": item.task_name}
                 self._add_entries(inv_id, [item.entry], "", entryTask=task)
             state = self._doc["playbook_runs"][inv_id]
-            state.update(state=RUN_COMPLETED if run.completed else RUN_FAILED, error=run.error, endDate=now())
+            state.update(state=RUN_COMPLETED if run.completed else RUN_FAILED, message=run.error or "", endDate=now())
             if run.error:
                 self._add_entries(inv_id, [_error_entry(f"Playbook {playbook.name} failed: {run.error}")], "")
             self._save()
 
     def _playbook_command(self, playbook: Playbook, call: CommandCall, incident: Incident) -> CommandOutcome:
         try:
-            targets = self._targets(call.command, call.brand)
-            instance, installed = targets[0]
-            args = check_args(command_spec(installed.integration, call.command), call.args)
-            params = self._params_of(installed, instance["data"])
-        except (ServerError, ArgError, EngineError) as error:
+            self._check_runnable(call.command, {"using-brand": call.brand} if call.brand else {})
+            run = self._session().execute(call.command, dict(call.args), incident, brand=call.brand)
+        except (ServerError, CatalogError, InstanceError, ArgError, EngineError, ParamError, IntegrationError) as error:
             return CommandOutcome((), incident, error.detail if isinstance(error, ServerError) else str(error))
-        args, debug = split_debug_mode(args)
-        result = self._run_integration(installed, instance["name"], call.command, args, params, incident, debug)
-        after = apply_result(incident, instance["name"], result)
-        after = Incident(fields=after.fields, context=after.context)
-        errors = [str(entry.get("Contents")) for entry in result.get("entries") or () if entry.get("Type") == ERROR]
-        return CommandOutcome(tuple(result.get("entries") or ()), after, "; ".join(errors) or None)
+        after = Incident(fields=run.incident.fields, context=run.incident.context)
+        return CommandOutcome(tuple(run.entries), after, "; ".join(run.error_messages) or None)
 
     def playbook_state(self, inv_id: str) -> dict[str, Any]:
         """`GET /inv-playbook/{id}`: the run's state (new, inprogress, completed, failed) and its tasks."""
@@ -793,16 +739,76 @@ class ServerCore:
             return snapshot(self._doc)
 
 
-# ---- entries ---------------------------------------------------------------------------------------------------
+# ---- merging and entries ---------------------------------------------------------------------------------------
+def merge_run(fields: Mapping[str, Any], context: Mapping[str, Any], result: Mapping[str, Any]) -> Incident:
+    """A run's effect on an incident's CURRENT context: its setContext calls, then its entries' EntryContext.
+
+    The run's own final context is not copied over: it started from an older snapshot, and other commands into
+    the same incident may have finished since. Re-applying what the run did keeps their results too.
+    """
+    incident = Incident(fields=dict(fields), context=dict(context))
+    for path, value in result.get("context_sets") or ():
+        incident = incident.with_context_value(str(path), value)
+    for entry_context in entry_contexts(list(result.get("entries") or ())):
+        incident = incident.with_entry_context(entry_context)
+    return incident
+
+
+class _ServerInstanceState:
+    """The engine's per-instance state (integration context with its version, lastRun, fetched incidents) kept
+    in the server's document, so it is saved with everything else and survives a restart."""
+
+    def __init__(self, core: ServerCore) -> None:
+        self._core = core
+
+    def integration_context(self, instance: str) -> tuple[dict[str, Any], int]:
+        with self._core._lock:
+            stored = self._core._doc["integration_contexts"].get(instance) or {}
+            return copy.deepcopy(stored.get("context") or {}), int(stored.get("version") or 0)
+
+    def set_integration_context(self, instance: str, context: Mapping[str, Any], version: int) -> None:
+        with self._core._lock:
+            self._core._doc["integration_contexts"][instance] = {
+                "context": copy.deepcopy(dict(context)),
+                "version": version,
+            }
+            self._core._save()
+
+    def last_run(self, instance: str) -> dict[str, Any]:
+        with self._core._lock:
+            return copy.deepcopy(self._core._doc["last_runs"].get(instance) or {})
+
+    def record_fetch(
+        self, instance: str, incidents: Sequence[Mapping[str, Any]], last_run: Mapping[str, Any]
+    ) -> list[str]:
+        ids = []
+        with self._core._lock:
+            for raw in incidents:
+                ids.append(self._core._new_incident(dict(raw), sourced_from=instance))
+            self._core._doc["last_runs"][instance] = copy.deepcopy(dict(last_run))
+            self._core._save()
+        return ids
+
+    def incidents(self) -> list[dict[str, Any]]:
+        with self._core._lock:
+            return [
+                copy.deepcopy(record["fields"])
+                for record in self._core._doc["incidents"].values()
+                if record["fields"].get("sourceInstance")
+            ]
+
+
+def _no_default_instance(integration: Any) -> Mapping[str, Any]:
+    raise ParamError(f"no enabled instance of {integration.brand} is configured on this server")
+
+
 def _error_entry(message: str) -> dict[str, Any]:
     return {"Type": ERROR, "ContentsFormat": "text", "Contents": message}
 
 
-def _debug_entry(result: Mapping[str, Any]) -> dict[str, Any]:
+def _debug_entry(run: CommandRun) -> dict[str, Any]:
     """debug-mode=true: the integration's log, as the Type 16 entry demisto-sdk run --debug looks for."""
-    lines = [f"{log.get('level')}: {log.get('message')}" for log in result.get("logs") or ()]
-    if result.get("raw_output"):
-        lines.append(str(result["raw_output"]))
+    lines = [f"{log.level}: {log.message}" for log in run.logs]
     return {"Type": DEBUG, "ContentsFormat": "text", "Contents": "\n".join(lines), "File": "integration-debug.log"}
 
 
@@ -881,9 +887,7 @@ def _masked(instance: Mapping[str, Any]) -> dict[str, Any]:
 def _merge_secrets(data: list[Any], saved: Mapping[str, Any] | None) -> list[Any]:
     """Replace masked secrets in a client's settings with the saved values."""
     saved_values = {
-        item.get("name"): item.get("value")
-        for item in (saved or {}).get("data") or ()
-        if isinstance(item, Mapping)
+        item.get("name"): item.get("value") for item in (saved or {}).get("data") or () if isinstance(item, Mapping)
     }
     merged = []
     for item in data:

@@ -1,7 +1,7 @@
 """Serve the API on a Werkzeug threaded server, over HTTP or TLS (a trustme CA), for the length of a `with` block.
 
-    with run_server(Path(".xsoar-local/server"), port=0) as server:
-        server.url, server.api_key, server.ca_bundle, server.core
+with run_server(Path(".xsoar-local/server"), port=0) as server:
+    server.url, server.api_key, server.ca_bundle, server.core
 """
 
 from __future__ import annotations

@@ -87,7 +87,9 @@ class StateFolder:
             self.packs_dir.mkdir(exist_ok=True)
             handle = (self.folder / LOCK_NAME).open("a", encoding="utf-8")
         except OSError as error:
-            raise StateFolderError(f"cannot use {self.folder} as the state folder ({error}): pass another --state-dir")
+            raise StateFolderError(
+                f"cannot use {self.folder} as the state folder ({error}): pass another --state-dir"
+            ) from error
         try:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -21,8 +22,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from xsoar_local.engine.entries import crash_entry
-from xsoar_local.engine.runner import child_environment
+from xsoar_local.engine.entries import LogEntry, crash_entry
+from xsoar_local.engine.runner import RequestHandler, child_environment
 
 DEFAULT_TIMEOUT = 300.0
 
@@ -42,6 +43,7 @@ class Worker:
     """One warm worker process and the commands it is running."""
 
     def __init__(self, key: str, python: str = sys.executable) -> None:
+        self.python = python
         self.key = key
         self._pending: dict[str, _Pending] = {}
         self._lock = threading.Lock()
@@ -52,7 +54,8 @@ class Worker:
             stderr=subprocess.DEVNULL,
             env=child_environment(os.environ, {}),
         )
-        assert self._process.stdout is not None and self._process.stdin is not None
+        assert self._process.stdout is not None
+        assert self._process.stdin is not None
         self._stdin: IO[bytes] = self._process.stdin
         ready = self._process.stdout.readline()
         if not ready:
@@ -80,12 +83,28 @@ class Worker:
             for pending in self._pending.values():
                 pending.done.set()
 
-    def run(self, job: Mapping[str, Any], env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT) -> dict[str, Any]:
-        """Run one job in a fork; the sandbox's result dict (a crash result when the fork died or timed out)."""
+    def run(
+        self,
+        job: Mapping[str, Any],
+        env: Mapping[str, str],
+        timeout: float = DEFAULT_TIMEOUT,
+        on_request: RequestHandler | None = None,
+    ) -> dict[str, Any]:
+        """Run one job in a fork; the sandbox's result dict (a crash result when the fork died or timed out).
+
+        `on_request` answers the code's `demisto.executeCommand` calls, served over a Unix socket in the job's
+        temporary folder while the fork runs.
+        """
         job_id = uuid.uuid4().hex
         pending = _Pending()
         with tempfile.TemporaryDirectory(prefix="xsoar-warm-") as workdir:
             folder = Path(workdir)
+            listener = None
+            if on_request is not None:
+                listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                listener.bind(str(folder / "channel.sock"))
+                listener.listen(1)
+                threading.Thread(target=_serve_channel, args=(listener, on_request, pending.done), daemon=True).start()
             request = {
                 "id": job_id,
                 "job": dict(job),
@@ -93,25 +112,30 @@ class Worker:
                 "result_path": str(folder / "result.json"),
                 "log_path": str(folder / "output.log"),
                 "workdir": workdir,
+                "channel_path": str(folder / "channel.sock") if listener is not None else "",
             }
             line = (json.dumps(request, default=str) + "\n").encode("utf-8")
-            with self._lock:
-                self._pending[job_id] = pending
-                try:
-                    self._stdin.write(line)
-                    self._stdin.flush()
-                except (BrokenPipeError, ValueError) as error:
-                    self._pending.pop(job_id, None)
-                    raise WorkerError(f"the warm worker for {self.key} is gone") from error
             try:
-                finished = pending.done.wait(timeout)
-                if not finished and pending.pid is not None:
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pending.pid, signal.SIGKILL)
-                    pending.done.wait(5)
-            finally:
                 with self._lock:
-                    self._pending.pop(job_id, None)
+                    self._pending[job_id] = pending
+                    try:
+                        self._stdin.write(line)
+                        self._stdin.flush()
+                    except (BrokenPipeError, ValueError, OSError) as error:
+                        self._pending.pop(job_id, None)
+                        raise WorkerError(f"the warm worker for {self.key} is gone") from error
+                try:
+                    finished = pending.done.wait(timeout)
+                    if not finished and pending.pid is not None:
+                        with contextlib.suppress(ProcessLookupError):
+                            os.kill(pending.pid, signal.SIGKILL)
+                        pending.done.wait(5)
+                finally:
+                    with self._lock:
+                        self._pending.pop(job_id, None)
+            finally:
+                if listener is not None:
+                    listener.close()
             output = _read_text(folder / "output.log")
             if not finished:
                 message = f"The command did not finish within {timeout:g} seconds; the engine stopped it."
@@ -125,8 +149,13 @@ class Worker:
                 tail = "\n".join(output.strip().splitlines()[-5:])
                 message = f"The engine's child process ended with status {pending.status} without a result. {tail}"
                 return {"entries": [crash_entry(message.strip())], "crashed": True, "raw_output": output}
+            if not isinstance(result, dict):
+                return {
+                    "entries": [crash_entry("The engine's child process wrote a malformed result.")],
+                    "crashed": True,
+                }
             result["raw_output"] = output
-            return dict(result)
+            return result
 
     def close(self) -> None:
         """End the worker: close its input (it waits for running commands), then make sure it is gone."""
@@ -137,6 +166,33 @@ class Worker:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+
+def _serve_channel(listener: socket.socket, on_request: RequestHandler, done: threading.Event) -> None:
+    """Answer one fork's executeCommand requests (JSON lines) until it hangs up or finishes."""
+    listener.settimeout(0.2)
+    while not done.is_set():
+        try:
+            connection, _ = listener.accept()
+        except TimeoutError:
+            continue
+        except OSError:
+            return
+        break
+    else:
+        return
+    with (
+        connection,
+        connection.makefile("r", encoding="utf-8") as requests,
+        connection.makefile("w", encoding="utf-8") as replies,
+    ):
+        for line in requests:
+            try:
+                reply = on_request(json.loads(line))
+            except Exception as error:  # the code gets an error reply, the server keeps running
+                reply = {"error": f"{type(error).__name__}: {error}"}
+            replies.write(json.dumps(reply, default=str) + "\n")
+            replies.flush()
 
 
 def _read_text(path: Path) -> str:
@@ -155,23 +211,44 @@ class WarmPool:
         self._lock = threading.Lock()
         self._closed = False
 
-    def worker(self, key: str) -> Worker:
+    def worker(self, key: str, python: str | None = None) -> Worker:
         with self._lock:
             if self._closed:
                 raise WorkerError("the server is stopping")
             current = self._workers.get(key)
             if current is None or not current.alive:
-                current = self._workers[key] = Worker(key, self.python)
+                current = self._workers[key] = Worker(key, python or self.python)
             return current
 
     def run(
-        self, key: str, job: Mapping[str, Any], env: Mapping[str, str], timeout: float = DEFAULT_TIMEOUT
+        self,
+        key: str,
+        job: Mapping[str, Any],
+        env: Mapping[str, str],
+        timeout: float = DEFAULT_TIMEOUT,
+        on_request: RequestHandler | None = None,
+        python: str | None = None,
     ) -> dict[str, Any]:
         """Run the job on the warm worker for `key`; a worker found dead before the job reached it is replaced once."""
         try:
-            return self.worker(key).run(job, env, timeout)
+            return self.worker(key, python).run(job, env, timeout, on_request)
         except WorkerError:
-            return self.worker(key).run(job, env, timeout)
+            return self.worker(key, python).run(job, env, timeout, on_request)
+
+    def run_job(
+        self,
+        job: dict[str, Any],
+        *,
+        on_request: RequestHandler | None = None,
+        env: Mapping[str, str] | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        python: str = sys.executable,
+    ) -> tuple[dict[str, Any], list[LogEntry]]:
+        """The engine's `JobRunner` (same signature as `runner.run_in_child`): one worker per docker image."""
+        key = f"{job.get('docker_image') or 'default'} ({python})"
+        result = self.run(key, job, child_environment(os.environ, env), timeout, on_request, python)
+        raw = str(result.pop("raw_output", "") or "")
+        return result, [LogEntry("stdout", line) for line in raw.splitlines()]
 
     @property
     def keys(self) -> list[str]:

@@ -2,15 +2,17 @@
 
 Run as `python -m xsoar_local.server.zygote` by `workers.WarmPool`. Protocol, one JSON object per line:
 
-    stdin   {"id": "...", "job": {...}, "env": {...}, "result_path": "...", "log_path": "...", "workdir": "..."}
+    stdin   {"id": "...", "job": {...}, "env": {...}, "result_path": "...", "log_path": "...", "workdir": "...",
+             "channel_path": "..."}
     stdout  {"id": "...", "event": "started", "pid": 123}   then   {"id": "...", "event": "exit", "status": 0}
 
 Each command runs in a fork of this process, so it starts with the libraries already imported but with a
 process state of its own: CommonServerPython's import-time changes (proxy and CA variables, its secret-masking
 logger, module globals) die with the fork, and the next command starts from the clean worker again. The child
 gets exactly the environment in `env` (an allow-list the server computes), writes its result to `result_path`,
-and any output that bypasses sys.stdout goes to `log_path`. End of input: the worker waits for its children and
-exits.
+and any output that bypasses sys.stdout goes to `log_path`. The code's `demisto.executeCommand` calls go to the
+server as JSON lines over the Unix socket at `channel_path` (the engine's line protocol). End of input: the
+worker waits for its children and exits.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import json
 import os
 import select
 import signal
+import socket
 import sys
 from typing import Any
 
@@ -76,9 +79,16 @@ def _child(request: dict[str, Any]) -> None:
         os.environ.update({str(key): str(value) for key, value in (request.get("env") or {}).items()})
         if request.get("workdir"):
             os.chdir(request["workdir"])
-        from xsoar_local.engine.sandbox import run_job
+        from xsoar_local.engine.sandbox import LineChannel, run_job
 
-        result = run_job(request["job"])
+        channel = None
+        if request.get("channel_path"):
+            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            connection.connect(request["channel_path"])
+            channel = LineChannel(
+                connection.makefile("w", encoding="utf-8"), connection.makefile("r", encoding="utf-8")
+            )
+        result = run_job(request["job"], channel)
         with open(request["result_path"], "w", encoding="utf-8") as handle:
             json.dump(result, handle, default=str)
         status = 0
