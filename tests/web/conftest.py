@@ -16,7 +16,7 @@ from selenium import webdriver
 from tests.web.browser import start_chromium
 from xsoar_local.funtranslations.server import RunningService, ServiceConfig, serve
 from xsoar_local.server.serve import RunningServer, run_server
-from xsoar_local.web.bridge import server_web_app
+from xsoar_local.web import make_web_app
 
 ROOT = Path(__file__).parents[2]
 PACK = ROOT / "Packs" / "YodaSpeak"
@@ -70,7 +70,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, funtranslations: RunningSer
         state,
         port=0,
         environ={"DEMISTO_API_KEY": API_KEY},
-        web_app_factory=lambda core: server_web_app(core, API_KEY),
+        web_app_factory=lambda core: make_web_app(core, API_KEY),
     ) as running:
         api(running, "POST", "/contentpacks/installed/upload", files={"file": ("YodaSpeak.zip", pack_zip(PACK))})
         set_instance_url(running, funtranslations.url)

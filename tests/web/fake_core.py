@@ -45,10 +45,17 @@ class FakeCore:
         if investigation_id not in self.investigations:
             raise LookupError(f"investigation {investigation_id}")
         self.lines.append((investigation_id, line))
-        self._entry(investigation_id, contents=line, format="text", user="admin")
         text = line.partition("text=")[2].strip().strip('"')
         if not line.startswith("!yoda-speak-translate"):
-            return [self._entry(investigation_id, type=4, contents=f"Unsupported Command : {line}", format="text")]
+            return [
+                self._entry(
+                    investigation_id,
+                    type=4,
+                    contents=f"Unsupported Command : {line}",
+                    format="text",
+                    parentContent=line,
+                )
+            ]
         if not text.strip():
             return [
                 self._entry(

@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
@@ -28,7 +28,11 @@ README_TEXT = "The prequel movies are more entertaining than the new Disney movi
 def wait_for(browser: webdriver.Chrome, what: str, check: Callable[[webdriver.Chrome], T], seconds: float = 30) -> T:
     """Poll until `check` returns something truthy; fail saying what never appeared."""
     try:
-        return WebDriverWait(browser, seconds, poll_frequency=0.1).until(check)
+        # The page swaps fragments in while it refreshes: an element found a moment ago may be gone; look again.
+        waiting = WebDriverWait(
+            browser, seconds, poll_frequency=0.1, ignored_exceptions=[StaleElementReferenceException]
+        )
+        return waiting.until(check)
     except TimeoutException:
         shown = browser.find_element(By.TAG_NAME, "body").text
         pytest.fail(f"{what} did not happen within {seconds} s; the page shows:\n{shown}")
@@ -54,6 +58,12 @@ def run_line(browser: webdriver.Chrome, line: str) -> WebElement:
         lambda b: len(found := b.find_elements(By.CSS_SELECTOR, "#entries .entry")) > before and found,
     )
     return entries[-1]
+
+
+def plan_state(browser: webdriver.Chrome) -> str:
+    """The playbook run's state (inprogress, completed, failed ...) as the work plan carries it."""
+    found = browser.find_elements(By.CSS_SELECTOR, "#workplan .plan-state")
+    return (found[0].get_attribute("data-state") or "") if found else ""
 
 
 def test_token_logs_in_and_leaves_the_address_bar(browser: webdriver.Chrome, server: RunningServer) -> None:
@@ -199,14 +209,8 @@ def test_incident_with_the_playbook_reaches_completed(
             Select(browser.find_element(By.NAME, "severity")).select_by_value("high")
             browser.find_element(By.NAME, "details").send_keys(details)
             browser.find_element(By.CSS_SELECTOR, "#create-incident button[type=submit]").click()
-            plan = wait_for(browser, "the incident page", lambda b: b.find_elements(By.ID, "workplan"))[0]
-            first_state = plan.find_element(By.CLASS_NAME, "plan-state").text
-            wait_for(
-                browser,
-                "the work plan reaching completed",
-                lambda b: b.find_element(By.CSS_SELECTOR, "#workplan .plan-state").text == "completed",
-                seconds=60,
-            )
+            first_state = wait_for(browser, "the incident page's work plan", plan_state)
+            wait_for(browser, "the work plan reaching completed", lambda b: plan_state(b) == "completed", seconds=60)
         finally:
             set_instance_url(server, funtranslations.url)
     assert first_state == "inprogress", f"the page opened on a finished run ({first_state!r}); nothing was refreshed"

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from xsoar_local.web.views import context_tree, entry_view, task_state, work_plan
+from xsoar_local.web.views import context_tree, entries_view, entry_view, task_state, work_plan
 
 
 @pytest.mark.parametrize(
@@ -89,13 +89,13 @@ def test_work_plan_follows_the_graph_from_the_start_task() -> None:
         "tasks": {
             "10": {"state": "Completed", "task": {"name": "Print"}, "nextTasks": {}},
             "7": {"state": "New", "task": {"name": "Stray"}},
-            "0": {"state": "Completed", "task": {"name": "Start"}, "nextTasks": {"#none#": ["3"]}},
+            "0": {"state": "Completed", "type": "start", "task": {"name": ""}, "nextTasks": {"#none#": ["3"]}},
             "3": {"state": "InProgress", "task": {"name": "Translate"}, "nextTasks": {"#none#": ["10"]}},
         },
     }
     plan = work_plan(run)
     assert [(t["name"], t["state"]) for t in plan["tasks"]] == [
-        ("Start", "completed"),
+        ("Playbook triggered", "completed"),
         ("Translate", "in progress"),
         ("Print", "completed"),
         ("Stray", "waiting"),
@@ -125,3 +125,18 @@ def test_unreported_states(run_state: str, reported: list[str], shown: list[str]
     }
     plan = work_plan({"state": run_state, "startTaskId": "0", "tasks": tasks})
     assert [task["state"] for task in plan["tasks"]] == shown
+
+
+def test_the_line_run_is_shown_once_above_its_entries() -> None:
+    """Given two entries from one line and one from the next, When shown, Then each line is echoed once, above its
+    first entry, and playbook entries get no echo."""
+    line_one, line_two = '!yoda-speak-translate text="a"', "!Print value=b"
+    entries = [
+        {"type": 1, "contents": "one", "parentContent": line_one, "brand": "YodaSpeak"},
+        {"type": 16, "contents": "log", "parentContent": line_one, "brand": "YodaSpeak"},
+        {"type": 1, "contents": "two", "parentContent": line_two},
+        {"type": 1, "contents": "task", "parentContent": "", "entryTask": {"taskName": "Print"}},
+    ]
+    views = entries_view(entries)
+    assert [view["echo"] for view in views] == [line_one, "", line_two, ""]
+    assert [view["what"] for view in views] == ["", "", "", "task Print"]

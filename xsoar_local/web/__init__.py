@@ -7,11 +7,17 @@ views.py     entries, the context tree and the work plan as the pages show them 
 markdown.py  markdown-it-py (tables) + nh3: entry markdown as safe HTML, raw HTML shown as text
 templates/   Jinja2 pages (autoescaped);  static/  the page's CSS and script (no CDN, no build)
 
-from xsoar_local.web import create_app
-web = create_app(core, api_key)      # a WSGI app answering `/` and `/ui/...`
+bridge.py    the WarRoomCore calls over the local server's ServerCore
+
+from xsoar_local.web import create_app, make_web_app
+web = create_app(core, api_key)          # a WSGI app answering `/` and `/ui/...`, over any WarRoomCore
+web = make_web_app(server_core, api_key) # the same over xsoar_local.server's ServerCore (what make server mounts)
 """
 
 from xsoar_local.web.app import WebApp, create_app
+from xsoar_local.web.bridge import ServerCoreBridge, server_web_app
 from xsoar_local.web.core import WarRoomCore
 
-__all__ = ["WarRoomCore", "WebApp", "create_app"]
+make_web_app = server_web_app
+
+__all__ = ["ServerCoreBridge", "WarRoomCore", "WebApp", "create_app", "make_web_app"]

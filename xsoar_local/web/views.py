@@ -49,6 +49,15 @@ TASK_STATES: Mapping[str, str] = {
     "skipped": "skipped",
     "willnotexecute": "skipped",
 }
+RUN_STATES: Mapping[str, str] = {
+    "new": "not started",
+    "inprogress": "in progress",
+    "running": "in progress",
+    "waiting": "waiting",
+    "paused": "paused",
+    "completed": "completed",
+    "failed": "failed",
+}
 RUNNING_STATES = frozenset({"new", "inprogress", "waiting", "running"})
 
 
@@ -139,7 +148,7 @@ def entry_view(entry: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-def context_tree(value: Any, *, depth: int = 0, open_depth: int = 2) -> Markup:
+def context_tree(value: Any, *, depth: int = 0, open_depth: int = 5) -> Markup:
     """The context as nested, collapsible lists (<details>); keys and values escaped."""
     if isinstance(value, Mapping):
         items = [(str(key), child) for key, child in value.items()]
@@ -184,6 +193,14 @@ def task_state(state: Any) -> str:
     return TASK_STATES.get(key, key or "waiting")
 
 
+def _task_name(task_id: str, task: Mapping[str, Any], definition: Mapping[str, Any]) -> str:
+    name = str(definition.get("name") or task.get("name") or "")
+    if name:
+        return name
+    kind = str(task.get("type") or definition.get("type") or "")
+    return "Playbook triggered" if kind == "start" else f"Task {task_id}"
+
+
 def _task_order(tasks: Mapping[str, Mapping[str, Any]], start: str | None) -> list[str]:
     """Task ids from the start task along `nextTasks` (breadth first), then any the walk did not reach."""
     order: list[str] = []
@@ -203,7 +220,7 @@ def _task_order(tasks: Mapping[str, Mapping[str, Any]], start: str | None) -> li
 def work_plan(run: Mapping[str, Any] | None) -> dict[str, Any]:
     """A playbook run (GET /inv-playbook/{id}) as the work plan: its state and its tasks in order."""
     if not run:
-        return {"state": "", "running": False, "playbook": "", "tasks": []}
+        return {"state": "", "state_shown": "", "running": False, "playbook": "", "tasks": []}
     raw_tasks = run.get("tasks") or {}
     tasks = {str(key): value for key, value in raw_tasks.items()} if isinstance(raw_tasks, Mapping) else {}
     rows = []
@@ -213,7 +230,7 @@ def work_plan(run: Mapping[str, Any] | None) -> dict[str, Any]:
         rows.append(
             {
                 "id": task_id,
-                "name": str(definition.get("name") or task.get("name") or f"task {task_id}"),
+                "name": _task_name(task_id, task, definition),
                 "type": str(task.get("type") or definition.get("type") or ""),
                 "state": task_state(task.get("state")),
                 "message": str(task.get("message") or task.get("error") or ""),
@@ -223,6 +240,7 @@ def work_plan(run: Mapping[str, Any] | None) -> dict[str, Any]:
     _fill_unreported(rows, tasks, state)
     return {
         "state": state,
+        "state_shown": RUN_STATES.get(state, state),
         "running": state in RUNNING_STATES,
         "playbook": str(run.get("name") or run.get("playbookId") or ""),
         "tasks": rows,
@@ -256,8 +274,22 @@ def _fill_unreported(rows: list[dict[str, Any]], tasks: Mapping[str, Mapping[str
 
 
 def entries_view(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """All entries of an investigation, oldest first, as the page shows them."""
-    return [entry_view(entry) for entry in entries]
+    """All entries of an investigation, oldest first, as the page shows them.
+
+    As in the War Room, the line a user ran is shown once above the entries it produced (`echo`), and those
+    entries' headers then need not repeat it.
+    """
+    views = []
+    previous = None
+    for entry in entries:
+        view = entry_view(entry)
+        line = str(_pick(entry, "parentContent", "ParentContent") or "")
+        view["echo"] = line if line and line != previous and not entry.get("entryTask") else ""
+        if line and view["what"] == line:
+            view["what"] = ""
+        previous = line or None
+        views.append(view)
+    return views
 
 
 def escape_text(value: Any) -> Markup:
