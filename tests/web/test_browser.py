@@ -198,7 +198,7 @@ def test_incident_with_the_playbook_reaches_completed(
     """Given the incidents page, When an incident is created with the Yoda Speak playbook, Then its page shows the
     work plan running and, refreshed without a reload, completed, with the translation in its War Room and context."""
     details = "Patience you must have, my young padawan"
-    slow = ServiceConfig(rate_limit=None, faults=(parse_fault("latency=1.5"),))
+    slow = ServiceConfig(rate_limit=None, faults=(parse_fault("latency=2.5"),))
     with serve(slow) as slow_service:
         set_instance_url(server, slow_service.url)  # the run lasts long enough to be seen in progress
         try:

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from xsoar_local.web.markdown import render_markdown, sanitize
 
@@ -290,8 +290,3 @@ def entries_view(entries: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         previous = line or None
         views.append(view)
     return views
-
-
-def escape_text(value: Any) -> Markup:
-    """Escaped text (for the few places that build HTML outside a template)."""
-    return escape(str(value))
