@@ -254,3 +254,17 @@ def test_static_files_stay_in_their_folder(client: Client) -> None:
     """Given a path that climbs out of static/, When asked for, Then 404."""
     for path in ("/ui/static/../app.py", "/ui/static/%2e%2e/app.py", "/ui/static/templates/base.html"):
         assert client.get(path).status_code == 404, path
+
+
+@pytest.mark.parametrize(
+    ("path", "target"),
+    [
+        pytest.param("/ui", "/", id="bare-prefix"),
+        pytest.param("/ui/", "/", id="prefix-slash"),
+    ],
+)
+def test_prefix_leads_to_the_start(client: Client, path: str, target: str) -> None:
+    """Given the bare /ui prefix the server mounts, When opened, Then the browser is sent to the start page."""
+    response = client.get(path)
+    assert response.status_code in (301, 302, 303, 307, 308), response.status_code
+    assert response.headers["Location"].endswith(target), response.headers["Location"]

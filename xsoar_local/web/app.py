@@ -15,7 +15,7 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, NotFound
-from werkzeug.routing import Map, Rule
+from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
@@ -53,6 +53,8 @@ SECURITY_HEADERS = {
 _ROUTES = Map(
     [
         Rule("/", endpoint="index", methods=["GET"]),
+        Rule("/ui", redirect_to="/"),
+        Rule("/ui/", redirect_to="/"),
         Rule("/ui/login", endpoint="login", methods=["POST"]),
         Rule("/ui/logout", endpoint="logout", methods=["POST"]),
         Rule("/ui/playground", endpoint="playground", methods=["GET"]),
@@ -122,6 +124,8 @@ class WebApp:
                     return self._json({"error": "not logged in: open the server's address with ?token=<API key>"}, 401)
                 return redirect("/", code=303)
             return getattr(self, f"on_{endpoint}")(request, session, **values)  # type: ignore[no-any-return]
+        except RequestRedirect as moved:  # /ui, and a path with a trailing slash too many
+            return moved.get_response(request.environ)
         except LookupError as error:
             return self._error(request, NotFound(f"not found: {error}"))
         except HTTPException as error:
