@@ -15,6 +15,7 @@ removed first, as `demisto-sdk unify` removes them (reference: xsoar-scripts-fet
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -81,6 +82,36 @@ def _code(job: dict[str, Any]) -> tuple[str, str]:
     return str(job.get("code") or ""), f"<{job.get('name') or 'script'}>"
 
 
+_RUNTIME_CODE: dict[tuple[str, int, int], types.CodeType] = {}
+
+
+def compile_runtime(path: Path) -> types.CodeType:
+    """A runtime module's code object, compiled once per process (a warm worker compiles it before it forks)."""
+    status = path.stat()
+    key = (str(path), status.st_mtime_ns, status.st_size)
+    code = _RUNTIME_CODE.get(key)
+    if code is None:
+        code = _RUNTIME_CODE[key] = compile(path.read_text(encoding="utf-8"), str(path), "exec")
+    return code
+
+
+_CONTENT_CODE: dict[tuple[str, str], types.CodeType] = {}
+_CONTENT_CODE_LIMIT = 64
+
+
+def compile_content(job: dict[str, Any]) -> types.CodeType:
+    """The job's code as the server runs it, compiled once per process and source text (a warm worker compiles
+    it before forking, so each fork starts with it compiled)."""
+    source, filename = _code(job)
+    key = (filename, hashlib.sha256(source.encode("utf-8")).hexdigest())
+    code = _CONTENT_CODE.get(key)
+    if code is None:
+        if len(_CONTENT_CODE) >= _CONTENT_CODE_LIMIT:
+            _CONTENT_CODE.clear()
+        code = _CONTENT_CODE[key] = compile(strip_server_imports(source), filename, "exec")
+    return code
+
+
 def _execute(demisto: ServerDemisto, job: dict[str, Any]) -> dict[str, Any]:
     """CSP, CSUP and the code in one `builtins` namespace; returns the namespace."""
     runtime = Path(str(job["runtime_dir"]))
@@ -91,13 +122,12 @@ def _execute(demisto: ServerDemisto, job: dict[str, Any]) -> dict[str, Any]:
     if job.get("use_csup", True):
         layers.append(runtime / "CommonServerUserPython.py")
     for layer in layers:
-        exec(compile(layer.read_text(encoding="utf-8"), str(layer), "exec"), namespace)  # the server's runtime
+        exec(compile_runtime(layer), namespace)  # the server's runtime
         module = types.ModuleType(layer.stem)
         module.__dict__.update(namespace)
         module.__name__ = layer.stem
         sys.modules[layer.stem] = module  # a stray `import CommonServerPython` still finds it
-    source, filename = _code(job)
-    exec(compile(strip_server_imports(source), filename, "exec"), namespace)  # running the content is the point
+    exec(compile_content(job), namespace)  # running the content is the point
     return namespace
 
 

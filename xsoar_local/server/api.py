@@ -29,6 +29,7 @@ _LOG = logging.getLogger("xsoar_local.server")
 SAAS_PREFIX: Final = "/xsoar"
 AUTH_ID_HEADER: Final = "x-xdr-auth-id"
 WEB_PREFIX: Final = "/ui"
+PUBLIC_API_PREFIX: Final = "/public_api/"  # XSOAR 8's tenant API, called with the key's id too
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 SessionCheck = Callable[[Request], bool]
@@ -37,6 +38,7 @@ SessionCheck = Callable[[Request], bool]
 ENDPOINTS: Final = (
     ("GET", "/about", "about", "server version and mode (`demistoVersion`, `deploymentMode`, `productMode`)"),
     ("GET", "/health/server", "health", "health check"),
+    ("GET", "/public_api/v1/healthcheck", "xdr_health", 'XSOAR 8 tenant health (`{"status": "available"}`)'),
     ("GET", "/user", "user", "the current user (`username`)"),
     ("GET", "/contentpacks/metadata/installed", "installed_packs", "installed packs (`id`, `name`, `currentVersion`)"),
     ("POST", "/contentpacks/installed/upload", "upload_pack", "install a pack zip (multipart field `file`)"),
@@ -121,6 +123,7 @@ class Api:
         saas = path == SAAS_PREFIX or path.startswith(SAAS_PREFIX + "/")
         if saas:
             environ = {**environ, "PATH_INFO": path[len(SAAS_PREFIX) :] or "/"}
+        saas = saas or path.startswith(PUBLIC_API_PREFIX)
         request = Request(environ)
         response = self.dispatch(request, saas)
         return response(environ, start_response)
@@ -165,6 +168,9 @@ class Api:
 
     def on_health(self, request: Request, saas: bool) -> Response:
         return json_response({"status": "ok"})
+
+    def on_xdr_health(self, request: Request, saas: bool) -> Response:
+        return json_response({"status": "available"})
 
     def on_user(self, request: Request, saas: bool) -> Response:
         return json_response(self.core.user())

@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from xsoar_local.engine.entries import LogEntry, crash_entry
 from xsoar_local.engine.runner import RequestHandler, child_environment
+from xsoar_local.runtime import DEFAULT_DESTINATION
 
 DEFAULT_TIMEOUT = 300.0
 
@@ -42,13 +43,13 @@ class _Pending:
 class Worker:
     """One warm worker process and the commands it is running."""
 
-    def __init__(self, key: str, python: str = sys.executable) -> None:
+    def __init__(self, key: str, python: str = sys.executable, runtime_dir: Path = DEFAULT_DESTINATION) -> None:
         self.python = python
         self.key = key
         self._pending: dict[str, _Pending] = {}
         self._lock = threading.Lock()
         self._process = subprocess.Popen(
-            [python, "-m", "xsoar_local.server.zygote"],
+            [python, "-m", "xsoar_local.server.zygote", str(runtime_dir)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -211,13 +212,13 @@ class WarmPool:
         self._lock = threading.Lock()
         self._closed = False
 
-    def worker(self, key: str, python: str | None = None) -> Worker:
+    def worker(self, key: str, python: str | None = None, runtime_dir: Path = DEFAULT_DESTINATION) -> Worker:
         with self._lock:
             if self._closed:
                 raise WorkerError("the server is stopping")
             current = self._workers.get(key)
             if current is None or not current.alive:
-                current = self._workers[key] = Worker(key, python or self.python)
+                current = self._workers[key] = Worker(key, python or self.python, runtime_dir)
             return current
 
     def run(
@@ -230,10 +231,11 @@ class WarmPool:
         python: str | None = None,
     ) -> dict[str, Any]:
         """Run the job on the warm worker for `key`; a worker found dead before the job reached it is replaced once."""
+        runtime_dir = Path(str(job.get("runtime_dir") or DEFAULT_DESTINATION))
         try:
-            return self.worker(key, python).run(job, env, timeout, on_request)
+            return self.worker(key, python, runtime_dir).run(job, env, timeout, on_request)
         except WorkerError:
-            return self.worker(key, python).run(job, env, timeout, on_request)
+            return self.worker(key, python, runtime_dir).run(job, env, timeout, on_request)
 
     def run_job(
         self,
@@ -245,7 +247,7 @@ class WarmPool:
         python: str = sys.executable,
     ) -> tuple[dict[str, Any], list[LogEntry]]:
         """The engine's `JobRunner` (same signature as `runner.run_in_child`): one worker per docker image."""
-        key = f"{job.get('docker_image') or 'default'} ({python})"
+        key = f"{job.get('docker_image') or 'default'} ({python}, {job.get('runtime_dir')})"
         result = self.run(key, job, child_environment(os.environ, env), timeout, on_request, python)
         raw = str(result.pop("raw_output", "") or "")
         return result, [LogEntry("stdout", line) for line in raw.splitlines()]

@@ -17,14 +17,17 @@ worker waits for its children and exits.
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import importlib
 import json
 import os
+import re
 import select
 import signal
 import socket
 import sys
+from pathlib import Path
 from typing import Any
 
 # Imported once here so each fork starts with them: what CommonServerPython and most integrations import.
@@ -55,6 +58,69 @@ def preload() -> list[str]:
             importlib.import_module(name)
             loaded.append(name)
     return loaded
+
+
+def _imported_modules(tree: ast.AST) -> list[str]:
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names += [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.append(node.module)
+    return names
+
+
+def _regex_flags(node: ast.expr) -> int | None:
+    """`re.I | re.M`-style flags as a number; None for anything else."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, int):
+        return node.value
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "re":
+        flag = getattr(re, node.attr, None)
+        return int(flag) if isinstance(flag, int) else None
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        left, right = _regex_flags(node.left), _regex_flags(node.right)
+        return None if left is None or right is None else left | right
+    return None
+
+
+def _literal_patterns(tree: ast.AST) -> list[tuple[str, int]]:
+    """The `re.compile("literal", flags)` calls of a module: compiled here, they are in `re`'s cache in every fork."""
+    found = []
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "compile"):
+            continue
+        if not (isinstance(node.func.value, ast.Name) and node.func.value.id == "re") or not node.args:
+            continue
+        pattern = node.args[0]
+        flags = _regex_flags(node.args[1]) if len(node.args) > 1 else 0
+        if isinstance(pattern, ast.Constant) and isinstance(pattern.value, str) and flags is not None:
+            found.append((pattern.value, flags))
+    return found
+
+
+def warm_runtime(runtime_dir: Path) -> int:
+    """Prepare the server's runtime modules without running them: compile them, import what they import, and
+    compile their literal regexes. Running them stays per command (their import-time state depends on the
+    instance's params). Returns how many modules were prepared."""
+    from xsoar_local.engine.sandbox import compile_runtime
+
+    prepared = 0
+    for name in ("CommonServerPython.py", "CommonServerUserPython.py"):
+        path = runtime_dir / name
+        if not path.is_file():
+            continue
+        compile_runtime(path)
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for module in _imported_modules(tree):
+            if module in ("demistomock", "CommonServerPython", "CommonServerUserPython"):
+                continue
+            with contextlib.suppress(Exception):
+                importlib.import_module(module)
+        for pattern, flags in _literal_patterns(tree):
+            with contextlib.suppress(re.error):
+                re.compile(pattern, flags)
+        prepared += 1
+    return prepared
 
 
 def _emit(message: dict[str, Any]) -> None:
@@ -106,6 +172,8 @@ def _child(request: dict[str, Any]) -> None:
 
 def serve() -> int:
     """The worker's loop: read requests, fork for each, report starts and exits."""
+    from xsoar_local.engine.sandbox import compile_content
+
     wake_read, wake_write = os.pipe()
     os.set_blocking(wake_write, False)
     os.set_blocking(wake_read, False)
@@ -129,6 +197,8 @@ def serve() -> int:
                 if not line.strip():
                     continue
                 request = json.loads(line)
+                with contextlib.suppress(Exception):  # a job whose code does not compile fails in its fork
+                    compile_content(request["job"])
                 pid = os.fork()
                 if pid == 0:
                     signal.set_wakeup_fd(-1)
@@ -157,6 +227,8 @@ def serve() -> int:
 
 def main() -> int:
     preload()
+    if len(sys.argv) > 1:
+        warm_runtime(Path(sys.argv[1]))
     _emit({"id": "", "event": "ready", "pid": os.getpid()})
     return serve()
 

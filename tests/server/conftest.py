@@ -1,0 +1,27 @@
+"""Fixtures: the FunTranslations stand-in and a local server started as users start it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.server.support import ServerProcess
+from xsoar_local.funtranslations.server import RunningService, ServiceConfig, serve
+
+
+@pytest.fixture(scope="module")
+def service() -> Iterator[RunningService]:
+    """The FunTranslations stand-in on loopback, without a rate limit (the tests send many translations)."""
+    with serve(ServiceConfig(rate_limit=None)) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """`python -m xsoar_local.server --port 0` on a fresh state folder, stopped with Ctrl-C at the end."""
+    process = ServerProcess(Path(tmp_path_factory.mktemp("server-state"))).start()
+    yield process
+    if process.process is not None and process.process.poll() is None:
+        process.stop()

@@ -1,0 +1,111 @@
+"""The local server as users start it (`python -m xsoar_local.server`), and the official clients pointed at it."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SDK_PYTHON = REPO_ROOT / ".venv-sdk" / "bin" / "python"
+SDK = REPO_ROOT / ".venv-sdk" / "bin" / "demisto-sdk"
+DRIVER = Path(__file__).with_name("sdk_driver.py")
+_URL = re.compile(r"Local XSOAR server at (\S+)")
+_KEY = re.compile(r"API key \([^)]*\): (\S+)")
+# Variables of the developer's shell that would point the clients elsewhere.
+_CLIENT_VARIABLES = ("DEMISTO_", "XSIAM_", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "SSL_CERT_FILE")
+
+
+def clean_environ() -> dict[str, str]:
+    """This process's environment without any client or proxy settings."""
+    return {key: value for key, value in os.environ.items() if not key.startswith(_CLIENT_VARIABLES)}
+
+
+@dataclass
+class ServerProcess:
+    """`python -m xsoar_local.server` in the background; `banner` is what it printed before serving."""
+
+    state_dir: Path
+    args: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+    process: subprocess.Popen[str] | None = None
+    banner: str = ""
+    url: str = ""
+    api_key: str = ""
+
+    def start(self) -> ServerProcess:
+        command = [sys.executable, "-m", "xsoar_local.server", "--port", "0", "--state-dir", str(self.state_dir)]
+        self.process = subprocess.Popen(
+            [*command, *self.args],
+            cwd=REPO_ROOT,
+            env={**clean_environ(), **self.env},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        lines = []
+        for line in self.process.stdout:
+            lines.append(line)
+            if "Press Ctrl-C" in line:
+                break
+        self.banner = "".join(lines)
+        url, key = _URL.search(self.banner), _KEY.search(self.banner)
+        if url is None or key is None:
+            self.process.kill()
+            raise RuntimeError(f"the server did not start:\n{self.banner}{self.process.stdout.read()}")
+        self.url, self.api_key = url.group(1), key.group(1)
+        return self
+
+    def stop(self) -> tuple[int, str]:
+        """Ctrl-C, as a user stops it; its exit status and what it printed after the banner."""
+        assert self.process is not None
+        assert self.process.stdout is not None
+        self.process.send_signal(signal.SIGINT)
+        try:
+            rest = self.process.stdout.read()
+            status = self.process.wait(timeout=60)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+        return status, rest
+
+    def client_env(self, **extra: str) -> dict[str, str]:
+        """The environment a user exports for demisto-sdk / demisto-py (printed in the banner)."""
+        return {
+            **clean_environ(),
+            "DEMISTO_BASE_URL": self.url,
+            "DEMISTO_API_KEY": self.api_key,
+            "DEMISTO_SDK_SKIP_VERSION_CHECK": "1",
+            "DEMISTO_SDK_IGNORE_CONTENT_WARNING": "1",
+            **extra,
+        }
+
+    def drive(self, action: str, *args: str, **env: str) -> dict[str, Any]:
+        """Run one sdk_driver action with demisto-sdk's Python; its findings."""
+        with tempfile.TemporaryDirectory(prefix="sdk-driver-") as folder:
+            output = Path(folder) / "out.json"
+            completed = subprocess.run(
+                [str(SDK_PYTHON), str(DRIVER), action, str(output), *args],
+                cwd=folder,
+                env=self.client_env(**env),
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            assert completed.returncode == 0, f"{action} failed:\n{completed.stdout}\n{completed.stderr}"
+            return dict(json.loads(output.read_text(encoding="utf-8")))
+
+    def sdk(self, *args: str, cwd: Path = REPO_ROOT) -> subprocess.CompletedProcess[str]:
+        """The demisto-sdk command line against this server."""
+        return subprocess.run(
+            [str(SDK), *args], cwd=cwd, env=self.client_env(), capture_output=True, text=True, timeout=600, check=False
+        )

@@ -1,0 +1,229 @@
+"""The server core (seam #3) with a small test pack: warm but isolated commands, nested executeCommand,
+uploads that are refused without changing anything, instance settings and their secrets."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+from xsoar_local.server.core import SECRET_MASK, ServerCore
+from xsoar_local.server.errors import ServerError
+from xsoar_local.server.serve import RunningServer, run_server
+
+PROBE = Path(__file__).with_name("data") / "Probe"
+
+
+def pack_zip(folder: Path = PROBE, extra: dict[str, bytes] | None = None, drop: tuple[str, ...] = ()) -> bytes:
+    """The folder zipped as `demisto-sdk zip-packs` lays a pack out (files at the root)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            name = path.relative_to(folder).as_posix()
+            if path.is_file() and name not in drop:
+                archive.write(path, name)
+        for name, content in (extra or {}).items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def instance_body(core: ServerCore, name: str = "probe_1", **values: Any) -> dict[str, Any]:
+    """What demisto-sdk's create_integration_instance sends: the module configuration plus values."""
+    configuration = next(item for item in core.search_integrations()["configurations"] if item["id"] == "Probe")
+    data = []
+    for param in configuration["configuration"]:
+        entry = dict(param)
+        if param["name"] in values:
+            entry.update(value=values[param["name"]], hasvalue=True)
+        elif param["defaultValue"]:
+            entry["value"] = param["defaultValue"]
+        data.append(entry)
+    return {"brand": "Probe", "name": name, "enabled": "true", "data": data, "configuration": configuration}
+
+
+@pytest.fixture
+def core(tmp_path: Path) -> Iterator[ServerCore]:
+    with ServerCore(tmp_path / "state") as opened:
+        opened.upload_pack(pack_zip(), "Probe.zip")
+        opened.save_instance(instance_body(opened, secret={"identifier": "", "password": "s3cret-value"}))
+        yield opened
+
+
+def outputs(entries: list[dict[str, Any]]) -> dict[str, Any]:
+    assert [entry["type"] for entry in entries] == [1], f"expected one note entry: {entries}"
+    context = entries[0]["entryContext"]
+    return dict(next(iter(context.values())))
+
+
+def test_commands_run_warm_but_isolated(core: ServerCore):
+    """
+    Given the Probe integration (it sets an environment variable and a sys.modules entry in its process)
+    When running its command twice in the playground
+    Then the second run sees neither (a fresh process state), yet both ran in forks of the same warm worker
+    """
+    playground = core.playground_id()
+    first = outputs(core.execute(playground, "!probe-isolation"))
+    second = outputs(core.execute(playground, "!probe-isolation"))
+    assert (second["env"], second["module"]) == ("", "absent"), "the second command saw the first one's state"
+    assert first["pid"] != second["pid"]
+    assert first["parent"] == second["parent"], "the commands did not run in the same warm worker"
+    assert core.pool.keys, "no warm worker was used"
+
+
+def test_cold_mode_runs_a_fresh_process(tmp_path: Path):
+    """
+    Given a core with warm=False
+    When running the command twice
+    Then each run is isolated too and no warm worker exists
+    """
+    with ServerCore(tmp_path / "cold", warm=False) as cold:
+        cold.upload_pack(pack_zip(), "Probe.zip")
+        cold.save_instance(instance_body(cold))
+        runs = [outputs(cold.execute(cold.playground_id(), "!probe-isolation")) for _ in range(2)]
+        assert runs[1]["env"] == ""
+        assert cold.pool.keys == []
+
+
+def test_nested_execute_command_reaches_the_script(core: ServerCore):
+    """
+    Given the Probe integration, whose command calls the ProbeEcho script with demisto.executeCommand
+    When running it through a warm worker
+    Then the script's answer comes back over the worker's channel
+    """
+    assert outputs(core.execute(core.playground_id(), '!probe-nested value="over the channel"')) == {
+        "answer": "echo: over the channel"
+    }
+
+
+def test_secrets_are_masked_and_kept(core: ServerCore):
+    """
+    Given an instance saved with a password
+    When listing instances, and saving the listed instance back unchanged (as demisto-sdk's enable/disable does)
+    Then the listing shows only a mask, and the command still receives the real password
+    """
+    listed = core.search_integrations()["instances"][0]
+    secret = next(item for item in listed["data"] if item["name"] == "secret")
+    assert secret["value"]["password"] == SECRET_MASK
+    assert "s3cret-value" not in str(core.search_integrations())
+    core.save_instance({**listed, "enabled": "true"})
+    entries = core.execute(core.playground_id(), "!probe-secret")
+    assert entries[0]["contents"] == "s3cret-value"
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        pytest.param("!no-such-command", "Unsupported Command", id="unknown command"),
+        pytest.param('!probe-nested valu="x"', "unknown argument", id="unknown argument"),
+        pytest.param('!probe-nested value="open', "unterminated", id="bad syntax"),
+    ],
+)
+def test_bad_lines_are_error_entries(core: ServerCore, line: str, says: str):
+    """
+    Given a War Room line the server cannot run
+    When executing it
+    Then the answer is one error entry (Type 4) saying why, and it is in the War Room
+    """
+    entries = core.execute(core.playground_id(), line)
+    assert [entry["type"] for entry in entries] == [4], entries
+    assert says in entries[0]["contents"]
+    assert core.investigation(core.playground_id())["entries"][-1]["id"] == entries[0]["id"]
+
+
+def test_playbook_of_the_pack_runs(core: ServerCore):
+    """
+    Given the pack's playbook
+    When an incident is created with it and createInvestigation
+    Then the run completes and its task's outputs are in the incident's context
+    """
+    incident = core.create_incident({"name": "probe", "playbookId": "Probe Playbook", "createInvestigation": True})
+    state = core.wait_for_playbook(incident["id"], timeout=60)
+    assert state["state"] == "completed", state
+    assert core.query_context(incident["id"], "${Probe.Isolation.module}") == "absent"
+
+
+def test_unknown_playbook_is_refused(core: ServerCore):
+    """
+    Given no playbook of that id
+    When creating an incident with it
+    Then the server answers 400 naming the installed playbooks, and no incident is created
+    """
+    with pytest.raises(ServerError) as refused:
+        core.create_incident({"name": "x", "playbookId": "Nope", "createInvestigation": True})
+    assert refused.value.status == 400
+    assert "Probe Playbook" in refused.value.detail
+    assert core.search_investigations({"filter": {"type": [0]}})["total"] == 0
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[RunningServer]:
+    with run_server(tmp_path / "served", environ={"DEMISTO_API_KEY": "k"}) as server:
+        server.core.upload_pack(pack_zip(), "Probe.zip")
+        yield server
+
+
+def _upload(server: RunningServer, data: bytes, name: str = "pack.zip") -> requests.Response:
+    return requests.post(
+        server.url + "/contentpacks/installed/upload",
+        headers={"Authorization": server.api_key},
+        files={"file": (name, data, "application/zip")},
+        timeout=30,
+    )
+
+
+def _installed_state(server: RunningServer) -> tuple[Any, list[str]]:
+    packs_dir = server.core.state.packs_dir
+    return server.core.installed_packs(), sorted(str(path.relative_to(packs_dir)) for path in packs_dir.rglob("*"))
+
+
+@pytest.mark.parametrize(
+    ("data", "says"),
+    [
+        pytest.param(b"PK\x03\x04 this is not really a zip", "not a valid zip", id="corrupt zip"),
+        pytest.param(pack_zip()[: len(pack_zip()) // 2], "not a valid zip", id="truncated zip"),
+        pytest.param(b"", "empty", id="empty file"),
+        pytest.param(pack_zip(drop=("pack_metadata.json",)), "no pack_metadata.json", id="no metadata"),
+        pytest.param(pack_zip(extra={"../evil.py": b"x"}), "outside the pack folder", id="path traversal"),
+        pytest.param(
+            pack_zip(extra={"Integrations/integration-Broken.yml": b"name: Broken\nscript: {type: python}\n"}),
+            "not a usable integration",
+            id="broken integration",
+        ),
+        pytest.param(
+            pack_zip(extra={"Playbooks/playbook-Broken.yml": b"id: Broken\nname: Broken\ntasks: {}\n"}),
+            "not a usable playbook",
+            id="broken playbook",
+        ),
+    ],
+)
+def test_a_bad_upload_gets_the_error_shape_and_changes_nothing(running: RunningServer, data: bytes, says: str):
+    """
+    Given an installed Probe pack
+    When uploading a corrupt or unsound zip over HTTP
+    Then the answer is 400 with the upload error body, naming the problem, and the installed packs are unchanged
+    """
+    before = _installed_state(running)
+    response = _upload(running, data)
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert body["id"] == "errUploadContentPacks"
+    assert body["title"] == "Could not upload content packs"
+    assert says in body["detail"], body["detail"]
+    assert _installed_state(running) == before
+
+
+def test_upload_replaces_the_installed_version(running: RunningServer):
+    """
+    Given Probe 1.2.0 installed
+    When uploading a version 2.0.0 of it
+    Then one Probe is installed, at 2.0.0
+    """
+    metadata = (PROBE / "pack_metadata.json").read_text(encoding="utf-8").replace("1.2.0", "2.0.0")
+    changed = pack_zip(drop=("pack_metadata.json",), extra={"pack_metadata.json": metadata.encode()})
+    assert _upload(running, changed, "Probe.zip").status_code == 200
+    assert [(pack["id"], pack["currentVersion"]) for pack in running.core.installed_packs()] == [("Probe", "2.0.0")]
