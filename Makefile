@@ -20,7 +20,7 @@ ARGS  ?=
 DETAILS ?= The prequel movies are more entertaining than the new Disney movies
 
 .PHONY: run setup runtime test test-unit test-toolkit lint sdk-checks validate format-check docs-check \
-        secrets pack upload playbook test-playbooks serve bench clean \
+        secrets pack upload playbook test-playbooks serve server bench clean \
         browser screenshot
 
 run: setup
@@ -157,6 +157,11 @@ test-playbooks: setup
 # The FunTranslations stand-in on its own, for other clients: make serve ARGS="--port 8080 --tls --fault 429"
 serve: setup
 	@$(PY) -m xsoar_local.funtranslations $(ARGS)
+
+# A local XSOAR server for demisto-sdk and demisto-py (Ctrl-C stops it): make server ARGS="--port 8080 --tls"
+# (--state-dir DIR, --cold, --auth-id ID, --host H --allow-remote; ARGS=--help lists them). It prints its URL and key.
+server: setup
+	@$(PY) -m xsoar_local.server $(ARGS)
 
 bench: setup
 	$(PY) -m bench.run $(BENCH_ARGS)

@@ -13,7 +13,7 @@ import types
 from typing import Any
 
 from xsoar_local.engine import ParamLayer, build_params, is_error, load_integration
-from xsoar_local.engine.sandbox import Engine
+from xsoar_local.engine.demisto_api import ServerDemisto
 from xsoar_local.runtime import DEFAULT_DESTINATION, REPO_ROOT
 
 YODA_FOLDER = REPO_ROOT / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak"
@@ -39,9 +39,10 @@ class InProcessYodaSpeak:
             "instance": f"{integration.brand}_instance_1",
             "is_debug": False,
         }
-        self.engine = Engine(self.job)
-        self.demistomock = importlib.import_module("demistomock")
-        self.engine.install(self.demistomock)
+        # The server's demisto object stands in for the demistomock module, as in the engine's sandbox.
+        self.engine = ServerDemisto(self.job)
+        sys.modules["demistomock"] = self.engine  # type: ignore[assignment]
+        self.demistomock = self.engine
         self.module: types.ModuleType = importlib.import_module("YodaSpeak")
 
     def set_cache_hours(self, hours: int) -> None:
@@ -51,8 +52,8 @@ class InProcessYodaSpeak:
 
     def translate(self, text: str) -> str:
         """Run the command on `text`; returns the translation, raises if the command wrote an error entry."""
-        self.job["args"].clear()
-        self.job["args"]["text"] = text
+        self.engine.callingContext["args"].clear()
+        self.engine.callingContext["args"]["text"] = text
         self.engine.entries.clear()
         self.engine.logs.clear()
         self.module.main()

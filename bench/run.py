@@ -7,8 +7,10 @@
    a bare requests.post to the same service; medians of interleaved runs, and their ratio.
 3. Cold start: one command end to end in fresh processes, as `make run` does, against the same bare request
    in a fresh `python -c` process; medians of a few runs, and their ratio.
+4. Warm execution: one War Room command through the local server (`POST /entry/execute/sync`, HTTP round trip
+   included, warm workers) against the in-process call (interleaved) and the cold engine child of section 3.
 
-    python -m bench.run [--markdown docs/benchmark.md] [--overhead-runs N] [--cold-runs N]
+    python -m bench.run [--markdown docs/benchmark.md] [--overhead-runs N] [--cold-runs N] [--warm-runs N]
 
 Exit status 1 if the integration spent more calls than the floor.
 """
@@ -33,6 +35,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.inprocess import TRANSLATE, YODA_FOLDER, InProcessYodaSpeak
+from bench.warm import measure_warm
 from bench.workload import REPEATS, SENTENCES, workload
 from xsoar_local.engine import ParamLayer, build_params, load_integration, run_command
 from xsoar_local.funtranslations.server import RunningService, ServiceConfig, serve
@@ -70,6 +73,7 @@ class Results:
     quota: Quota
     overhead: tuple[Timing, Timing]  # integration, bare
     cold: tuple[Timing, Timing, Timing]  # make run (CLI), engine child, bare process
+    warm: tuple[Timing, Timing]  # through the server, in process (interleaved)
 
 
 def timing(label: str, samples: list[float]) -> Timing:
@@ -188,6 +192,7 @@ def rows(results: Results) -> dict[str, list[list[str]]]:
     q = results.quota
     integration, bare = results.overhead
     cli, engine, bare_cold = results.cold
+    server, in_process = results.warm
     return {
         "quota": [
             ["YodaSpeak (cache on, in process)", str(q.integration_calls), f"{q.integration_calls / q.distinct:.2f}"],
@@ -206,6 +211,17 @@ def rows(results: Results) -> dict[str, list[list[str]]]:
             ["ratio make run / bare", ratio(cli, bare_cold), f"median of {cli.runs} each"],
             ["ratio engine child / bare", ratio(engine, bare_cold), f"median of {engine.runs} each"],
         ],
+        "warm": [
+            [server.label, ms(server.median), f"{ms(server.spread[0])} - {ms(server.spread[1])}"],
+            [in_process.label, ms(in_process.median), f"{ms(in_process.spread[0])} - {ms(in_process.spread[1])}"],
+            [engine.label, ms(engine.median), f"{ms(engine.spread[0])} - {ms(engine.spread[1])}"],
+            [
+                "ratio server / in process (goal: at most 10x)",
+                ratio(server, in_process),
+                f"median of {server.runs} each",
+            ],
+            ["ratio cold engine child / server (goal: at least 5x)", ratio(engine, server), "medians"],
+        ],
     }
 
 
@@ -213,6 +229,7 @@ HEADERS = {
     "quota": ("client", "API calls", "calls per distinct text"),
     "overhead": ("one translation, warm", "median", "min - max"),
     "cold": ("one translation, fresh processes", "median", "min - max"),
+    "warm": ("one War Room command", "median", "min - max"),
 }
 
 
@@ -222,6 +239,7 @@ def print_results(console: Console, results: Results, info: dict[str, str]) -> N
         "quota": f"Quota: {q.translations:,} translations of {q.distinct} distinct texts (service request log)",
         "overhead": "Overhead: in process, warm, cache off",
         "cold": "Cold start: one command end to end",
+        "warm": "Warm execution: the local server's War Room against in process and a cold engine child",
     }
     for name, table_rows in rows(results).items():
         table = Table(title=titles[name], title_justify="left")
@@ -272,6 +290,14 @@ def markdown(results: Results, info: dict[str, str], options: argparse.Namespace
             f"`python -c` process that imports requests; {options.cold_runs} runs each, medians.",
         ),
     }
+    sections["warm"] = (
+        "## Warm execution: a War Room command through the local server",
+        f"`POST /entry/execute/sync` with `!{TRANSLATE}` to the local server (`xsoar_local.server`, in this "
+        "process's threads; HTTP round trip, auth, the War Room and the state folder's atomic writes included; "
+        "the command runs in a fork of the warm worker for its docker image) against the same command in process "
+        f"(`main()`), interleaved, cache off, {options.warm_runs} runs each after a warm-up, medians; and the cold "
+        "engine child of the section above (one fresh process per command).",
+    )
     for name, table_rows in rows(results).items():
         title, text = sections[name]
         headers = HEADERS[name]
@@ -285,6 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--overhead-runs", type=int, default=500, help="warm runs of each side (default 500)")
     parser.add_argument("--cold-runs", type=int, default=7, help="fresh-process runs of each side (default 7)")
+    parser.add_argument("--warm-runs", type=int, default=100, help="runs of each side through the server (default 100)")
     parser.add_argument("--markdown", type=Path, help="also write the figures as markdown to this file")
     options = parser.parse_args(argv)
     for name in PROXY_VARIABLES:  # loopback only; CommonServerPython would drop them in process anyway
@@ -298,7 +325,13 @@ def main(argv: list[str] | None = None) -> int:
             overhead = measure_overhead(service, yoda, options.overhead_runs)
         with console.status(f"cold start: {options.cold_runs} fresh-process runs each"):
             cold = measure_cold_start(service, options.cold_runs)
-    results = Results(quota, overhead, cold)
+        with console.status(f"warm execution: {options.warm_runs} runs through the local server"):
+            warm_samples = measure_warm(service, yoda, OVERHEAD_TEXT, options.warm_runs)
+        warm = (
+            timing("War Room command through the local server (HTTP, warm worker)", warm_samples["server"]),
+            timing("the same command in process (main(), cache off)", warm_samples["in process"]),
+        )
+    results = Results(quota, overhead, cold, warm)
     info = machine()
     print_results(console, results, info)
     if options.markdown:

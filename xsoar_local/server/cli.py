@@ -106,7 +106,9 @@ def serve_foreground(options: argparse.Namespace) -> int:
                 ),
                 flush=True,
             )
+            # Both are handled explicitly: a shell that starts the server in the background makes it ignore SIGINT.
             signal.signal(signal.SIGTERM, on_signal)
+            signal.signal(signal.SIGINT, on_signal)
             try:
                 while not stop.wait(0.5):
                     pass

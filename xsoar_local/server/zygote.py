@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import gc
 import importlib
 import json
 import os
@@ -130,6 +131,24 @@ def _emit(message: dict[str, Any]) -> None:
         data = data[written:]
 
 
+class _LazyChannel:
+    """The server's executeCommand channel, connected on the first call (most commands never make one)."""
+
+    def __init__(self, path: str, line_channel: Any) -> None:
+        self._path = path
+        self._line_channel = line_channel
+        self._channel: Any = None
+
+    def __call__(self, request: dict[str, Any]) -> dict[str, Any]:
+        if self._channel is None:
+            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            connection.connect(self._path)
+            writer = connection.makefile("w", encoding="utf-8")
+            self._channel = self._line_channel(writer, connection.makefile("r", encoding="utf-8"))
+        reply: dict[str, Any] = self._channel(request)
+        return reply
+
+
 def _child(request: dict[str, Any]) -> None:
     """In the fork: isolate, run the job, write the result, and never return into the worker's loop."""
     status = 1
@@ -147,13 +166,7 @@ def _child(request: dict[str, Any]) -> None:
             os.chdir(request["workdir"])
         from xsoar_local.engine.sandbox import LineChannel, run_job
 
-        channel = None
-        if request.get("channel_path"):
-            connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-            connection.connect(request["channel_path"])
-            channel = LineChannel(
-                connection.makefile("w", encoding="utf-8"), connection.makefile("r", encoding="utf-8")
-            )
+        channel = _LazyChannel(request["channel_path"], LineChannel) if request.get("channel_path") else None
         result = run_job(request["job"], channel)
         with open(request["result_path"], "w", encoding="utf-8") as handle:
             json.dump(result, handle, default=str)
@@ -199,6 +212,9 @@ def serve() -> int:
                 request = json.loads(line)
                 with contextlib.suppress(Exception):  # a job whose code does not compile fails in its fork
                     compile_content(request["job"])
+                # What the worker holds is never collected in a fork: the collector would write to every object's
+                # page and turn the fork's shared memory into copies.
+                gc.freeze()
                 pid = os.fork()
                 if pid == 0:
                     signal.set_wakeup_fd(-1)
@@ -226,6 +242,8 @@ def serve() -> int:
 
 
 def main() -> int:
+    # Ctrl-C in the server's terminal reaches this process group too; the server decides when workers stop.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     preload()
     if len(sys.argv) > 1:
         warm_runtime(Path(sys.argv[1]))

@@ -1,0 +1,87 @@
+"""The warm-execution row of `make bench`: one War Room command through the local server (HTTP round trip
+included) against the same command in process, interleaved, with the cache off so every run reaches the service.
+
+The server runs in this process's threads (`run_server`) on a fresh state folder; the pack is installed from
+Packs/YodaSpeak as it is in the repository (the package layout), with an instance pointing at the benchmark's
+FunTranslations stand-in.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from bench.inprocess import TRANSLATE, InProcessYodaSpeak
+from xsoar_local.funtranslations.server import RunningService
+from xsoar_local.runtime import REPO_ROOT
+from xsoar_local.server.serve import run_server
+
+PACK = REPO_ROOT / "Packs" / "YodaSpeak"
+_SKIPPED = ("__pycache__", ".pytest_cache", ".hypothesis")
+
+
+def pack_zip(folder: Path = PACK) -> bytes:
+    """The pack folder zipped with its files at the root (tests and caches left out)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            relative = path.relative_to(folder)
+            if path.is_file() and not any(part in _SKIPPED for part in relative.parts) and "_test" not in path.stem:
+                archive.write(path, relative.as_posix())
+    return buffer.getvalue()
+
+
+def _instance(configuration: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
+    data = []
+    for param in configuration["configuration"]:
+        entry = dict(param)
+        if param["name"] in values:
+            entry.update(value=values[param["name"]], hasvalue=True)
+        data.append(entry)
+    return {"brand": configuration["name"], "name": "bench_yoda", "enabled": "true", "data": data}
+
+
+def measure_warm(service: RunningService, yoda: InProcessYodaSpeak, text: str, runs: int) -> dict[str, list[float]]:
+    """Interleaved samples (seconds): `server` (POST /entry/execute/sync) and `in process` (main() in this process)."""
+    key = secrets.token_hex(16)
+    yoda.set_cache_hours(0)
+    samples: dict[str, list[float]] = {"server": [], "in process": []}
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-server-") as state,
+        run_server(Path(state), environ={"DEMISTO_API_KEY": key}) as server,
+    ):
+        core = server.core
+        core.upload_pack(pack_zip(), "YodaSpeak.zip")
+        configuration = core.search_integrations()["configurations"][0]
+        core.save_instance(_instance(configuration, {"url": service.url, "cache_hours": "0"}))
+        session = requests.Session()
+        session.headers["Authorization"] = key
+        body = {"investigationId": core.playground_id(), "data": f'!{TRANSLATE} text="{text}"'}
+
+        def through_server() -> None:
+            response = session.post(server.url + "/entry/execute/sync", json=body, timeout=60)
+            response.raise_for_status()
+            entries = response.json()
+            if [entry["type"] for entry in entries] != [1]:
+                raise RuntimeError(f"the command failed through the server: {entries}")
+
+        calls = {"server": through_server, "in process": lambda: yoda.translate(text)}
+        for _ in range(max(5, runs // 10)):  # warm-up: the worker process, connection pools
+            for call in calls.values():
+                call()
+        service.clear_requests()
+        for _ in range(runs):
+            for name, call in calls.items():
+                started = time.perf_counter()
+                call()
+                samples[name].append(time.perf_counter() - started)
+        if len(service.requests) != 2 * runs:
+            raise RuntimeError(f"expected {2 * runs} service requests with the cache off, saw {len(service.requests)}")
+    return samples
