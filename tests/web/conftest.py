@@ -15,8 +15,8 @@ from selenium import webdriver
 
 from tests.web.browser import start_chromium
 from xsoar_local.funtranslations.server import RunningService, ServiceConfig, serve
+from xsoar_local.server.cli import web_war_room
 from xsoar_local.server.serve import RunningServer, run_server
-from xsoar_local.web import make_web_app
 
 ROOT = Path(__file__).parents[2]
 PACK = ROOT / "Packs" / "YodaSpeak"
@@ -66,15 +66,12 @@ def funtranslations() -> Iterator[RunningService]:
 def server(tmp_path_factory: pytest.TempPathFactory, funtranslations: RunningService) -> Iterator[RunningServer]:
     """The local server on a free port with the pack uploaded and its instance configured."""
     state = tmp_path_factory.mktemp("server-state")
-    with run_server(
-        state,
-        port=0,
-        environ={"DEMISTO_API_KEY": API_KEY},
-        web_app_factory=lambda core: make_web_app(core, API_KEY),
-    ) as running:
-        api(running, "POST", "/contentpacks/installed/upload", files={"file": ("YodaSpeak.zip", pack_zip(PACK))})
-        set_instance_url(running, funtranslations.url)
-        yield running
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("DEMISTO_API_KEY", API_KEY)  # as `DEMISTO_API_KEY=... make server` runs it
+        with run_server(state, port=0, web_app_factory=web_war_room) as running:  # what `make server` mounts
+            api(running, "POST", "/contentpacks/installed/upload", files={"file": ("YodaSpeak.zip", pack_zip(PACK))})
+            set_instance_url(running, funtranslations.url)
+            yield running
 
 
 @pytest.fixture(scope="module")
