@@ -268,3 +268,26 @@ def test_prefix_leads_to_the_start(client: Client, path: str, target: str) -> No
     response = client.get(path)
     assert response.status_code in (301, 302, 303, 307, 308), response.status_code
     assert response.headers["Location"].endswith(target), response.headers["Location"]
+
+
+@pytest.mark.parametrize(
+    ("failure", "status", "shown"),
+    [
+        pytest.param(ValueError("the investigation is closed"), 400, "the investigation is closed", id="refused"),
+        pytest.param(RuntimeError("secret internals"), 500, "the server&#39;s log has the details", id="bug"),
+    ],
+)
+def test_core_failures_become_error_pages(
+    client: Client, core: FakeCore, monkeypatch: pytest.MonkeyPatch, failure: Exception, status: int, shown: str
+) -> None:
+    """Given a core that refuses or fails, When a page needs it, Then an error page says so, hiding internals."""
+    log_in(client)
+
+    def fail(investigation_id: str) -> list[dict[str, Any]]:
+        raise failure
+
+    monkeypatch.setattr(core, "entries", fail)
+    response = client.get("/ui/playground")
+    assert response.status_code == status, response.text
+    assert shown in response.text, response.text
+    assert "secret internals" not in response.text

@@ -14,7 +14,7 @@ from importlib import resources
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, NotFound
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, InternalServerError, NotFound
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
@@ -130,6 +130,11 @@ class WebApp:
             return self._error(request, NotFound(f"not found: {error}"))
         except HTTPException as error:
             return self._error(request, error)
+        except ValueError as error:  # the core refused the input: its message says what to change
+            return self._error(request, BadRequest(str(error)))
+        except Exception:  # the page gets a short answer, the server's log the traceback
+            LOG.exception("web War Room: %s %s failed", request.method, request.path)
+            return self._error(request, InternalServerError("the page failed; the server's log has the details"))
 
     def _error(self, request: Request, error: HTTPException) -> Response:
         message = error.description or error.name
