@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import json
+import zipfile
 from collections.abc import Callable
 
 import pytest
@@ -61,3 +64,47 @@ def test_incidents_newest_first_and_work_plan_in_graph_order(bridge: ServerCoreB
     start = run["tasks"][run["startTaskId"]]
     assert start["nextTasks"], f"the start task leads nowhere: {start}"
     assert bridge.playbook_run(first["id"]) is None, "an incident without a playbook has no work plan"
+
+
+SCRIPT_YAML = """commonfields:
+  id: WebProbeGreet
+  version: -1
+name: WebProbeGreet
+type: python
+subtype: python3
+comment: Greets someone.
+script: |-
+  return_results("hello " + demisto.args().get("who", ""))
+args:
+- name: who
+  description: Whom to greet.
+  required: true
+  default: true
+- name: tone
+  description: How.
+  auto: PREDEFINED
+  predefined:
+  - warm
+  - formal
+"""
+
+
+def test_completion_lists_pack_scripts_with_their_arguments(bridge: ServerCoreBridge, server: RunningServer) -> None:
+    """Given a pack with a script, When completion data is asked for, Then the script is offered with its
+    description, its arguments' descriptions and flags, and its predefined values."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("pack_metadata.json", json.dumps({"name": "Web Probe", "currentVersion": "1.0.0"}))
+        archive.writestr("Scripts/script-WebProbeGreet.yml", SCRIPT_YAML)
+    server.core.upload_pack(buffer.getvalue(), "WebProbe.zip")
+    greet = {command["name"]: command for command in bridge.completions()}["WebProbeGreet"]
+    assert (greet["kind"], greet["description"]) == ("script", "Greets someone."), greet
+    arguments = {arg["name"]: arg for arg in greet["arguments"]}
+    assert arguments["who"] == {
+        "name": "who",
+        "description": "Whom to greet.",
+        "required": True,
+        "default": True,
+        "predefined": [],
+    }
+    assert arguments["tone"]["predefined"] == ["warm", "formal"], arguments["tone"]

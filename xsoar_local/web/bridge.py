@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
+import yaml
+
 from xsoar_local.web.app import WebApp, create_app
 
 T = TypeVar("T")
@@ -98,8 +100,24 @@ class ServerCoreBridge:
     def completions(self) -> list[dict[str, Any]]:
         data = _translated(self.core.completion_data)
         details = self._argument_details()
+        listed = {str(command.get("name")) for command in data.get("commands") or ()}
+        # The pack scripts the War Room runs, listed or not by the core, with their arguments.
+        scripts = [script for script in self._content().catalog.scripts if script.name not in listed]
+        extra = []
+        for script in scripts:
+            document = _script_yaml(script)
+            details[("Scripts", script.name)] = _script_arguments(script, document)
+            arguments = [arg.name for arg in script.arguments]
+            extra.append(
+                {
+                    "name": script.name,
+                    "brand": "Scripts",
+                    "arguments": arguments,
+                    "description": document.get("comment"),
+                }
+            )
         result = []
-        for command in data.get("commands") or ():
+        for command in sorted([*(data.get("commands") or ()), *extra], key=lambda item: str(item.get("name"))):
             name = str(command.get("name"))
             brand = str(command.get("brand") or "")
             known = details.get((brand, name), {})
@@ -143,6 +161,29 @@ class ServerCoreBridge:
                     }
                 found[(item.integration.name, str(command.get("name")))] = arguments
         return found
+
+
+def _script_yaml(script: Any) -> dict[str, Any]:
+    """The script's YAML (for the descriptions the engine does not keep); {} when it cannot be read."""
+    try:
+        document = yaml.safe_load(script.yaml_path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _script_arguments(script: Any, document: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
+    """A pack script's arguments as completion shows them."""
+    described = {str(arg.get("name")): str(arg.get("description") or "") for arg in document.get("args") or ()}
+    return {
+        arg.name: {
+            "description": described.get(arg.name, ""),
+            "required": bool(arg.required),
+            "default": bool(arg.default),
+            "predefined": [str(value) for value in arg.predefined],
+        }
+        for arg in script.arguments
+    }
 
 
 def _as_list(value: Any) -> Iterable[Any]:
