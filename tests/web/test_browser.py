@@ -108,6 +108,7 @@ def test_translate_shows_the_table(browser: webdriver.Chrome, server: RunningSer
     """Given the playground, When the translate command runs on Enter, Then its entry shows the Yoda table as HTML
     and the context panel shows YodaSpeak.TheForce."""
     log_in(browser, server)
+    browser.get_log("browser")  # what earlier pages logged
     entry = run_line(browser, f'!yoda-speak-translate text="{README_TEXT}"')
     assert entry.get_attribute("data-entry-type") == "1", entry.get_attribute("outerHTML")
     assert "YodaSpeak" in entry.find_element(By.CLASS_NAME, "who").text
@@ -121,6 +122,8 @@ def test_translate_shows_the_table(browser: webdriver.Chrome, server: RunningSer
     wait_for(browser, "TheForce in the context panel", lambda b: "TheForce" in context.text)
     for expected in ("YodaSpeak", "TheForce", "Original", "Translation", README_TEXT):
         assert expected in context.text, f"{expected!r} missing from the context panel:\n{context.text}"
+    problems = [log["message"] for log in browser.get_log("browser") if log["level"] in ("SEVERE", "WARNING")]
+    assert problems == [], f"the page logged errors (a script error, a refused resource or CSP): {problems}"
     screenshot = Path(os.environ.get("WAR_ROOM_SCREENSHOT") or tmp_path / "war-room.png")
     screenshot.parent.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(screenshot)), "Chromium could not take the screenshot"
