@@ -140,3 +140,20 @@ def test_the_line_run_is_shown_once_above_its_entries() -> None:
     views = entries_view(entries)
     assert [view["echo"] for view in views] == [line_one, "", line_two, ""]
     assert [view["what"] for view in views] == ["", "", "", "task Print"]
+
+
+def test_raw_response_and_context_data_open_below_the_entry() -> None:
+    """Given a command result with raw contents and entry context, When shown, Then both are offered as escaped JSON;
+    an entry whose contents are what it shows offers nothing more."""
+    entry = {
+        "type": 1,
+        "contents": "### Yoda Says...",
+        "format": "markdown",
+        "rawContents": {"contents": {"translated": "<i>Hmm</i>"}},
+        "entryContext": {"YodaSpeak.TheForce(val.Original == obj.Original)": {"Original": "a"}},
+    }
+    extras = dict(entry_view(entry)["extras"])
+    assert set(extras) == {"Raw response", "Context data"}, extras
+    assert '"translated": "<i>Hmm</i>"' in extras["Raw response"]
+    assert "YodaSpeak.TheForce" in extras["Context data"]
+    assert entry_view({"type": 1, "contents": "plain", "rawContents": "plain"})["extras"] == []

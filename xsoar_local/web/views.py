@@ -145,7 +145,21 @@ def entry_view(entry: Mapping[str, Any]) -> dict[str, Any]:
         "created": iso,
         "created_shown": shown,
         "body": _body(entry, kind),
+        "extras": _extras(entry),
     }
+
+
+def _extras(entry: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """What a pack author opens below an entry: the raw response and the context data it wrote (as JSON)."""
+    extras = []
+    raw = _pick(entry, "rawContents", "Contents")
+    shown = _pick(entry, "contents")
+    if raw is not None and raw != shown and not isinstance(raw, str):
+        extras.append(("Raw response", json.dumps(raw, indent=2, ensure_ascii=False, default=str)))
+    entry_context = _pick(entry, "entryContext", "EntryContext")
+    if isinstance(entry_context, Mapping) and entry_context:
+        extras.append(("Context data", json.dumps(entry_context, indent=2, ensure_ascii=False, default=str)))
+    return extras
 
 
 def context_tree(value: Any, *, depth: int = 0, open_depth: int = 5) -> Markup:
