@@ -23,10 +23,19 @@ DETAILS ?= The prequel movies are more entertaining than the new Disney movies
         secrets pack upload playbook test-playbooks serve server bench clean \
         browser screenshot
 
+# User values reach the commands through the environment, unexpanded, and are never spliced into a recipe:
+# xsoar_local/makevars.py builds the command line ($, quotes, spaces and newlines arrive as typed).
+unexport TEXT CMD FAULT REAL ARGS DETAILS
+export MAKEVAR_TEXT = $(value TEXT)
+export MAKEVAR_CMD = $(value CMD)
+export MAKEVAR_FAULT = $(value FAULT)
+export MAKEVAR_REAL = $(value REAL)
+export MAKEVAR_ARGS = $(value ARGS)
+export MAKEVAR_DETAILS = $(value DETAILS)
+export MAKEVAR_INTEGRATION = $(INTEGRATION)
+
 run: setup
-	@$(PY) -m xsoar_local run --integration $(INTEGRATION) \
-	  $(if $(CMD),--command '$(subst ','\'',$(CMD))',--text '$(subst ','\'',$(TEXT))') \
-	  $(foreach spec,$(FAULT),--fault '$(spec)') $(if $(REAL),--real) $(ARGS)
+	@$(PY) -m xsoar_local.makevars run
 
 # ---- set-up -----------------------------------------------------------------------------
 # Set-up reports on stderr, so that `make run ARGS=--json` prints nothing but the JSON on stdout.
@@ -145,8 +154,7 @@ pack-upload-env:
 
 # make playbook DETAILS="..."  runs the pack's "Yoda Speak" playbook on an incident with those details (REAL=1: real service)
 playbook: setup
-	@$(PY) -m xsoar_local playbook --playbook "Yoda Speak" \
-	  --incident 'details=$(subst ','\'',$(DETAILS))' $(if $(REAL),--real) $(ARGS)
+	@$(PY) -m xsoar_local.makevars playbook
 
 # Every Packs/*/TestPlaybooks/*.yml, each on a fresh incident and its own local service; fails if one does not complete.
 test-playbooks: setup
@@ -156,7 +164,7 @@ test-playbooks: setup
 # local service. BENCH_ARGS="--markdown docs/benchmark.md" also rewrites that page with the figures.
 # The FunTranslations stand-in on its own, for other clients: make serve ARGS="--port 8080 --tls --fault 429"
 serve: setup
-	@$(PY) -m xsoar_local.funtranslations $(ARGS)
+	@$(PY) -m xsoar_local.makevars serve
 
 # A local XSOAR server for demisto-sdk and demisto-py (Ctrl-C stops it): make server ARGS="--port 8080 --tls"
 # (--state-dir DIR, --cold, --auth-id ID, --host H --allow-remote; ARGS=--help lists them). It prints its URL and key.

@@ -14,6 +14,7 @@ from typing import Any
 
 from rich.console import Console
 
+from xsoar_local.commit import merge_run
 from xsoar_local.engine import (
     ArgError,
     CommandRun,
@@ -28,10 +29,12 @@ from xsoar_local.engine import (
     parse_war_room,
 )
 from xsoar_local.engine.catalog import CatalogError, ContentCatalog, scan_content
+from xsoar_local.engine.images import ImageError, python_chooser
 from xsoar_local.engine.instances import InstanceError, InstanceSet, load_instances
 from xsoar_local.engine.session import EngineSession
-from xsoar_local.engine.state import FileInstanceState, InstanceStateError
-from xsoar_local.incident.store import DEFAULT_STATE_DIR, Incident, IncidentStateError, IncidentStore
+from xsoar_local.engine.state import StoreInstanceState
+from xsoar_local.incident.state import StateError, StateStore
+from xsoar_local.incident.store import DEFAULT_STATE_DIR, STATE_DIR_ENV, Incident
 from xsoar_local.instance import (
     API_KEY_ENV,
     DefaultInstances,
@@ -39,6 +42,7 @@ from xsoar_local.instance import (
     ParamSources,
 )
 from xsoar_local.playbook.cli import add_playbook_parsers
+from xsoar_local.redact import redact_text
 from xsoar_local.render import render_run
 from xsoar_local.runtime import REPO_ROOT
 
@@ -82,14 +86,14 @@ def war_room_line(command: str, args: dict[str, Any]) -> str:
     return " ".join([f"!{command}", *quoted])
 
 
-def run_to_json(run: CommandRun, service: ServiceInfo | None) -> dict[str, Any]:
-    """The `--json` document: entries, context, logs and what the run used."""
+def run_to_json(run: CommandRun, incident: Incident, service: ServiceInfo | None) -> dict[str, Any]:
+    """The `--json` document: entries, the incident's context after the run, logs and what the run used."""
     return {
         "command": run.command,
         "args": run.args,
         "instance": run.instance,
         "entries": run.entries,
-        "context": run.incident.context,
+        "context": incident.context,
         "is_error": run.is_error,
         "crashed": run.crashed,
         "logs": [log.to_json() for log in run.logs],
@@ -98,18 +102,7 @@ def run_to_json(run: CommandRun, service: ServiceInfo | None) -> dict[str, Any]:
 
 
 # ---- I/O edges --------------------------------------------------------------------------------
-def load_incident(store: IncidentStore, reset: bool) -> Incident:
-    """The saved incident; with --reset a fresh one (integration contexts are kept, as a server keeps them)."""
-    try:
-        saved = store.load()
-    except IncidentStateError:
-        if not reset:
-            raise
-        return store.reset()
-    return Incident(integration_contexts=saved.integration_contexts) if reset else saved
-
-
-def _content(options: argparse.Namespace, default_params: DefaultInstances) -> tuple[ContentCatalog, InstanceSet]:
+def _content(options: argparse.Namespace, defaults: DefaultInstances) -> tuple[ContentCatalog, InstanceSet]:
     """The catalog (--integration: that one folder; else the --packs content root) and its instances."""
     if options.integration:
         integration = load_integration(options.integration)
@@ -117,10 +110,7 @@ def _content(options: argparse.Namespace, default_params: DefaultInstances) -> t
     else:
         catalog = scan_content(Path(options.packs))
     instances_file = Path(options.instances) if getattr(options, "instances", None) else None
-    instances = load_instances(catalog, instances_file, default_params)
-    if getattr(options, "instance", None) and instances_file is None:
-        instances.default_name = options.instance
-    return catalog, instances
+    return catalog, load_instances(catalog, instances_file, defaults, defaults.name_for)
 
 
 def _war_room_line(catalog: ContentCatalog, command: str | None, text: str | None) -> str:
@@ -136,34 +126,50 @@ def _war_room_line(catalog: ContentCatalog, command: str | None, text: str | Non
     raise UsageError("there is no command with a `text` argument here: use --command '!command ...'")
 
 
+def saved_after(latest: Incident, before: Incident, run: CommandRun) -> Incident:
+    """The incident to save after `run` on `before`: the run's incident, or, when something else changed the
+    incident meanwhile, the latest copy with this run's own setContext calls and entries merged in."""
+    if latest == before:
+        return Incident(fields=run.incident.fields, context=run.incident.context)
+    return merge_run(latest, run)
+
+
 def cmd_run(options: argparse.Namespace, console: Console) -> int:
     """`run`: one War Room line (an integration command or a script), printed as entries plus the context."""
-    store = IncidentStore.in_folder(Path(options.state_dir))
-    incident = load_incident(store, options.reset)
+    # The folder is checked before anything runs: a result that could not be saved would be lost.
+    store = StateStore(Path(options.state_dir))
     sources = ParamSources.from_options(options, os.environ)
     service_info: ServiceInfo | None = None
     with contextlib.ExitStack() as stack:
         defaults = DefaultInstances(
-            sources, stack, service_option=options.service, faults=options.fault or (), paid_keys=options.paid_key or ()
+            sources,
+            stack,
+            service_option=options.service,
+            faults=options.fault or (),
+            paid_keys=options.paid_key or (),
+            name=options.instance,
         )
         catalog, instances = _content(options, defaults)
         line = _war_room_line(catalog, options.command, options.text)
         if options.debug:
             line += " debug-mode=true"
-        session = EngineSession(catalog, instances, FileInstanceState(Path(options.state_dir)))
-        run = session.war_room(line, incident)
+        session = EngineSession(catalog, instances, StoreInstanceState(store), python_for=python_chooser())
+        planned = session.plan(line)  # a line the server would refuse changes nothing
         if (options.fault or options.paid_key) and defaults.service is None:
             raise UsageError("--fault and --paid-key need the embedded service (they cannot change the real service)")
+        with store.update() as state:
+            incident_id, before = state.reset_current() if options.reset else state.current_incident()
+        run = session.run_planned(planned, before)
+        with store.update() as state:
+            state.put_incident(incident_id, saved_after(state.incidents.get(incident_id, before), before, run))
+            incident = state.incidents[incident_id]
         if defaults.service is not None:
             service_info = ServiceInfo(url=defaults.service.url, requests=len(defaults.service.requests))
-    store.save(run.incident)
     if options.json:
-        print(json.dumps(run_to_json(run, service_info), indent=2, ensure_ascii=False, default=str))
+        print(json.dumps(run_to_json(run, incident, service_info), indent=2, ensure_ascii=False, default=str))
     else:
         title = war_room_line(run.command, run.args)
-        console.print(
-            render_run(run.entries, run.incident.context, title=title, logs=run.logs, verbose=options.verbose)
-        )
+        console.print(render_run(run.entries, incident.context, title=title, logs=run.logs, verbose=options.verbose))
         if service_info is not None:
             plural = "request" if service_info.requests == 1 else "requests"
             console.print(
@@ -178,8 +184,10 @@ def cmd_fetch(options: argparse.Namespace, console: Console) -> int:
     sources = ParamSources.from_options(options, os.environ)
     with contextlib.ExitStack() as stack:
         options.integration = None
-        catalog, instances = _content(options, DefaultInstances(sources, stack))
-        session = EngineSession(catalog, instances, FileInstanceState(Path(options.state_dir)))
+        store = StateStore(Path(options.state_dir))
+        defaults = DefaultInstances(sources, stack)
+        catalog, instances = _content(options, defaults)
+        session = EngineSession(catalog, instances, StoreInstanceState(store), python_for=python_chooser())
         fetch = session.fetch(options.instance)
     if options.json:
         document: dict[str, Any] = {"incidents": fetch.incidents, "last_run": fetch.last_run}
@@ -210,7 +218,11 @@ def add_fetch_parser(subparsers: Any) -> None:
     parser.add_argument("--params-file", help="JSON object of params of a default instance")
     parser.add_argument("--env-file", help="NAME=VALUE lines of params of a default instance")
     parser.add_argument("--real", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), help="where incidents and lastRun are kept")
+    parser.add_argument(
+        "--state-dir",
+        default=os.environ.get(STATE_DIR_ENV) or str(DEFAULT_STATE_DIR),
+        help=f"the state folder: incidents and instances' lastRun (default: ${STATE_DIR_ENV}, else .xsoar-local)",
+    )
     parser.add_argument("--json", action="store_true", help='print {"incidents": [...], "last_run": {...}}')
     parser.set_defaults(handler=cmd_fetch)
 
@@ -249,8 +261,16 @@ def add_run_parser(subparsers: Any) -> None:
         default=None,
         help="start the embedded FunTranslations stand-in and point the `url` param at it (default: on for YodaSpeak)",
     )
-    parser.add_argument("--instance", help="the instance name (default: <brand>_instance_1)")
-    parser.add_argument("--state-dir", default=str(DEFAULT_STATE_DIR), help="where the local incident is kept")
+    parser.add_argument(
+        "--instance",
+        help="the instance (its integration context): default one per service, "
+        "<brand>_instance_1 for the real one, <brand>_local[_fault-...] for the embedded one",
+    )
+    parser.add_argument(
+        "--state-dir",
+        default=os.environ.get(STATE_DIR_ENV) or str(DEFAULT_STATE_DIR),
+        help=f"the state folder: incidents, instances' contexts (default: ${STATE_DIR_ENV}, else .xsoar-local)",
+    )
     parser.add_argument("--reset", action="store_true", help="start from a fresh incident (empty context)")
     parser.add_argument("--debug", action="store_true", help="run with debug-mode=true")
     parser.add_argument("--json", action="store_true", help="print the entries and context as JSON")
@@ -276,10 +296,10 @@ USER_ERRORS = (
     ArgError,
     WarRoomSyntaxError,
     EngineError,
-    IncidentStateError,
+    StateError,
     CatalogError,
     InstanceError,
-    InstanceStateError,
+    ImageError,
 )
 
 
@@ -290,6 +310,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         status: int = options.handler(options, console)
     except USER_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"error: {redact_text(str(error))}", file=sys.stderr)
         return EXIT_USAGE
     return status

@@ -9,15 +9,19 @@ The `run`, `playbook` and `test-playbooks` subcommands all configure instances t
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from xsoar_local.engine import Integration, ParamLayer, build_params, env_file_layers, parse_env_file
+from xsoar_local.engine import Integration, ParamError, ParamLayer, build_params, env_file_layers, parse_env_file
 from xsoar_local.engine.params import DEMISTO_PARAMS, parse_assignments, parse_params_json
 from xsoar_local.funtranslations.faults import parse_fault
 from xsoar_local.funtranslations.server import RunningService, ServiceConfig, serve
+from xsoar_local.redact import MASK, redact_text
 
 # Integrations whose service the embedded FunTranslations stand-in imitates (started unless --real/--no-service).
 SERVICE_INTEGRATIONS = frozenset({"YodaSpeak"})
@@ -62,6 +66,53 @@ def service_wanted(integration: Integration, option: bool | None, real: bool) ->
             raise InstanceSetupError(f"--service needs an integration with a `url` param; {integration.name} has none")
         return option
     return integration.id in SERVICE_INTEGRATIONS and not real
+
+
+_UNSAFE_NAME = re.compile(r"[^A-Za-z0-9_.:=-]+")
+
+
+def instance_name(
+    integration: Integration,
+    params: Mapping[str, Any],
+    *,
+    embedded: bool,
+    faults: Sequence[str] = (),
+    paid_keys: Sequence[str] = (),
+) -> str:
+    """The instance a run uses when none is named: one per service and configuration, so caches never mix.
+
+    An instance's integration context (YodaSpeak's translation cache) belongs to the service that answered
+    and to the settings it was asked with. The real service (the YAML's URL) is ``<brand>_instance_1``, the
+    embedded stand-in ``<brand>_local``, and each set of injected faults is an instance of its own
+    (``<brand>_local_fault-status=429``), so a cached answer of one never hides another's behaviour. Any
+    other URL gets an instance named after its host, and params that differ from the YAML's defaults (an
+    API key, another cache lifetime) add a short digest of themselves: another configuration is another
+    instance, as it would be on a server.
+    """
+    brand = integration.brand
+    if embedded:
+        specs = [parse_fault(spec).spec for spec in faults]
+        base = "_".join([f"{brand}_local", *(["fault-" + "+".join(specs)] if specs else [])])
+    else:
+        url = params.get("url")
+        spec = integration.param("url")
+        default = spec.default_value if spec is not None else None
+        if not isinstance(url, str) or not url or url.rstrip("/") == str(default or "").rstrip("/"):
+            base = f"{brand}_instance_1"
+        else:
+            where = redact_text(url).replace(f":{MASK}@", "@").split("://", 1)[-1].rstrip("/")
+            base = f"{brand}_" + _UNSAFE_NAME.sub("-", where)[:100]
+    settings = {name: value for name, value in params.items() if name != "url"}
+    try:
+        defaults = {name: value for name, value in build_params(integration.params).items() if name != "url"}
+    except ParamError:  # a required param without a default: no configuration is the default one
+        defaults = {}
+    if paid_keys:
+        settings["paid keys of the embedded service"] = sorted(paid_keys)
+    if settings == defaults:
+        return base
+    digest = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode("utf-8", "surrogatepass"))
+    return f"{base}_{digest.hexdigest()[:8]}"
 
 
 def param_layers(sources: ParamSources, integration: Integration, service_url: str | None) -> list[ParamLayer]:
@@ -126,7 +177,9 @@ class DefaultInstances:
         service_option: bool | None = None,
         faults: Sequence[str] = (),
         paid_keys: Sequence[str] = (),
+        name: str | None = None,
     ) -> None:
+        self.name = name  # --instance: the default instance's name, else one per service and configuration
         self.sources = sources
         self.stack = stack
         self.service_option = service_option
@@ -142,3 +195,12 @@ class DefaultInstances:
                 self.service = self.stack.enter_context(embedded_service(self.faults, self.paid_keys))
             url = self.service.url
         return instance_params(integration, self.sources, url)
+
+    def name_for(self, integration: Integration, params: Mapping[str, Any]) -> str:
+        """The default instance's name: --instance, else one per service and configuration (`instance_name`)."""
+        if self.name:
+            return self.name
+        embedded = self.service is not None and params.get("url") == self.service.url
+        faults = self.faults if embedded else ()
+        paid_keys = self.paid_keys if embedded else ()
+        return instance_name(integration, params, embedded=embedded, faults=faults, paid_keys=paid_keys)

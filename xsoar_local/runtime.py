@@ -14,6 +14,7 @@ import os
 import shutil
 import sys
 import tempfile
+import types
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -178,6 +179,45 @@ def fetch_runtime(
             f"The downloaded XSOAR runtime is not the pinned one ({error}); nothing was written."
         ) from error
     return f"XSOAR runtime downloaded into {destination.name}/ (digests verified)."
+
+
+class RuntimeTamperedError(RuntimeFetchError):
+    """An installed runtime file is missing or differs from its pinned digest: it must not run."""
+
+
+def read_verified(destination: Path = DEFAULT_DESTINATION) -> dict[str, bytes]:
+    """Read every installed runtime file once and check it against its pinned digest.
+
+    Called on every run that loads the runtime (three small files: cheap). The caller executes exactly
+    the bytes returned, never the files again and never bytecode cached beside them, so nothing changed
+    after the check (or planted in ``__pycache__``) can run.
+    """
+    files: dict[str, bytes] = {}
+    for runtime_file in RUNTIME_FILES:
+        path = destination / runtime_file.name
+        try:
+            data = path.read_bytes()
+        except OSError as error:
+            raise RuntimeTamperedError(
+                f"The XSOAR runtime file {path} cannot be read ({error.strerror or error}): "
+                "run `make setup` (or .venv/bin/python -m xsoar_local.runtime) to install it."
+            ) from error
+        if sha256_of(data) != runtime_file.sha256:
+            raise RuntimeTamperedError(
+                f"The XSOAR runtime file {path} does not match its pinned SHA-256 (it changed after set-up), "
+                "so it was not run: restore it with `make runtime` (or .venv/bin/python -m xsoar_local.runtime)."
+            )
+        files[runtime_file.name] = data
+    return files
+
+
+def module_from_verified(name: str, data: bytes, path: Path) -> types.ModuleType:
+    """Import a runtime module from verified bytes (compiled here; no bytecode file is read or written)."""
+    module = types.ModuleType(name)
+    module.__file__ = str(path)
+    sys.modules[name] = module
+    exec(compile(data, str(path), "exec"), module.__dict__)  # the runtime is verified code: running it is the point
+    return module
 
 
 def main() -> int:

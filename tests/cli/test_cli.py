@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from xsoar_local.cli import main, resolve_command, war_room_line
 from xsoar_local.engine import load_integration, parse_war_room
+from xsoar_local.incident.state import STATE_FILE_NAME, StateStore
 from xsoar_local.instance import ParamSources, param_layers, service_wanted
 
 ECHO = Path(__file__).parent.parent / "engine" / "fixtures" / "EchoTest"
@@ -36,8 +37,8 @@ def test_success_prints_the_table_and_context_and_saves_them(
     assert status == 0, f"a successful command exits 0:\n{output}"
     assert "Hello there" in output, f"the table should be printed:\n{output}"
     assert "Context" in output, f"the context should be printed:\n{output}"
-    saved = json.loads((tmp_path / "incident.json").read_text(encoding="utf-8"))
-    assert saved["context"] == {"Echo": {"Item": {"Message": "Hello there", "Tag": "x"}}}, "context persisted"
+    _, saved = StateStore(tmp_path).read().current_incident()
+    assert saved.context == {"Echo": {"Item": {"Message": "Hello there", "Tag": "x"}}}, "context persisted"
 
 
 def test_error_entry_exits_non_zero_and_shows_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -97,7 +98,7 @@ def test_param_sources_in_order(
     params = json.loads(document["entries"][0]["Contents"])["params"]
     assert params == {
         "url": "https://d/",
-        "apikey": {"identifier": "", "password": "from-env"},
+        "apikey": {"identifier": "", "password": "<XX_REPLACED>"},  # set from the env file; masked when shown
         "insecure": True,
         "proxy": True,
         "colours": ["red"],
@@ -134,12 +135,16 @@ def test_user_errors_exit_2_with_a_message(
     assert "Traceback" not in error, "a user error must not show a traceback"
 
 
-def test_corrupt_state_is_reported_and_reset_recovers(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """Given a corrupt state file, When run, Then exit 2 naming it; with --reset the run works."""
-    (tmp_path / "incident.json").write_text("{not json", encoding="utf-8")
+def test_corrupt_state_is_reported_and_kept(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Given a corrupt state file, When run (even with --reset), Then exit 2 naming it and the file is untouched:
+    it may hold other incidents the user wants to repair; deleting it starts afresh."""
+    (tmp_path / STATE_FILE_NAME).write_text("{not json", encoding="utf-8")
     assert main(cli(tmp_path, "--command", "test-module")) == 2, "a corrupt state must not be silently dropped"
     assert "is corrupt" in capsys.readouterr().err, "the message should say the state is corrupt"
-    assert main(cli(tmp_path, "--command", "test-module", "--reset")) == 0, "--reset should recover"
+    assert main(cli(tmp_path, "--command", "test-module", "--reset")) == 2, "--reset must not discard other incidents"
+    assert (tmp_path / STATE_FILE_NAME).read_text(encoding="utf-8") == "{not json", "the corrupt file is kept"
+    (tmp_path / STATE_FILE_NAME).unlink()
+    assert main(cli(tmp_path, "--command", "test-module")) == 0, "deleting it, as the message says, starts afresh"
 
 
 def test_text_picks_the_command_with_a_text_argument() -> None:

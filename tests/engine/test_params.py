@@ -135,7 +135,7 @@ def test_env_file_parsing() -> None:
     ("call", "match"),
     [
         pytest.param(lambda: parse_env_file("just words"), "line 1 is not KEY=VALUE", id="env-line"),
-        pytest.param(lambda: parse_assignments(["novalue"]), "--param expects name=value", id="assignment"),
+        pytest.param(lambda: parse_assignments(["novalue"]), "--param number 1 is not name=value", id="assignment"),
         pytest.param(lambda: parse_params_json("{", "DEMISTO_PARAMS"), "not valid JSON", id="json"),
         pytest.param(lambda: parse_params_json("[1]", "DEMISTO_PARAMS"), "must be a JSON object", id="json-list"),
     ],

@@ -1,9 +1,8 @@
-"""Tests of the persisted local incident: Incident, IncidentStore and the user-input parsers."""
+"""Tests of the local incident: Incident, the default state folder and the user-input parsers."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +12,6 @@ from xsoar_local.incident import (
     DEFAULT_STATE_DIR,
     Incident,
     IncidentInputError,
-    IncidentStateError,
-    IncidentStore,
     incident_from_overrides,
     load_incident_file,
     parse_incident_fields,
@@ -110,7 +107,7 @@ def test_view_for_expressions_exposes_context_and_incident() -> None:
     assert incident.fields["details"] == "Hello there", "the view must be a copy"
 
 
-# ---- IncidentStore ----------------------------------------------------------------------------
+# ---- the state folder's default location --------------------------------------------------------
 
 
 def test_default_state_dir_is_the_git_ignored_folder() -> None:
@@ -122,100 +119,6 @@ def test_default_state_dir_is_the_git_ignored_folder() -> None:
     assert DEFAULT_STATE_DIR.name == ".xsoar-local", f"unexpected state dir {DEFAULT_STATE_DIR}"
     gitignore = (DEFAULT_STATE_DIR.parent / ".gitignore").read_text(encoding="utf-8")
     assert ".xsoar-local/" in gitignore.splitlines(), "the state folder must be git-ignored"
-
-
-def test_missing_file_loads_a_fresh_incident(tmp_path: Path) -> None:
-    """
-    Given a state folder with no state file
-    When the incident is loaded
-    Then it is a fresh incident and nothing is created on disk
-    """
-    store = IncidentStore.in_folder(tmp_path / "state")
-    assert store.load() == Incident(), "a missing file should give a fresh incident"
-    assert not (tmp_path / "state").exists(), "load must not create files"
-
-
-def test_save_then_load_round_trips(tmp_path: Path) -> None:
-    """
-    Given an incident with fields, context and integration contexts
-    When it is saved and loaded again
-    Then the loaded incident equals it, and no temporary files are left behind
-    """
-    store = IncidentStore(tmp_path / "nested" / "incident.json")
-    store.save(translated())
-    assert store.load() == translated(), "the round trip changed the incident"
-    assert os.listdir(tmp_path / "nested") == ["incident.json"], "a temporary file was left behind"
-
-
-def test_failed_save_keeps_the_previous_file(tmp_path: Path) -> None:
-    """
-    Given a saved incident
-    When saving an incident holding a value JSON cannot encode fails
-    Then the previous file is intact and no temporary file remains
-    """
-    store = IncidentStore(tmp_path / "incident.json")
-    store.save(translated())
-    before = store.path.read_bytes()
-    with pytest.raises(TypeError):
-        store.save(Incident().with_context({"bad": object()}))
-    assert store.path.read_bytes() == before, "a failed save must not touch the existing file"
-    assert os.listdir(tmp_path) == ["incident.json"], "a temporary file was left behind"
-
-
-def test_failed_replace_removes_the_temporary_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """
-    Given a disk where the final rename fails
-    When the incident is saved
-    Then the error propagates and the temporary file is cleaned up
-    """
-
-    def failing_replace(source: Any, destination: Any) -> None:
-        raise OSError("disk full")
-
-    monkeypatch.setattr(os, "replace", failing_replace)
-    with pytest.raises(OSError, match="disk full"):
-        IncidentStore(tmp_path / "incident.json").save(translated())
-    assert os.listdir(tmp_path) == [], "the temporary file should be removed after a failed rename"
-
-
-@pytest.mark.parametrize(
-    ("content", "reason"),
-    [
-        pytest.param("{not json", "Expecting property name", id="invalid-json"),
-        pytest.param("[]", "expected a JSON object", id="not-an-object"),
-        pytest.param('{"version": 99, "fields": {}, "context": {}, "integration_contexts": {}}', "version", id="ver"),
-        pytest.param('{"version": 1, "fields": [], "context": {}, "integration_contexts": {}}', "'fields'", id="fld"),
-        pytest.param(
-            '{"version": 1, "fields": {}, "context": {}, "integration_contexts": {"i": 3}}', "'i'", id="int-ctx"
-        ),
-    ],
-)
-def test_corrupt_state_raises_a_helpful_error(tmp_path: Path, content: str, reason: str) -> None:
-    """
-    Given a corrupt state file
-    When it is loaded
-    Then the error names the file, the problem, and how to recover
-    """
-    path = tmp_path / "incident.json"
-    path.write_text(content, encoding="utf-8")
-    with pytest.raises(IncidentStateError) as raised:
-        IncidentStore(path).load()
-    message = str(raised.value)
-    for expected in (str(path), reason, "Delete it", "another state folder"):
-        assert expected in message, f"the message should mention {expected!r}: {message}"
-
-
-def test_reset_forgets_the_incident(tmp_path: Path) -> None:
-    """
-    Given a saved incident
-    When the store is reset (twice: the second time there is nothing to delete)
-    Then the next load gives a fresh incident
-    """
-    store = IncidentStore(tmp_path / "incident.json")
-    store.save(translated())
-    assert store.reset() == Incident(), "reset should return a fresh incident"
-    store.reset()
-    assert store.load() == Incident(), "after reset, load should give a fresh incident"
 
 
 # ---- user input -------------------------------------------------------------------------------

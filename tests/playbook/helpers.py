@@ -78,7 +78,8 @@ class FakeExecutor:
     def __call__(self, call: CommandCall, incident: Incident) -> CommandOutcome:
         self.calls.append(call)
         if call.command not in self.answers:
-            return CommandOutcome((), incident, f"fake executor: no answer for {call.command!r}")
+            what = "unknown script" if call.kind == "script" else "fake executor: no answer for"
+            return CommandOutcome((), incident, f"{what} {call.command!r}")
         entries, entry_context = self.answers[call.command]
         return CommandOutcome(tuple(entries), incident.with_entry_context(entry_context))
 

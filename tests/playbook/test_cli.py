@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from xsoar_local.cli import main
+from xsoar_local.incident.state import StateStore
 from xsoar_local.runtime import REPO_ROOT
 
 PACKS = REPO_ROOT / "Packs"
@@ -195,8 +196,8 @@ def test_incident_file_sets_the_incident(capsys: pytest.CaptureFixture[str], tmp
     status, document = run_json(capsys, *argv)
     assert status == 0, document["error"]
     assert document["context"]["YodaSpeak"]["TheForce"]["Original"] == "Hello there", document["context"]
-    saved = json.loads((state / "incident.json").read_text(encoding="utf-8"))
-    assert saved["fields"]["name"] == "From a file", f"the final incident should be saved: {saved['fields']}"
+    saved = StateStore(state).read().incidents
+    assert [item.fields["name"] for item in saved.values()] == ["From a file"], f"the incident should be saved: {saved}"
 
 
 @pytest.mark.parametrize(

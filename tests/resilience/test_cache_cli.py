@@ -15,7 +15,7 @@ import pytest
 
 from tests.resilience.support import ROOT, YODA_FOLDER
 from xsoar_local.engine.runner import child_environment
-from xsoar_local.incident.store import IncidentStore
+from xsoar_local.incident.state import StateStore
 
 # The Makefile's default TEXT.
 TEXT = "The prequel movies are more entertaining than the new Disney movies"
@@ -44,7 +44,8 @@ def make_run(state: Path, *extra: str) -> tuple[int, str]:
 
 def saved_translation(state: Path) -> str:
     """The translation in the incident the CLI saved."""
-    context = IncidentStore.in_folder(state).load().context
+    _, incident = StateStore(state).read().current_incident()
+    context = incident.context
     return str(context["YodaSpeak"]["TheForce"]["Translation"])
 
 

@@ -12,15 +12,20 @@ from __future__ import annotations
 import base64
 import contextlib
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
 from tests.resilience.support import (
+    ROOT,
     Finding,
     child_env,
     error_text,
@@ -30,6 +35,7 @@ from tests.resilience.support import (
     translate,
 )
 from xsoar_local.engine import CommandRun
+from xsoar_local.engine.runner import child_environment
 from xsoar_local.funtranslations.app import RecordedRequest
 from xsoar_local.funtranslations.faults import parse_fault
 from xsoar_local.funtranslations.server import ServiceConfig, serve
@@ -202,3 +208,102 @@ def test_the_detector_reports_nothing_without_the_key(document: dict[str, Any]) 
     Then it reports nothing (the sweep's zero findings are not noise-filtered)."""
     findings: list[Finding] = find_secret(document, KEY)
     assert findings == [], f"false positive: {findings}"
+
+
+# ---- through the command line: passwords in the API URL, type-9 credentials, the toolkit's own messages -------
+
+URL_PASSWORD = "s3cr3tPW-url-7Qz"
+CLI_KEY = "cli-type9-KEY-4e1d"
+
+
+def _cli(*argv: str) -> tuple[int, str, str]:
+    """`make run ARGS=...` as a process: the toolkit's CLI, with the environment the engine allows its sandbox."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "xsoar_local", *argv],
+        cwd=ROOT,
+        env=child_environment(os.environ, {"COLUMNS": "200"}),
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    return completed.returncode, completed.stdout, completed.stderr
+
+
+def _leaks(out: str, err: str, state: Path) -> list[str]:
+    state_file = state / "state.json"
+    saved = state_file.read_text(encoding="utf-8") if state_file.exists() else ""
+    surfaces = {"stdout": out, "stderr": err, "saved incident state": saved}
+    found = find_secret(surfaces, URL_PASSWORD) + find_secret(surfaces, CLI_KEY)
+    return [str(finding) for finding in found]
+
+
+URL_OUTCOMES = [
+    pytest.param("refused", (), "!yoda-speak-translate text=Hello", 1, True, id="connection-refused"),
+    pytest.param("served", ("status=404",), "!yoda-speak-translate text=Hello", 1, True, id="404"),
+    # a test-module result other than ok is a failed test (#10), so it exits 1
+    pytest.param("served", ("status=404",), "test-module", 1, True, id="test-module-404"),
+    pytest.param("served", (), "!yoda-speak-translate text=Hello", 0, False, id="success"),
+]
+MODES = [
+    pytest.param(("-v",), id="table-and-logs"),
+    pytest.param(("--json",), id="json"),
+    pytest.param(("--json", "--debug"), id="json-debug"),
+    pytest.param(("-v", "--debug"), id="table-logs-debug"),
+]
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize(("where", "faults", "command", "status", "shows_url"), URL_OUTCOMES)
+def test_url_credentials_and_the_api_key_appear_nowhere_the_cli_writes(
+    tmp_path: Path,
+    where: str,
+    faults: tuple[str, ...],
+    command: str,
+    status: int,
+    shows_url: bool,
+    mode: tuple[str, ...],
+) -> None:
+    """Given an API URL with user:password@ and the API key (a type-9 credential) set with --param,
+    When `run` ends in this outcome, printed as a table with logs or as --json, with or without debug mode,
+    Then neither secret, in any form, is in stdout, stderr or the saved state, and the outcome really happened."""
+    config = ServiceConfig(rate_limit=None, paid_keys=frozenset({CLI_KEY}), faults=tuple(map(parse_fault, faults)))
+    with contextlib.ExitStack() as stack:
+        if where == "refused":
+            base = f"http://127.0.0.1:{stack.enter_context(refused_port())}"
+        else:
+            service = stack.enter_context(serve(config))
+            base = service.url.split("/translate")[0]
+        url = base.replace("://", f"://yoda:{URL_PASSWORD}@") + "/translate/"
+        argv = ["run", "--no-service", "--state-dir", str(tmp_path), "--command", command]
+        argv += ["--param", f"url={url}", "--param", f"apikey={CLI_KEY}", *mode]
+        returned, out, err = _cli(*argv)
+        if where == "served":
+            assert service.requests, "the run should have reached the service"
+    assert returned == status, f"exit status {returned}:\n{out}\n{err}"
+    if shows_url:  # the message names the URL: with its password masked
+        assert "yoda:<XX_REPLACED>@" in out + err, f"the masked URL should be shown:\n{out}\n{err}"
+    leaks = _leaks(out, err, tmp_path)
+    assert leaks == [], "a secret leaked:\n" + "\n".join(leaks)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        pytest.param(["--param", f"apikey:{CLI_KEY}"], id="param-typo-colon"),
+        pytest.param(["--param", f"nosuchparam=https://yoda:{URL_PASSWORD}@127.0.0.1/"], id="unknown-param-url"),
+        pytest.param(["--param", f"insecure=https://yoda:{URL_PASSWORD}@127.0.0.1/"], id="bad-boolean-url"),
+        pytest.param(["--env-file", "ENV_FILE"], id="env-file-bad-line"),
+    ],
+)
+def test_the_toolkits_own_errors_do_not_echo_secrets(tmp_path: Path, argv: list[str]) -> None:
+    """Given a mistyped --param or env file holding a secret, When `run` refuses it,
+    Then the one-line error (exit 2) does not show the secret."""
+    env_file = tmp_path / "instance.env"
+    env_file.write_text(f"apikey {CLI_KEY}\n", encoding="utf-8")
+    argv = [str(env_file) if item == "ENV_FILE" else item for item in argv]
+    returned, out, err = _cli("run", "--no-service", "--state-dir", str(tmp_path / "state"), "--text", "Hi", *argv)
+    assert returned == 2, f"a usage error exits 2, got {returned}:\n{out}\n{err}"
+    assert err.startswith("error: "), err
+    leaks = _leaks(out, err, tmp_path / "state")
+    assert leaks == [], "the toolkit echoed a secret:\n" + "\n".join(leaks)

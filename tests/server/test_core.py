@@ -3,6 +3,7 @@ uploads that are refused without changing anything, instance settings and their 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from collections.abc import Iterator
@@ -112,7 +113,7 @@ def test_secrets_are_masked_and_kept(core: ServerCore):
     assert "s3cret-value" not in str(core.search_integrations())
     core.save_instance({**listed, "enabled": "true"})
     entries = core.execute(core.playground_id(), "!probe-secret")
-    assert entries[0]["contents"] == "s3cret-value"
+    assert entries[0]["contents"] == hashlib.sha256(b"s3cret-value").hexdigest(), "the command got another secret"
 
 
 @pytest.mark.parametrize(
@@ -227,3 +228,24 @@ def test_upload_replaces_the_installed_version(running: RunningServer):
     changed = pack_zip(drop=("pack_metadata.json",), extra={"pack_metadata.json": metadata.encode()})
     assert _upload(running, changed, "Probe.zip").status_code == 200
     assert [(pack["id"], pack["currentVersion"]) for pack in running.core.installed_packs()] == [("Probe", "2.0.0")]
+
+
+def test_a_war_room_line_torn_by_a_crash_is_dropped(tmp_path: Path):
+    """
+    Given a state folder whose War Room file ends in half a line (the server died mid-append)
+    When the server opens it and runs another command in that investigation
+    Then the whole entries are still there, the torn one is gone, and the new entry reads back after a restart
+    """
+    state = tmp_path / "state"
+    with ServerCore(state) as first:
+        playground = first.playground_id()
+        first.execute(playground, "a chat line")
+        first.execute(playground, "another chat line")
+    warroom = next((state / "warroom").glob("*.jsonl"))
+    with warroom.open("ab") as handle:
+        handle.write(b'{"id": "99@torn", "investigationId": "')
+    with ServerCore(state) as second:
+        second.execute(playground, "after the crash")
+    with ServerCore(state) as third:
+        shown = [entry["contents"] for entry in third.investigation(playground)["entries"]]
+    assert shown == ["a chat line", "another chat line", "after the crash"]

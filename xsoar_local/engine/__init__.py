@@ -12,7 +12,7 @@ For callers (the CLI, the playbook runner):
     run.is_error     # any error entry
     run.logs         # LogEntry(level, message): debug/info/error/log (print)/stdout/stderr
     run.incident     # a NEW Incident: EntryContext merged (xsoar_local.incident), integration context stored
-                     # under run.instance (default "<brand>_instance_1"); the caller saves it (IncidentStore)
+                     # under run.instance (default "<brand>_instance_1"); the caller saves it (StateStore)
 
 `run_command(..., check=True)` checks the args itself; `debug-mode=true` in the args is removed and turns on
 debug mode. `run_war_room(integration, '!cmd arg="v"', params, incident)` parses and checks a War Room line.
@@ -30,32 +30,78 @@ made to your dict afterwards is neither seen by the integration nor masked. The 
 import, and a fresh process per command keeps one command's import from serving the next.
 """
 
-from xsoar_local.engine.entries import ERROR, NOTE, LogEntry, is_error, normalise_entry, normalise_results
-from xsoar_local.engine.integration import (
-    ArgSpec,
-    CommandSpec,
-    Integration,
-    IntegrationError,
-    ParamSpec,
-    load_integration,
-)
-from xsoar_local.engine.params import ParamError, ParamLayer, build_params, env_file_layers, parse_env_file
-from xsoar_local.engine.runner import (
-    CommandRun,
-    EngineError,
-    command_spec,
-    default_instance_name,
-    run_command,
-    run_war_room,
-)
-from xsoar_local.engine.warroom import (
-    ArgError,
-    ParsedCommand,
-    WarRoomSyntaxError,
-    check_args,
-    parse_war_room,
-    split_debug_mode,
-)
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# The sandbox child imports xsoar_local.engine.sandbox inside an image's environment, which holds only that image's
+# packages (no PyYAML in most): so this package imports its modules on first use, not when it is imported.
+if TYPE_CHECKING:
+    from xsoar_local.engine.entries import ERROR, NOTE, LogEntry, is_error, normalise_entry, normalise_results
+    from xsoar_local.engine.integration import (
+        ArgSpec,
+        CommandSpec,
+        Integration,
+        IntegrationError,
+        ParamSpec,
+        load_integration,
+    )
+    from xsoar_local.engine.params import ParamError, ParamLayer, build_params, env_file_layers, parse_env_file
+    from xsoar_local.engine.runner import (
+        CommandRun,
+        EngineError,
+        command_spec,
+        default_instance_name,
+        run_command,
+        run_war_room,
+    )
+    from xsoar_local.engine.warroom import (
+        ArgError,
+        ParsedCommand,
+        WarRoomSyntaxError,
+        check_args,
+        parse_war_room,
+        split_debug_mode,
+    )
+
+_LOCATIONS = {
+    "ArgError": "xsoar_local.engine.warroom",
+    "ArgSpec": "xsoar_local.engine.integration",
+    "CommandRun": "xsoar_local.engine.runner",
+    "CommandSpec": "xsoar_local.engine.integration",
+    "ERROR": "xsoar_local.engine.entries",
+    "EngineError": "xsoar_local.engine.runner",
+    "Integration": "xsoar_local.engine.integration",
+    "IntegrationError": "xsoar_local.engine.integration",
+    "LogEntry": "xsoar_local.engine.entries",
+    "NOTE": "xsoar_local.engine.entries",
+    "ParamError": "xsoar_local.engine.params",
+    "ParamLayer": "xsoar_local.engine.params",
+    "ParamSpec": "xsoar_local.engine.integration",
+    "ParsedCommand": "xsoar_local.engine.warroom",
+    "WarRoomSyntaxError": "xsoar_local.engine.warroom",
+    "build_params": "xsoar_local.engine.params",
+    "check_args": "xsoar_local.engine.warroom",
+    "command_spec": "xsoar_local.engine.runner",
+    "default_instance_name": "xsoar_local.engine.runner",
+    "env_file_layers": "xsoar_local.engine.params",
+    "is_error": "xsoar_local.engine.entries",
+    "load_integration": "xsoar_local.engine.integration",
+    "normalise_entry": "xsoar_local.engine.entries",
+    "normalise_results": "xsoar_local.engine.entries",
+    "parse_env_file": "xsoar_local.engine.params",
+    "parse_war_room": "xsoar_local.engine.warroom",
+    "run_command": "xsoar_local.engine.runner",
+    "run_war_room": "xsoar_local.engine.runner",
+    "split_debug_mode": "xsoar_local.engine.warroom",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LOCATIONS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)
+
 
 __all__ = [
     "ERROR",

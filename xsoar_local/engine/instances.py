@@ -49,10 +49,16 @@ class Instance:
 
 
 DefaultParams = Callable[[Integration], Mapping[str, Any]]
+# The name of a brand's default instance, given its params (default: `<brand>_instance_1`).
+DefaultName = Callable[[Integration, Mapping[str, Any]], str]
 
 
 def _yaml_defaults_only(integration: Integration) -> Mapping[str, Any]:
     return build_params(integration.params)
+
+
+def _first_instance(integration: Integration, _params: Mapping[str, Any]) -> str:
+    return f"{integration.brand}_instance_1"
 
 
 class InstanceSet:
@@ -64,10 +70,10 @@ class InstanceSet:
         configured: list[Instance],
         source: Path | None = None,
         default_params: DefaultParams = _yaml_defaults_only,
-        default_name: str | None = None,
+        default_name: DefaultName = _first_instance,
     ) -> None:
         self.catalog = catalog
-        self.default_name = default_name  # the name of a default instance (--instance), else <brand>_instance_1
+        self._default_name = default_name
         self.configured = configured
         self.source = source
         self._default_params = default_params
@@ -81,10 +87,15 @@ class InstanceSet:
         for instance in self.configured:
             if instance.name == name:
                 return instance
-        for integration in self.catalog.integrations:
-            default = self.default_name or f"{integration.brand}_instance_1"
-            if name == default and not self._configured_for(integration.brand):
-                return self.for_brand(integration.brand)
+        for brand in self.catalog.brands():
+            if self._configured_for(brand) or len(self.catalog.with_brand(brand)) != 1:
+                continue
+            try:
+                default = self.for_brand(brand)
+            except InstanceError:  # a brand whose default instance cannot be made is not the one asked for
+                continue
+            if default.name == name:
+                return default
         names = ", ".join(item.name for item in self.configured) or "none"
         raise InstanceError(f"no instance named {name!r} in {self._where()} (its instances: {names})")
 
@@ -117,7 +128,7 @@ class InstanceSet:
                     f"{integration.brand} has no instance in {self._where()} and its default instance cannot be "
                     f"made: {error} (or add an instance of brand {integration.brand!r} with its params to the file)"
                 ) from error
-            name = self.default_name or f"{integration.brand}_instance_1"
+            name = self._default_name(integration, params)
             self._defaults[integration.brand] = Instance(name, integration, params)
         return self._defaults[integration.brand]
 
@@ -158,11 +169,14 @@ def _entry_error(source: Path, index: int, message: str) -> InstanceError:
 
 
 def load_instances(
-    catalog: ContentCatalog, source: Path | None, default_params: DefaultParams = _yaml_defaults_only
+    catalog: ContentCatalog,
+    source: Path | None,
+    default_params: DefaultParams = _yaml_defaults_only,
+    default_name: DefaultName = _first_instance,
 ) -> InstanceSet:
     """Read and check the instances file (None: no file, only default instances)."""
     if source is None:
-        return InstanceSet(catalog, [], None, default_params)
+        return InstanceSet(catalog, [], None, default_params, default_name)
     try:
         document = yaml.safe_load(Path(source).read_text(encoding="utf-8"))
     except OSError as error:
@@ -180,7 +194,7 @@ def load_instances(
     duplicates = sorted({name for name in names if names.count(name) > 1})
     if duplicates:
         raise InstanceError(f"{source}: instance name(s) {', '.join(map(repr, duplicates))} used twice: rename one")
-    return InstanceSet(catalog, configured, Path(source), default_params)
+    return InstanceSet(catalog, configured, Path(source), default_params, default_name)
 
 
 def _instance(catalog: ContentCatalog, source: Path, index: int, entry: Any) -> Instance:

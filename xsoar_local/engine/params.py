@@ -40,7 +40,8 @@ def parse_env_file(text: str) -> dict[str, str]:
         line = line.removeprefix("export ").strip()
         key, sep, value = line.partition("=")
         if not sep or not key.strip():
-            raise ParamError(f"env file line {number} is not KEY=VALUE: {raw!r}")
+            # the line is not shown: a mistyped line may well hold the secret it meant to set
+            raise ParamError(f"env file line {number} is not KEY=VALUE (the line is not shown, it may hold a secret)")
         value = value.strip()
         if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
             value = value[1:-1]
@@ -51,10 +52,14 @@ def parse_env_file(text: str) -> dict[str, str]:
 def parse_assignments(items: Iterable[str]) -> dict[str, str]:
     """Parse `name=value` command-line overrides."""
     values: dict[str, str] = {}
-    for item in items:
+    for position, item in enumerate(items, start=1):
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ParamError(f"--param expects name=value, got {item!r}")
+            # `apikey:KEY` is a typo for `apikey=KEY`: the value must not be echoed back to the terminal
+            raise ParamError(
+                f"--param number {position} is not name=value (e.g. --param url=https://host/); "
+                "it is not shown, as it may hold a secret"
+            )
         values[key] = value
     return values
 
@@ -91,7 +96,8 @@ def coerce(spec: ParamSpec, value: Any, source: str) -> Any:
             return True
         if text in _FALSE:
             return False
-        raise ParamError(f"param {spec.name!r} ({source}) is a checkbox: use true or false, not {value!r}")
+        # the value is not quoted: it may be a secret put in the wrong place
+        raise ParamError(f"param {spec.name!r} ({source}) is a checkbox: use true or false")
     if spec.type == CREDENTIALS:
         if isinstance(value, Mapping):
             return {"identifier": str(value.get("identifier") or ""), "password": str(value.get("password") or "")}

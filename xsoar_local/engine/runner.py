@@ -20,7 +20,8 @@ from xsoar_local.engine.integration import CommandSpec, Integration
 from xsoar_local.engine.sandbox import CHANNEL_FD_VARIABLE
 from xsoar_local.engine.warroom import check_args, parse_war_room, split_debug_mode
 from xsoar_local.incident.store import Incident
-from xsoar_local.runtime import DEFAULT_DESTINATION, REPO_ROOT
+from xsoar_local.redact import Redactor
+from xsoar_local.runtime import DEFAULT_DESTINATION, REPO_ROOT, RuntimeTamperedError, read_verified
 
 DEFAULT_TIMEOUT = 300.0
 
@@ -45,6 +46,7 @@ class CommandRun:
     debug: bool = False
     last_run: dict[str, Any] = field(default_factory=dict)
     result: dict[str, Any] = field(default_factory=dict, repr=False)  # the sandbox's whole result
+    context_sets: tuple[tuple[str, Any], ...] = ()  # setContext calls in order, to re-apply on a newer incident
 
     @property
     def is_error(self) -> bool:
@@ -191,6 +193,14 @@ RequestHandler = Callable[[dict[str, Any]], dict[str, Any]]
 JobRunner = Callable[..., tuple[dict[str, Any], list[LogEntry]]]
 
 
+def check_runtime(runtime_dir: Path = DEFAULT_DESTINATION) -> None:
+    """Before anything runs: a tampered runtime stops the run with one line (the child checks again)."""
+    try:
+        read_verified(runtime_dir)
+    except RuntimeTamperedError as error:
+        raise EngineError(str(error)) from error
+
+
 def _no_nested_commands(request: dict[str, Any]) -> dict[str, Any]:
     return {"error": f"executeCommand({request.get('command')!r}): no content catalog to run it (use --packs)"}
 
@@ -208,6 +218,7 @@ def run_in_child(
     Returns the sandbox's result and the raw output that bypassed its capture. The child's stdout and stderr go
     to files (never pipes), so a chatty child cannot block while the parent waits on the request channel.
     """
+    check_runtime(Path(str(job.get("runtime_dir") or DEFAULT_DESTINATION)))
     deadline = time.monotonic() + timeout
     with tempfile.TemporaryDirectory(prefix="xsoar-local-") as workdir:
         result_path = Path(workdir) / "result.json"
@@ -308,7 +319,9 @@ def run_command(
     job["last_run"] = dict(last_run or {})
     runner = job_runner or run_in_child
     result, raw_logs = runner(job, on_request=on_request, env=env, timeout=timeout, python=python)
-    return _command_run(command, args, instance, incident, result, raw_logs, started, debug)
+    # Nothing the run shows or saves may hold the instance's secrets (see xsoar_local.redact).
+    redactor = Redactor.for_params(params, {spec.name: spec.type for spec in integration.params})
+    return _command_run(command, args, instance, incident, result, raw_logs, started, debug, redactor)
 
 
 def _command_run(
@@ -320,8 +333,17 @@ def _command_run(
     raw_logs: list[LogEntry],
     started: float,
     debug: bool,
+    redactor: Redactor | None = None,
 ) -> CommandRun:
+    """The CommandRun of a sandbox result; with `redactor`, nothing in it holds the instance's secrets."""
+    result = dict(result)
     logs = [LogEntry(str(log["level"]), str(log["message"])) for log in result.get("logs") or ()] + raw_logs
+    if redactor is not None:
+        logs = [LogEntry(log.level, redactor.text(log.message)) for log in logs]
+        for key in ("entries", "context_sets", "raw_results"):
+            result[key] = redactor.value(result.get(key) or [])
+        if isinstance(result.get("context"), dict):
+            result["context"] = redactor.value(result["context"])
     return CommandRun(
         command=command,
         args=dict(args),
@@ -335,6 +357,7 @@ def _command_run(
         debug=debug,
         last_run=dict(result.get("last_run") or {}),
         result=dict(result),
+        context_sets=tuple((str(path), value) for path, value in result.get("context_sets") or ()),
     )
 
 

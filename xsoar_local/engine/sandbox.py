@@ -28,6 +28,7 @@ from typing import Any
 
 from xsoar_local.engine.demisto_api import Channel, ServerDemisto
 from xsoar_local.engine.entries import ERROR, LogEntry, crash_entry
+from xsoar_local.runtime import RuntimeTamperedError, read_verified
 
 CHANNEL_FD_VARIABLE = "XSOAR_LOCAL_CHANNEL_FD"
 # Commands for which CommonServerPython's return_error raises instead of writing an entry and exiting.
@@ -82,16 +83,16 @@ def _code(job: dict[str, Any]) -> tuple[str, str]:
     return str(job.get("code") or ""), f"<{job.get('name') or 'script'}>"
 
 
-_RUNTIME_CODE: dict[tuple[str, int, int], types.CodeType] = {}
+_RUNTIME_CODE: dict[tuple[str, str], types.CodeType] = {}
 
 
-def compile_runtime(path: Path) -> types.CodeType:
-    """A runtime module's code object, compiled once per process (a warm worker compiles it before it forks)."""
-    status = path.stat()
-    key = (str(path), status.st_mtime_ns, status.st_size)
+def compile_runtime(filename: str, data: bytes) -> types.CodeType:
+    """A runtime module's code, compiled from its VERIFIED bytes once per process and digest (in memory only;
+    a warm worker compiles it before it forks, so each fork finds it compiled)."""
+    key = (filename, hashlib.sha256(data).hexdigest())
     code = _RUNTIME_CODE.get(key)
     if code is None:
-        code = _RUNTIME_CODE[key] = compile(path.read_text(encoding="utf-8"), str(path), "exec")
+        code = _RUNTIME_CODE[key] = compile(data, filename, "exec")
     return code
 
 
@@ -112,8 +113,11 @@ def compile_content(job: dict[str, Any]) -> types.CodeType:
     return code
 
 
-def _execute(demisto: ServerDemisto, job: dict[str, Any]) -> dict[str, Any]:
-    """CSP, CSUP and the code in one `builtins` namespace; returns the namespace."""
+def _execute(demisto: ServerDemisto, job: dict[str, Any], verified: dict[str, bytes]) -> dict[str, Any]:
+    """CSP, CSUP and the code in one `builtins` namespace; returns the namespace.
+
+    The runtime runs from `verified`: the bytes whose digests were checked, never the files read again.
+    """
     runtime = Path(str(job["runtime_dir"]))
     # CSP does `import demistomock as demisto`: the server's object stands in for the module.
     sys.modules["demistomock"] = demisto  # type: ignore[assignment]
@@ -122,7 +126,7 @@ def _execute(demisto: ServerDemisto, job: dict[str, Any]) -> dict[str, Any]:
     if job.get("use_csup", True):
         layers.append(runtime / "CommonServerUserPython.py")
     for layer in layers:
-        exec(compile_runtime(layer), namespace)  # the server's runtime
+        exec(compile_runtime(str(layer), verified[layer.name]), namespace)  # the server's (verified) runtime
         module = types.ModuleType(layer.stem)
         module.__dict__.update(namespace)
         module.__name__ = layer.stem
@@ -132,10 +136,14 @@ def _execute(demisto: ServerDemisto, job: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_job(job: dict[str, Any], channel: Channel | None = None) -> dict[str, Any]:
-    """Run one command or script in this process and return what the engine captured (see the module doc)."""
-    for folder in (str(job["folder"]), str(job["runtime_dir"])):
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
+    """Run one command or script in this process and return what the engine captured (see the module doc).
+
+    Raises RuntimeTamperedError (before any code runs) when the runtime files differ from their pinned digests.
+    """
+    if str(job["folder"]) not in sys.path:
+        sys.path.insert(0, str(job["folder"]))
+    sys.dont_write_bytecode = True
+    verified = read_verified(Path(str(job["runtime_dir"])))  # checked again here: these very bytes are what runs
     demisto = ServerDemisto(job, channel)
     exit_code: int | None = None
     crashed = False
@@ -143,7 +151,7 @@ def run_job(job: dict[str, Any], channel: Channel | None = None) -> dict[str, An
     stdout, stderr = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _LogWriter(demisto.logs, "log"), _LogWriter(demisto.logs, "stderr")
     try:
-        _execute(demisto, job)
+        _execute(demisto, job, verified)
     except SystemExit as exit_:
         # return_error writes its Type 4 entry and then calls sys.exit(0)
         exit_code = exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
@@ -208,7 +216,10 @@ def main() -> int:
     descriptor = os.environ.get(CHANNEL_FD_VARIABLE)
     if descriptor:
         channel = LineChannel(os.fdopen(int(descriptor), "w", encoding="utf-8"), replies)
-    result = run_job(job, channel)
+    try:
+        result = run_job(job, channel)
+    except RuntimeTamperedError as error:
+        result = {"entries": [crash_entry(str(error))], "crashed": True}
     Path(job["result_path"]).write_text(json.dumps(result, default=str), encoding="utf-8")
     return 0
 

@@ -13,12 +13,13 @@ Integration contexts (with their versions) and lastRun belong to instances and l
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import datetime
 import json
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,6 +33,7 @@ from xsoar_local.engine.runner import (
     EngineError,
     JobRunner,
     _command_run,
+    check_runtime,
     run_command,
     run_in_child,
 )
@@ -66,6 +68,17 @@ class FetchRun:
     def ok(self) -> bool:
         """True when the fetch succeeded (its incidents were created and lastRun moved on)."""
         return self.error is None
+
+
+@dataclass(frozen=True)
+class Planned:
+    """What a War Room line or executeCommand call resolved to: a script, or a command on an instance."""
+
+    name: str
+    args: dict[str, Any]
+    line: str
+    script: Script | None = None
+    instance: Instance | None = None
 
 
 @dataclass
@@ -142,12 +155,43 @@ class EngineSession:
         self.python_for = python_for
         self.runtime_dir = runtime_dir
         self.job_runner: JobRunner = job_runner or run_in_child  # a warm worker pool plugs in here (the server)
+        self._held: set[str] = set()
 
     # -- entry points -------------------------------------------------------------------------------
     def war_room(self, line: str, incident: Incident) -> CommandRun:
         """Run a War Room line: `!name args`, a script or an integration command (`using=`/`using-brand=` pick)."""
+        return self.run_planned(self.plan(line), incident)
+
+    def plan(self, line: str) -> Planned:
+        """What a War Room line runs, with its checked args; every error a server would refuse it with, raised
+        before anything runs."""
         parsed = parse_war_room(line)
-        return self.execute(parsed.name, parsed.args, incident, positional=parsed.positional, line=line)
+        return self.plan_call(parsed.name, parsed.args, positional=parsed.positional, line=line)
+
+    def plan_call(
+        self, name: str, args: Mapping[str, Any], *, brand: str = "", positional: str | None = None, line: str = ""
+    ) -> Planned:
+        """What `name` with raw `args` runs: a script or an instance's command (args checked, defaults applied)."""
+        args = dict(args)
+        using = str(args.pop(USING, "") or "")
+        brand = str(args.pop(USING_BRAND, "") or brand)
+        line = line or _line(name, args)
+        if not using and not brand:
+            target = self.catalog.resolve(name)
+            if isinstance(target, Script):
+                _refuse_non_python(target)
+                return Planned(name, check_args(target.spec, args, positional), line, script=target)
+        instance = self.instances.for_command(name, brand, using)
+        spec = instance.integration.command(name)
+        assert spec is not None  # for_command checked it
+        return Planned(name, check_args(spec, args, positional), line, instance=instance)
+
+    def run_planned(self, planned: Planned, incident: Incident, *, depth: int = 0) -> CommandRun:
+        """Run what `plan` resolved."""
+        if planned.script is not None:
+            return self.run_script(planned.script, planned.args, incident, depth=depth)
+        assert planned.instance is not None
+        return self.run_command(planned.instance, planned.name, planned.args, incident, depth=depth, line=planned.line)
 
     def execute(
         self,
@@ -161,21 +205,10 @@ class EngineSession:
         depth: int = 0,
     ) -> CommandRun:
         """Run `name` (script or command) with raw args, checked as the server checks them."""
-        args = dict(args)
-        using = str(args.pop(USING, "") or "")
-        brand = str(args.pop(USING_BRAND, "") or brand)
-        line = line or _line(name, args)
         if depth > MAX_DEPTH:
             raise EngineError(f"{name}: executeCommand nested deeper than {MAX_DEPTH} levels (a script calls itself?)")
-        if not using and not brand:
-            target = self.catalog.resolve(name)
-            if isinstance(target, Script):
-                return self.run_script(target, check_args(target.spec, args, positional), incident, depth=depth)
-        instance = self.instances.for_command(name, brand, using)
-        spec = instance.integration.command(name)
-        assert spec is not None  # for_command checked it
-        checked = check_args(spec, args, positional)
-        return self.run_command(instance, name, checked, incident, depth=depth, line=line)
+        planned = self.plan_call(name, args, brand=brand, positional=positional, line=line)
+        return self.run_planned(planned, incident, depth=depth)
 
     def run_command(
         self,
@@ -188,7 +221,36 @@ class EngineSession:
         line: str = "",
         last_run: Mapping[str, Any] | None = None,
     ) -> CommandRun:
-        """Run an integration command on `instance` (args already checked)."""
+        """Run an integration command on `instance` (args already checked), holding the instance meanwhile: its
+        integration context is read, the command runs, and the context it leaves is stored with a new version."""
+        with self._hold(instance.name):
+            return self._run_held(instance, command, args, incident, depth=depth, line=line, last_run=last_run)
+
+    @contextlib.contextmanager
+    def _hold(self, instance: str) -> Iterator[None]:
+        """The instance's lock, once per session: a nested command of a held instance does not wait for itself."""
+        if instance in self._held:
+            yield
+            return
+        with self.state.hold(instance):
+            self._held.add(instance)
+            try:
+                yield
+            finally:
+                self._held.discard(instance)
+
+    def _run_held(
+        self,
+        instance: Instance,
+        command: str,
+        args: Mapping[str, Any],
+        incident: Incident,
+        *,
+        depth: int,
+        line: str,
+        last_run: Mapping[str, Any] | None,
+    ) -> CommandRun:
+        check_runtime(self.runtime_dir)  # before an image's environment is made for it
         context, version = self.state.integration_context(instance.name)
         call = _Call(incident, depth, line or _line(command, args))
         run = run_command(
@@ -206,9 +268,8 @@ class EngineSession:
             last_run=last_run,
             job_runner=self.job_runner,
         )
-        new_version = int(run.result.get("integration_context_version") or version)
-        if new_version != version:
-            self.state.set_integration_context(instance.name, run.result.get("integration_context") or {}, new_version)
+        if int(run.result.get("integration_context_version") or version) != version:  # the code wrote it
+            self.state.set_integration_context(instance.name, run.incident.integration_context(instance.name), version)
         if command == "test-module":
             run = _test_module_outcome(run)
         return run
@@ -223,12 +284,9 @@ class EngineSession:
         kind: str = "script",
     ) -> CommandRun:
         """Run an automation script (args already checked) on `incident`."""
-        if script.type != "python":
-            raise EngineError(
-                f"script {script.name!r} is {script.type} ({script.yaml_path}): the local engine runs Python "
-                "scripts only"
-            )
+        _refuse_non_python(script)
         args, debug = split_debug_mode(args)
+        check_runtime(self.runtime_dir)
         call = _Call(incident, depth, _line(script.name, args))
         job = {
             "kind": kind,
@@ -290,6 +348,10 @@ class EngineSession:
                 f"instance {instance.name!r} ({instance.brand}) cannot fetch: its integration's YAML does not set "
                 "script.isfetch: true"
             )
+        with self._hold(instance.name):
+            return self._fetch_held(instance)
+
+    def _fetch_held(self, instance: Instance) -> FetchRun:
         old = self.state.last_run(instance.name)
         run = self.run_command(instance, "fetch-incidents", {}, Incident(), last_run=old)
         error = "; ".join(run.error_messages) if run.is_error else None
@@ -340,6 +402,13 @@ class EngineSession:
             return {"entries": entries, "context": run.incident.context}
 
         return handle
+
+
+def _refuse_non_python(script: Script) -> None:
+    if script.type != "python":
+        raise EngineError(
+            f"script {script.name!r} is {script.type} ({script.yaml_path}): the local engine runs Python scripts only"
+        )
 
 
 def _line(name: str, args: Mapping[str, Any]) -> str:

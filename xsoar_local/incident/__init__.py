@@ -9,14 +9,18 @@ from xsoar_local.incident.context import (
 )
 from xsoar_local.incident.errors import ContextPathError
 from xsoar_local.incident.selector import UnsupportedSelectorError, evaluate_selector, split_dt_key
+from xsoar_local.incident.state import (
+    MAX_STATE_BYTES,
+    STATE_FILE_NAME,
+    StaleVersionError,
+    State,
+    StateError,
+    StateStore,
+)
 from xsoar_local.incident.store import (
     DEFAULT_STATE_DIR,
-    DEFAULT_STATE_FILE,
-    STATE_FILE_NAME,
     Incident,
     IncidentInputError,
-    IncidentStateError,
-    IncidentStore,
     default_fields,
     incident_from_overrides,
     load_incident_file,
@@ -26,13 +30,15 @@ from xsoar_local.incident.store import (
 
 __all__ = [
     "DEFAULT_STATE_DIR",
-    "DEFAULT_STATE_FILE",
+    "MAX_STATE_BYTES",
     "STATE_FILE_NAME",
     "ContextPathError",
     "Incident",
     "IncidentInputError",
-    "IncidentStateError",
-    "IncidentStore",
+    "StaleVersionError",
+    "State",
+    "StateError",
+    "StateStore",
     "UnsupportedSelectorError",
     "default_fields",
     "delete_path",

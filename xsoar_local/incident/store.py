@@ -1,17 +1,16 @@
-"""The local incident that persists between runs: its fields, context and integration contexts.
+"""A local incident: its fields and context, and the user input that builds one.
 
 ``Incident`` is immutable: every ``with_*`` method returns an updated copy, so the pure merge
-functions stay pure and a failed run never leaves a half-updated incident behind. Only
-``IncidentStore`` touches the disk, and it writes atomically.
+functions stay pure and a failed run never leaves a half-updated incident behind. The state folder
+(``xsoar_local.incident.state``) persists incidents; it keeps integration contexts per instance, so
+``Incident.integration_contexts`` only carries an instance's context into and out of one command run.
 """
 
 from __future__ import annotations
 
 import copy
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -21,12 +20,9 @@ from xsoar_local.incident.context import delete_path, merge_entry_context, set_p
 
 __all__ = [
     "DEFAULT_STATE_DIR",
-    "DEFAULT_STATE_FILE",
-    "STATE_FILE_NAME",
+    "STATE_DIR_ENV",
     "Incident",
     "IncidentInputError",
-    "IncidentStateError",
-    "IncidentStore",
     "default_fields",
     "incident_from_overrides",
     "load_incident_file",
@@ -36,8 +32,7 @@ __all__ = [
 
 REPO_ROOT: Final = Path(__file__).resolve().parent.parent.parent
 DEFAULT_STATE_DIR: Final = REPO_ROOT / ".xsoar-local"  # git-ignored
-STATE_FILE_NAME: Final = "incident.json"
-DEFAULT_STATE_FILE: Final = DEFAULT_STATE_DIR / STATE_FILE_NAME
+STATE_DIR_ENV: Final = "XSOAR_LOCAL_STATE_DIR"  # overrides the default (e.g. for `make run` in tests)
 _FORMAT_VERSION: Final = 1
 
 # XSOAR severities: the numbers the server stores, and the names a user may type instead.
@@ -50,10 +45,6 @@ SEVERITIES: Final[Mapping[str, float]] = {
     "high": 3,
     "critical": 4,
 }
-
-
-class IncidentStateError(ValueError):
-    """The persisted state file cannot be read back."""
 
 
 class IncidentInputError(ValueError):
@@ -151,53 +142,6 @@ def view_for_expressions(incident: Incident) -> dict[str, Any]:
     return {**copy.deepcopy(incident.context), "incident": flattened}
 
 
-class IncidentStore:
-    """The incident persisted as one JSON file, written atomically."""
-
-    def __init__(self, path: Path = DEFAULT_STATE_FILE) -> None:
-        self.path = Path(path)
-
-    @classmethod
-    def in_folder(cls, state_dir: Path = DEFAULT_STATE_DIR) -> IncidentStore:
-        """The store kept in ``state_dir`` (the ``incident.json`` inside it)."""
-        return cls(Path(state_dir) / STATE_FILE_NAME)
-
-    def load(self) -> Incident:
-        """The saved incident, or a fresh one when nothing was saved yet."""
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return Incident()
-        try:
-            return Incident.from_json(json.loads(text))
-        except ValueError as error:  # json.JSONDecodeError is a ValueError too
-            raise IncidentStateError(
-                f"The local incident state {self.path} is corrupt ({error}). Delete it to start from a fresh "
-                "incident, or pass another state folder."
-            ) from error
-
-    def save(self, incident: Incident) -> None:
-        """Write the incident atomically: a temporary file in the same folder, then ``os.replace``."""
-        # Serialise first: a value that is not JSON fails here, before any file is touched.
-        text = json.dumps(incident.to_json(), indent=2, ensure_ascii=False) + "\n"
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor, temporary = tempfile.mkstemp(dir=self.path.parent, prefix=f".{self.path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(text)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, self.path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
-
-    def reset(self) -> Incident:
-        """Forget the saved incident; returns the fresh incident the next ``load`` will give."""
-        self.path.unlink(missing_ok=True)
-        return Incident()
-
-
 # ---------------------------------------------------------------------------------------------
 # User input: --incident key=value and --incident-file incident.json
 # ---------------------------------------------------------------------------------------------
@@ -250,6 +194,8 @@ def _read_incident_file(path: Path) -> tuple[dict[str, Any], dict[str, Any] | No
         raise IncidentInputError(f"Incident file {path} does not exist") from error
     except json.JSONDecodeError as error:
         raise IncidentInputError(f"Incident file {path} is not valid JSON: {error}") from error
+    except RecursionError as error:
+        raise IncidentInputError(f"Incident file {path} is nested too deeply to be an incident") from error
     except (OSError, UnicodeDecodeError) as error:
         raise IncidentInputError(f"Cannot read incident file {path}: {error}") from error
     if not isinstance(document, dict):

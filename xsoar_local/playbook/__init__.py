@@ -2,11 +2,12 @@
 
 For callers (the CLI, tests):
 
-    from xsoar_local.playbook import load_playbook, PlaybookRunner, EngineExecutor, scan_integrations
+    from xsoar_local.playbook import load_playbook, PlaybookRunner, EngineExecutor
 
     playbook = load_playbook("Packs/YodaSpeak/Playbooks/playbook-Yoda_Speak.yml")  # PlaybookError if unusable
-    executor = EngineExecutor(scan_integrations(Path("Packs")), params_for)       # params_for(integration) -> params
-    run = PlaybookRunner(executor, max_steps=500).run(playbook, incident)         # incident: xsoar_local.incident
+    executor = EngineExecutor(session)          # session: xsoar_local.engine.session.EngineSession (catalog, instances)
+    runner = PlaybookRunner(executor, max_steps=500, operators=executor.operators)  # content transformers/filters
+    run = runner.run(playbook, incident)                                          # incident: xsoar_local.incident
     run.completed, run.error   # False + the reason (failed task, "no branch matched", step limit)
     run.tasks                  # the work plan: TaskResult(task_id, name, status, seconds, message, ...)
     run.entries                # War Room entries (WarRoomEntry(task_id, task_name, entry))
@@ -17,7 +18,7 @@ which is how the tests run playbooks without child processes. `xsoar_local.playb
 `playbook` and `test-playbooks` subcommands.
 """
 
-from xsoar_local.playbook.integrations import BrandError, EngineExecutor, IntegrationCatalog, scan_integrations
+from xsoar_local.playbook.integrations import EngineExecutor, SessionOperators
 from xsoar_local.playbook.model import Playbook, PlaybookError, Task, load_playbook, load_playbook_text
 from xsoar_local.playbook.runner import (
     CommandCall,
@@ -30,20 +31,18 @@ from xsoar_local.playbook.runner import (
 )
 
 __all__ = [
-    "BrandError",
     "CommandCall",
     "CommandExecutor",
     "CommandOutcome",
     "EngineExecutor",
-    "IntegrationCatalog",
     "Playbook",
     "PlaybookError",
     "PlaybookRun",
     "PlaybookRunner",
+    "SessionOperators",
     "Task",
     "TaskResult",
     "WarRoomEntry",
     "load_playbook",
     "load_playbook_text",
-    "scan_integrations",
 ]

@@ -11,7 +11,7 @@ import contextlib
 import json
 import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -19,16 +19,24 @@ import yaml
 from rich.console import Console
 from rich.text import Text
 
-from xsoar_local.engine import Integration, ParamError
-from xsoar_local.incident.store import Incident, IncidentInputError, IncidentStore, incident_from_overrides
-from xsoar_local.instance import InstanceSetupError, ParamSources, embedded_service, instance_params, service_wanted
-from xsoar_local.playbook.integrations import EngineExecutor, scan_integrations
+from xsoar_local.engine import ParamError
+from xsoar_local.engine.catalog import CatalogError, scan_content
+from xsoar_local.engine.images import ImageError, python_chooser
+from xsoar_local.engine.instances import InstanceError, load_instances
+from xsoar_local.engine.session import EngineSession
+from xsoar_local.engine.state import InstanceState, MemoryInstanceState, StoreInstanceState
+from xsoar_local.incident.state import StateError, StateStore
+from xsoar_local.incident.store import STATE_DIR_ENV, Incident, IncidentInputError, incident_from_overrides
+from xsoar_local.instance import DefaultInstances, InstanceSetupError, ParamSources
+from xsoar_local.playbook.integrations import EngineExecutor
 from xsoar_local.playbook.model import Playbook, PlaybookError, load_playbook
 from xsoar_local.playbook.report import render_outcome, run_to_json, summary, task_line
 from xsoar_local.playbook.runner import DEFAULT_MAX_STEPS, PlaybookRun, PlaybookRunner, TaskResult
 from xsoar_local.runtime import REPO_ROOT
 
 DEFAULT_PACKS = REPO_ROOT / "Packs"
+# Errors in what the command line set up (content root, instances file, params): one line, exit 2.
+SETUP_ERRORS = (ParamError, InstanceSetupError, CatalogError, InstanceError, StateError, ImageError)
 EXIT_OK, EXIT_NOT_COMPLETED, EXIT_USAGE = 0, 1, 2
 
 
@@ -62,28 +70,27 @@ def test_playbook_paths(packs_root: Path) -> list[Path]:
 
 
 class Session:
-    """What one playbook run uses: its integrations, their params and (when wanted) its own embedded service."""
+    """What one playbook run uses: the content root's catalog, its instances and (when wanted) its own embedded
+    service for the integrations it imitates."""
 
-    def __init__(self, options: argparse.Namespace, stack: contextlib.ExitStack) -> None:
+    def __init__(
+        self, options: argparse.Namespace, stack: contextlib.ExitStack, store: StateStore | None = None
+    ) -> None:
         self.options = options
-        self.stack = stack
-        self.catalog = scan_integrations(Path(options.packs))
-        self.sources = ParamSources.from_options(options, os.environ)
-        self.service: Any = None
-
-    def params_for(self, integration: Integration) -> Mapping[str, Any]:
-        """Params as `run` builds them; a YodaSpeak-like brand gets the embedded service unless --real."""
-        url = None
-        if service_wanted(integration, None, self.options.real):
-            if self.service is None:  # started on first use, stopped when the run ends
-                self.service = self.stack.enter_context(embedded_service(()))
-            url = self.service.url
-        return instance_params(integration, self.sources, url)
+        sources = ParamSources.from_options(options, os.environ)
+        catalog = scan_content(Path(options.packs))
+        instances_file = Path(options.instances) if options.instances else None
+        defaults = DefaultInstances(sources, stack)
+        instances = load_instances(catalog, instances_file, defaults, defaults.name_for)
+        # With a state folder the instances' saved integration contexts are used and kept; else they live for the run.
+        state: InstanceState = StoreInstanceState(store) if store is not None else MemoryInstanceState()
+        self.engine = EngineSession(catalog, instances, state, python_for=python_chooser())
 
     def run(self, playbook: Playbook, incident: Incident, on_task: Callable[[TaskResult], None] | None) -> PlaybookRun:
         """Run the playbook through the engine."""
+        executor = EngineExecutor(self.engine)
         runner = PlaybookRunner(
-            EngineExecutor(self.catalog, self.params_for), max_steps=self.options.max_steps, on_task=on_task
+            executor, max_steps=self.options.max_steps, on_task=on_task, operators=executor.operators
         )
         return runner.run(playbook, incident)
 
@@ -93,7 +100,9 @@ def _incident(options: argparse.Namespace) -> Incident:
     return incident_from_overrides(None, incident_file=file, field_pairs=options.incident or ())
 
 
-def _run_one(options: argparse.Namespace, console: Console, path: Path, incident: Incident) -> PlaybookRun:
+def _run_one(
+    options: argparse.Namespace, console: Console, path: Path, incident: Incident, store: StateStore | None = None
+) -> PlaybookRun:
     """Run one playbook in its own session (its own service); the work plan is printed as tasks finish."""
     playbook = load_playbook(path)
     on_task: Callable[[TaskResult], None] | None = None
@@ -101,19 +110,28 @@ def _run_one(options: argparse.Namespace, console: Console, path: Path, incident
         console.print(Text(f"Work plan: {playbook.name} ({path})", style="bold underline"))
         on_task = lambda result: console.print(task_line(result))  # noqa: E731 - a one-line callback
     with contextlib.ExitStack() as stack:
-        return Session(options, stack).run(playbook, incident, on_task)
+        return Session(options, stack, store).run(playbook, incident, on_task)
 
 
 def cmd_playbook(options: argparse.Namespace, console: Console) -> int:
     """`playbook`: run one playbook on an incident; print the work plan, War Room and context."""
     try:
+        # The folder is checked before anything runs: a result that could not be saved would be lost.
+        store = StateStore(Path(options.state_dir)) if options.state_dir else None
         path = find_playbook(options.playbook, Path(options.packs))
-        run = _run_one(options, console, path, _incident(options))
-    except (PlaybookError, PlaybookUsageError, IncidentInputError, ParamError, InstanceSetupError) as error:
+        incident = _incident(options)
+        if store is not None:
+            # As on a server the incident exists (with its id) before its playbook runs; nothing else is replaced.
+            with store.update() as state:
+                incident_id = state.add_incident(incident)
+                incident = state.incidents[incident_id]
+        run = _run_one(options, console, path, incident, store)
+        if store is not None:
+            with store.update() as state:
+                state.put_incident(incident_id, run.incident)
+    except (PlaybookError, PlaybookUsageError, IncidentInputError, *SETUP_ERRORS) as error:
         print(f"error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    if options.state_dir:
-        IncidentStore.in_folder(Path(options.state_dir)).save(run.incident)
     if options.json:
         print(json.dumps(run_to_json(run), indent=2, ensure_ascii=False, default=str))
     else:
@@ -123,6 +141,12 @@ def cmd_playbook(options: argparse.Namespace, console: Console) -> int:
 
 def cmd_test_playbooks(options: argparse.Namespace, console: Console) -> int:
     """`test-playbooks`: run every test playbook, each on a fresh incident; fail if any does not complete."""
+    try:  # a wrong content root or instances file fails every playbook alike: say it once
+        with contextlib.ExitStack() as stack:
+            Session(options, stack)
+    except SETUP_ERRORS as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_USAGE
     paths = test_playbook_paths(Path(options.packs))
     if not paths:
         print(f"error: no test playbooks in {options.packs}/*/TestPlaybooks/", file=sys.stderr)
@@ -132,7 +156,7 @@ def cmd_test_playbooks(options: argparse.Namespace, console: Console) -> int:
     for path in paths:
         try:
             run = _run_one(options, console, path, Incident())
-        except (PlaybookError, ParamError, InstanceSetupError) as error:
+        except (PlaybookError, *SETUP_ERRORS) as error:
             failed += 1
             runs.append({"playbook": {"source": str(path)}, "completed": False, "error": str(error)})
             if not options.json:
@@ -152,8 +176,9 @@ def cmd_test_playbooks(options: argparse.Namespace, console: Console) -> int:
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--packs", default=str(DEFAULT_PACKS), help="the Packs folder to take playbooks and integrations from"
+        "--packs", default=str(DEFAULT_PACKS), help="the content root: playbooks, integrations and scripts"
     )
+    parser.add_argument("--instances", help="YAML file of instances: instances: [{brand, name, params}]")
     parser.add_argument(
         "--real", action="store_true", help="use the real FunTranslations service instead of the embedded one"
     )
@@ -180,7 +205,12 @@ def add_playbook_parsers(subparsers: Any) -> None:
         "--incident", action="append", metavar="KEY=VALUE", help='an incident field, e.g. details="Hello" (repeatable)'
     )
     run.add_argument("--incident-file", help="a JSON object of incident fields (optionally with a `context` object)")
-    run.add_argument("--state-dir", help="save the final incident there (default: nothing is saved)")
+    run.add_argument(
+        "--state-dir",
+        default=os.environ.get(STATE_DIR_ENV) or None,
+        help="a state folder: add the incident to it and use its instances' contexts "
+        "(default: $XSOAR_LOCAL_STATE_DIR if set, else nothing is saved)",
+    )
     _common_options(run)
     run.set_defaults(handler=cmd_playbook)
     tests = subparsers.add_parser(

@@ -115,12 +115,17 @@ def evaluate_check(check: Mapping[str, Any], resolver: Resolver) -> bool:
     """One `{operator, left, right, ignorecase}` check."""
     if not isinstance(check, Mapping) or not check.get("operator"):
         raise ConditionError(f"a condition needs an `operator`, got {check!r}")
-    operator = operator_for(str(check["operator"]))
+    name = str(check["operator"])
+    scripts = resolver.scripts
+    operator = None if scripts is not None and scripts.has(name, "filter") else operator_for(name)
     try:
         left = resolver.operand(check.get("left") or {})
         right = resolver.operand(check.get("right") or {})
     except ExpressionError as error:
         raise ConditionError(str(error)) from error
+    if operator is None:
+        assert scripts is not None
+        return scripts.filter(name, left, right)
     return operator(left, right, bool(check.get("ignorecase")))
 
 

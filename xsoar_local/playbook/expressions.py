@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from xsoar_local.incident.context import ContextPathError, get_path, set_path
 from xsoar_local.playbook.transformers import TransformerError, apply_transformer, as_list, to_text
@@ -22,12 +22,33 @@ class ExpressionError(Exception):
     """An argument value is malformed or uses something the local runner does not support."""
 
 
+class ContentOperators(Protocol):
+    """Transformers and filters implemented by the content's own scripts (tagged `transformer` / `filter`)."""
+
+    def has(self, name: str, tag: str) -> bool:
+        """True when a script `name` with `tag` exists."""
+        ...
+
+    def transform(self, name: str, value: Any, args: Mapping[str, Any]) -> Any:
+        """The value after the transformer script `name`."""
+        ...
+
+    def filter(self, name: str, left: Any, right: Any) -> bool:
+        """Whether the filter script `name` holds."""
+        ...
+
+
 @dataclass
 class Resolver:
     """Resolves values against one view and remembers the references that came out empty."""
 
     view: Mapping[str, Any]
     unresolved: list[str] = field(default_factory=list)
+    scripts: ContentOperators | None = None  # the content's transformer and filter scripts, when running on content
+
+    def child(self, view: Mapping[str, Any]) -> Resolver:
+        """A resolver over another view with the same content operators."""
+        return Resolver(view, scripts=self.scripts)
 
     def lookup(self, path: str) -> Any:
         """The value at a context path; None (and recorded) when nothing is there."""
@@ -71,8 +92,12 @@ class Resolver:
                 for name, spec in (transformer.get("args") or {}).items()
                 if isinstance(spec, Mapping)
             }
+            operator = str(transformer["operator"])
             try:
-                value = apply_transformer(str(transformer["operator"]), value, args)
+                if self.scripts is not None and self.scripts.has(operator, "transformer"):
+                    value = self.scripts.transform(operator, value, args)
+                else:
+                    value = apply_transformer(operator, value, args)
             except TransformerError as error:
                 raise ExpressionError(str(error)) from error
         return value
@@ -94,7 +119,7 @@ class Resolver:
         kept = []
         for item in as_list(self.lookup(root)):
             try:
-                if evaluate_condition(filters, Resolver(set_path(view, root, item))):
+                if evaluate_condition(filters, self.child(set_path(view, root, item))):
                     kept.append(item)
             except ConditionError as error:
                 raise ExpressionError(f"filter: {error}") from error

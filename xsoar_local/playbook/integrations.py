@@ -1,101 +1,74 @@
-"""Find the integration behind `Brand|||command` in Packs/, and run its commands through the local engine."""
+"""The playbook runner's link to the engine: tasks' commands and scripts, and the content's transformers and
+filters, run through one `EngineSession` (its catalog and instances per brand)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from xsoar_local.engine import (
-    ArgError,
-    CommandRun,
-    EngineError,
-    Integration,
-    IntegrationError,
-    ParamError,
-    check_args,
-    command_spec,
-    load_integration,
-    run_command,
-)
+from xsoar_local.engine import ArgError, EngineError, IntegrationError, ParamError
+from xsoar_local.engine.catalog import CatalogError
+from xsoar_local.engine.instances import InstanceError
+from xsoar_local.engine.session import EngineSession
 from xsoar_local.incident.store import Incident
+from xsoar_local.playbook.conditions import ConditionError
+from xsoar_local.playbook.expressions import ExpressionError
 from xsoar_local.playbook.runner import CommandCall, CommandOutcome
 
-
-class BrandError(Exception):
-    """No integration, or more than one, answers a task's `Brand|||command`."""
-
-
-@dataclass(frozen=True)
-class IntegrationCatalog:
-    """The integrations found under Packs/, and the folders that could not be loaded (with why)."""
-
-    integrations: tuple[Integration, ...]
-    broken: Mapping[str, str] = field(default_factory=dict)
-
-    def find(self, brand: str, command: str) -> Integration:
-        """The integration for a brand (its id or name); an empty brand means the one that has `command`."""
-        if brand:
-            matches = [item for item in self.integrations if brand in (item.id, item.name)]
-            if not matches:
-                raise BrandError(f"no integration with brand {brand!r} in Packs/*/Integrations{self._known()}")
-            return matches[0]
-        matches = [item for item in self.integrations if any(spec.name == command for spec in item.commands)]
-        if not matches:
-            raise BrandError(f"no integration in Packs/*/Integrations has the command {command!r}{self._known()}")
-        if len(matches) > 1:
-            names = ", ".join(sorted(item.name for item in matches))
-            raise BrandError(f"the command {command!r} is ambiguous without a brand: {names} all have it")
-        return matches[0]
-
-    def _known(self) -> str:
-        found = ", ".join(sorted(item.name for item in self.integrations)) or "none"
-        broken = "".join(f"; {folder} could not be loaded: {why}" for folder, why in self.broken.items())
-        return f" (found: {found}{broken})"
-
-
-def scan_integrations(packs_root: Path) -> IntegrationCatalog:
-    """Load every `Packs/*/Integrations/*` integration; a broken one is noted, not fatal to the others."""
-    found: list[Integration] = []
-    broken: dict[str, str] = {}
-    for folder in sorted(Path(packs_root).glob("*/Integrations/*")):
-        if not folder.is_dir() or not any(folder.glob("*.yml")):
-            continue
-        try:
-            found.append(load_integration(folder))
-        except IntegrationError as error:
-            broken[str(folder)] = str(error)
-    return IntegrationCatalog(tuple(found), broken)
-
-
-ParamsFor = Callable[[Integration], Mapping[str, Any]]
-RunCommand = Callable[[Integration, str, Mapping[str, Any], Mapping[str, Any], Incident], CommandRun]
-
-
-def _run(
-    integration: Integration, command: str, args: Mapping[str, Any], params: Mapping[str, Any], incident: Incident
-) -> CommandRun:
-    return run_command(integration, command, args, params, incident)
+# What stops a command or script from running: reported as the task's error, never as a crash.
+RUN_ERRORS = (CatalogError, InstanceError, EngineError, ArgError, ParamError, IntegrationError)
 
 
 class EngineExecutor:
-    """The playbook runner's command executor: checks args (defaultValues applied) and runs them on the engine."""
+    """Runs a task's `Brand|||command` or script on the session (args checked, defaultValues applied)."""
 
-    def __init__(self, catalog: IntegrationCatalog, params_for: ParamsFor, run: RunCommand = _run) -> None:
-        self.catalog = catalog
-        self.params_for = params_for
-        self.run = run
-        self._params: dict[str, Mapping[str, Any]] = {}
+    def __init__(self, session: EngineSession) -> None:
+        self.session = session
 
     def __call__(self, call: CommandCall, incident: Incident) -> CommandOutcome:
-        """Run one command; anything that stops it from running is reported as the task's error."""
+        """Run one command or script; anything that stops it from running is reported as the task's error."""
         try:
-            integration = self.catalog.find(call.brand, call.command)
-            args = check_args(command_spec(integration, call.command), call.args)
-            if integration.id not in self._params:  # one instance per brand for the whole run
-                self._params[integration.id] = self.params_for(integration)
-            run = self.run(integration, call.command, args, self._params[integration.id], incident)
-        except (BrandError, EngineError, ArgError, ParamError, IntegrationError) as error:
+            if call.kind == "script":
+                script = self.session.catalog.script(call.command)
+                if script is None:
+                    raise CatalogError(
+                        f"unknown script {call.command!r}: neither a built-in script nor one in "
+                        f"{self.session.catalog.root}"
+                    )
+                run = self.session.execute(call.command, call.args, incident)
+            else:
+                run = self.session.execute(call.command, call.args, incident, brand=call.brand)
+        except RUN_ERRORS as error:
             return CommandOutcome((), incident, str(error))
         return CommandOutcome(tuple(run.entries), run.incident, "; ".join(run.error_messages) or None)
+
+    def operators(self, incident: Incident) -> SessionOperators:
+        """The content's transformer and filter scripts, run on `incident`."""
+        return SessionOperators(self.session, incident)
+
+
+@dataclass(frozen=True)
+class SessionOperators:
+    """`ContentOperators` over a session, for one incident."""
+
+    session: EngineSession
+    incident: Incident
+
+    def has(self, name: str, tag: str) -> bool:
+        """True when the content has a script `name` tagged `tag`."""
+        return self.session.is_content_script(name, tag)
+
+    def transform(self, name: str, value: Any, args: Mapping[str, Any]) -> Any:
+        """The value after the transformer script `name`."""
+        try:
+            return self.session.transform(name, value, args, self.incident)
+        except RUN_ERRORS as error:
+            raise ExpressionError(str(error)) from error
+
+    def filter(self, name: str, left: Any, right: Any) -> bool:
+        """Whether the filter script `name` holds."""
+        try:
+            return self.session.filter(name, left, right, self.incident)
+        except RUN_ERRORS as error:
+            raise ConditionError(str(error)) from error

@@ -15,9 +15,9 @@ from typing import Any
 
 from xsoar_local.incident.store import Incident, view_for_expressions
 from xsoar_local.playbook.conditions import ConditionError, choose_branch
-from xsoar_local.playbook.expressions import ExpressionError, Resolver, is_empty, nearby_paths
+from xsoar_local.playbook.expressions import ContentOperators, ExpressionError, Resolver, is_empty, nearby_paths
 from xsoar_local.playbook.model import DEFAULT_BRANCH, ERROR_BRANCH, NONE_BRANCH, Playbook, Task
-from xsoar_local.playbook.scripts import MandatoryArgumentError, ScriptError, run_script
+from xsoar_local.playbook.scripts import BUILTIN_SCRIPTS, MandatoryArgumentError, ScriptError, run_script
 
 ERROR_ENTRY = 4  # EntryType.ERROR
 DEFAULT_MAX_STEPS = 500
@@ -45,12 +45,16 @@ class TaskError(Exception):
 
 @dataclass(frozen=True)
 class CommandCall:
-    """An integration command a task asks for: `brand` is empty for "any instance"."""
+    """An integration command (or, with kind "script", a content script) a task asks for.
+
+    `brand` is empty for "any instance".
+    """
 
     task_id: str
     brand: str
     command: str
     args: Mapping[str, Any]
+    kind: str = "command"
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,8 @@ class CommandOutcome:
 
 
 CommandExecutor = Callable[[CommandCall, Incident], CommandOutcome]
+# The content's transformer and filter scripts, bound to the incident a task runs on.
+OperatorsFor = Callable[[Incident], ContentOperators]
 
 
 @dataclass(frozen=True)
@@ -162,6 +168,32 @@ def _describe_empty(name: str, raw: Any, references: tuple[str, ...], view: Mapp
     return f"it is given as the empty value {literal!r}"
 
 
+def _reachable(playbook: Playbook, start: str) -> set[str]:
+    """The tasks reachable from `start` by any branch (itself excluded unless on a loop)."""
+    seen: set[str] = set()
+    pending = [next_id for ids in playbook.tasks[start].next_tasks.values() for next_id in ids]
+    while pending:
+        current = pending.pop()
+        if current in seen or current not in playbook.tasks:
+            continue
+        seen.add(current)
+        pending.extend(next_id for ids in playbook.tasks[current].next_tasks.values() for next_id in ids)
+    return seen
+
+
+def _next_ready(playbook: Playbook, queue: deque[str]) -> str:
+    """Take the next task whose incoming branches have all arrived: a join waits while another queued task
+    can still reach it (as the server waits for every branch of a sub-flow); in a loop, the first is taken."""
+    for _ in range(len(queue)):
+        candidate = queue[0]
+        others = [item for item in queue if item != candidate]
+        if not any(candidate in _reachable(playbook, other) for other in others):
+            queue.popleft()
+            return candidate
+        queue.rotate(-1)
+    return queue.popleft()
+
+
 def split_command(script: str) -> tuple[str, str] | None:
     """`Brand|||command` as (brand, command); None for a script name."""
     if COMMAND_SEPARATOR not in script:
@@ -180,8 +212,10 @@ class PlaybookRunner:
         max_steps: int = DEFAULT_MAX_STEPS,
         clock: Callable[[], float] = time.monotonic,
         on_task: Callable[[TaskResult], None] | None = None,
+        operators: OperatorsFor | None = None,
     ) -> None:
         self.execute = execute
+        self.operators = operators
         self.max_steps = max_steps
         self.clock = clock
         self.on_task = on_task  # called as each task finishes, so the work plan can be shown as it runs
@@ -194,7 +228,7 @@ class PlaybookRunner:
         error: str | None = None
         steps = 0
         while queue:
-            task = playbook.tasks[queue.popleft()]
+            task = playbook.tasks[_next_ready(playbook, queue)]
             steps += 1
             if steps > self.max_steps:
                 error = f"step limit of {self.max_steps} tasks reached at {task.label}: the playbook loops"
@@ -228,6 +262,9 @@ class PlaybookRunner:
                 if next_id not in queue:  # a join reached from two branches runs once per wave
                     queue.append(next_id)
         return PlaybookRun(playbook, tuple(results), tuple(war_room), incident, error)
+
+    def _resolver(self, view: Mapping[str, Any], incident: Incident) -> Resolver:
+        return Resolver(view, scripts=self.operators(incident) if self.operators is not None else None)
 
     def _report(self, result: TaskResult) -> None:
         if self.on_task is not None:
@@ -268,7 +305,7 @@ class PlaybookRunner:
         if not task.conditions:
             what = f"script {task.script!r}" if task.script else "a manual decision"
             raise TaskError(f"condition tasks decided by {what} are not supported; use built-in `conditions`")
-        resolver = Resolver(view_for_expressions(incident))
+        resolver = self._resolver(view_for_expressions(incident), incident)
         try:
             label = choose_branch(task.conditions, resolver)
         except ConditionError as error:
@@ -283,13 +320,13 @@ class PlaybookRunner:
         if not task.script:
             raise TaskError("a regular task without a script or command (a manual task) cannot run locally")
         view = view_for_expressions(incident)
-        resolver = Resolver(view)
+        resolver = self._resolver(view, incident)
         # Each argument gets its own resolver too, so an empty mandatory one can name the references it came from.
         references: dict[str, tuple[str, ...]] = {}
         args: dict[str, Any] = {}
         try:
             for name, raw in task.arguments.items():
-                own = Resolver(view)
+                own = resolver.child(view)
                 args[name] = own.argument(raw)
                 references[name] = tuple(own.unresolved)
                 resolver.unresolved.extend(path for path in own.unresolved if path not in resolver.unresolved)
@@ -298,6 +335,11 @@ class PlaybookRunner:
         empty = tuple(resolver.unresolved)
         warnings = tuple(_empty_warning(resolver, path) for path in empty)
         command = split_command(task.script)
+        if command is None and task.script not in BUILTIN_SCRIPTS:
+            command = ("", task.script)
+            kind = "script"
+        else:
+            kind = "command"
         if command is None or command[0] == BUILTIN_BRAND:
             script_name = task.script if command is None else command[1]
             try:
@@ -327,7 +369,7 @@ class PlaybookRunner:
         brand, name = command
         # An empty argument is left out, so that the command's defaultValue applies.
         given = {key: value for key, value in args.items() if not is_empty(value)}
-        outcome = self.execute(CommandCall(task.id, brand, name, given), incident)
+        outcome = self.execute(CommandCall(task.id, brand, name, given, kind), incident)
         failures = [str(entry.get("Contents")) for entry in outcome.entries if entry.get("Type") == ERROR_ENTRY]
         if outcome.error or failures:
             message = outcome.error or "; ".join(failures)

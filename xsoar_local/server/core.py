@@ -39,9 +39,12 @@ from xsoar_local.engine.entries import DEBUG, ERROR, NOTE, entry_contexts
 from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
 from xsoar_local.engine.runner import CommandRun
 from xsoar_local.engine.session import EngineSession
+from xsoar_local.engine.state import StoreInstanceState
 from xsoar_local.incident.context import ContextPathError
+from xsoar_local.incident.state import StateStore
 from xsoar_local.incident.store import Incident, view_for_expressions
 from xsoar_local.playbook.expressions import ExpressionError, Resolver
+from xsoar_local.playbook.integrations import EngineExecutor
 from xsoar_local.playbook.model import Playbook
 from xsoar_local.playbook.runner import (
     CONTINUED,
@@ -62,6 +65,7 @@ from xsoar_local.server.state import StateFolder, snapshot
 from xsoar_local.server.workers import WarmPool
 
 USER: Final = "admin"
+INSTANCE_STATE_DIR: Final = "instances"
 PLAYGROUND_TYPE: Final = 9
 INCIDENT_TYPE: Final = 0
 SECRET_MASK: Final = "<*** kept on the server ***>"
@@ -106,11 +110,14 @@ class ServerCore:
         self.pool = WarmPool()
         self._lock = threading.RLock()
         self._doc: dict[str, Any] = {}
+        self._entries: dict[str, list[dict[str, Any]]] = {}  # the War Rooms, kept in append-only files
         self._content: InstalledContent | None = None
         self._threads: list[threading.Thread] = []
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self._opened = False
-        self._instance_state = _ServerInstanceState(self)
+        # Integration contexts and lastRun belong to instances: kept in the engine's state store (locked, atomic
+        # writes), one command per instance at a time (xsoar_local.engine.state.StoreInstanceState).
+        self._instance_store: StateStore | None = None
 
     # ---- life cycle -----------------------------------------------------------------------------------------
     def open(self) -> ServerCore:
@@ -118,6 +125,8 @@ class ServerCore:
         self.state.open()
         try:
             self._doc = self.state.load()
+            self._entries = self.state.load_entries()
+            self._instance_store = StateStore(self.state.folder / INSTANCE_STATE_DIR)
             self._content = scan_installed(self.state.packs_dir)
             with self._lock:
                 if not self._doc["playground_id"]:
@@ -265,9 +274,9 @@ class ServerCore:
             instance = self._doc["instances"].pop(instance_id, None)
             if instance is None:
                 raise not_found(f"no integration instance with id {instance_id!r}", "errInstanceNotFound")
-            self._doc["integration_contexts"].pop(instance["name"], None)
-            self._doc["last_runs"].pop(instance["name"], None)
             self._save()
+        with self._instances().update() as state:
+            state.instances.pop(instance["name"], None)
 
     def test_instance(self, body: Mapping[str, Any]) -> dict[str, Any]:
         """`POST /settings/integration/test`: runs test-module with the body's settings; `{success, message}`."""
@@ -300,6 +309,11 @@ class ServerCore:
         except ParamError as error:
             raise bad_request(str(error).split(": set it with")[0], "errBadInstance") from error
 
+    def _instances(self) -> StateStore:
+        if self._instance_store is None:
+            raise RuntimeError("the server core is not open")
+        return self._instance_store
+
     def _session(self) -> EngineSession:
         """An engine over the installed content and the enabled instances, with warm workers when `warm`."""
         with self._lock:
@@ -320,7 +334,7 @@ class ServerCore:
         return EngineSession(
             content.catalog,
             instances,
-            self._instance_state,
+            StoreInstanceState(self._instances()),
             env=self.engine_env,
             timeout=self.command_timeout,
             job_runner=self.pool.run_job if self.warm else None,
@@ -336,7 +350,7 @@ class ServerCore:
             "context": {},
             "investigation": {"type": PLAYGROUND_TYPE, "status": 0, "created": now()},
         }
-        self._doc["entries"][inv_id] = []
+        self._entries[inv_id] = []
 
     def playground_id(self) -> str:
         with self._lock:
@@ -357,7 +371,7 @@ class ServerCore:
             "isPlayground": investigation.get("type") == PLAYGROUND_TYPE,
             "closed": investigation.get("closed"),
             "details": fields.get("details", ""),
-            "version": len(self._doc["entries"].get(inv_id, [])),
+            "version": len(self._entries.get(inv_id, [])),
         }
 
     def search_investigations(self, body: Mapping[str, Any]) -> dict[str, Any]:
@@ -426,7 +440,7 @@ class ServerCore:
             fields.update(sourceInstance=sourced_from, sourceBrand=str(body.get("sourceBrand") or ""))
             fields["rawJSON"] = str(body.get("rawJSON") or "")
         self._doc["incidents"][inv_id] = {"fields": fields, "context": {}}
-        self._doc["entries"][inv_id] = []
+        self._entries[inv_id] = []
         return inv_id
 
     def incident(self, inc_id: str) -> dict[str, Any]:
@@ -460,7 +474,7 @@ class ServerCore:
         size = int(body.get("pageSize") or 1000)
         with self._lock:
             record = self._record(inv_id)
-            entries = copy.deepcopy(self._doc["entries"].get(inv_id, []))
+            entries = copy.deepcopy(self._entries.get(inv_id, []))
             view = self._investigation_view(inv_id, record)
         return {
             **view,
@@ -493,17 +507,15 @@ class ServerCore:
         """The War Room entries from position `since` on (for a live view)."""
         with self._lock:
             self._record(inv_id)
-            return copy.deepcopy(self._doc["entries"].get(inv_id, [])[since:])
+            return copy.deepcopy(self._entries.get(inv_id, [])[since:])
 
     def _add_entries(
         self, inv_id: str, raw_entries: Sequence[Mapping[str, Any]], parent: str, **extra: Any
     ) -> list[dict[str, Any]]:
         """Store entries in the War Room (lock held by the caller); returns them as the API shows them."""
-        stored = []
-        for raw in raw_entries:
-            entry = _server_entry(raw, f"{self._next('entry')}@{inv_id}", inv_id, parent, **extra)
-            self._doc["entries"].setdefault(inv_id, []).append(entry)
-            stored.append(entry)
+        stored = [_server_entry(raw, f"{self._next('entry')}@{inv_id}", inv_id, parent, **extra) for raw in raw_entries]
+        self.state.append_entries(inv_id, stored)
+        self._entries.setdefault(inv_id, []).extend(stored)
         for entry in stored:
             for listener in list(self._listeners):
                 with contextlib.suppress(Exception):
@@ -607,12 +619,10 @@ class ServerCore:
 
     def integration_context(self, instance_name: str) -> dict[str, Any]:
         """An instance's integration context (what `demisto.getIntegrationContext()` returns to it)."""
-        with self._lock:
-            return copy.deepcopy((self._doc["integration_contexts"].get(instance_name) or {}).get("context") or {})
+        return self._instances().read().integration_context(instance_name)[0]
 
     def last_run(self, instance_name: str) -> dict[str, Any]:
-        with self._lock:
-            return copy.deepcopy(self._doc["last_runs"].get(instance_name) or {})
+        return self._instances().read().last_run(instance_name)
 
     def completion_data(self) -> dict[str, Any]:
         """What a War Room command line can complete: built-in scripts and each enabled instance's commands."""
@@ -674,14 +684,37 @@ class ServerCore:
                 )
                 self._save()
 
+        session = self._session()
+        executor = EngineExecutor(session)
+        shown: set[int] = set()  # entries already in the War Room (written as their command finished)
+
         def execute(call: CommandCall, incident: Incident) -> CommandOutcome:
-            return self._playbook_command(playbook, call, incident)
+            if call.kind != "script":
+                try:
+                    self._check_runnable(call.command, {"using-brand": call.brand} if call.brand else {})
+                except ServerError as error:
+                    return CommandOutcome((), incident, error.detail)
+            outcome = executor(call, incident)
+            task = {
+                "playbookName": playbook.name,
+                "taskId": call.task_id,
+                "taskName": playbook.tasks[call.task_id].name,
+            }
+            with self._lock:
+                self._add_entries(inv_id, list(outcome.entries), "", entryTask=task)
+                self._save()
+            shown.update(id(entry) for entry in outcome.entries)
+            return CommandOutcome(
+                outcome.entries,
+                Incident(fields=outcome.incident.fields, context=outcome.incident.context),
+                outcome.error,
+            )
 
         with self._lock:
             record = self._record(inv_id)
             incident = Incident(fields=copy.deepcopy(record["fields"]), context=copy.deepcopy(record["context"]))
         try:
-            run = PlaybookRunner(execute, on_task=on_task).run(playbook, incident)
+            run = PlaybookRunner(execute, on_task=on_task, operators=executor.operators).run(playbook, incident)
         except Exception as error:  # a bug must still end the run, not leave it "inprogress" forever
             with self._lock:
                 state = self._doc["playbook_runs"][inv_id]
@@ -697,6 +730,8 @@ class ServerCore:
                 record["investigation"]["closed"] = now()
                 record["investigation"]["status"] = 1
             for item in run.entries:
+                if id(item.entry) in shown:
+                    continue
                 task = {"playbookName": playbook.name, "taskId": item.task_id, "taskName": item.task_name}
                 self._add_entries(inv_id, [item.entry], "", entryTask=task)
             state = self._doc["playbook_runs"][inv_id]
@@ -704,15 +739,6 @@ class ServerCore:
             if run.error:
                 self._add_entries(inv_id, [_error_entry(f"Playbook {playbook.name} failed: {run.error}")], "")
             self._save()
-
-    def _playbook_command(self, playbook: Playbook, call: CommandCall, incident: Incident) -> CommandOutcome:
-        try:
-            self._check_runnable(call.command, {"using-brand": call.brand} if call.brand else {})
-            run = self._session().execute(call.command, dict(call.args), incident, brand=call.brand)
-        except (ServerError, CatalogError, InstanceError, ArgError, EngineError, ParamError, IntegrationError) as error:
-            return CommandOutcome((), incident, error.detail if isinstance(error, ServerError) else str(error))
-        after = Incident(fields=run.incident.fields, context=run.incident.context)
-        return CommandOutcome(tuple(run.entries), after, "; ".join(run.error_messages) or None)
 
     def playbook_state(self, inv_id: str) -> dict[str, Any]:
         """`GET /inv-playbook/{id}`: the run's state (new, inprogress, completed, failed) and its tasks."""
@@ -752,50 +778,6 @@ def merge_run(fields: Mapping[str, Any], context: Mapping[str, Any], result: Map
     for entry_context in entry_contexts(list(result.get("entries") or ())):
         incident = incident.with_entry_context(entry_context)
     return incident
-
-
-class _ServerInstanceState:
-    """The engine's per-instance state (integration context with its version, lastRun, fetched incidents) kept
-    in the server's document, so it is saved with everything else and survives a restart."""
-
-    def __init__(self, core: ServerCore) -> None:
-        self._core = core
-
-    def integration_context(self, instance: str) -> tuple[dict[str, Any], int]:
-        with self._core._lock:
-            stored = self._core._doc["integration_contexts"].get(instance) or {}
-            return copy.deepcopy(stored.get("context") or {}), int(stored.get("version") or 0)
-
-    def set_integration_context(self, instance: str, context: Mapping[str, Any], version: int) -> None:
-        with self._core._lock:
-            self._core._doc["integration_contexts"][instance] = {
-                "context": copy.deepcopy(dict(context)),
-                "version": version,
-            }
-            self._core._save()
-
-    def last_run(self, instance: str) -> dict[str, Any]:
-        with self._core._lock:
-            return copy.deepcopy(self._core._doc["last_runs"].get(instance) or {})
-
-    def record_fetch(
-        self, instance: str, incidents: Sequence[Mapping[str, Any]], last_run: Mapping[str, Any]
-    ) -> list[str]:
-        ids = []
-        with self._core._lock:
-            for raw in incidents:
-                ids.append(self._core._new_incident(dict(raw), sourced_from=instance))
-            self._core._doc["last_runs"][instance] = copy.deepcopy(dict(last_run))
-            self._core._save()
-        return ids
-
-    def incidents(self) -> list[dict[str, Any]]:
-        with self._core._lock:
-            return [
-                copy.deepcopy(record["fields"])
-                for record in self._core._doc["incidents"].values()
-                if record["fields"].get("sourceInstance")
-            ]
 
 
 def _no_default_instance(integration: Any) -> Mapping[str, Any]:

@@ -2,8 +2,12 @@
 
 Layout of the folder:
 
-    server.json      packs, instances, incidents (fields, context), War Room entries, playbook runs,
-                     integration contexts and lastRun per instance (one JSON document, format version 1)
+    server.json      packs, instances, incidents (fields, context), playbook runs (one JSON document, format
+                     version 1, replaced atomically)
+    instances/       each instance's integration context (with its version) and lastRun: the engine's state
+                     store (xsoar_local.incident.state.StateStore)
+    warroom/<id>.jsonl  each investigation's War Room entries, one JSON line per entry, appended and synced
+                     (a line torn by a crash mid-append is dropped on load)
     packs/<id>/      the installed packs' files, as unpacked from their zips
     api-key          the generated API key (mode 0600), when DEMISTO_API_KEY is not set
     server.lock      held (flock) while a server runs, so a second server on the same folder is refused
@@ -16,6 +20,7 @@ import copy
 import fcntl
 import json
 import os
+import re
 import secrets
 import tempfile
 from pathlib import Path
@@ -26,6 +31,8 @@ DOCUMENT_NAME: Final = "server.json"
 API_KEY_NAME: Final = "api-key"
 LOCK_NAME: Final = "server.lock"
 PACKS_DIR: Final = "packs"
+WARROOM_DIR: Final = "warroom"
+_SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
 class StateFolderError(Exception):
@@ -39,10 +46,7 @@ def empty_document() -> dict[str, Any]:
         "packs": {},
         "instances": {},
         "incidents": {},
-        "entries": {},
         "playbook_runs": {},
-        "integration_contexts": {},
-        "last_runs": {},
         "counters": {"incident": 0, "entry": 0, "instance": 0},
         "playground_id": "",
     }
@@ -136,6 +140,49 @@ class StateFolder:
         """Write the document atomically (serialised first, so a value that is not JSON changes nothing)."""
         text = json.dumps(document, ensure_ascii=False, indent=1, default=str) + "\n"
         write_atomically(self.document_path, text)
+
+    def _warroom_file(self, inv_id: str) -> Path:
+        name = inv_id if _SAFE_ID.fullmatch(inv_id) and ".." not in inv_id else "x" + inv_id.encode("utf-8").hex()
+        return self.folder / WARROOM_DIR / f"{name}.jsonl"
+
+    def append_entries(self, inv_id: str, entries: list[dict[str, Any]]) -> None:
+        """Append entries to the investigation's War Room file, synced to disk before returning."""
+        if not entries:
+            return
+        text = "".join(json.dumps(entry, ensure_ascii=False, default=str) + "\n" for entry in entries)
+        path = self._warroom_file(inv_id)
+        path.parent.mkdir(exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            os.write(descriptor, text.encode("utf-8"))
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+
+    def load_entries(self) -> dict[str, list[dict[str, Any]]]:
+        """Every investigation's War Room; an incomplete last line (a crash mid-append) is dropped."""
+        found: dict[str, list[dict[str, Any]]] = {}
+        folder = self.folder / WARROOM_DIR
+        if not folder.is_dir():
+            return found
+        for path in sorted(folder.glob("*.jsonl")):
+            data = path.read_bytes()
+            if data and not data.endswith(b"\n"):
+                # torn by a crash mid-append: cut it off, so the next append starts on a line of its own
+                data = data[: data.rfind(b"\n") + 1]
+                with path.open("r+b") as handle:
+                    handle.truncate(len(data))
+            entries = []
+            for line in data.decode("utf-8", errors="replace").splitlines():
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                if isinstance(entry, dict) and entry.get("investigationId"):
+                    entries.append(entry)
+            if entries:
+                found[str(entries[0]["investigationId"])] = entries
+        return found
 
     def api_key(self, environ: dict[str, str] | os._Environ[str]) -> tuple[str, str]:
         """The API key and where it came from: DEMISTO_API_KEY, else the one kept here (made on first start)."""

@@ -100,18 +100,25 @@ def _literal_patterns(tree: ast.AST) -> list[tuple[str, int]]:
 
 
 def warm_runtime(runtime_dir: Path) -> int:
-    """Prepare the server's runtime modules without running them: compile them, import what they import, and
-    compile their literal regexes. Running them stays per command (their import-time state depends on the
-    instance's params). Returns how many modules were prepared."""
+    """Prepare the server's runtime modules without running them: check their digests and compile the verified
+    bytes, import what they import, and compile their literal regexes. Running them stays per command (their
+    import-time state depends on the instance's params and on the time the command starts). Returns how many
+    modules were prepared; a tampered runtime prepares nothing (each command then refuses to run, as it checks
+    the digests again)."""
     from xsoar_local.engine.sandbox import compile_runtime
+    from xsoar_local.runtime import RuntimeTamperedError, read_verified
 
+    try:
+        verified = read_verified(runtime_dir)
+    except RuntimeTamperedError:
+        return 0
     prepared = 0
     for name in ("CommonServerPython.py", "CommonServerUserPython.py"):
-        path = runtime_dir / name
-        if not path.is_file():
+        data = verified.get(name)
+        if data is None:
             continue
-        compile_runtime(path)
-        tree = ast.parse(path.read_text(encoding="utf-8"))
+        compile_runtime(str(runtime_dir / name), data)
+        tree = ast.parse(data)
         for module in _imported_modules(tree):
             if module in ("demistomock", "CommonServerPython", "CommonServerUserPython"):
                 continue

@@ -1,0 +1,137 @@
+"""Automation scripts and integration commands from one content root, run as War Room commands (`run --packs`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from xsoar_local.incident.state import StateStore
+
+from .support import PACKS, run_line, xsoar
+
+
+def test_script_with_a_keyed_output_updates_by_key(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Given GkEnrich (outputs keyed on ip), When run for two IPs and then the first again with another note,
+    Then the context holds one item per IP, the repeated one updated in place."""
+    for line in ("!GkEnrich 1.1.1.1", "!GkEnrich ip=2.2.2.2", '!GkEnrich 1.1.1.1 note="second look"'):
+        outcome = run_line(capsys, tmp_path, line)
+        assert outcome.status == 0, outcome.err or outcome.entries
+    enrichments = outcome.document["context"]["Gatekeeper"]["Enrichment"]
+    assert [(item["ip"], item["note"]) for item in enrichments] == [
+        ("1.1.1.1", "second look"),
+        ("2.2.2.2", "none given"),
+    ], "the key field decides update or append; the defaultValue fills `note`"
+
+
+def test_script_sees_the_incident_and_its_context(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Given alerts in the context, When a script runs, Then demisto.context() and incident() are the incident's."""
+    assert run_line(capsys, tmp_path, "!gk-alert-list limit=2").status == 0
+    enrichment = run_line(capsys, tmp_path, "!GkEnrich 9.9.9.9").contents
+    assert (enrichment["alerts_seen"], enrichment["incident"]) == (2, "Local incident"), enrichment
+
+
+def test_script_calling_a_command_gets_entries_and_the_merged_context(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Given GkCallCommand (executeCommand('gk-alert-list')), When run, Then it gets the command's entries with the
+    instance that ran them, its context() shows the command's outputs, and they stay in the incident."""
+    outcome = run_line(capsys, tmp_path, "!GkCallCommand limit=2")
+    assert outcome.status == 0, outcome.err or outcome.entries
+    assert outcome.contents == {"count": 2, "brand": "Gatekeeper", "instance": "Gatekeeper_main", "in_context": 2}
+    assert [alert["id"] for alert in outcome.document["context"]["Gatekeeper"]["Alert"]] == [1, 2], (
+        "the nested command's EntryContext is merged into the incident"
+    )
+
+
+def test_script_sees_script_identity_and_no_params(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Given a script, When it reads its calling context, Then it is a script (no params/command), named as itself."""
+    view = run_line(capsys, tmp_path, "!ProbeScript view").contents
+    assert (view["script_name"], view["integration"], view["params"], view["command"]) == (
+        "ProbeScript",
+        False,
+        {},
+        "",
+    ), view
+    assert view["args"] == {"function": "view", "payload": "{}"}, view
+
+
+def test_integration_calling_a_script(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Given an integration command that runs GkEnrich through executeCommand, When run, Then it gets its entry."""
+    outcome = run_line(capsys, tmp_path, "!gk-enrich-via-script ip=4.4.4.4")
+    assert outcome.status == 0, outcome.err or outcome.entries
+    assert outcome.contents["brand"] == "Scripts", outcome.contents
+    assert outcome.contents["contents"]["ip"] == "4.4.4.4", outcome.contents
+    assert outcome.document["context"]["Gatekeeper"]["Enrichment"]["ip"] == "4.4.4.4", "the script's output landed"
+
+
+def test_execute_command_helper_and_unknown_commands(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Given CSP's execute_command on an unknown command, When run, Then executeCommand raised as on the server
+    (an error entry naming the command), while a known one answers through the helper."""
+    known = run_line(capsys, tmp_path, '!ProbeScript execute-command-helper payload=\'{"command": "lh-status"}\'')
+    assert known.contents["status"] == "UP", known.entries
+    unknown = run_line(capsys, tmp_path, '!ProbeScript execute payload=\'{"command": "no-such-thing"}\'')
+    assert unknown.status == 1, unknown.entries
+    assert "Unsupported Command : no-such-thing" in unknown.entries[0]["Contents"], unknown.entries
+
+
+def test_using_brand_and_using_pick_the_instance(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Given `ip` in two brands, When run bare, with using-brand and with using, Then bare is a clear error and the
+    others run on the brand or instance named."""
+    bare = run_line(capsys, tmp_path, "!ip 1.1.1.1")
+    assert bare.status == 2, bare.err
+    assert "ambiguous" in bare.err, bare.err
+    assert "using-brand=" in bare.err, bare.err
+    by_brand = run_line(capsys, tmp_path, "!ip 1.1.1.1 using-brand=Lighthouse")
+    assert by_brand.document["context"]["Lighthouse"]["IP"]["ip"] == "1.1.1.1", by_brand.entries
+    by_name = run_line(capsys, tmp_path, "!ip 6.6.6.6 using=Gatekeeper_main")
+    assert by_name.document["context"]["Gatekeeper"]["IP"] == {"ip": "6.6.6.6", "verdict": "bad"}, by_name.entries
+
+
+def test_names_the_server_provides_need_no_import(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Given code using requests, json, re and datetime without importing them, When run, Then it works as on a
+    server (CommonServerPython's names are in the code's namespace)."""
+    outcome = run_line(capsys, tmp_path, "!gk-server-names")
+    assert outcome.contents == {"requests": "requests", "json": "[1]", "re": True, "datetime": "datetime"}
+
+
+def test_javascript_script_is_refused_naming_it(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Given a JavaScript script, When run, Then one line names it and says why; nothing is written."""
+    outcome = run_line(capsys, tmp_path, "!GkJsPrint hello")
+    assert outcome.status == 2, outcome.out
+    assert outcome.err.strip().splitlines() == [
+        f"error: script 'GkJsPrint' is javascript ({PACKS}/Gatekeeper/Scripts/GkJsPrint/GkJsPrint.yml): "
+        "the local engine runs Python scripts only"
+    ]
+    assert StateStore(tmp_path).read().incidents == {}, "a refused run writes no incident"
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        pytest.param("!GkEnrich", "GkEnrich: missing required argument 'ip'", id="missing-required"),
+        pytest.param("!GkEnrich ip=1 colour=red", "GkEnrich: unknown argument 'colour'", id="unknown-arg"),
+        pytest.param("!NoSuchThing", "no integration command or script called 'NoSuchThing'", id="unknown-name"),
+    ],
+)
+def test_bad_script_lines_are_one_line_errors(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, line: str, message: str
+) -> None:
+    """Given a War Room line a server would refuse, When run, Then exit 2 with one line saying why."""
+    outcome = run_line(capsys, tmp_path, line)
+    assert outcome.status == 2, outcome.out
+    assert len(outcome.err.strip().splitlines()) == 1, outcome.err
+    assert message in outcome.err, outcome.err
+
+
+def test_a_script_folder_given_as_integration_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Given a script folder passed to --integration, When run, Then one line says to use --packs (no traceback)."""
+    folder = PACKS / "Gatekeeper" / "Scripts" / "GkEnrich"
+    outcome = xsoar(capsys, "run", "--integration", str(folder), "--state-dir", str(tmp_path), "--command", "!x")
+    assert outcome.status == 2, outcome.out
+    assert outcome.err.strip().splitlines() == [
+        f"error: {folder}/GkEnrich.yml is an automation script, not an integration: run it with "
+        "--packs <content root> --command '!GkEnrich ...'"
+    ]

@@ -1,0 +1,70 @@
+"""Run one integration command against a state folder without losing anyone else's update.
+
+The instance is held (``StateStore.instance_lock``) for the whole command: its integration context is
+read, the command runs, and the context it leaves is written back before the next command of that
+instance may start. The command's entries and setContext calls are then merged into the LATEST copy
+of the incident, inside one locked update, so commands of other instances, playbooks and fetches that
+changed the incident meanwhile keep their changes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from xsoar_local.engine.runner import CommandRun, apply_result
+from xsoar_local.incident.state import State, StateStore
+from xsoar_local.incident.store import Incident
+
+__all__ = ["merge_run", "run_on_current", "run_on_instance"]
+
+Execute = Callable[[Incident], CommandRun]
+
+
+def merge_run(incident: Incident, run: CommandRun) -> Incident:
+    """``incident`` with the run's setContext calls and EntryContexts applied (as the server merges them)."""
+    result = {"context_sets": run.context_sets, "entries": run.entries}
+    merged = apply_result(incident, run.instance, result)
+    return Incident(fields=merged.fields, context=merged.context)
+
+
+def _commit_instance(state: State, instance: str, before: dict[str, object], version: int, run: CommandRun) -> None:
+    after = run.incident.integration_context(instance)
+    if after != before:
+        state.set_integration_context(instance, after, version)
+    if run.last_run:
+        state.set_last_run(instance, run.last_run)
+
+
+def run_on_instance(store: StateStore, instance: str, incident: Incident, execute: Execute) -> CommandRun:
+    """Run ``execute`` on ``incident`` carrying the instance's saved integration context; save the context it leaves.
+
+    Only the instance's integration context and lastRun are written: the incident is the caller's (a
+    playbook keeps its incident in memory and adds it to the folder when it ends).
+    """
+    with store.instance_lock(instance):
+        context, version = store.read().integration_context(instance)
+        run = execute(incident.with_integration_context(instance, context))
+        with store.update() as state:
+            _commit_instance(state, instance, context, version, run)
+    return run
+
+
+def run_on_current(
+    store: StateStore, instance: str, execute: Execute, *, reset: bool = False
+) -> tuple[CommandRun, Incident]:
+    """Run ``execute`` on the folder's current incident; returns the run and the incident as saved after it.
+
+    With ``reset`` the current incident first gets fresh fields and an empty context (instances keep
+    their integration contexts, as a server keeps them).
+    """
+    with store.instance_lock(instance):
+        with store.update() as state:
+            incident_id, incident = state.reset_current() if reset else state.current_incident()
+            context, version = state.integration_context(instance)
+        run = execute(incident.with_integration_context(instance, context))
+        with store.update() as state:
+            latest = state.incidents.get(incident_id, incident)
+            state.put_incident(incident_id, merge_run(latest, run))
+            _commit_instance(state, instance, context, version, run)
+            saved = state.incidents[incident_id]
+    return run, saved
