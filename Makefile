@@ -131,16 +131,23 @@ docs-check: setup
 secrets: setup
 	$(SDK_RUN) secrets -i "$(PACK_TEXT_FILES)"
 
-# dist/YodaSpeak.zip (upload it in the server's Marketplace page: "Upload pack") and
-# dist/integration-YodaSpeak.yml (the unified integration: code, logo, description in one file).
+# dist/YodaSpeak.zip (upload it in Cortex XSOAR's Marketplace page: "Upload pack") and dist/integration-YodaSpeak.yml
+# (the unified integration: code, logo, description in one file); the same two for Cortex XSIAM (marketplacev2) in
+# dist/marketplacev2/. Each is prepared for its marketplace: for XSIAM, playbook names, descriptions and
+# ${incident.*} become alert ones; README text in <~XSIAM>...</~XSIAM> or <~XSOAR>...</~XSOAR> is kept for that
+# marketplace only. prepare-content, not zip-packs: zip-packs (1.39) builds for XSOAR only, and rewrites the
+# pack's README in place.
+PACK_XSIAM := $(PACK_DIST)/marketplacev2
 pack: setup
-	rm -rf $(PACK_DIST)/pack-build $(PACK_ZIP) $(PACK_UNIFIED)
-	mkdir -p $(PACK_DIST)/pack-build
-	$(SDK_RUN) zip-packs -i $(PACK) -o $(PACK_DIST)/pack-build
-	mv $(PACK_DIST)/pack-build/uploadable_packs/YodaSpeak.zip $(PACK_ZIP)
-	$(SDK_RUN) prepare-content -i $(INTEGRATION) -o $(PACK_DIST)
-	rm -rf $(PACK_DIST)/pack-build
-	@test -s $(PACK_ZIP) && test -s $(PACK_UNIFIED) && echo "make pack: wrote $(PACK_ZIP) and $(PACK_UNIFIED)"
+	rm -rf $(PACK_ZIP) $(PACK_UNIFIED) $(PACK_XSIAM)
+	mkdir -p $(PACK_XSIAM)
+	$(SDK_RUN) prepare-content -i $(PACK) -o $(PACK_DIST) -mp xsoar
+	$(SDK_RUN) prepare-content -i $(INTEGRATION) -o $(PACK_DIST) -mp xsoar
+	$(SDK_RUN) prepare-content -i $(PACK) -o $(PACK_XSIAM) -mp marketplacev2
+	$(SDK_RUN) prepare-content -i $(INTEGRATION) -o $(PACK_XSIAM) -mp marketplacev2
+	@for file in $(PACK_ZIP) $(PACK_UNIFIED) $(PACK_XSIAM)/YodaSpeak.zip $(PACK_XSIAM)/integration-YodaSpeak.yml; do \
+	  test -s $$file || { echo "make pack: $$file was not written" >&2; exit 1; }; done
+	@echo "make pack: wrote $(PACK_ZIP) and $(PACK_UNIFIED) (Cortex XSOAR), and the same two in $(PACK_XSIAM)/ (Cortex XSIAM)"
 
 # make upload DEMISTO_BASE_URL=https://xsoar.example.com DEMISTO_API_KEY=...  [XSIAM_AUTH_ID=...]
 # Installs the pack on a server with `demisto-sdk upload` (the only step that needs a network).

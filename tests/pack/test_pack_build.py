@@ -1,4 +1,5 @@
-"""`make pack` builds an uploadable zip and a unified integration holding everything the sources define."""
+"""`make pack` builds, for Cortex XSOAR and for Cortex XSIAM, an uploadable zip and a unified integration holding
+everything the sources define, each worded for its marketplace, and leaves the sources as they were."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.pack._sdk import INTEGRATION, PLAYBOOK, REPO_ROOT, TEST_PLAYBOOK
+from tests.pack._sdk import INTEGRATION, PLAYBOOK, REPO_ROOT
 
 ZIP_INTEGRATION = "Integrations/integration-YodaSpeak.yml"
 # The unifier drops these imports: on the server the modules are already loaded.
@@ -27,8 +28,19 @@ def source_yaml(path: Path) -> dict[str, Any]:
     return yaml.safe_load((REPO_ROOT / path).read_text(encoding="utf-8"))
 
 
+def pack_files() -> dict[str, bytes]:
+    """Every file of the pack's sources, by path."""
+    pack = REPO_ROOT / INTEGRATION.parents[1]
+    return {str(path.relative_to(pack)): path.read_bytes() for path in sorted(pack.rglob("*")) if path.is_file()}
+
+
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def sources_before() -> dict[str, bytes]:
+    return pack_files()
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory, sources_before: dict[str, bytes]) -> Path:
     """Run `make pack` with its output redirected to a temporary folder; return that folder."""
     dist = tmp_path_factory.mktemp("dist")
     result = subprocess.run(
@@ -77,34 +89,85 @@ def unified(
         pytest.param("README.md", id="pack README"),
         pytest.param(ZIP_INTEGRATION, id="integration"),
         pytest.param("Playbooks/playbook-Yoda_Speak.yml", id="playbook"),
-        pytest.param("TestPlaybooks/playbook-YodaSpeak_Test.yml", id="test playbook"),
+        pytest.param("doc_files/Yoda_Speak.png", id="playbook image"),
     ],
 )
-def test_zip_holds_the_pack_items(archive: zipfile.ZipFile, member: str):
+@pytest.mark.parametrize("marketplace", ["xsoar", "marketplacev2"])
+def test_zip_holds_the_pack_items(built: Path, marketplace: str, member: str):
     """
-    Given the zip `make pack` wrote
+    Given the zip `make pack` wrote for a marketplace
     When listing it
-    Then it holds the metadata, the README, the integration and both playbooks at the paths the server expects
+    Then it holds the metadata, the README, the integration, the playbook and its image where the server expects them
     """
-    assert member in archive.namelist(), f"{member} is missing from YodaSpeak.zip: {archive.namelist()}"
+    names = zipfile.ZipFile(zip_path(built, marketplace)).namelist()
+    assert member in names, f"{member} is missing from the {marketplace} YodaSpeak.zip: {names}"
 
 
-@pytest.mark.parametrize(
-    ("member", "source"),
-    [
-        pytest.param("Playbooks/playbook-Yoda_Speak.yml", PLAYBOOK, id="playbook"),
-        pytest.param("TestPlaybooks/playbook-YodaSpeak_Test.yml", TEST_PLAYBOOK, id="test playbook"),
-    ],
-)
-def test_zip_playbooks_match_the_sources(archive: zipfile.ZipFile, member: str, source: Path):
+def zip_path(built: Path, marketplace: str) -> Path:
+    """Where `make pack` writes the zip for a marketplace."""
+    return built / "YodaSpeak.zip" if marketplace == "xsoar" else built / marketplace / "YodaSpeak.zip"
+
+
+def test_zip_playbook_matches_the_source(archive: zipfile.ZipFile):
     """
-    Given a playbook inside the zip and its source file
+    Given the playbook inside the XSOAR zip and its source file
     When comparing them
     Then the id, name and every task (with its wiring, arguments and conditions) are the same
     """
-    packed, original = yaml.safe_load(archive.read(member)), source_yaml(source)
+    packed, original = yaml.safe_load(archive.read("Playbooks/playbook-Yoda_Speak.yml")), source_yaml(PLAYBOOK)
     for key in ("id", "name", "starttaskid", "tasks"):
-        assert packed.get(key) == original[key], f"{member}: {key!r} differs from {source}"
+        assert packed.get(key) == original[key], f"{key!r} differs from {PLAYBOOK}"
+
+
+@pytest.mark.parametrize(
+    ("marketplace", "word", "other", "details"),
+    [
+        pytest.param("xsoar", "incident", "alert", "${incident.details}", id="xsoar-incidents"),
+        pytest.param("marketplacev2", "alert", "incident", "${alert.details}", id="xsiam-alerts"),
+    ],
+)
+def test_each_marketplace_gets_its_own_words(built: Path, marketplace: str, word: str, other: str, details: str):
+    """
+    Given the zip `make pack` wrote for Cortex XSOAR or Cortex XSIAM
+    When reading its README and playbook
+    Then they speak of incidents on XSOAR and of alerts on XSIAM, the playbook reads the matching details field,
+         and no <~XSOAR>/<~XSIAM> tag is left
+    """
+    archive = zipfile.ZipFile(zip_path(built, marketplace))
+    readme = archive.read("README.md").decode("utf-8")
+    playbook = archive.read("Playbooks/playbook-Yoda_Speak.yml").decode("utf-8")
+    for name, text in (("README", readme), ("playbook", playbook)):
+        assert re.search(rf"\b{word}", text, re.IGNORECASE), f"the {marketplace} {name} never says {word!r}"
+        assert not re.search(rf"\b{other}", text, re.IGNORECASE), f"the {marketplace} {name} says {other!r}"
+        assert "<~" not in text, f"a marketplace tag is left in the {marketplace} {name}"
+    assert details in playbook, f"the {marketplace} playbook does not read {details}"
+
+
+def test_xsiam_unified_integration_is_the_same_code(built: Path):
+    """
+    Given the unified integration `make pack` wrote for Cortex XSIAM
+    When comparing it with the sources
+    Then it holds the integration code, commands and settings unchanged
+    """
+    unified = yaml.safe_load((built / "marketplacev2" / "integration-YodaSpeak.yml").read_text(encoding="utf-8"))
+    source = source_yaml(INTEGRATION / "YodaSpeak.yml")
+    code = SERVER_IMPORTS.sub("", (REPO_ROOT / INTEGRATION / "YodaSpeak.py").read_text(encoding="utf-8")).strip()
+    assert code in unified["script"]["script"], "the XSIAM unified script is not the integration code"
+    assert unified["script"]["commands"] == source["script"]["commands"], "the XSIAM commands differ"
+    assert unified["configuration"] == source["configuration"], "the XSIAM settings differ"
+
+
+def test_make_pack_leaves_the_sources_alone(built: Path, sources_before: dict[str, bytes]):
+    """
+    Given the pack's files before `make pack`
+    When it has run
+    Then every file is as it was (demisto-sdk's zip-packs rewrites the README in place; make pack must not)
+    """
+    after = pack_files()
+    changed = sorted(
+        path for path in sources_before.keys() | after.keys() if sources_before.get(path) != after.get(path)
+    )
+    assert not changed, f"make pack changed the pack's sources: {changed}"
 
 
 def test_script_code_is_the_integration_code(unified: dict[str, Any]):

@@ -33,7 +33,8 @@ def metadata() -> dict[str, Any]:
     [
         pytest.param("support", "community", id="support"),
         pytest.param("categories", ["Utilities"], id="categories"),
-        pytest.param("marketplaces", ["xsoar"], id="marketplaces"),
+        # Every Cortex marketplace a translation utility belongs on: XSOAR 6 and 8, XSOAR SaaS, XSIAM, the platform.
+        pytest.param("marketplaces", ["xsoar", "xsoar_saas", "marketplacev2", "platform"], id="marketplaces"),
     ],
 )
 def test_metadata_values(metadata: dict[str, Any], key: str, expected: Any):

@@ -1,8 +1,9 @@
-"""Retries for real: the integration through the engine against the local service in TLS mode.
+"""Retries for real: the integration through the engine against the local service.
 
-CommonServerPython mounts its retry adapter only on https:// URLs, so these runs use the service's TLS mode
-(insecure=true, except where the certificate failure itself is tested). The service's request log counts the
-attempts; where no request gets through, urllib3's debug log counts the connections.
+The integration retries in its own loop over `_http_request`'s failures, so http and https URLs behave alike; most
+runs use the service's TLS mode, as the real service is https (insecure=true, except where the certificate failure
+itself is tested). The service's request log counts the attempts; where no request gets through, urllib3's debug
+log counts the connections.
 """
 
 from __future__ import annotations
@@ -37,13 +38,32 @@ def connections_opened(run: CommandRun, port: int) -> int:
 
 
 def retries_logged(run: CommandRun) -> list[str]:
-    """urllib3's "Retrying (...) after connection broken by ..." lines (the run needs debug=True)."""
-    return [log.message for log in run.logs if "Retrying (" in log.message]
+    """The integration's "Retrying in N s" lines and urllib3's "Retrying (...)" ones (the run needs debug=True)."""
+    return [log.message for log in run.logs if "Retrying in" in log.message or "Retrying (" in log.message]
 
 
-def tls_service(*faults: str) -> ServiceConfig:
-    """The service over TLS, rate limit off, with the given fault specs."""
-    return ServiceConfig(rate_limit=None, tls=True, faults=tuple(parse_fault(spec) for spec in faults))
+def tls_service(*faults: str, tls: bool = True) -> ServiceConfig:
+    """The service over TLS (or plain http), rate limit off, with the given fault specs."""
+    return ServiceConfig(rate_limit=None, tls=tls, faults=tuple(parse_fault(spec) for spec in faults))
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected_statuses"),
+    [
+        pytest.param("status=503,times=2", [503, 503, 200], id="503-twice-then-ok"),
+        pytest.param("drop,times=3", [None, None, None, 200], id="dropped-three-times-then-ok-on-the-last-retry"),
+    ],
+)
+def test_plain_http_urls_are_retried_too(fault: str, expected_statuses: list[int | None]) -> None:
+    """Given a service on plain http that fails a few times (CommonServerPython mounts no retry adapter there),
+    When the integration translates in debug mode,
+    Then its own loop retries, logs each retry, and the command succeeds."""
+    with serve(tls_service(fault, tls=False)) as service:
+        run = translate(service.url, debug=True)
+    seen = statuses(service)
+    assert not run.is_error, f"the retries should have hidden the transient {fault}: {error_text(run)}"
+    assert seen == expected_statuses, f"the service should have seen {expected_statuses}, saw {seen}"
+    assert len(retries_logged(run)) == len(expected_statuses) - 1, retries_logged(run)
 
 
 @pytest.mark.parametrize(
@@ -90,8 +110,8 @@ def test_persistent_server_errors_stop_after_bounded_attempts(fault: str, status
     assert "try again later" in message, f"the error should say what to do: {message!r}"
 
 
-def test_rate_limit_is_never_retried_even_where_retries_are_mounted() -> None:
-    """Given a service over TLS (retries mounted) that answers 429,
+def test_rate_limit_is_never_retried() -> None:
+    """Given a service over TLS that answers 429,
     When the integration translates,
     Then exactly one request was made and the error entry quotes the wait the service asked for."""
     with serve(tls_service("429")) as service:

@@ -1,66 +1,34 @@
 """Unit tests of the YodaSpeak integration, against the real CommonServerPython and demistomock modules.
 
-HTTP is mocked with requests-mock; test_data/ holds the response shapes the FunTranslations API really sends.
+They drive main() (demisto.params/args/command patched) or translate_command() and read what a user gets: the
+War Room entries, the CommandResults, the integration context and the requests sent. HTTP is requests-mock with the
+answers in test_data/, or, where the transport matters (retries, TLS, proxy), the local FunTranslations service on a
+real loopback socket.
 """
 
-# BaseClient's methods are untyped; the tests call some of them directly, as the engine's CommonServerPython does.
-# mypy: disallow-untyped-calls=False
-
 import hashlib
-import http.client
 import json
-import math
-import os
+import socket
+import time
 from pathlib import Path
-from typing import Any, ClassVar
-from urllib.parse import parse_qs
+from typing import Any
 
+import CommonServerPython
 import demistomock as demisto
 import pytest
 import requests
 import requests_mock as requests_mock_module
 import yaml
 import YodaSpeak
-from CommonServerPython import BaseClient, CommandResults, DemistoException
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from requests.adapters import HTTPAdapter
-from urllib3.connection import HTTPSConnection
-from urllib3.connectionpool import HTTPSConnectionPool
-from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, ReadTimeoutError, SSLError
-from urllib3.util.retry import Retry
-from YodaSpeak import (
-    API_KEY_HEADER,
-    CACHE_CONTEXT_KEY,
-    MAX_CACHE_ENTRIES,
-    MAX_TEXT_LENGTH,
-    TRANSLATE_COMMAND,
-    ApiKeyError,
-    BadResponseError,
-    Client,
-    ConfigurationError,
-    ConnectionFailedError,
-    FinalErrorsRetry,
-    InvalidTextError,
-    RateLimitError,
-    RequestRejectedError,
-    ServiceError,
-    YodaSpeakError,
-    add_to_cache,
-    cache_key,
-    parse_api_key,
-    parse_base_url,
-    parse_bool_param,
-    parse_cache_hours,
-    seconds,
-    translate_command,
-)
+from markdown_it import MarkdownIt
+from YodaSpeak import Client, RateLimitError, translate_command
 
-# Imported under another name, or pytest would collect it as a test.
-from YodaSpeak import test_module as run_test_module
+from xsoar_local.funtranslations.faults import parse_fault
+from xsoar_local.funtranslations.server import RunningService, ServiceConfig, serve
 
 HERE = Path(__file__).parent
-TEST_DATA = HERE / "test_data"
 BASE_URL = "https://api.funtranslations.com/translate/"
 YODA_URL = BASE_URL + "yoda"
 API_KEY = "ft-paid-3f9a1c7e5b"
@@ -69,1132 +37,6 @@ TRANSLATED = "Lost a planet,  master obiwan has."
 NOW = 1_800_000_000.0  # 2027-01-15T08:00:00Z
 HOUR = 3600.0
 DT_KEY = "YodaSpeak.TheForce(val.Original && val.Original == obj.Original)"
-
-
-def load(name: str) -> Any:
-    """Reads a recorded response from test_data/."""
-    return json.loads((TEST_DATA / name).read_text(encoding="utf-8"))
-
-
-@pytest.fixture(autouse=True)
-def _isolated_process_state(monkeypatch: pytest.MonkeyPatch) -> None:
-    """BaseClient deletes proxy and CA variables from os.environ; restore them, and start with an empty cache."""
-    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        value = os.environ.get(name)
-        if value is not None:
-            monkeypatch.setenv(name, value)
-    monkeypatch.delenv("REQUESTS_TIMEOUT", raising=False)
-    monkeypatch.setattr(demisto, "integrationContext", {})
-
-
-@pytest.fixture
-def client() -> Client:
-    """A client for the public tier: no API key."""
-    return Client(BASE_URL, api_key=None, verify=True, proxy=False)
-
-
-def sent_text(request: Any) -> str:
-    """Returns the text field of a form-encoded request body."""
-    return str(parse_qs(request.text)["text"][0])
-
-
-def table_rows(markdown: str) -> list[list[str]]:
-    """Splits the readable output's table into rows of cells the way GFM does.
-
-    A pipe splits cells unless a backslash escapes it; markdown lines end at \\n or \\r.
-    """
-    assert "\r" not in markdown, f"a raw carriage return starts a new markdown line: {markdown!r}"
-    lines = markdown.split("\n")
-    assert "|Original|Translation|" in lines, f"no table header in {markdown!r}"
-    start = lines.index("|Original|Translation|")
-    assert lines[start + 1] == "|---|---|", f"no delimiter row under the header in {markdown!r}"
-    rows = []
-    for line in lines[start + 2 :]:
-        if not line:
-            break
-        cells, cell, index = [], "", 0
-        while index < len(line):
-            if line[index] == "\\" and index + 1 < len(line):
-                cell += line[index : index + 2]
-                index += 2
-                continue
-            if line[index] == "|":
-                cells.append(cell)
-                cell = ""
-            else:
-                cell += line[index]
-            index += 1
-        cells.append(cell)
-        assert cells[0] == "", f"row does not start with a pipe: {line!r}"
-        assert cells[-1] == "", f"row does not end with a pipe: {line!r}"
-        rows.append([c.strip(" ") for c in cells[1:-1]])
-    return rows
-
-
-def unescape_cell(cell: str) -> str:
-    """Reverses the escaping of a cell: backslash escapes, the HTML entities, and <br> for a line break."""
-    out, index = "", 0
-    replacements = {"<br>": "\n", "&lt;": "<", "&gt;": ">", "&amp;": "&"}
-    while index < len(cell):
-        for escaped, plain in replacements.items():
-            if cell.startswith(escaped, index):
-                out += plain
-                index += len(escaped)
-                break
-        else:
-            if cell[index] == "\\":
-                index += 1
-            out += cell[index]
-            index += 1
-    return out
-
-
-def outputs_of(results: CommandResults) -> dict[str, Any]:
-    """The context outputs of a command result, which the integration always gives as one object."""
-    outputs = results.outputs
-    assert isinstance(outputs, dict), f"outputs must be one object, got {outputs!r}"
-    return outputs
-
-
-def assert_one_row(markdown: str, original: str, translation: str) -> None:
-    """Checks the readable table has one row of two cells that show exactly the texts."""
-    rows = table_rows(markdown)
-    assert len(rows) == 1, f"expected one row: {rows} from {markdown!r}"
-    assert len(rows[0]) == 2, f"expected two cells: {rows} from {markdown!r}"
-    shown = [unescape_cell(cell) for cell in rows[0]]
-    as_lines = [value.replace("\r\n", "\n").replace("\r", "\n").strip(" ") for value in (original, translation)]
-    assert shown == as_lines, f"table shows {shown}, expected {as_lines}"
-
-
-# ---- Client.translate: requests ------------------------------------------------------------------------------------
-
-
-def test_translate_posts_form_text_to_yoda(client: Client, requests_mock: Any) -> None:
-    """
-    Given: the service translates the vendor's example sentence.
-    When: the client translates it.
-    Then: it POSTs form data text=... to <url>/yoda and returns the translation and the raw response.
-    """
-    requests_mock.post(YODA_URL, json=load("translate_success.json"))
-
-    translation = client.translate(TEXT)
-
-    request = requests_mock.last_request
-    assert request.method == "POST", f"expected a POST, sent {request.method}"
-    assert request.url == YODA_URL, f"sent to {request.url}"
-    assert request.headers["Content-Type"] == "application/x-www-form-urlencoded", "the body must be form data"
-    assert sent_text(request) == TEXT, f"sent text {sent_text(request)!r}"
-    assert translation.translated == TRANSLATED, "the double space is the service's and must be kept"
-    assert translation.raw_response == load("translate_success.json"), "the raw response must be the API's answer"
-
-
-def test_translate_strips_trailing_space(client: Client, requests_mock: Any) -> None:
-    """
-    Given: the service adds a trailing space to a translation, as it sometimes does.
-    When: the client translates.
-    Then: the translation has no trailing space.
-    """
-    requests_mock.post(YODA_URL, json=load("translate_success_trailing_space.json"))
-
-    assert client.translate("my name is gautam").translated == "gautam, my name is", "trailing space kept"
-
-
-@pytest.mark.parametrize(
-    ("api_key", "expected_header"),
-    [
-        pytest.param(API_KEY, API_KEY, id="key configured: header sent"),
-        pytest.param(None, None, id="no key: header not sent"),
-        pytest.param("", None, id="empty key: header not sent"),
-    ],
-)
-def test_api_key_header(requests_mock: Any, api_key: str | None, expected_header: str | None) -> None:
-    """
-    Given: an API key that is configured, absent, or empty.
-    When: the client translates.
-    Then: the X-Funtranslations-Api-Secret header carries the key only when one is configured.
-    """
-    requests_mock.post(YODA_URL, json=load("translate_success.json"))
-
-    Client(BASE_URL, api_key=api_key, verify=True, proxy=False).translate(TEXT)
-
-    assert requests_mock.last_request.headers.get(API_KEY_HEADER) == expected_header, "wrong API key header"
-
-
-def test_translate_asks_http_request_for_bounded_retries(client: Client, mocker: Any) -> None:
-    """
-    Given: a client.
-    When: it translates.
-    Then: _http_request is asked to retry 5xx (not 429) 3 times with a small back-off, and to leave errors to the
-        integration's own handler.
-    """
-    http_request = mocker.patch.object(BaseClient, "_http_request", side_effect=requests.exceptions.ReadTimeout())
-
-    with pytest.raises(ConnectionFailedError):
-        client.translate(TEXT)
-
-    kwargs = http_request.call_args.kwargs
-    assert kwargs["retries"] == 3, "retries must be bounded"
-    assert kwargs["backoff_factor"] == 0.5, "back-off must stay small: 0+1+2 seconds in all"
-    assert set(kwargs["status_list_to_retry"]) == set(range(500, 600)), "every 5xx is retried"
-    assert 429 not in kwargs["status_list_to_retry"], "a 429 must never be retried"
-    assert kwargs["error_handler"] == client._raise_for_status, "errors must go through the envelope handler"
-    assert kwargs["data"] == {"text": TEXT}, "the text goes as form data"
-
-
-def mounted_retry(verify: bool = True) -> Retry:
-    """The Retry that BaseClient mounts for https:// once the client asks for the integration's retries."""
-    client = Client(BASE_URL, api_key=None, verify=verify, proxy=False)
-    client._implement_retry(retries=3, status_list_to_retry=range(500, 600), backoff_factor=0.5)
-    return retry_of(client)
-
-
-def retry_of(client: BaseClient) -> Retry:
-    """The urllib3 Retry of the adapter a client's session uses for https:// URLs."""
-    adapter = client._session.get_adapter("https://api.funtranslations.com/")
-    assert isinstance(adapter, HTTPAdapter), f"no requests HTTPAdapter mounted: {adapter!r}"
-    retry = adapter.max_retries
-    assert isinstance(retry, Retry), f"no urllib3 Retry mounted: {retry!r}"
-    return retry
-
-
-# Every parameter of Retry.__init__ in urllib3 1.26.20, the last 1.26 release; an engine image may still ship it.
-URLLIB3_1_26_RETRY_PARAMETERS = {
-    "total",
-    "connect",
-    "read",
-    "redirect",
-    "status",
-    "other",
-    "method_whitelist",
-    "allowed_methods",
-    "status_forcelist",
-    "backoff_factor",
-    "raise_on_redirect",
-    "raise_on_status",
-    "history",
-    "respect_retry_after_header",
-    "remove_headers_on_redirect",
-}
-
-
-class RecordingRetry(FinalErrorsRetry):
-    """FinalErrorsRetry that keeps the keyword arguments it was last built with."""
-
-    received: ClassVar[dict[str, Any]] = {}
-
-    def __init__(self, **kwargs: Any) -> None:
-        type(self).received = kwargs
-        super().__init__(**kwargs)
-
-
-def test_retry_copy_keeps_common_server_settings() -> None:
-    """
-    Given: the Retry that CommonServerPython's BaseClient mounts for 3 retries of 5xx with a 0.5 back-off.
-    When: FinalErrorsRetry copies it, turning Retry-After off.
-    Then: the copy keeps the retry counts, back-off, status list and methods, takes the override, and is built only
-        from settings urllib3 1.26 accepts (never method_whitelist, which 1.26 refuses next to allowed_methods).
-    """
-    client = Client(BASE_URL, api_key=None, verify=True, proxy=False)
-    BaseClient._implement_retry(client, retries=3, status_list_to_retry=range(500, 600), backoff_factor=0.5)
-    original = retry_of(client)
-    assert original.respect_retry_after_header, "the test needs a Retry that honours Retry-After before the copy"
-
-    copy = RecordingRetry.copy_of(original, respect_retry_after_header=False)
-
-    for name in ("total", "connect", "read", "status", "backoff_factor", "raise_on_status", "raise_on_redirect"):
-        assert getattr(copy, name) == getattr(original, name), (
-            f"{name} changed in the copy: {getattr(copy, name)!r}, CommonServerPython set {getattr(original, name)!r}"
-        )
-    assert set(copy.status_forcelist or ()) == set(range(500, 600)), f"status list lost: {copy.status_forcelist!r}"
-    assert copy.allowed_methods == frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"}), (
-        f"retried methods changed in the copy: {copy.allowed_methods!r}"
-    )
-    assert copy.respect_retry_after_header is False, "the Retry-After override was not applied"
-    passed = set(RecordingRetry.received)
-    assert passed <= URLLIB3_1_26_RETRY_PARAMETERS, (
-        f"urllib3 1.26 would reject these Retry settings: {sorted(passed - URLLIB3_1_26_RETRY_PARAMETERS)}"
-    )
-    assert "method_whitelist" not in passed, "method_whitelist next to allowed_methods raises ValueError on 1.26"
-
-
-def dropped_connection() -> ProtocolError:
-    """What urllib3 raises when the server closes the socket without answering."""
-    return ProtocolError("Connection aborted.", http.client.RemoteDisconnected("Remote end closed connection"))
-
-
-@pytest.mark.parametrize("verify", [pytest.param(True, id="verified TLS"), pytest.param(False, id="trust any cert")])
-def test_retry_adapter_ignores_retry_after(verify: bool) -> None:
-    """
-    Given: a client, with or without certificate checks.
-    When: BaseClient mounts its retry adapter.
-    Then: it is the integration's FinalErrorsRetry; a 429 is not retried even with a Retry-After header (urllib3
-        would retry it and sleep); 5xx answers, failed and dropped connections are, 3 times.
-    """
-    retry = mounted_retry(verify)
-
-    assert isinstance(retry, FinalErrorsRetry), f"the integration's Retry is not mounted: {type(retry).__name__}"
-    assert retry.total == 3, f"expected 3 retries, got {retry.total}"
-    assert not retry.respect_retry_after_header, "Retry-After must not make urllib3 retry or sleep"
-    assert not retry.is_retry("POST", 429, has_retry_after=True), "a 429 with Retry-After would be retried"
-    assert retry.is_retry("POST", 503), "a 503 must be retried"
-    assert retry.connect == 3, f"failed connections must be retried 3 times, not {retry.connect}"
-    assert retry.read == 3, f"dropped connections must be retried 3 times, not {retry.read}"
-    assert retry.backoff_factor == 0.5, f"the back-off changed in the copy: {retry.backoff_factor}"
-    assert "POST" in (retry.allowed_methods or ()), "POST must stay retryable, or nothing is retried"
-
-
-@pytest.mark.parametrize(
-    ("error", "counter"),
-    [
-        pytest.param(dropped_connection(), "read", id="dropped connection"),
-        pytest.param(
-            NewConnectionError(HTTPSConnection("api.funtranslations.com"), "Connection refused"),
-            "connect",
-            id="refused connection",
-        ),
-    ],
-)
-def test_connection_failures_are_retried_three_times(error: Exception, counter: str) -> None:
-    """
-    Given: the mounted retry, and a connection that was refused or dropped without an answer.
-    When: urllib3 counts the failure, again and again.
-    Then: the first three failures are retried (one fewer retry left each time), the fourth ends the request.
-    """
-    retry = mounted_retry()
-
-    for left in (2, 1, 0):
-        retry = retry.increment("POST", "/translate/yoda", error=error)
-        assert getattr(retry, counter) == left, f"expected {left} {counter} retries left, got {retry!r}"
-
-    with pytest.raises(MaxRetryError) as raised:
-        retry.increment("POST", "/translate/yoda", error=error)
-    assert raised.value.reason is error, f"the last failure should be the reason given: {raised.value.reason!r}"
-
-
-@pytest.mark.parametrize("verify", [pytest.param(True, id="verified TLS"), pytest.param(False, id="trust any cert")])
-@pytest.mark.parametrize(
-    "error",
-    [
-        pytest.param(
-            ReadTimeoutError(HTTPSConnectionPool("api.funtranslations.com"), "/translate/yoda", "Read timed out."),
-            id="read timeout",
-        ),
-        pytest.param(SSLError("certificate verify failed"), id="TLS failure"),
-    ],
-)
-def test_read_timeouts_and_tls_failures_are_final(error: Exception, verify: bool) -> None:
-    """
-    Given: the mounted retry, with retries left for connections and reads.
-    When: urllib3 counts a read timeout or a TLS failure.
-    Then: the error is raised as it is on the first attempt (requests maps it to ReadTimeout or SSLError), not
-        retried and not wrapped in MaxRetryError.
-    """
-    retry = mounted_retry(verify)
-
-    with pytest.raises(type(error)) as raised:
-        retry.increment("POST", "/translate/yoda", error=error)
-
-    assert raised.value is error, f"expected the {type(error).__name__} itself, got {raised.value!r}"
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        pytest.param(1, "1 second", id="one: singular"),
-        pytest.param(1.0, "1 second", id="one as float: singular"),
-        pytest.param(0.5, "0.5 seconds", id="fraction: plural"),
-        pytest.param(30, "30 seconds", id="default timeout: plural"),
-        pytest.param(2.5, "2.5 seconds", id="decimal: plural"),
-    ],
-)
-def test_seconds_reads_well(value: float, expected: str) -> None:
-    """
-    Given: a timeout in seconds.
-    When: it is formatted for a message.
-    Then: it has the right number and unit, singular only for exactly one second.
-    """
-    assert seconds(value) == expected, f"{value!r} formatted as {seconds(value)!r}, expected {expected!r}"
-
-
-def test_request_timeout_default(client: Client) -> None:
-    """
-    Given: no REQUESTS_TIMEOUT on the engine.
-    When: a client is built.
-    Then: it waits 30 seconds for the service.
-    """
-    assert client.timeout == 30, f"timeout is {client.timeout}"
-
-
-# ---- Client.translate: errors --------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("status", "body", "error_class", "expected"),
-    [
-        pytest.param(
-            401,
-            load("error_401_unauthorized.json"),
-            ApiKeyError,
-            ["HTTP 401: Unauthorized", "API Key parameter"],
-            id="401",
-        ),
-        pytest.param(403, None, ApiKeyError, ["HTTP 403: Forbidden", "API Key parameter"], id="403 without envelope"),
-        pytest.param(
-            400,
-            load("error_400_text_missing.json"),
-            RequestRejectedError,
-            ["HTTP 400: Bad Request: text is missing.", "API URL parameter", "text argument"],
-            id="400",
-        ),
-        pytest.param(
-            404,
-            load("error_404_not_found.json"),
-            RequestRejectedError,
-            [f"no Yoda translator at {YODA_URL}", "HTTP 404: Not Found", "API URL parameter", BASE_URL],
-            id="404",
-        ),
-        pytest.param(418, None, RequestRejectedError, ["HTTP 418", "API URL parameter"], id="other 4xx"),
-        pytest.param(
-            500,
-            {"error": {"code": 500, "message": "Internal Server Error"}},
-            ServiceError,
-            ["HTTP 500: Internal Server Error", "not the instance settings", "try again later"],
-            id="500",
-        ),
-        pytest.param(503, None, ServiceError, ["HTTP 503: Service Unavailable", "try again later"], id="503 no body"),
-    ],
-)
-def test_error_statuses(
-    client: Client, requests_mock: Any, status: int, body: Any, error_class: type, expected: list[str]
-) -> None:
-    """
-    Given: the service answers an error status, with or without its {"error": {...}} envelope.
-    When: the client translates.
-    Then: the error names the cause and what to change.
-    """
-    if body is None:
-        requests_mock.post(YODA_URL, status_code=status, text="<html><body>error</body></html>")
-    else:
-        requests_mock.post(YODA_URL, status_code=status, json=body)
-
-    with pytest.raises(error_class) as raised:
-        client.translate(TEXT)
-
-    for fragment in expected:
-        assert fragment in str(raised.value), f"{fragment!r} missing from: {raised.value}"
-    assert requests_mock.call_count == 1, "exactly one request expected"
-
-
-@pytest.mark.parametrize(
-    ("message", "wait"),
-    [
-        pytest.param(load("error_429_rate_limit.json")["error"]["message"], "56 minutes and 54 seconds", id="m+s"),
-        pytest.param(
-            "Too Many Requests: Rate limit of 10 requests per hour exceeded. Please wait for 59 minutes and 1 second.",
-            "59 minutes and 1 second",
-            id="singular second",
-        ),
-        pytest.param("Too Many Requests: Please wait for 1 hour.", "1 hour", id="hour"),
-        pytest.param("Too Many Requests", None, id="no wait given"),
-    ],
-)
-def test_rate_limit_quotes_the_wait(client: Client, requests_mock: Any, message: str, wait: str | None) -> None:
-    """
-    Given: the service answers 429 with one of the rate-limit messages seen in real captures.
-    When: the client translates.
-    Then: a RateLimitError quotes the service's wait, parsed from the text, and the request is made once.
-    """
-    requests_mock.post(YODA_URL, status_code=429, json={"error": {"code": 429, "message": message}})
-
-    with pytest.raises(RateLimitError) as raised:
-        client.translate(TEXT)
-
-    error = raised.value
-    assert error.wait == wait, f"parsed wait {error.wait!r}, expected {wait!r}"
-    assert message in str(error), f"the service's message must be quoted: {error}"
-    assert "does not retry" in str(error), f"no word on retries in: {error}"
-    assert "API Key parameter" in str(error), f"no advice on the key in: {error}"
-    advice = f"Try again in {wait}" if wait else "Try again later (the free tier allows 5 calls an hour)"
-    assert advice in str(error), f"{advice!r} missing from: {error}"
-    assert requests_mock.call_count == 1, "a 429 must not be retried"
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "expected"),
-    [
-        pytest.param({"json": load("translate_zero_total.json")}, "success.total is 0, expected 1", id="total 0"),
-        pytest.param({"json": {"contents": {"translated": "x"}}}, "success.total is null", id="no success"),
-        pytest.param(
-            {"json": {"success": {"total": True}, "contents": {"translated": "x"}}}, "is true", id="total bool"
-        ),
-        pytest.param({"json": {"success": {"total": 2}, "contents": {"translated": "x"}}}, "is 2", id="total 2"),
-        pytest.param({"json": load("translate_missing_translated.json")}, "contents.translated", id="no translated"),
-        pytest.param(
-            {"json": {"success": {"total": 1}, "contents": {"translated": "  "}}}, "missing or empty", id="blank"
-        ),
-        pytest.param({"json": {"success": {"total": 1}, "contents": None}}, "contents.translated", id="contents null"),
-        pytest.param(
-            {"json": {"error": {"code": 500, "message": "Internal Server Error"}}},
-            "reported an error: Internal Server Error",
-            id="error envelope with 200",
-        ),
-        pytest.param({"json": {"error": None}}, 'reported an error: {"error": null}', id="error key null"),
-        pytest.param({"json": ["Lost a planet"]}, "not an object", id="JSON list"),
-        pytest.param(
-            {"text": "<html><title>Captive portal</title></html>", "headers": {"Content-Type": "text/html"}},
-            "not JSON (text/html): <html><title>Captive portal</title></html>",
-            id="HTML page",
-        ),
-        pytest.param({"status_code": 204, "text": ""}, "HTTP 204 with an empty body (no content type).", id="204"),
-        pytest.param(
-            {"text": "", "headers": {"Content-Type": "text/plain"}},
-            "HTTP 200 with an empty body (text/plain). Check the API URL parameter",
-            id="empty body",
-        ),
-        pytest.param(
-            {"text": " \n ", "headers": {"Content-Type": "text/plain"}},
-            "HTTP 200 with an empty body (text/plain).",
-            id="blank body reads as empty",
-        ),
-        pytest.param({"text": "x" * 1000}, "x" * 300 + "...", id="long body is shortened"),
-    ],
-)
-def test_bad_success_bodies(client: Client, requests_mock: Any, kwargs: dict[str, Any], expected: str) -> None:
-    """
-    Given: a 2xx answer that does not hold exactly one translation.
-    When: the client translates.
-    Then: BadResponseError says what was wrong with the answer.
-    """
-    requests_mock.post(YODA_URL, **kwargs)
-
-    with pytest.raises(BadResponseError) as raised:
-        client.translate(TEXT)
-
-    assert expected in str(raised.value), f"{expected!r} missing from: {raised.value}"
-
-
-@pytest.mark.parametrize(
-    "kwargs",
-    [
-        pytest.param({"json": ["Lost a planet,  master obiwan has."]}, id="JSON list"),
-        pytest.param({"json": load("error_500_internal_server_error.json")}, id="error envelope with 200"),
-        pytest.param({"json": load("translate_zero_total.json")}, id="total 0"),
-        pytest.param({"json": load("translate_missing_translated.json")}, id="no translated"),
-    ],
-)
-def test_bad_success_bodies_say_what_to_do(client: Client, requests_mock: Any, kwargs: dict[str, Any]) -> None:
-    """
-    Given: a JSON 2xx answer that is not a translation (not an object, an error, total not 1, no translation).
-    When: the client translates.
-    Then: the message ends with what to do: try again, then check the API URL parameter against the real URL.
-    """
-    requests_mock.post(YODA_URL, **kwargs)
-
-    with pytest.raises(BadResponseError) as raised:
-        client.translate(TEXT)
-
-    action = (
-        "Try again later; if it keeps happening, check the API URL parameter "
-        "(it should be https://api.funtranslations.com/translate/)."
-    )
-    assert str(raised.value).endswith(action), f"the message does not end with what to do: {raised.value}"
-
-
-@pytest.mark.parametrize(
-    ("exception", "verify", "expected"),
-    [
-        pytest.param(
-            requests.exceptions.ReadTimeout("Read timed out."),
-            True,
-            "did not answer within 30 seconds",
-            id="read timeout",
-        ),
-        pytest.param(
-            requests.exceptions.ConnectionError("Failed to resolve 'api.funtranslations.com'"),
-            True,
-            "Verify that the server URL parameter is correct",
-            id="DNS failure",
-        ),
-        pytest.param(requests.exceptions.ConnectTimeout(), True, "Connection Timeout Error", id="connect timeout"),
-        pytest.param(requests.exceptions.SSLError(), True, "Trust any certificate", id="bad certificate"),
-        pytest.param(
-            requests.exceptions.SSLError("handshake failure"),
-            False,
-            "SSLError: handshake failure",
-            id="TLS with trust any",
-        ),
-        pytest.param(requests.exceptions.ProxyError(), True, "Use system proxy", id="proxy"),
-        pytest.param(
-            requests.exceptions.ChunkedEncodingError("Connection broken"),
-            True,
-            "ChunkedEncodingError",
-            id="broken transfer",
-        ),
-    ],
-)
-def test_connection_failures(requests_mock: Any, exception: Exception, verify: bool, expected: str) -> None:
-    """
-    Given: the request fails below HTTP (timeouts, DNS, TLS, proxy, broken transfer).
-    When: the client translates.
-    Then: ConnectionFailedError carries a sentence, never the raw requests exception.
-    """
-    requests_mock.post(YODA_URL, exc=exception)
-    client = Client(BASE_URL, api_key=None, verify=verify, proxy=False)
-
-    with pytest.raises(ConnectionFailedError) as raised:
-        client.translate(TEXT)
-
-    assert expected in str(raised.value), f"{expected!r} missing from: {raised.value}"
-
-
-def test_requests_quoting_the_key_is_redacted(requests_mock: Any) -> None:
-    """
-    Given: a failure below HTTP whose requests message quotes the key (as InvalidHeader does).
-    When: the client translates.
-    Then: the error message shows a placeholder instead of the key.
-    """
-    requests_mock.post(YODA_URL, exc=requests.exceptions.InvalidHeader(f"Invalid header value: {API_KEY!r}"))
-
-    with pytest.raises(ConnectionFailedError) as raised:
-        Client(BASE_URL, api_key=API_KEY, verify=True, proxy=False).translate(TEXT)
-
-    assert API_KEY not in str(raised.value), f"key leaked: {raised.value}"
-    assert "Invalid header value: '<API key>'" in str(raised.value), f"no placeholder: {raised.value}"
-
-
-def test_service_echoing_the_key_is_redacted(requests_mock: Any) -> None:
-    """
-    Given: a service (or proxy) that quotes the API key in its error message.
-    When: the client translates.
-    Then: the error message shows a placeholder instead of the key.
-    """
-    requests_mock.post(YODA_URL, status_code=401, json={"error": {"code": 401, "message": f"Bad key {API_KEY}"}})
-
-    with pytest.raises(ApiKeyError) as raised:
-        Client(BASE_URL, api_key=API_KEY, verify=True, proxy=False).translate(TEXT)
-
-    assert API_KEY not in str(raised.value), f"key leaked: {raised.value}"
-    assert "Bad key <API key>" in str(raised.value), f"no placeholder: {raised.value}"
-
-
-# ---- parameters and arguments --------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        pytest.param(BASE_URL, BASE_URL, id="default"),
-        pytest.param("https://api.funtranslations.com/translate", BASE_URL, id="slash added"),
-        pytest.param(" http://127.0.0.1:8080/translate// ", "http://127.0.0.1:8080/translate/", id="spaces, slashes"),
-    ],
-)
-def test_parse_base_url(value: str, expected: str) -> None:
-    """
-    Given: an API URL parameter with or without a trailing slash.
-    When: it is parsed.
-    Then: it ends with one slash, so <url>/yoda keeps the /translate/ segment.
-    """
-    assert parse_base_url(value) == expected, "wrong base URL"
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        pytest.param(None, id="missing"),
-        pytest.param("", id="empty"),
-        pytest.param("api.funtranslations.com/translate/", id="no scheme"),
-        pytest.param("ftp://api.funtranslations.com/", id="ftp"),
-    ],
-)
-def test_parse_base_url_rejects(value: Any) -> None:
-    """
-    Given: an API URL parameter that is not an http(s) URL.
-    When: it is parsed.
-    Then: ConfigurationError shows the expected form.
-    """
-    with pytest.raises(ConfigurationError, match=r"must be an http\(s\) URL such as https://api.funtranslations"):
-        parse_base_url(value)
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        pytest.param({"identifier": "", "password": API_KEY}, API_KEY, id="credentials"),
-        pytest.param({"identifier": "", "password": f" {API_KEY}\n"}, API_KEY, id="pasted with a newline"),
-        pytest.param({"identifier": "", "password": ""}, None, id="empty password"),
-        pytest.param({}, None, id="empty credentials"),
-        pytest.param(None, None, id="missing"),
-        pytest.param(API_KEY, API_KEY, id="plain string"),
-    ],
-)
-def test_parse_api_key(value: Any, expected: str | None) -> None:
-    """
-    Given: the API Key parameter as the engine (or a hand-written params file) passes it.
-    When: it is parsed.
-    Then: it gives the key without surrounding whitespace, or None for the free tier.
-    """
-    assert parse_api_key(value) == expected, f"{value!r} misread"
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        pytest.param({"password": "two words"}, id="space inside"),
-        pytest.param({"password": "clé-secrète"}, id="not ASCII"),
-        pytest.param({"password": 12345}, id="not a string"),
-        pytest.param(["key"], id="a list"),
-    ],
-)
-def test_parse_api_key_rejects(value: Any) -> None:
-    """
-    Given: an API Key that cannot be sent in an HTTP header.
-    When: it is parsed.
-    Then: ConfigurationError says what to do, without quoting the value.
-    """
-    with pytest.raises(ConfigurationError, match="Paste the key again") as raised:
-        parse_api_key(value)
-
-    assert "two words" not in str(raised.value), "the key must not be quoted"
-    assert "secr" not in str(raised.value), "the key must not be quoted"
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        pytest.param(True, True, id="bool true"),
-        pytest.param("false", False, id="string false"),
-        pytest.param("true", True, id="string true"),
-        pytest.param(None, False, id="missing"),
-        pytest.param("", False, id="empty"),
-    ],
-)
-def test_parse_bool_param(value: Any, expected: bool) -> None:
-    """
-    Given: a checkbox parameter as the engine may pass it.
-    When: it is parsed.
-    Then: it gives the boolean; a missing value is unchecked.
-    """
-    assert parse_bool_param(value, "Use system proxy settings") is expected, f"{value!r} misread"
-
-
-def test_parse_bool_param_rejects() -> None:
-    """
-    Given: a checkbox parameter that is neither true nor false.
-    When: it is parsed.
-    Then: ConfigurationError names the parameter.
-    """
-    with pytest.raises(ConfigurationError, match='"Use system proxy settings" parameter must be true or false'):
-        parse_bool_param("maybe", "Use system proxy settings")
-
-
-@pytest.mark.parametrize(
-    ("value", "expected"),
-    [
-        pytest.param(None, 24, id="missing: default"),
-        pytest.param(" ", 24, id="blank: default"),
-        pytest.param("0", 0, id="off"),
-        pytest.param(" 12 ", 12, id="string"),
-        pytest.param(48, 48, id="int"),
-        pytest.param("8760", 8760, id="a year"),
-    ],
-)
-def test_parse_cache_hours(value: Any, expected: int) -> None:
-    """
-    Given: a cache lifetime parameter.
-    When: it is parsed.
-    Then: it gives whole hours, 24 when unset.
-    """
-    assert parse_cache_hours(value) == expected, f"{value!r} misread"
-
-
-@pytest.mark.parametrize(
-    "value",
-    [
-        pytest.param("-1", id="negative"),
-        pytest.param("1.5", id="fraction"),
-        pytest.param("a day", id="words"),
-        pytest.param(True, id="bool"),
-        pytest.param("8761", id="over a year"),
-        pytest.param("9" * 5000, id="too many digits for int()"),
-        pytest.param("\u0661\u0662", id="non-ASCII digits"),
-    ],
-)
-def test_parse_cache_hours_rejects(value: Any) -> None:
-    """
-    Given: a cache lifetime that is not a whole number of hours.
-    When: it is parsed.
-    Then: ConfigurationError says what is accepted.
-    """
-    with pytest.raises(ConfigurationError, match=r"whole number of hours from 0 to 8760 \(0 turns the cache off\)"):
-        parse_cache_hours(value)
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        pytest.param("", "The text argument is empty", id="empty"),
-        pytest.param(" \n\t ", "The text argument is empty", id="whitespace only"),
-        pytest.param(None, "got nothing", id="missing"),
-        pytest.param(["a", "b"], "got list", id="list"),
-        pytest.param("a" * (MAX_TEXT_LENGTH + 1), "1001 characters long; the limit is 1000", id="too long"),
-        pytest.param("Lost a planet \ud83d", "not valid Unicode at position 14", id="lone surrogate"),
-    ],
-)
-def test_bad_text_fails_before_any_request(client: Client, requests_mock: Any, text: Any, expected: str) -> None:
-    """
-    Given: a text argument that cannot be translated.
-    When: the translate command runs.
-    Then: InvalidTextError says what to change, and no request is made.
-    """
-    requests_mock.post(YODA_URL, json=load("translate_success.json"))
-
-    with pytest.raises(InvalidTextError) as raised:
-        translate_command(client, {"text": text}, cache_hours=24, now=NOW)
-
-    assert expected in str(raised.value), f"{expected!r} missing from: {raised.value}"
-    assert not requests_mock.called, "no request may be made for bad input"
-
-
-def test_text_at_the_limit_is_sent(client: Client, requests_mock: Any) -> None:
-    """
-    Given: a text of exactly the limit.
-    When: the translate command runs.
-    Then: it is sent.
-    """
-    requests_mock.post(YODA_URL, json=load("translate_success.json"))
-
-    translate_command(client, {"text": "a" * MAX_TEXT_LENGTH}, cache_hours=0, now=NOW)
-
-    assert requests_mock.call_count == 1, "a text at the limit must be sent"
-
-
-# ---- translate_command and test_module -----------------------------------------------------------------------------
-
-
-def test_translate_command_outputs(client: Client, requests_mock: Any) -> None:
-    """
-    Given: the service translates the text.
-    When: the translate command runs.
-    Then: outputs under YodaSpeak.TheForce keyed by Original, the raw response, and a one-row table.
-    """
-    requests_mock.post(YODA_URL, json=load("translate_success.json"))
-
-    results = translate_command(client, {"text": TEXT}, cache_hours=24, now=NOW)
-
-    assert isinstance(results, CommandResults), "a CommandResults is expected"
-    assert results.outputs_prefix == "YodaSpeak.TheForce", f"prefix {results.outputs_prefix}"
-    assert results.outputs_key_field == "Original", f"key field {results.outputs_key_field}"
-    assert outputs_of(results) == {"Original": TEXT, "Translation": TRANSLATED}, f"outputs {results.outputs}"
-    assert results.raw_response == load("translate_success.json"), "raw response must be the API's answer"
-    assert results.readable_output.startswith("### Yoda Says...\n"), f"title missing: {results.readable_output}"
-    assert "cache" not in results.readable_output, "a fresh translation must not claim to come from the cache"
-    assert_one_row(results.readable_output, TEXT, TRANSLATED)
-
-
-@pytest.mark.parametrize(
-    ("kwargs", "expected"),
-    [
-        pytest.param({"json": load("translate_success.json")}, "ok", id="ok"),
-        pytest.param(
-            {"status_code": 401, "json": load("error_401_unauthorized.json")},
-            "Authorization failed: FunTranslations refused the API key (HTTP 401: Unauthorized). Check the API Key",
-            id="401",
-        ),
-        pytest.param(
-            {"status_code": 429, "json": load("error_429_rate_limit.json")},
-            "The URL works, but the rate limit is reached: FunTranslations rate limit reached",
-            id="429",
-        ),
-        pytest.param(
-            {"status_code": 404, "json": load("error_404_not_found.json")},
-            "The API URL parameter does not lead to the FunTranslations Yoda translator: FunTranslations has no",
-            id="404",
-        ),
-        pytest.param(
-            {"text": "<html></html>"},
-            "The API URL parameter does not lead to the FunTranslations Yoda translator: FunTranslations answered",
-            id="not JSON",
-        ),
-        pytest.param(
-            {"status_code": 502, "text": "Bad Gateway"},
-            "The settings look right, but the service is failing: FunTranslations failed on its side (HTTP 502",
-            id="502",
-        ),
-        pytest.param(
-            {"exc": requests.exceptions.ConnectionError("Connection refused")},
-            "Connection failed: Could not reach FunTranslations at https://api.funtranslations.com/translate/",
-            id="refused",
-        ),
-    ],
-)
-def test_test_module(client: Client, requests_mock: Any, kwargs: dict[str, Any], expected: str) -> None:
-    """
-    Given: the service answers, fails, or cannot be reached.
-    When: test-module runs.
-    Then: 'ok' on a translation, otherwise a message that starts with what to fix.
-    """
-    requests_mock.post(YODA_URL, **kwargs)
-
-    message = run_test_module(client)
-
-    assert message.startswith(expected), f"test-module said: {message}"
-    assert sent_text(requests_mock.last_request) == "Master Obiwan has lost a planet.", "fixed phrase expected"
-
-
-# ---- the cache -----------------------------------------------------------------------------------------------------
-
-
-def entry(text: str, translated: str, stored_at: float) -> dict[str, Any]:
-    """A cache entry as the integration stores it."""
-    return {
-        "key": hashlib.sha256(text.encode()).hexdigest(),
-        "text": text,
-        "translated": translated,
-        "stored_at": stored_at,
-    }
-
-
-def cache_of(*entries: Any) -> dict[str, Any]:
-    """An integration context holding these cache entries."""
-    return {CACHE_CONTEXT_KEY: {"version": 1, "entries": list(entries)}}
-
-
-def test_cache_hit_within_lifetime(client: Client, requests_mock: Any) -> None:
-    """
-    Given: a text translated an hour ago, with a 24-hour cache.
-    When: the same text is translated again, with different spacing.
-    Then: no request is made, the outputs are the same, and the table says it came from the cache.
-    """
-    requests_mock.post(YODA_URL, json=load("translate_success.json"))
-    first = translate_command(client, {"text": TEXT}, cache_hours=24, now=NOW)
-
-    second = translate_command(
-        client, {"text": "  Master   Obiwan has\nlost a planet. "}, cache_hours=24, now=NOW + HOUR
-    )
-
-    assert requests_mock.call_count == 1, "the second translation must come from the cache"
-    second_outputs = outputs_of(second)
-    assert second_outputs["Translation"] == outputs_of(first)["Translation"] == TRANSLATED, "cached outputs differ"
-    assert second_outputs["Original"] == "  Master   Obiwan has\nlost a planet. ", "Original is the text as given"
-    assert second.raw_response == first.raw_response == load("translate_success.json"), (
-        f"a cache hit must return the API's answer for the normalised text, got {second.raw_response!r}"
-    )
-    assert "From the cache: translated at 2027-01-15T08:00:00Z" in second.readable_output, second.readable_output
-    assert_one_row(second.readable_output, second_outputs["Original"], TRANSLATED)
-
-
-def test_cache_sends_and_stores_the_normalised_text(client: Client, requests_mock: Any) -> None:
-    """
-    Given: a text with runs of whitespace.
-    When: it is translated.
-    Then: the service gets the normalised text, and the cache stores it under its SHA-256.
-    """
-    requests_mock.post(YODA_URL, json=load("translate_success.json"))
-
-    translate_command(client, {"text": "\tMaster Obiwan  has lost\n a planet.  "}, cache_hours=24, now=NOW)
-
-    assert sent_text(requests_mock.last_request) == TEXT, "the normalised text must be sent"
-    assert demisto.integrationContext == cache_of(entry(TEXT, TRANSLATED, NOW)), "cache format changed"
-    assert cache_key(TEXT) == hashlib.sha256(TEXT.encode()).hexdigest(), "key must be the SHA-256 of the text"
-
-
-def test_expired_entry_is_refreshed(client: Client, requests_mock: Any) -> None:
-    """
-    Given: a translation cached 25 hours ago, with a 24-hour lifetime.
-    When: the text is translated again.
-    Then: the service is asked and the entry is stored again with the new time.
-    """
-    demisto.integrationContext = cache_of(entry(TEXT, "Old translation, this is.", NOW - 25 * HOUR))
-    requests_mock.post(YODA_URL, json=load("translate_success.json"))
-
-    results = translate_command(client, {"text": TEXT}, cache_hours=24, now=NOW)
-
-    assert requests_mock.call_count == 1, "an expired entry must not be used"
-    assert outputs_of(results)["Translation"] == TRANSLATED, "the new translation must be returned"
-    assert demisto.integrationContext == cache_of(entry(TEXT, TRANSLATED, NOW)), "the entry was not refreshed"
-
-
-def test_cache_off(client: Client, requests_mock: Any) -> None:
-    """
-    Given: cache_hours 0 and a fresh entry for the text.
-    When: the text is translated.
-    Then: the service is asked and the integration context is not touched.
-    """
-    stored = cache_of(entry(TEXT, "Old translation, this is.", NOW - 60))
-    demisto.integrationContext = stored
-    requests_mock.post(YODA_URL, json=load("translate_success.json"))
-
-    results = translate_command(client, {"text": TEXT}, cache_hours=0, now=NOW)
-
-    assert requests_mock.call_count == 1, "with the cache off every text must be sent"
-    assert outputs_of(results)["Translation"] == TRANSLATED, "the service's translation must be returned"
-    assert demisto.integrationContext is stored, "the cache must not be written when it is off"
-
-
-@pytest.mark.parametrize(
-    ("cache_hours", "stored"),
-    [
-        pytest.param(24, {}, id="nothing cached"),
-        pytest.param(0, cache_of(entry(TEXT, TRANSLATED, NOW - 60)), id="cache off"),
-    ],
-)
-def test_rate_limit_without_cached_translation_fails(
-    client: Client, requests_mock: Any, cache_hours: int, stored: dict[str, Any]
-) -> None:
-    """
-    Given: the service answers 429 and no usable cached translation exists.
-    When: the text is translated.
-    Then: the RateLimitError reaches the caller.
-    """
-    demisto.integrationContext = stored
-    requests_mock.post(YODA_URL, status_code=429, json=load("error_429_rate_limit.json"))
-
-    with pytest.raises(RateLimitError, match="56 minutes and 54 seconds"):
-        translate_command(client, {"text": TEXT}, cache_hours=cache_hours, now=NOW)
-
-
-def test_rate_limit_falls_back_to_expired_entry(client: Client, requests_mock: Any) -> None:
-    """
-    Given: a translation cached 3 days ago and a service that answers 429.
-    When: the text is translated.
-    Then: the expired translation is returned with a warning that quotes the wait.
-    """
-    demisto.integrationContext = cache_of(entry(TEXT, TRANSLATED, NOW - 72 * HOUR))
-    requests_mock.post(YODA_URL, status_code=429, json=load("error_429_rate_limit.json"))
-
-    results = translate_command(client, {"text": TEXT}, cache_hours=24, now=NOW)
-
-    assert outputs_of(results) == {"Original": TEXT, "Translation": TRANSLATED}, f"outputs {results.outputs}"
-    assert results.raw_response == load("translate_success.json"), (
-        f"the fallback must return the API's answer rebuilt from the cache, got {results.raw_response!r}"
-    )
-    readable = results.readable_output
-    assert "Warning: FunTranslations rate limit reached" in readable, f"no warning: {readable}"
-    assert "Try again in 56 minutes and 54 seconds" in readable, f"no wait: {readable}"
-    assert "from 2027-01-12T08:00:00Z, older than the 24-hour cache lifetime" in readable, readable
-    assert_one_row(readable, TEXT, TRANSLATED)
-
-
-def test_cache_is_bounded(client: Client, requests_mock: Any) -> None:
-    """
-    Given: a full cache of MAX_CACHE_ENTRIES texts.
-    When: a new text is translated.
-    Then: the oldest entry is dropped and the new one is the newest.
-    """
-    full = [entry(f"text number {n}", f"number {n}, text", NOW - 1000 + n) for n in range(MAX_CACHE_ENTRIES)]
-    demisto.integrationContext = cache_of(*full)
-    requests_mock.post(YODA_URL, json=load("translate_success.json"))
-
-    translate_command(client, {"text": TEXT}, cache_hours=24, now=NOW)
-
-    entries = demisto.integrationContext[CACHE_CONTEXT_KEY]["entries"]
-    assert len(entries) == MAX_CACHE_ENTRIES, f"{len(entries)} entries stored"
-    assert entries[0]["text"] == "text number 1", "the oldest entry must be dropped first"
-    assert entries[-1]["text"] == TEXT, "the new entry must be the newest"
-
-
-def test_add_to_cache_replaces_an_entry() -> None:
-    """
-    Given: a cache holding a text.
-    When: the text is stored again.
-    Then: there is still one entry for it, now the newest.
-    """
-    older = [entry(TEXT, "Old", NOW - 10), entry("other", "Other, it is", NOW - 5)]
-
-    entries = add_to_cache(older, TEXT, TRANSLATED, NOW)  # type: ignore[arg-type]
-
-    assert [e["text"] for e in entries] == ["other", TEXT], f"order {entries}"
-    assert entries[-1]["translated"] == TRANSLATED, "the entry was not replaced"
-
-
-@pytest.mark.parametrize(
-    "stored",
-    [
-        pytest.param(None, id="context None"),
-        pytest.param(["not", "a", "dict"], id="context list"),
-        pytest.param({CACHE_CONTEXT_KEY: "garbage"}, id="cache a string"),
-        pytest.param({CACHE_CONTEXT_KEY: {"version": 2, "entries": [entry(TEXT, "v2", NOW)]}}, id="other version"),
-        pytest.param({CACHE_CONTEXT_KEY: {"version": 1, "entries": "x"}}, id="entries a string"),
-        pytest.param(cache_of({**entry(TEXT, "Bad", NOW), "key": "0" * 64}), id="key does not match text"),
-        pytest.param(cache_of({**entry(TEXT, "Bad", NOW), "key": 7}), id="key not a string"),
-        pytest.param(cache_of({k: v for k, v in entry(TEXT, "Bad", NOW).items() if k != "stored_at"}), id="no time"),
-        pytest.param(cache_of({**entry(TEXT, "Bad", NOW), "extra": 1}), id="extra field"),
-        pytest.param(cache_of(entry(TEXT, "Bad", NOW + 10 * HOUR)), id="from the future"),
-        pytest.param(cache_of(entry(TEXT, "Bad", math.nan)), id="time NaN"),
-        pytest.param(cache_of(entry(TEXT, "Bad", -1)), id="time negative"),
-        pytest.param(cache_of({**entry(TEXT, "Bad", NOW), "stored_at": True}), id="time bool"),
-        pytest.param(cache_of({**entry(TEXT, "Bad", NOW), "stored_at": "yesterday"}), id="time string"),
-        pytest.param(cache_of({**entry(TEXT, "", NOW)}), id="empty translation"),
-        pytest.param(cache_of({**entry(TEXT, "Bad", NOW), "text": 5}), id="text not a string"),
-        pytest.param(
-            cache_of({"key": cache_key(TEXT), "text": "\ud800", "translated": "Bad", "stored_at": NOW}), id="surrogate"
-        ),
-        pytest.param(cache_of("not an entry"), id="entry a string"),
-    ],
-)
-def test_corrupt_or_foreign_cache_is_ignored(client: Client, requests_mock: Any, stored: Any) -> None:
-    """
-    Given: an integration context that is not a valid cache, or holds invalid entries.
-    When: a text is translated.
-    Then: the service is asked, the translation returned, and a valid cache written.
-    """
-    demisto.integrationContext = stored
-    requests_mock.post(YODA_URL, json=load("translate_success.json"))
-
-    results = translate_command(client, {"text": TEXT}, cache_hours=24, now=NOW)
-
-    assert requests_mock.call_count == 1, "an invalid entry must not be used"
-    assert outputs_of(results)["Translation"] == TRANSLATED, f"outputs {results.outputs}"
-    assert demisto.integrationContext[CACHE_CONTEXT_KEY] == cache_of(entry(TEXT, TRANSLATED, NOW))[CACHE_CONTEXT_KEY]
-
-
-def test_cache_keeps_other_keys(client: Client, requests_mock: Any) -> None:
-    """
-    Given: an integration context with keys the cache does not own.
-    When: a translation is stored.
-    Then: those keys are kept.
-    """
-    demisto.integrationContext = {"last_run": {"time": "2027-01-01T00:00:00Z"}}
-    requests_mock.post(YODA_URL, json=load("translate_success.json"))
-
-    translate_command(client, {"text": TEXT}, cache_hours=24, now=NOW)
-
-    assert demisto.integrationContext["last_run"] == {"time": "2027-01-01T00:00:00Z"}, "a foreign key was lost"
-    assert CACHE_CONTEXT_KEY in demisto.integrationContext, "the cache was not written"
-
-
-# ---- readable output -----------------------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        pytest.param("a | b || c", id="pipes"),
-        pytest.param("line one\nline two\r\nline three\rfour", id="newlines"),
-        pytest.param("run `rm -rf /` now", id="backticks"),
-        pytest.param("a \\| b \\\\| c \\", id="backslashes before pipes"),
-        pytest.param("<b>bold</b> </td></tr></table> &lt; &amp;", id="HTML"),
-        pytest.param("**bold** _it_ [link](https://example.com) # h !x", id="markdown"),
-        pytest.param("|Original|Translation|\n|---|---|\n| x | y |", id="a table inside"),
-    ],
-)
-def test_table_survives_markdown_and_html(client: Client, requests_mock: Any, text: str) -> None:
-    """
-    Given: a text and translation full of markdown and HTML that would break a War Room table.
-    When: the translate command runs.
-    Then: the table keeps one row of two cells, and each cell shows the text exactly.
-    """
-    response = {"success": {"total": 1}, "contents": {"translated": text, "text": text, "translation": "yoda"}}
-    requests_mock.post(YODA_URL, json=response)
-
-    results = translate_command(client, {"text": text}, cache_hours=0, now=NOW)
-
-    assert_one_row(results.readable_output, text, text.strip())
-
-
-# ---- main() through demistomock ------------------------------------------------------------------------------------
-
-
 PARAMS = {
     "url": BASE_URL,
     "apikey": {"identifier": "", "password": API_KEY},
@@ -1202,328 +44,784 @@ PARAMS = {
     "proxy": False,
     "cache_hours": "24",
 }
+FREE_TIER = {**PARAMS, "apikey": None}  # the local service refuses keys it does not know, as the real one does
+SENT_FORM = "text=" + TEXT.replace(" ", "+")  # the form body that carries TEXT
+FAILED = "Failed to execute yoda-speak-translate command.\nError: "
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "NO_PROXY", "no_proxy")
+
+
+def load(name: str) -> Any:
+    """A recorded answer of the service, from test_data/."""
+    return json.loads((HERE / "test_data" / name).read_text(encoding="utf-8"))
+
+
+@pytest.fixture(autouse=True)
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Records the back-off instead of waiting it; BaseClient's changes to proxy and CA variables are undone."""
+    for name in (*PROXY_VARIABLES, "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "REQUESTS_TIMEOUT"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(demisto, "integrationContext", {})
+    waited: list[float] = []
+    monkeypatch.setattr(time, "sleep", waited.append)
+    return waited
+
+
+@pytest.fixture
+def client() -> Client:
+    """A client of the free tier: no API key."""
+    return Client(BASE_URL, api_key=None, verify=True, proxy=False)
 
 
 def run_main(mocker: Any, command: str, args: dict[str, Any] | None = None, params: Any = None) -> dict[str, Any]:
-    """Runs main() like the engine does; returns the entries, the exit and every log line."""
+    """Runs main() as an engine does; returns the entries, whether it exited, and every log line."""
     mocker.patch.object(demisto, "params", return_value=PARAMS if params is None else params)
-    mocker.patch.object(demisto, "args", return_value=args or {})
+    mocker.patch.object(demisto, "args", return_value={"text": TEXT} if args is None else args)
     mocker.patch.object(demisto, "command", return_value=command)
     results = mocker.patch.object(demisto, "results")
-    logs = [mocker.patch.object(demisto, name) for name in ("debug", "info", "error", "log")]
-    exited = None
+    logs = [mocker.patch.object(demisto, name) for name in ("debug", "info", "error")]
+    exited = False
     try:
         YodaSpeak.main()
-    except SystemExit as exit_:
-        exited = exit_
+    except SystemExit:
+        exited = True
     return {
         "entries": [call.args[0] for call in results.call_args_list],
-        "exit": exited,
+        "exited": exited,
         "logs": [str(call.args) for log in logs for call in log.call_args_list],
     }
 
 
-def test_main_translate(mocker: Any, requests_mock: Any) -> None:
+def error_of(run: dict[str, Any]) -> str:
+    """The text of the one error entry of a run."""
+    errors = [entry["Contents"] for entry in run["entries"] if isinstance(entry, dict) and entry["Type"] == 4]
+    assert len(errors) == 1, f"one error entry expected, got {run['entries']}"
+    assert run["exited"], "return_error ends the command"
+    return str(errors[0])
+
+
+def rendered(markdown: str, block: str) -> list[str]:
+    """The text a markdown renderer shows in each block of a kind ("td" cells, "paragraph"s); markup it would
+    interpret shows as <token type>, so that it never equals the text as typed."""
+    tokens = MarkdownIt("commonmark", {"html": True}).enable("table").parse(markdown)
+    shown = []
+    for index, token in enumerate(tokens):
+        if token.type == f"{block}_open":
+            parts = []
+            for child in tokens[index + 1].children or []:
+                if child.type == "text":
+                    parts.append(child.content)
+                elif child.type == "html_inline" and child.content == "<br>":
+                    parts.append("\n")
+                else:
+                    parts.append(f"<{child.type}>")
+            shown.append("".join(parts))
+    return shown
+
+
+def cells(markdown: str) -> list[str]:
+    """The text shown in each table cell."""
+    return rendered(markdown, "td")
+
+
+def cache_entry(text: str, translated: str, stored_at: float) -> dict[str, Any]:
+    """A cache entry as the integration stores it."""
+    key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return {"key": key, "text": text, "translated": translated, "stored_at": stored_at}
+
+
+def with_cache(*entries: Any, **other: Any) -> dict[str, Any]:
+    """An integration context holding these cache entries (and any other keys)."""
+    return {**other, "translation_cache": {"version": 1, "entries": list(entries)}}
+
+
+def cached_texts() -> list[str]:
+    """The texts in the cache of the current integration context, oldest first."""
+    return [entry["text"] for entry in demisto.integrationContext["translation_cache"]["entries"]]
+
+
+# ---- a translation through main() ------------------------------------------------------------------------------
+
+
+def test_translation_entry(mocker: Any, requests_mock: Any) -> None:
     """
-    Given: an instance with an API key and the text argument.
+    Given: an instance with an API key, and the service translating the vendor's example sentence.
     When: main() runs yoda-speak-translate.
-    Then: one note entry with the DT-keyed context, the raw response, the table; the key is sent but never shown.
+    Then: the text is POSTed as form data to <url>yoda with the key header, and one entry holds the raw answer, the
+          context under the Original key field and a table of the two texts; the key shows nowhere.
     """
     requests_mock.post(YODA_URL, json=load("translate_success.json"))
 
-    run = run_main(mocker, "yoda-speak-translate", {"text": TEXT})
+    run = run_main(mocker, "yoda-speak-translate")
 
-    assert run["exit"] is None, "a successful command must not exit"
-    [entry_] = run["entries"]
-    assert entry_["Type"] == 1, f"entry type {entry_['Type']}"
-    assert entry_["EntryContext"] == {DT_KEY: {"Original": TEXT, "Translation": TRANSLATED}}, entry_["EntryContext"]
-    assert entry_["Contents"] == load("translate_success.json"), "Contents must be the raw API response"
-    assert requests_mock.last_request.headers[API_KEY_HEADER] == API_KEY, "the configured key was not sent"
+    request = requests_mock.last_request
+    assert (request.method, request.url, request.text) == ("POST", YODA_URL, SENT_FORM)
+    assert request.headers["X-Funtranslations-Api-Secret"] == API_KEY, "the configured key was not sent"
+    [entry] = run["entries"]
+    assert not run["exited"], f"a failure was reported: {run['entries']}"
+    assert entry["Type"] == 1, f"a note entry was expected: {entry}"
+    assert entry["EntryContext"] == {DT_KEY: {"Original": TEXT, "Translation": TRANSLATED}}, entry["EntryContext"]
+    assert entry["Contents"] == load("translate_success.json"), "Contents must be the API's answer"
+    assert entry["HumanReadable"].startswith("### Yoda Says...\n"), entry["HumanReadable"]
+    assert cells(entry["HumanReadable"]) == [TEXT, TRANSLATED], entry["HumanReadable"]
     assert "Command being called is yoda-speak-translate" in " ".join(run["logs"]), "the command is not logged"
-    assert API_KEY not in json.dumps(run, default=str), "the API key appears in an entry or a log line"
-    assert API_KEY not in json.dumps(demisto.integrationContext), "the API key appears in the integration context"
-
-
-def test_main_test_module(mocker: Any, requests_mock: Any) -> None:
-    """
-    Given: a working instance.
-    When: main() runs test-module.
-    Then: it returns 'ok'.
-    """
-    requests_mock.post(YODA_URL, json=load("translate_success.json"))
-
-    run = run_main(mocker, "test-module")
-
-    assert run["entries"] == ["ok"], f"entries {run['entries']}"
-
-
-FAILED_TRANSLATE = "Failed to execute yoda-speak-translate command.\nError: "
+    assert API_KEY not in json.dumps(run, default=str) + json.dumps(demisto.integrationContext), "the key leaked"
 
 
 @pytest.mark.parametrize(
-    ("text", "response", "cause"),
+    "apikey",
+    [
+        pytest.param(None, id="no-parameter"),
+        pytest.param({"identifier": "", "password": ""}, id="empty-password"),
+        pytest.param({"identifier": "", "password": "   "}, id="blank-password"),
+    ],
+)
+def test_free_tier_sends_no_key_header(mocker: Any, requests_mock: Any, apikey: Any) -> None:
+    """
+    Given: an instance whose API Key parameter is missing, empty or blank.
+    When: main() translates.
+    Then: no key header is sent (the service would read an empty one as a wrong key) and the translation works.
+    """
+    requests_mock.post(YODA_URL, json=load("translate_success.json"))
+
+    run = run_main(mocker, "yoda-speak-translate", params={**PARAMS, "apikey": apikey})
+
+    assert "X-Funtranslations-Api-Secret" not in requests_mock.last_request.headers, "an empty key header was sent"
+    assert not run["exited"], run["entries"]
+
+
+def test_trailing_space_of_the_service_is_dropped(client: Client, requests_mock: Any) -> None:
+    """
+    Given: the service adds a trailing space to a translation, as it sometimes does.
+    When: the text is translated.
+    Then: the translation has no trailing space.
+    """
+    requests_mock.post(YODA_URL, json=load("translate_success_trailing_space.json"))
+
+    results = translate_command(client, {"text": "my name is gautam"}, 24, NOW)
+
+    assert results.outputs == {"Original": "my name is gautam", "Translation": "gautam, my name is"}, results.outputs
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        pytest.param("**bold** _it_ [link](https://example.com) `code` # head", id="markdown"),
+        pytest.param("a | b || c \\| d", id="pipes-and-backslashes"),
+        pytest.param("<script>alert(1)</script> &amp; <b>bold</b>", id="html"),
+        pytest.param("line one\nline two\r\nline three", id="line-breaks"),
+    ],
+)
+def test_table_shows_the_texts_as_typed(client: Client, requests_mock: Any, text: str) -> None:
+    """
+    Given: a text with markdown, HTML, pipes or line breaks, echoed back as the translation.
+    When: it is translated.
+    Then: a markdown renderer shows both cells exactly as typed (line breaks as <br>), in a table of one row.
+    """
+    requests_mock.post(YODA_URL, json={"success": {"total": 1}, "contents": {"translated": text}})
+
+    results = translate_command(client, {"text": text}, 0, NOW)
+
+    shown = text.replace("\r\n", "\n")
+    assert cells(results.readable_output) == [shown, shown], results.readable_output
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=200))
+def test_any_text_round_trips_through_the_table(text: str) -> None:
+    """
+    Given: any text without control characters, echoed back as the translation.
+    When: it is translated (cache off).
+    Then: the context holds it unchanged and the rendered table cell shows it as typed (blank texts are refused).
+    """
+    with requests_mock_module.Mocker() as service:
+        service.post(YODA_URL, json={"success": {"total": 1}, "contents": {"translated": text}})
+        if not text.strip():
+            with pytest.raises(CommonServerPython.DemistoException, match="The text argument is empty"):
+                translate_command(Client(BASE_URL, None, True, False), {"text": text}, 0, NOW)
+            return
+        results = translate_command(Client(BASE_URL, None, True, False), {"text": text}, 0, NOW)
+    assert results.outputs == {"Original": text, "Translation": text.strip()}, results.outputs
+    assert cells(results.readable_output)[0].strip() == text.strip(), results.readable_output
+
+
+# ---- what the service answers ------------------------------------------------------------------------------------
+
+RETRIED = [0, 1, 2]  # the back-off before each of the three retries
+
+
+@pytest.mark.parametrize(
+    ("mock", "calls", "waited", "message"),
     [
         pytest.param(
-            TEXT,
             {"status_code": 400, "json": load("error_400_text_missing.json")},
-            "FunTranslations rejected the request (HTTP 400: Bad Request: text is missing.)",
+            1,
+            [],
+            "FunTranslations rejected the request (HTTP 400: Bad Request: text is missing.). Check the API URL "
+            "parameter (it should be https://api.funtranslations.com/translate/) and the text argument.",
             id="400",
         ),
         pytest.param(
-            TEXT,
             {"status_code": 401, "json": load("error_401_unauthorized.json")},
-            "FunTranslations refused the API key (HTTP 401: Unauthorized)",
+            1,
+            [],
+            "FunTranslations refused the API key (HTTP 401: Unauthorized). Check the API Key parameter: enter the key "
+            "of your FunTranslations plan, or leave it empty to use the free tier.",
             id="401",
         ),
         pytest.param(
-            TEXT,
-            {"status_code": 403, "json": load("error_403_forbidden.json")},
-            "FunTranslations refused the API key (HTTP 403: Forbidden)",
-            id="403",
+            {"status_code": 403, "json": load("error_403_forbidden.json")}, 1, [], "refused the API key", id="403"
         ),
         pytest.param(
-            TEXT,
             {"status_code": 404, "json": load("error_404_not_found.json")},
-            f"FunTranslations has no Yoda translator at {YODA_URL} (HTTP 404: Not Found)",
+            1,
+            [],
+            f"FunTranslations has no Yoda translator at {YODA_URL} (HTTP 404: Not Found). Check the API URL "
+            "parameter; it should be https://api.funtranslations.com/translate/",
             id="404",
         ),
         pytest.param(
-            TEXT,
             {"status_code": 429, "json": load("error_429_rate_limit.json")},
+            1,
+            [],
             'FunTranslations rate limit reached (HTTP 429). The service said: "Too Many Requests: Rate limit of 5 '
             'requests per hour exceeded. Please wait for 56 minutes and 54 seconds." Try again in 56 minutes and 54 '
-            "seconds",
-            id="429 with nothing cached",
+            "seconds; the integration does not retry it. A paid FunTranslations plan, entered in the API Key "
+            "parameter, lifts the limit.",
+            id="429-with-wait",
         ),
         pytest.param(
-            TEXT,
+            {"status_code": 429, "text": "slow down"},
+            1,
+            [],
+            'The service said: "Too Many Requests" Try again later (5 calls an hour are free)',
+            id="429-without-wait",
+        ),
+        pytest.param(
             {"status_code": 500, "json": load("error_500_internal_server_error.json")},
-            "FunTranslations failed on its side (HTTP 500: Internal Server Error)",
-            id="500",
+            4,
+            RETRIED,
+            "FunTranslations failed on its side (HTTP 500: Internal Server Error). The problem is with the service, "
+            "not the instance settings: try again later.",
+            id="500-retried-three-times",
         ),
         pytest.param(
-            TEXT,
             {"status_code": 503, "json": load("error_503_service_unavailable.json")},
-            "FunTranslations failed on its side (HTTP 503: Service Unavailable)",
-            id="503",
+            4,
+            RETRIED,
+            "failed on its side (HTTP 503: Service Unavailable)",
+            id="503-retried-three-times",
         ),
         pytest.param(
-            TEXT,
-            {"text": "<html><title>Captive portal</title></html>", "headers": {"Content-Type": "text/html"}},
-            "FunTranslations answered HTTP 200 with a body that is not JSON (text/html)",
-            id="non-JSON body",
+            {"status_code": 502, "text": "<html><body>" + "Bad gateway " * 40 + "</body></html>"},
+            4,
+            RETRIED,
+            "(HTTP 502: Bad Gateway)",
+            id="bad-gateway-html-page",
         ),
         pytest.param(
-            TEXT,
+            {"text": "<!DOCTYPE html>\n<html>\n" + "x " * 200, "headers": {"Content-Type": "text/html"}},
+            1,
+            [],
+            "FunTranslations answered HTTP 200 with a body that is not JSON (text/html): <!DOCTYPE html> <html> "
+            + ("x " * 200)[:277]
+            + ".... Check the API URL parameter; it should be https://api.funtranslations.com/translate/",
+            id="html-body-quoted-short-on-one-line",
+        ),
+        pytest.param(
+            {"text": ""},
+            1,
+            [],
+            "FunTranslations answered HTTP 200 with an empty body (no content type). Check the API URL parameter",
+            id="empty-body",
+        ),
+        pytest.param(
             {"json": load("translate_zero_total.json")},
-            "FunTranslations did not translate the text (success.total is 0, expected 1)",
-            id="success.total 0",
+            1,
+            [],
+            "FunTranslations answered without a translation. Try again later. If it keeps happening, check the API URL "
+            "parameter (it should be https://api.funtranslations.com/translate/).",
+            id="success-total-zero",
         ),
+        pytest.param({"json": load("translate_missing_translated.json")}, 1, [], "without a translation", id="no-text"),
         pytest.param(
-            TEXT,
-            {"json": load("translate_missing_translated.json")},
-            "FunTranslations answered without a translation (contents.translated is missing or empty)",
-            id="translated missing",
+            {"json": {"error": {"message": "Translator offline"}}},
+            1,
+            [],
+            "FunTranslations answered without a translation (Translator offline).",
+            id="error-envelope-with-200",
         ),
-        pytest.param(
-            TEXT,
-            {"json": load("error_500_internal_server_error.json")},
-            "FunTranslations answered HTTP 200 but reported an error: Internal Server Error",
-            id="error key on a 200",
-        ),
-        pytest.param(
-            TEXT,
-            {"exc": requests.exceptions.ReadTimeout("Read timed out.")},
-            "FunTranslations did not answer within 30 seconds",
-            id="read timeout",
-        ),
-        pytest.param(
-            "  \n ",
-            {"json": load("translate_success.json")},
-            "The text argument is empty",
-            id="empty text",
-        ),
+        pytest.param({"json": ["not", "an", "object"]}, 1, [], "without a translation", id="json-list"),
     ],
 )
-def test_main_translate_failures(
-    mocker: Any, requests_mock: Any, text: str, response: dict[str, Any], cause: str
-) -> None:
+def test_service_failures(
+    mocker: Any, requests_mock: Any, sleeps: list[float], mock: dict[str, Any], calls: int, waited: list[float],
+    message: str,
+) -> None:  # fmt: skip
     """
-    Given: an instance with nothing cached, and a service failure or an empty text.
-    When: main() runs yoda-speak-translate.
-    Then: return_error writes exactly one error entry (Type 4), the command's failure line followed by the cause,
-        and exits; nothing else is written and the API key appears nowhere.
+    Given: the service answers with an error status or a body that is not a translation.
+    When: main() translates.
+    Then: a 5xx is sent four times in all with 0, 1 and 2 s of back-off, anything else once, and the error entry
+          says what happened and what to do.
     """
-    requests_mock.post(YODA_URL, **response)
+    requests_mock.post(YODA_URL, **mock)
 
-    run = run_main(mocker, TRANSLATE_COMMAND, {"text": text})
+    run = run_main(mocker, "yoda-speak-translate")
 
-    assert isinstance(run["exit"], SystemExit), f"return_error must exit; entries: {run['entries']}"
-    assert len(run["entries"]) == 1, f"expected exactly one entry, got {run['entries']}"
-    [entry_] = run["entries"]
-    assert entry_["Type"] == 4, f"not an error entry: {entry_}"
-    assert entry_["Contents"].startswith(FAILED_TRANSLATE + cause), f"error entry says: {entry_['Contents']!r}"
-    assert API_KEY not in json.dumps(run, default=str), "the API key appears in an entry or a log line"
+    assert message in error_of(run), f"{message!r} not in {error_of(run)!r}"
+    assert error_of(run).startswith(FAILED), error_of(run)
+    assert (requests_mock.call_count, sleeps) == (calls, waited), "wrong number of attempts or back-off"
 
 
 @pytest.mark.parametrize(
-    ("command", "args", "params", "status", "body", "expected"),
+    ("exception", "calls", "advice"),
     [
+        pytest.param(requests.exceptions.ConnectionError("refused"), 4, "Verify that the server URL", id="refused"),
+        pytest.param(requests.exceptions.SSLError("bad cert"), 1, "SSL Certificate Verification Failed", id="tls"),
+        pytest.param(requests.exceptions.ProxyError("no proxy"), 1, "Proxy Error", id="proxy"),
+        pytest.param(requests.exceptions.ConnectTimeout("slow"), 1, "Connection Timeout Error", id="connect-timeout"),
+    ],
+)
+def test_unreachable_service(mocker: Any, requests_mock: Any, exception: Exception, calls: int, advice: str) -> None:
+    """
+    Given: the request fails before any answer: refused, TLS, proxy or connect timeout.
+    When: main() translates.
+    Then: only a refused connection is tried again (four attempts); the error names the URL and CommonServerPython's
+          advice.
+    """
+    requests_mock.post(YODA_URL, exc=exception)
+
+    message = error_of(run_main(mocker, "yoda-speak-translate"))
+
+    assert f"Could not reach FunTranslations at {BASE_URL}: " in message, message
+    assert advice in message, message
+    assert requests_mock.call_count == calls, f"{requests_mock.call_count} attempts, {calls} expected"
+
+
+@pytest.mark.parametrize(
+    ("timeout", "within"),
+    [pytest.param(None, "30 seconds", id="default-30s"), pytest.param("1", "1 second", id="engine-1s-singular")],
+)
+def test_read_timeout_is_not_resent(
+    mocker: Any, requests_mock: Any, monkeypatch: pytest.MonkeyPatch, timeout: str | None, within: str
+) -> None:
+    """
+    Given: the service does not answer in time (the engine's REQUESTS_TIMEOUT, 30 s by default).
+    When: main() translates.
+    Then: the request is not sent again (the service may have counted it), and the error says how long it waited.
+    """
+    if timeout:
+        monkeypatch.setenv("REQUESTS_TIMEOUT", timeout)
+    requests_mock.post(YODA_URL, exc=requests.exceptions.ReadTimeout("late"))
+
+    message = error_of(run_main(mocker, "yoda-speak-translate"))
+
+    assert requests_mock.call_count == 1, "a timed-out request must not be resent"
+    assert requests_mock.last_request.timeout == float(timeout or 30), "the timeout given to requests"
+    assert message == (
+        f"{FAILED}FunTranslations did not answer within {within}. The service may be overloaded: try again later. "
+        "If it keeps happening, check the proxy settings."
+    ), message
+
+
+def test_a_key_the_service_echoes_is_masked(mocker: Any, requests_mock: Any) -> None:
+    """
+    Given: the service quotes the API key in its 401 message.
+    When: main() translates.
+    Then: the error entry and the logs show a mask instead of the key.
+    """
+    requests_mock.post(YODA_URL, status_code=401, json={"error": {"code": 401, "message": f"Unknown key {API_KEY}"}})
+
+    run = run_main(mocker, "yoda-speak-translate")
+
+    assert "Unknown key <XX_REPLACED>" in error_of(run), error_of(run)
+    assert API_KEY not in json.dumps(run), "the API key leaked into an entry or a log line"
+
+
+# ---- instance settings and arguments ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("command", "params", "args", "message"),
+    [
+        pytest.param("yoda-speak-translate", {}, {"text": "   "}, "The text argument is empty.", id="blank-text"),
         pytest.param(
             "yoda-speak-translate",
-            {"text": TEXT},
-            None,
-            401,
-            {"error": {"code": 401, "message": f"Unauthorized: key {API_KEY} is not valid"}},
-            "Failed to execute yoda-speak-translate command.\nError: FunTranslations refused the API key (HTTP 401: "
-            "Unauthorized: key <API key> is not valid).",
-            id="401 echoing the key",
-        ),
-        pytest.param(
-            "yoda-speak-scream",
             {},
-            None,
-            200,
-            load("translate_success.json"),
-            "Failed to execute yoda-speak-scream command.\nError: Command yoda-speak-scream is not implemented.",
-            id="unknown command",
+            {"text": "a" * 1001},
+            "The text is 1001 characters long; the limit is 1000 characters. Split it into shorter texts.",
+            id="text-over-1000",
         ),
-        pytest.param(
-            "test-module",
-            {},
-            {**PARAMS, "url": ""},
-            200,
-            load("translate_success.json"),
-            "Failed to execute test-module command.\nError: The API URL parameter must be an http(s) URL",
-            id="empty URL",
-        ),
-        pytest.param(
-            "test-module",
-            {},
-            {**PARAMS, "cache_hours": "forever"},
-            200,
-            load("translate_success.json"),
-            'Failed to execute test-module command.\nError: The "Cache lifetime (hours)" parameter must be',
-            id="bad cache hours",
-        ),
-        pytest.param(
-            "test-module",
-            {},
-            {**PARAMS, "apikey": {"identifier": "", "password": "two words"}},
-            200,
-            load("translate_success.json"),
-            "Failed to execute test-module command.\nError: The API Key parameter must be the key of your",
-            id="bad API key",
-        ),
+        *[
+            pytest.param(
+                "yoda-speak-translate",
+                {"cache_hours": value},
+                {},
+                'The "Cache lifetime (hours)" parameter must be a whole number of hours from 0 to 8760 (0 turns the '
+                f"cache off); got {value!r}.",
+                id=f"cache-hours-{value}",
+            )
+            for value in ("-1", "1.5", "abc", "8761")
+        ],
+        pytest.param("yoda-speak-fly", {}, {}, "Command yoda-speak-fly is not implemented.", id="unknown-command"),
     ],
 )
-def test_main_failures(
-    mocker: Any,
-    requests_mock: Any,
-    command: str,
-    args: dict[str, Any],
-    params: Any,
-    status: int,
-    body: Any,
-    expected: str,
+def test_bad_input_fails_before_any_request(
+    mocker: Any, requests_mock: Any, command: str, params: dict[str, Any], args: dict[str, Any], message: str
 ) -> None:
     """
-    Given: a service echoing the key, a bad parameter or an unknown command.
-    When: main() runs.
-    Then: return_error writes one error entry starting with 'Failed to execute <command> command.' and exits;
-        the API key appears nowhere.
+    Given: a blank or too long text, an invalid parameter, or an unknown command.
+    When: main() runs it.
+    Then: the error entry says what to change, and nothing is sent.
     """
-    requests_mock.post(YODA_URL, status_code=status, json=body)
+    run = run_main(mocker, command, args or None, {**PARAMS, **params})
 
-    run = run_main(mocker, command, args, params)
-
-    assert isinstance(run["exit"], SystemExit), "return_error must exit"
-    assert run["exit"].code == 0, f"return_error exits with {run['exit'].code}"
-    [entry_] = run["entries"]
-    assert entry_["Type"] == 4, f"not an error entry: {entry_}"
-    assert entry_["ContentsFormat"] == "text", f"not a text entry: {entry_}"
-    assert entry_["Contents"].startswith(expected), f"error entry says: {entry_['Contents']}"
-    assert "Traceback" not in entry_["Contents"], "no traceback in the War Room"
-    assert API_KEY not in json.dumps(run, default=str), "the API key appears in an entry or a log line"
-
-
-def test_main_minimal_params(mocker: Any, requests_mock: Any) -> None:
-    """
-    Given: an instance with only the URL set and no API key.
-    When: main() runs test-module.
-    Then: it returns 'ok' and sends no API key header.
-    """
-    requests_mock.post(YODA_URL, json=load("translate_success.json"))
-
-    run = run_main(mocker, "test-module", {}, {"url": BASE_URL, "apikey": None})
-
-    assert run["entries"] == ["ok"], f"minimal params failed: {run['entries']}"
-    assert API_KEY_HEADER not in requests_mock.last_request.headers, "no key configured, no header expected"
+    assert message in error_of(run), f"{message!r} not in {error_of(run)!r}"
+    assert requests_mock.call_count == 0, "nothing may be sent for bad input"
 
 
 @pytest.mark.parametrize(
-    "second_text",
+    ("value", "cached"),
     [
-        pytest.param(TEXT, id="same text"),
-        pytest.param("  Master   Obiwan has\nlost a planet. ", id="same text, other spacing"),
+        pytest.param("", True, id="empty-means-24h"),
+        pytest.param(None, True, id="missing-means-24h"),
+        pytest.param("0", False, id="zero-turns-the-cache-off"),
+        pytest.param(" 8760 ", True, id="one-year"),
     ],
 )
-def test_main_cache_hit_contents_match_the_live_call(mocker: Any, requests_mock: Any, second_text: str) -> None:
+def test_cache_lifetime_parameter(mocker: Any, requests_mock: Any, value: Any, cached: bool) -> None:
     """
-    Given: a text translated once through main(), with the default 24-hour cache.
-    When: main() translates the same text again (possibly spaced differently), from the cache.
-    Then: the second entry's Contents equal the live call's Contents: the API's answer, not the cache record.
+    Given: the Cache lifetime (hours) parameter empty, missing, 0 or at its maximum.
+    When: main() translates the same text twice.
+    Then: with a cache the second run makes no request; with 0 both do and nothing is stored.
     """
     requests_mock.post(YODA_URL, json=load("translate_success.json"))
-    live = run_main(mocker, TRANSLATE_COMMAND, {"text": TEXT})
 
-    cached = run_main(mocker, TRANSLATE_COMMAND, {"text": second_text})
+    for _ in range(2):
+        run = run_main(mocker, "yoda-speak-translate", params={**PARAMS, "cache_hours": value})
+        assert not run["exited"], run["entries"]
 
-    assert requests_mock.call_count == 1, "the second translation must come from the cache"
-    [live_entry], [cached_entry] = live["entries"], cached["entries"]
-    assert "From the cache" in cached_entry["HumanReadable"], f"not a cache hit: {cached_entry['HumanReadable']}"
-    assert cached_entry["Contents"] == live_entry["Contents"] == load("translate_success.json"), (
-        f"cache hit Contents {cached_entry['Contents']!r} differ from the live call's {live_entry['Contents']!r}"
-    )
+    assert requests_mock.call_count == (1 if cached else 2), f"{requests_mock.call_count} requests"
+    assert bool(demisto.integrationContext) == cached, demisto.integrationContext
+
+
+def test_text_of_1000_characters_is_sent(client: Client, requests_mock: Any) -> None:
+    """
+    Given: a text of exactly 1000 characters.
+    When: it is translated.
+    Then: it is sent.
+    """
+    requests_mock.post(YODA_URL, json=load("translate_success.json"))
+
+    translate_command(client, {"text": "a" * 1000}, 24, NOW)
+
+    assert requests_mock.last_request.text == "text=" + "a" * 1000, "the text at the limit must be sent"
 
 
 @pytest.mark.parametrize(
-    ("requests_timeout", "within"),
+    ("mock", "expected"),
     [
-        pytest.param(None, "30 seconds", id="default timeout"),
-        pytest.param("1", "1 second", id="REQUESTS_TIMEOUT=1: singular"),
-        pytest.param("0.5", "0.5 seconds", id="REQUESTS_TIMEOUT=0.5"),
+        pytest.param({"json": load("translate_success.json")}, "ok", id="ok"),
+        pytest.param(
+            {"status_code": 401, "json": load("error_401_unauthorized.json")},
+            "Failed to execute test-module command.\nError: FunTranslations refused the API key",
+            id="wrong-key",
+        ),
     ],
 )
-def test_main_read_timeout(
-    mocker: Any, requests_mock: Any, monkeypatch: pytest.MonkeyPatch, requests_timeout: str | None, within: str
+def test_test_module(mocker: Any, requests_mock: Any, mock: dict[str, Any], expected: str) -> None:
+    """
+    Given: an instance whose settings work, or whose key the service refuses.
+    When: the Test button runs test-module.
+    Then: it says ok after translating a phrase, or shows the error that names the setting to fix.
+    """
+    requests_mock.post(YODA_URL, **mock)
+
+    run = run_main(mocker, "test-module", {})
+
+    shown = run["entries"][0] if run["entries"][0] == "ok" else error_of(run)
+    assert shown.startswith(expected), shown
+    assert requests_mock.last_request.text == SENT_FORM, "a test translation is sent"
+
+
+# ---- the cache, through the integration context ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("age", "requested"),
+    [
+        pytest.param(24 * HOUR - 1, False, id="one-second-before-expiry-answers-from-the-cache"),
+        pytest.param(24 * HOUR, True, id="at-the-lifetime-asks-the-service"),
+    ],
+)
+def test_cache_lifetime_boundary(client: Client, requests_mock: Any, age: float, requested: bool) -> None:
+    """
+    Given: a cached translation of the text, stored `age` seconds ago, and a 24-hour lifetime.
+    When: the text is translated.
+    Then: younger than the lifetime, the cache answers and says so; at the lifetime, the service is asked again.
+    """
+    requests_mock.post(YODA_URL, json={"success": {"total": 1}, "contents": {"translated": "Fresh, it is."}})
+    demisto.integrationContext = with_cache(cache_entry(TEXT, TRANSLATED, NOW - age))
+
+    results = translate_command(client, {"text": TEXT}, 24, NOW)
+
+    assert requests_mock.called == requested, f"requested: {requests_mock.called}, expected {requested}"
+    if requested:
+        assert results.outputs == {"Original": TEXT, "Translation": "Fresh, it is."}, results.outputs
+        assert demisto.integrationContext["translation_cache"]["entries"][-1]["stored_at"] == NOW, "not refreshed"
+    else:
+        assert results.outputs == {"Original": TEXT, "Translation": TRANSLATED}, results.outputs
+        assert results.raw_response == load("translate_success.json"), "the rebuilt answer differs from the API's"
+        note = "From the cache: translated at 2027-01-14T08:00:01Z, so no API call was made."
+        assert rendered(results.readable_output, "paragraph") == [note], results.readable_output
+
+
+def test_whitespace_variants_share_one_entry(client: Client, requests_mock: Any) -> None:
+    """
+    Given: an empty cache.
+    When: a text is translated, then the same text with other spacing.
+    Then: the normalised text is sent once and stored under its SHA-256; the second answer comes from the cache and
+          keeps the original as the user typed it.
+    """
+    requests_mock.post(YODA_URL, json=load("translate_success.json"))
+
+    translate_command(client, {"text": "  Master   Obiwan\thas lost a planet.\n"}, 24, NOW)
+    second = translate_command(client, {"text": "Master Obiwan has lost\na planet."}, 24, NOW + 1)
+
+    assert requests_mock.call_count == 1, "the second text should have been answered from the cache"
+    assert requests_mock.last_request.text == SENT_FORM, "the normalised text is sent"
+    assert demisto.integrationContext == with_cache(cache_entry(TEXT, TRANSLATED, NOW)), demisto.integrationContext
+    assert second.outputs == {"Original": "Master Obiwan has lost\na planet.", "Translation": TRANSLATED}
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        pytest.param({"translation_cache": "garbage"}, id="cache-not-an-object"),
+        pytest.param({"translation_cache": {"version": 2, "entries": []}}, id="unknown-format-version"),
+        pytest.param({"translation_cache": {"version": 1, "entries": "x"}}, id="entries-not-a-list"),
+        pytest.param(with_cache({**cache_entry(TEXT, TRANSLATED, NOW), "key": "0" * 64}), id="key-does-not-match"),
+        pytest.param(with_cache({**cache_entry(TEXT, TRANSLATED, NOW), "text": "other"}), id="text-does-not-match"),
+        pytest.param(with_cache(cache_entry(TEXT, TRANSLATED, NOW + HOUR)), id="stored-in-the-future"),
+        pytest.param(with_cache({**cache_entry(TEXT, TRANSLATED, NOW), "stored_at": "yesterday"}), id="bad-time"),
+        pytest.param(with_cache({**cache_entry(TEXT, TRANSLATED, NOW), "translated": None}), id="no-translation"),
+        pytest.param(with_cache("not an entry"), id="entry-not-an-object"),
+    ],
+)
+def test_a_corrupt_cache_is_ignored_and_rewritten(client: Client, requests_mock: Any, stored: dict[str, Any]) -> None:
+    """
+    Given: an integration context whose cache is corrupt, foreign, or holds an entry that does not match the text.
+    When: the text is translated.
+    Then: the service is asked, and the cache then holds a good entry for it (and nothing corrupt).
+    """
+    requests_mock.post(YODA_URL, json=load("translate_success.json"))
+    demisto.integrationContext = stored
+
+    translate_command(client, {"text": TEXT}, 24, NOW)
+
+    assert requests_mock.call_count == 1, "a corrupt or mismatched entry must not answer"
+    entries = demisto.integrationContext["translation_cache"]["entries"]
+    assert entries[-1] == cache_entry(TEXT, TRANSLATED, NOW), entries
+    assert all(entry["text"] == "other" for entry in entries[:-1]), f"a corrupt entry was kept: {entries}"
+
+
+def test_cache_keeps_the_100_newest_and_other_keys(client: Client, requests_mock: Any) -> None:
+    """
+    Given: a cache of 100 texts, the oldest first, and another key in the integration context.
+    When: a new text is translated.
+    Then: the oldest entry is dropped, the new one is the newest, and the other key is kept.
+    """
+    requests_mock.post(YODA_URL, json=load("translate_success.json"))
+    old = [cache_entry(f"text {n}", f"{n}, text", NOW - 100 + n) for n in range(100)]
+    demisto.integrationContext = with_cache(*old, other={"kept": True})
+
+    translate_command(client, {"text": TEXT}, 24, NOW)
+
+    assert cached_texts() == [f"text {n}" for n in range(1, 100)] + [TEXT], cached_texts()[:2]
+    assert demisto.integrationContext["other"] == {"kept": True}, "another key of the integration context was lost"
+
+
+@pytest.mark.parametrize(
+    ("stored", "outcome"),
+    [
+        pytest.param(with_cache(cache_entry(TEXT, TRANSLATED, NOW - 30 * HOUR)), "warning", id="expired-entry"),
+        pytest.param({}, "error", id="nothing-cached"),
+    ],
+)
+def test_rate_limit_answers_from_an_expired_entry(
+    client: Client, requests_mock: Any, stored: dict[str, Any], outcome: str
 ) -> None:
     """
-    Given: a service that never answers (read timeout, which CommonServerPython does not wrap), with the default
-        timeout or the engine's REQUESTS_TIMEOUT.
-    When: main() runs the translate command.
-    Then: the error entry is a sentence that states the wait correctly, not a stack trace.
+    Given: the service answers 429, and the text was translated 30 hours ago (lifetime 24) or never.
+    When: the text is translated.
+    Then: the old translation is shown with a warning that quotes the rate limit, or the 429 error is raised.
     """
-    if requests_timeout is not None:
-        monkeypatch.setenv("REQUESTS_TIMEOUT", requests_timeout)
-    requests_mock.post(YODA_URL, exc=requests.exceptions.ReadTimeout("Read timed out."))
+    requests_mock.post(YODA_URL, status_code=429, json=load("error_429_rate_limit.json"))
+    demisto.integrationContext = stored
 
-    run = run_main(mocker, "yoda-speak-translate", {"text": TEXT})
+    if outcome == "error":
+        with pytest.raises(RateLimitError, match=r"rate limit reached \(HTTP 429\)"):
+            translate_command(client, {"text": TEXT}, 24, NOW)
+        return
+    results = translate_command(client, {"text": TEXT}, 24, NOW)
 
-    [entry_] = run["entries"]
-    assert entry_["Contents"] == (
-        f"Failed to execute yoda-speak-translate command.\nError: FunTranslations did not answer within {within}. "
-        "The service may be overloaded: try again later. If it keeps happening, check the proxy settings."
-    ), f"error entry says: {entry_['Contents']}"
+    assert results.outputs == {"Original": TEXT, "Translation": TRANSLATED}, results.outputs
+    [note] = rendered(results.readable_output, "paragraph")
+    assert note.startswith("Warning: FunTranslations rate limit reached (HTTP 429). The service said: "), note
+    assert note.endswith(
+        "Showing the cached translation from 2027-01-14T02:00:00Z, older than the 24-hour cache lifetime."
+    ), note
+    assert demisto.integrationContext == stored, "the expired entry must stay as it was"
 
 
-# ---- contract between YodaSpeak.yml and the code -------------------------------------------------------------------
+class VersionedServer:
+    """The server's versioned integration context: a write naming an older version than the stored one fails."""
 
-YML = yaml.safe_load((HERE / "YodaSpeak.yml").read_text(encoding="utf-8"))
-YML_PARAMS = {param["name"]: param for param in YML["configuration"]}
-YML_COMMANDS = {command["name"]: command for command in YML["script"]["commands"]}
-# How the code uses each parameter: 9 = credentials ({"identifier", "password"}), 8 = checkbox, 0 = short text.
-EXPECTED_PARAM_TYPES = {"url": 0, "apikey": 9, "insecure": 8, "proxy": 8, "cache_hours": 0}
+    def __init__(self, context: dict[str, Any], rival_writes: list[dict[str, Any]]) -> None:
+        self.context, self.version, self.rival_writes = context, 7, rival_writes
+
+    def get(self, refresh: bool = False) -> dict[str, Any]:
+        return {"context": json.loads(json.dumps(self.context)), "version": self.version}
+
+    def set(self, context: dict[str, Any], version: int = -1, sync: bool = False) -> None:
+        if self.rival_writes:  # another command writes between our read and our write
+            self.context, self.version = self.rival_writes.pop(0), self.version + 1
+        if version != self.version:
+            raise ValueError(f"version {version} is older than {self.version}")
+        self.context, self.version = context, self.version + 1
+
+
+@pytest.mark.parametrize(
+    ("rivals", "expected"),
+    [
+        pytest.param(1, ["rival", TEXT], id="a-rival-write-is-merged-not-lost"),
+        pytest.param(3, ["rival"], id="always-overtaken-gives-up-but-still-answers"),
+    ],
+)
+def test_cache_writes_name_the_version_they_read(
+    client: Client, requests_mock: Any, monkeypatch: pytest.MonkeyPatch, rivals: int, expected: list[str]
+) -> None:
+    """
+    Given: a server with a versioned integration context, where other commands write while this one translates.
+    When: the text is translated.
+    Then: the rival's entry is kept and this one added on the next try; after three lost races the translation is
+          still returned, uncached.
+    """
+    requests_mock.post(YODA_URL, json=load("translate_success.json"))
+    rival = with_cache(cache_entry("rival", "Rival, I am.", NOW - 1))
+    server = VersionedServer({}, [rival] * rivals)
+    monkeypatch.setattr(CommonServerPython, "is_versioned_context_available", lambda: True)
+    monkeypatch.setattr(demisto, "getIntegrationContextVersioned", server.get)
+    monkeypatch.setattr(demisto, "setIntegrationContextVersioned", server.set)
+
+    results = translate_command(client, {"text": TEXT}, 24, NOW)
+
+    assert results.outputs == {"Original": TEXT, "Translation": TRANSLATED}, results.outputs
+    assert [entry["text"] for entry in server.context["translation_cache"]["entries"]] == expected, server.context
+
+
+# ---- over a real socket: retries, TLS and proxy as the transport sees them --------------------------------------
+
+
+def tls(*faults: str) -> ServiceConfig:
+    """The local FunTranslations service over TLS (a CA nobody trusts), rate limit off, with these faults."""
+    return ServiceConfig(rate_limit=None, tls=True, faults=tuple(parse_fault(spec) for spec in faults))
+
+
+def statuses(service: RunningService) -> list[int | None]:
+    """What the service answered to each request it saw (None: it dropped the connection)."""
+    return [seen.status for seen in service.requests]
+
+
+@pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
+@pytest.mark.parametrize(
+    ("fault", "seen", "waited", "succeeds"),
+    [
+        pytest.param("status=503,times=2", [503, 503, 200], [0, 1], True, id="503-twice-then-ok"),
+        pytest.param("drop,times=1", [None, 200], [0], True, id="dropped-once-then-ok"),
+        pytest.param("status=500", [500] * 4, RETRIED, False, id="500-stops-after-three-retries"),
+        pytest.param("drop", [None] * 4, RETRIED, False, id="dropped-stops-after-three-retries"),
+        pytest.param("429", [429], [], False, id="429-never-retried"),
+    ],
+)
+def test_retries_on_a_real_socket(
+    mocker: Any, sleeps: list[float], fault: str, seen: list[int | None], waited: list[float], succeeds: bool
+) -> None:
+    """
+    Given: the service over TLS failing with a 5xx, dropping the connection, or answering 429.
+    When: main() translates (insecure, the private CA is not trusted).
+    Then: the service sees each attempt: 5xx and drops are retried at most three times with back-off, a 429 never.
+    """
+    with serve(tls(fault)) as service:
+        run = run_main(mocker, "yoda-speak-translate", params={**FREE_TIER, "url": service.url, "insecure": True})
+    # Read once the service has stopped: every handler has recorded its request by then.
+    assert (statuses(service), sleeps) == (seen, waited), "the service saw other attempts than expected"
+    assert run["exited"] != succeeds, run["entries"]
+
+
+def test_a_late_answer_is_not_resent_on_a_real_socket(mocker: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Given: the service answers the first request 2 s late, and the engine's REQUESTS_TIMEOUT is 0.5 s.
+    When: main() translates.
+    Then: it gives up after one request, which the service answered too late.
+    """
+    monkeypatch.setenv("REQUESTS_TIMEOUT", "0.5")
+    with serve(ServiceConfig(rate_limit=None, faults=(parse_fault("latency=2,times=1"),))) as service:
+        run = run_main(mocker, "yoda-speak-translate", params={**FREE_TIER, "url": service.url})
+    assert "did not answer within 0.5 seconds" in error_of(run), error_of(run)
+    assert statuses(service) == [200], f"one request expected, the service saw {statuses(service)}"
+
+
+@pytest.mark.filterwarnings("ignore:Unverified HTTPS request")
+@pytest.mark.parametrize(
+    ("insecure", "seen", "error"),
+    [
+        pytest.param(False, [], "SSL Certificate Verification Failed", id="verified-the-private-ca-is-refused"),
+        pytest.param(True, [200], None, id="trust-any-certificate-connects"),
+    ],
+)
+def test_insecure_parameter_is_honoured(mocker: Any, insecure: bool, seen: list[int], error: str | None) -> None:
+    """
+    Given: the service over TLS with a certificate of a CA nobody trusts.
+    When: main() translates with "Trust any certificate" off, then on.
+    Then: off, the handshake fails once and nothing is sent; on, the translation arrives.
+    """
+    with serve(tls()) as service:
+        run = run_main(mocker, "yoda-speak-translate", params={**FREE_TIER, "url": service.url, "insecure": insecure})
+    assert statuses(service) == seen, f"the service saw {statuses(service)}"
+    assert (error in error_of(run)) if error else not run["exited"], run["entries"]
+
+
+@pytest.mark.parametrize(
+    ("proxy", "seen", "error"),
+    [
+        pytest.param(True, [], "Proxy Error", id="use-proxy-goes-through-the-proxy"),
+        pytest.param(False, [200], None, id="no-proxy-goes-straight-to-the-service"),
+    ],
+)
+def test_proxy_parameter_is_honoured(
+    mocker: Any, monkeypatch: pytest.MonkeyPatch, proxy: bool, seen: list[int], error: str | None
+) -> None:
+    """
+    Given: the engine's HTTP_PROXY points at a port where nothing listens, and the service on plain http.
+    When: main() translates with "Use system proxy settings" on, then off.
+    Then: on, the request goes to the proxy and fails with CommonServerPython's proxy advice; off, it reaches the
+          service.
+    """
+    with serve(ServiceConfig(rate_limit=None)) as service:
+        monkeypatch.setenv(PROXY_VARIABLES[0], f"http://127.0.0.1:{unused_port()}")  # HTTP_PROXY
+        run = run_main(mocker, "yoda-speak-translate", params={**FREE_TIER, "url": service.url, "proxy": proxy})
+    assert statuses(service) == seen, f"the service saw {statuses(service)}"
+    assert (error in error_of(run)) if error else not run["exited"], run["entries"]
+
+
+def unused_port() -> int:
+    """A loopback port nothing listens on (bound, never listening: connections are refused)."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        return int(holder.getsockname()[1])
+
+
+# ---- the one contract between YodaSpeak.yml and the code ---------------------------------------------------------
 
 
 class RecordingDict(dict[str, Any]):
@@ -1542,159 +840,29 @@ class RecordingDict(dict[str, Any]):
         return super().__getitem__(key)
 
 
-def yml_param_value(param: dict[str, Any]) -> Any:
-    """A value of the shape the engine passes for a YAML parameter type."""
-    if param["type"] == 9:
-        return {"identifier": "", "password": API_KEY}
-    if param["type"] == 8:
-        return param.get("defaultvalue", "false")
-    return param.get("defaultvalue", "")
-
-
-def test_contract_params(mocker: Any, requests_mock: Any) -> None:
+def test_code_and_yaml_agree(mocker: Any, requests_mock: Any) -> None:
     """
-    Given: parameters built from YodaSpeak.yml, in the shapes the engine passes.
-    When: main() runs every command.
-    Then: the code reads exactly the YAML's parameters, each declared with the type the code uses, and it works.
+    Given: YodaSpeak.yml, and parameters and arguments in the shapes the server passes for their declared types.
+    When: main() runs test-module and every declared command.
+    Then: the code reads exactly the declared parameters (with the types it uses) and arguments, every command is
+          dispatched, and the context keys it writes are the declared outputs.
     """
     requests_mock.post(YODA_URL, json=load("translate_success.json"))
-    params = RecordingDict({name: yml_param_value(param) for name, param in YML_PARAMS.items()})
+    yml = yaml.safe_load((HERE / "YodaSpeak.yml").read_text(encoding="utf-8"))
+    shapes = {9: {"identifier": "", "password": API_KEY}, 8: "false"}
+    params = RecordingDict({p["name"]: shapes.get(p["type"], p.get("defaultvalue", "")) for p in yml["configuration"]})
+    run_main(mocker, "test-module", {}, params)
 
-    for command in ["test-module", *YML_COMMANDS]:
-        run_main(mocker, command, {"text": TEXT}, params)
-
-    assert params.read == set(YML_PARAMS), f"read {sorted(params.read)}, YAML declares {sorted(YML_PARAMS)}"
-    declared = {name: YML_PARAMS[name]["type"] for name in params.read}
-    assert declared == EXPECTED_PARAM_TYPES, f"YAML types {declared}, the code uses {EXPECTED_PARAM_TYPES}"
-    assert requests_mock.last_request.headers[API_KEY_HEADER] == API_KEY, "a type-9 apikey must be read as a key"
-
-
-def test_contract_commands_and_outputs(mocker: Any, requests_mock: Any) -> None:
-    """
-    Given: the commands YodaSpeak.yml declares.
-    When: main() runs each one with the arguments the YAML declares.
-    Then: every command is dispatched, reads only declared arguments, and its context keys are the YAML outputs.
-    """
-    requests_mock.post(YODA_URL, json=load("translate_success.json"))
-
-    for name, command in YML_COMMANDS.items():
+    for command in yml["script"]["commands"]:
         args = RecordingDict({arg["name"]: TEXT for arg in command["arguments"]})
-        run = run_main(mocker, name, args, PARAMS)
+        run = run_main(mocker, command["name"], args, params)
+        assert not run["exited"], f"{command['name']} is not dispatched: {run['entries']}"
+        assert args.read == {arg["name"] for arg in command["arguments"]}, f"{command['name']} reads {args.read}"
+        [(key, value)] = run["entries"][0]["EntryContext"].items()
+        produced = {f"{key.split('(')[0]}.{field}" for field in value}
+        assert produced == {output["contextPath"] for output in command["outputs"]}, produced
 
-        assert run["exit"] is None, f"{name} is not dispatched: {run['entries']}"
-        assert args.read <= {arg["name"] for arg in command["arguments"]}, f"{name} reads undeclared {args.read}"
-        produced = set()
-        for context_key, value in run["entries"][0]["EntryContext"].items():
-            prefix = context_key.split("(")[0]
-            produced |= {f"{prefix}.{field}" for field in value}
-        declared = {output["contextPath"] for output in command["outputs"]}
-        assert produced == declared, f"{name} produces {sorted(produced)}, YAML declares {sorted(declared)}"
-
-
-def test_contract_text_limit_documented() -> None:
-    """
-    Given: the text argument's YAML description.
-    When: it is read.
-    Then: it states the length limit the code enforces.
-    """
-    [text_arg] = YML_COMMANDS["yoda-speak-translate"]["arguments"]
-    assert f"at most {MAX_TEXT_LENGTH} characters" in text_arg["description"], text_arg["description"]
-
-
-# ---- properties ----------------------------------------------------------------------------------------------------
-
-ANY_CHARACTER = st.characters(codec=None, exclude_categories=())
-TRICKY = st.sampled_from(
-    ["|", "\\", "\n", "\r", "\r\n", "`", "<", ">", "&", "*", "_", "<br>", "&lt;", " ", "\t", "\x00"]
-)
-TEXTS = st.one_of(
-    st.text(ANY_CHARACTER, max_size=40),
-    st.lists(st.one_of(TRICKY, st.text(max_size=3)), max_size=20).map("".join),
-    st.text(st.sampled_from(" \t\n\r\x0b\x0c\u00a0\u2028"), max_size=10),
-    st.integers(MAX_TEXT_LENGTH - 2, MAX_TEXT_LENGTH + 2).map(lambda n: "a|" * (n // 2) + "b" * (n % 2)),
-)
-JSON_VALUES = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
-    lambda children: (
-        st.lists(children, max_size=3)
-        | st.dictionaries(
-            st.sampled_from(["success", "contents", "error", "total", "translated", "code", "message"])
-            | st.text(max_size=5),
-            children,
-            max_size=4,
-        )
-    ),
-    max_leaves=12,
-)
-SERVICE_BODIES = st.one_of(
-    JSON_VALUES.map(json.dumps),
-    st.builds(
-        lambda total, translated: json.dumps({"success": {"total": total}, "contents": {"translated": translated}}),
-        st.sampled_from([1, 0, 2, True, None, "1"]),
-        st.one_of(st.lists(TRICKY | st.text(max_size=3), max_size=8).map("".join), st.none(), st.integers()),
-    ),
-    st.text(max_size=30),
-)
-STATUSES = st.one_of(
-    st.sampled_from([200, 201, 204, 301, 400, 401, 403, 404, 418, 429, 500, 502, 503]), st.integers(200, 599)
-)
-# No example database: it would write .hypothesis/ into the pack folder.
-PROPERTY_SETTINGS = settings(
-    max_examples=100,
-    deadline=None,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
-)
-
-
-@PROPERTY_SETTINGS
-@given(text=TEXTS)
-def test_property_any_text(text: str) -> None:
-    """
-    Given: any text: any Unicode, control characters, long, blank, markdown and HTML.
-    When: the translate command runs against a service that echoes it.
-    Then: it returns a one-row table showing the texts exactly, or fails with a clear YodaSpeakError; nothing else.
-    """
-    client = Client(BASE_URL, api_key=None, verify=True, proxy=False)
-    demisto.integrationContext = {}
-    with requests_mock_module.Mocker() as mock:
-        mock.post(YODA_URL, json={"success": {"total": 1}, "contents": {"translated": f"{text} , hmm", "text": text}})
-        error: YodaSpeakError | None = None
-        try:
-            results = translate_command(client, {"text": text}, cache_hours=24, now=NOW)
-        except YodaSpeakError as caught:
-            error = caught
-    if error is not None:
-        assert str(error).strip(), "an error without a message"
-        assert not mock.called, f"a request was sent for rejected input: {error}"
-        return
-    assert outputs_of(results)["Original"] == text, "Original must be the text as given"
-    assert_one_row(results.readable_output, text, f"{text} , hmm".strip())
-
-
-@PROPERTY_SETTINGS
-@given(status=STATUSES, body=SERVICE_BODIES, cached=st.booleans())
-def test_property_any_answer(status: int, body: str, cached: bool) -> None:
-    """
-    Given: any status and any body from the service, with or without an expired cached translation.
-    When: the translate command runs.
-    Then: it returns the outputs with an intact table, or raises a DemistoException with a message; nothing else.
-    """
-    client = Client(BASE_URL, api_key=None, verify=True, proxy=False)
-    demisto.integrationContext = cache_of(entry(TEXT, TRANSLATED, NOW - 48 * HOUR)) if cached else {}
-    with requests_mock_module.Mocker() as mock:
-        mock.post(YODA_URL, status_code=status, text=body)
-        error: DemistoException | None = None
-        try:
-            results = translate_command(client, {"text": TEXT}, cache_hours=24, now=NOW)
-        except DemistoException as caught:
-            error = caught
-    if error is not None:
-        assert isinstance(error, YodaSpeakError), f"not the integration's own error: {error!r}"
-        assert str(error).strip(), f"an error without a message: {error!r}"
-        assert "Traceback" not in str(error), f"a traceback in the message: {error!r}"
-        return
-    outputs = outputs_of(results)
-    assert set(outputs) == {"Original", "Translation"}, f"outputs {outputs}"
-    assert outputs["Translation"].strip(), "an empty translation was returned"
-    assert_one_row(results.readable_output, TEXT, outputs["Translation"])
+    declared = {p["name"]: p["type"] for p in yml["configuration"]}
+    assert declared == {"url": 0, "apikey": 9, "insecure": 8, "proxy": 8, "cache_hours": 0}, declared
+    assert params.read == set(declared), f"the code reads {sorted(params.read)}, the YAML declares {sorted(declared)}"
+    assert requests_mock.last_request.headers["X-Funtranslations-Api-Secret"] == API_KEY, "type 9 read as the key"
