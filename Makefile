@@ -20,7 +20,8 @@ ARGS  ?=
 DETAILS ?= The prequel movies are more entertaining than the new Disney movies
 
 .PHONY: run setup runtime test test-unit test-toolkit lint sdk-checks validate format-check docs-check \
-        secrets pack upload playbook test-playbooks serve server bench clean
+        secrets pack upload playbook test-playbooks serve server bench clean \
+        browser screenshot
 
 # User values reach the commands through the environment, unexpanded, and are never spliced into a recipe:
 # xsoar_local/makevars.py builds the command line ($, quotes, spaces and newlines arrive as typed).
@@ -72,8 +73,28 @@ test-unit: setup
 	  --rootdir=../../../.. -p no:cacheprovider \
 	  --cov=YodaSpeak --cov-branch --cov-report=term-missing --cov-fail-under=100
 
-test-toolkit: setup
-	$(PY) -m pytest tests
+test-toolkit: setup browser
+	CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) $(PY) -m pytest tests
+
+# The web War Room's browser tests (tests/web) drive Debian's chromium through Debian's chromedriver; set-up installs
+# both when they are missing (as root; CI runs as root). Selenium is pointed at them, so nothing downloads a browser.
+CHROMIUM     ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
+browser:
+	@if [ -x "$(CHROMIUM)" ] && [ -x "$(CHROMEDRIVER)" ]; then exit 0; fi; \
+	if [ "$$(id -u)" != 0 ]; then \
+	  echo "setup: the browser tests need Debian's chromium and chromium-driver ($(CHROMIUM), $(CHROMEDRIVER)):" \
+	       "run 'sudo apt-get install -y chromium chromium-driver', or set CHROMIUM=... CHROMEDRIVER=..." >&2; \
+	  exit 2; \
+	fi; \
+	echo "setup: installing Debian's chromium and chromium-driver for the browser tests" >&2; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update -q >&2 && apt-get install -y -q chromium chromium-driver >&2
+
+# Re-draws docs/images/war-room.png (the README's screenshot) from the browser test that translates in the War Room.
+screenshot: setup browser
+	WAR_ROOM_SCREENSHOT=$(CURDIR)/docs/images/war-room.png CHROMIUM=$(CHROMIUM) CHROMEDRIVER=$(CHROMEDRIVER) \
+	  $(PY) -m pytest tests/web/test_browser.py -q -k "translate_shows_the_table"
 
 # ---- demisto-sdk: validate, format, docs, secrets, the uploadable pack -----------------------
 # Every sdk step runs offline. DEMISTO_SDK_OFFLINE_ENV must stay unset (validate and format refuse

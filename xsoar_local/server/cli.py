@@ -13,8 +13,10 @@ from pathlib import Path
 from types import FrameType
 
 from xsoar_local.runtime import REPO_ROOT
+from xsoar_local.server.core import ServerCore
 from xsoar_local.server.serve import ServeError, is_loopback, run_server
 from xsoar_local.server.state import StateFolderError
+from xsoar_local.web import WebApp, make_web_app
 
 DEFAULT_STATE_DIR = REPO_ROOT / ".xsoar-local" / "server"
 DEFAULT_PORT = 8080
@@ -63,6 +65,7 @@ def banner(
         ]
     lines += [
         f"XSOAR 8 style (/xsoar paths, x-xdr-auth-id): also export XSIAM_AUTH_ID={auth_id}",
+        f"War Room in a browser: {server_url}/?token={api_key}",
         "Press Ctrl-C to stop.",
     ]
     return "\n".join(lines)
@@ -75,6 +78,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_server_arguments(parser)
     options = parser.parse_args(argv)
     return serve_foreground(options)
+
+
+def web_war_room(core: ServerCore) -> WebApp:
+    """The War Room pages (xsoar_local.web) over this server's core; log-ins are checked against its API key."""
+    return make_web_app(core, core.state.api_key(os.environ)[0])
 
 
 def serve_foreground(options: argparse.Namespace) -> int:
@@ -99,6 +107,7 @@ def serve_foreground(options: argparse.Namespace) -> int:
             allow_remote=options.allow_remote,
             warm=not options.cold,
             auth_id=options.auth_id,
+            web_app_factory=web_war_room,
         ) as server:
             print(
                 banner(

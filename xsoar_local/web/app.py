@@ -1,0 +1,320 @@
+"""The web War Room as a WSGI app (Werkzeug): log-in, the playground, incidents, and the calls their pages make.
+
+Pages are rendered on the server (Jinja2, autoescaped); the page script only posts command lines and swaps in
+fragments rendered here, so every byte of entry text goes through the same escaping and sanitizing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import mimetypes
+from collections.abc import Callable, Iterable
+from importlib import resources
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, select_autoescape
+from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, InternalServerError, NotFound
+from werkzeug.routing import Map, RequestRedirect, Rule
+from werkzeug.utils import redirect
+from werkzeug.wrappers import Request, Response
+
+from xsoar_local.web import views
+from xsoar_local.web.auth import (
+    COOKIE_NAME,
+    CSRF_FIELD,
+    CSRF_HEADER,
+    SESSION_SECONDS,
+    Session,
+    Sessions,
+    csrf_ok,
+    same_origin,
+)
+from xsoar_local.web.core import WarRoomCore
+
+LOG = logging.getLogger(__name__)
+MAX_LINE = 100_000
+SEVERITIES = {"unknown": 0.0, "low": 1.0, "medium": 2.0, "high": 3.0, "critical": 4.0}
+SEVERITY_NAMES = {0.0: "Unknown", 0.5: "Informational", 1.0: "Low", 2.0: "Medium", 3.0: "High", 4.0: "Critical"}
+STATUS_NAMES = {0: "Pending", 1: "Active", 2: "Closed", 3: "Archived"}
+
+# The page loads nothing from elsewhere and runs no inline script: what a bug in escaping could inject stays inert.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",  # not no-referrer: Chrome then sends `Origin: null` on form posts
+    "Cache-Control": "no-store",
+}
+
+_ROUTES = Map(
+    [
+        Rule("/", endpoint="index", methods=["GET"]),
+        Rule("/ui", redirect_to="/"),
+        Rule("/ui/", redirect_to="/"),
+        Rule("/ui/login", endpoint="login", methods=["POST"]),
+        Rule("/ui/logout", endpoint="logout", methods=["POST"]),
+        Rule("/ui/playground", endpoint="playground", methods=["GET"]),
+        Rule("/ui/incidents", endpoint="incidents", methods=["GET"]),
+        Rule("/ui/incidents", endpoint="create_incident", methods=["POST"]),
+        Rule("/ui/incidents/<incident_id>", endpoint="incident", methods=["GET"]),
+        Rule("/ui/api/investigations/<investigation_id>/execute", endpoint="api_execute", methods=["POST"]),
+        Rule("/ui/api/investigations/<investigation_id>", endpoint="api_investigation", methods=["GET"]),
+        Rule("/ui/api/completions", endpoint="api_completions", methods=["GET"]),
+        Rule("/ui/static/<path:name>", endpoint="static", methods=["GET"]),
+    ]
+)
+
+
+def _severity_name(value: Any) -> str:
+    try:
+        return SEVERITY_NAMES.get(float(value), str(value))
+    except (TypeError, ValueError):
+        return str(value or "Unknown")
+
+
+def _status_name(value: Any) -> str:
+    try:
+        return STATUS_NAMES.get(int(value), str(value))
+    except (TypeError, ValueError):
+        return str(value or "")
+
+
+class WebApp:
+    """The War Room pages over a `WarRoomCore`; `api_key` is what the log-in checks (it is never sent back)."""
+
+    def __init__(self, core: WarRoomCore, api_key: str, *, user: str = "admin") -> None:
+        self.core = core
+        self.user = user
+        self.sessions = Sessions(api_key)
+        self.templates = Environment(
+            loader=PackageLoader("xsoar_local.web", "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.templates.filters["severity"] = _severity_name
+        self.templates.filters["status"] = _status_name
+        self.templates.globals["context_tree"] = views.context_tree
+        self.templates.filters["when"] = lambda value: views.format_time(value)[1]
+
+    # ---- WSGI -----------------------------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.dispatch(request)
+        response.headers.extend(
+            (name, value) for name, value in SECURITY_HEADERS.items() if name not in response.headers
+        )
+        return response(environ, start_response)
+
+    def dispatch(self, request: Request) -> Response:
+        """Route one request; log-in is checked before any handler but the log-in ones and static files."""
+        adapter = _ROUTES.bind_to_environ(request.environ)
+        try:
+            endpoint, values = adapter.match()
+            if endpoint in ("index", "login", "static"):
+                response: Response = getattr(self, f"on_{endpoint}")(request, **values)
+                return response
+            session = self.sessions.find(request)
+            if session is None:
+                if endpoint.startswith("api_"):
+                    return self._json({"error": "not logged in: open the server's address with ?token=<API key>"}, 401)
+                return redirect("/", code=303)
+            return getattr(self, f"on_{endpoint}")(request, session, **values)  # type: ignore[no-any-return]
+        except RequestRedirect as moved:  # /ui, and a path with a trailing slash too many
+            return moved.get_response(request.environ)
+        except LookupError as error:
+            return self._error(request, NotFound(f"not found: {error}"))
+        except HTTPException as error:
+            return self._error(request, error)
+        except ValueError as error:  # the core refused the input: its message says what to change
+            return self._error(request, BadRequest(str(error)))
+        except Exception:  # the page gets a short answer, the server's log the traceback
+            LOG.exception("web War Room: %s %s failed", request.method, request.path)
+            return self._error(request, InternalServerError("the page failed; the server's log has the details"))
+
+    def _error(self, request: Request, error: HTTPException) -> Response:
+        message = error.description or error.name
+        if request.path.startswith("/ui/api/"):
+            return self._json({"error": message}, error.code or 500)
+        html = self._render("error.html", None, code=error.code, title=error.name, message=message)
+        return Response(html, status=error.code, mimetype="text/html")
+
+    # ---- helpers --------------------------------------------------------------------------------
+    def _render(self, template: str, session: Session | None, **values: Any) -> str:
+        return self.templates.get_template(template).render(
+            csrf_token=session.csrf_token if session else "", user=self.user, logged_in=session is not None, **values
+        )
+
+    def _page(self, template: str, session: Session | None, status: int = 200, **values: Any) -> Response:
+        return Response(self._render(template, session, **values), status=status, mimetype="text/html")
+
+    @staticmethod
+    def _json(value: Any, status: int = 200) -> Response:
+        return Response(json.dumps(value), status=status, mimetype="application/json")
+
+    def _check_csrf(self, request: Request, session: Session, submitted: str | None) -> None:
+        if not csrf_ok(request, session, submitted):
+            raise Forbidden("this request did not come from the War Room page (cross-site request refused)")
+
+    def _fragments(self, investigation_id: str, session: Session, *, incident: bool) -> dict[str, Any]:
+        """The War Room, context (and work plan) of an investigation, rendered for the page to swap in."""
+        entries = views.entries_view(self.core.entries(investigation_id))
+        result: dict[str, Any] = {
+            "entries": self._render("_entries.html", session, entries=entries),
+            "entryCount": len(entries),
+            "context": self._render("_context.html", session, context=self.core.context(investigation_id)),
+        }
+        if incident:
+            plan = views.work_plan(self.core.playbook_run(investigation_id))
+            result["workplan"] = self._render("_workplan.html", session, plan=plan)
+            result["running"] = plan["running"]
+        return result
+
+    # ---- log-in ---------------------------------------------------------------------------------
+    def _logged_in(self, request: Request) -> Response:
+        session = self.sessions.open()
+        response = redirect("/ui/playground", code=303)
+        response.set_cookie(
+            COOKIE_NAME,
+            session.session_id,
+            max_age=SESSION_SECONDS,
+            path="/",
+            httponly=True,
+            samesite="Strict",
+            secure=request.scheme == "https",
+        )
+        return response
+
+    def on_index(self, request: Request) -> Response:
+        """`/?token=KEY` logs in and drops the key from the address bar; `/` shows the form or the playground."""
+        token = request.args.get("token")
+        if token is not None:
+            if self.sessions.key_matches(token):
+                return self._logged_in(request)
+            return self._page("login.html", None, status=401, error="That is not this server's API key.")
+        if self.sessions.find(request) is not None:
+            return redirect("/ui/playground", code=303)
+        return self._page("login.html", None, status=401)
+
+    def on_login(self, request: Request) -> Response:
+        """The log-in form's post (same origin only)."""
+        if not same_origin(request):
+            raise Forbidden("log-in refused: the form was not posted from this server's page")
+        if self.sessions.key_matches(request.form.get("key", "")):
+            return self._logged_in(request)
+        return self._page("login.html", None, status=401, error="That is not this server's API key.")
+
+    def on_logout(self, request: Request, session: Session) -> Response:
+        """Forget the session and the cookie."""
+        self._check_csrf(request, session, request.form.get(CSRF_FIELD))
+        self.sessions.close(session)
+        response = redirect("/", code=303)
+        response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="Strict")
+        return response
+
+    # ---- pages ----------------------------------------------------------------------------------
+    def on_playground(self, request: Request, session: Session) -> Response:
+        """The playground's War Room and context."""
+        investigation_id = self.core.playground_id()
+        return self._page(
+            "warroom.html",
+            session,
+            page="playground",
+            investigation_id=investigation_id,
+            title="Playground",
+            entries=views.entries_view(self.core.entries(investigation_id)),
+            context=self.core.context(investigation_id),
+        )
+
+    def on_incidents(self, request: Request, session: Session, error: str = "", status: int = 200) -> Response:
+        """Every incident, and the form that creates one."""
+        return self._page(
+            "incidents.html",
+            session,
+            status=status,
+            page="incidents",
+            incidents=self.core.incidents(),
+            playbooks=sorted(self.core.playbooks(), key=lambda p: str(p.get("name") or p.get("id")).lower()),
+            severities=SEVERITIES,
+            error=error,
+            form=request.form,
+        )
+
+    def on_create_incident(self, request: Request, session: Session) -> Response:
+        """Create an incident from the form and open its page, where its playbook runs."""
+        self._check_csrf(request, session, request.form.get(CSRF_FIELD))
+        name = request.form.get("name", "").strip()
+        details = request.form.get("details", "")
+        playbook_id = request.form.get("playbook", "").strip()
+        severity = SEVERITIES.get(request.form.get("severity", "unknown"), 0.0)
+        if not name:
+            return self.on_incidents(request, session, error="Give the incident a name.", status=400)
+        try:
+            incident = self.core.create_incident(name, details, playbook_id, severity)
+        except ValueError as error:
+            return self.on_incidents(request, session, error=str(error), status=400)
+        return redirect(f"/ui/incidents/{incident['id']}", code=303)
+
+    def on_incident(self, request: Request, session: Session, incident_id: str) -> Response:
+        """An incident: its work plan, War Room and context."""
+        incident = self.core.incident(incident_id)
+        investigation_id = str(incident.get("investigationId") or incident_id)
+        plan = views.work_plan(self.core.playbook_run(investigation_id))
+        return self._page(
+            "incident.html",
+            session,
+            page="incidents",
+            incident=incident,
+            investigation_id=investigation_id,
+            title=str(incident.get("name") or f"Incident {incident_id}"),
+            entries=views.entries_view(self.core.entries(investigation_id)),
+            context=self.core.context(investigation_id),
+            plan=plan,
+        )
+
+    # ---- the page's calls -----------------------------------------------------------------------
+    def on_api_execute(self, request: Request, session: Session, investigation_id: str) -> Response:
+        """Run a War Room line; answer with the re-rendered War Room and context."""
+        self._check_csrf(request, session, request.headers.get(CSRF_HEADER))
+        body = request.get_json(silent=True)
+        line = body.get("command") if isinstance(body, dict) else None
+        if not isinstance(line, str) or not line.strip():
+            raise BadRequest('type a command, e.g. !yoda-speak-translate text="Hello"')
+        if len(line) > MAX_LINE:
+            raise BadRequest(f"the command line is longer than {MAX_LINE} characters")
+        try:
+            self.core.execute(investigation_id, line)
+        except ValueError as error:
+            raise BadRequest(str(error)) from error
+        incident = request.args.get("incident") == "1"
+        return self._json(self._fragments(investigation_id, session, incident=incident))
+
+    def on_api_investigation(self, request: Request, session: Session, investigation_id: str) -> Response:
+        """The War Room, context and work plan again (the incident page polls this while its playbook runs)."""
+        return self._json(self._fragments(investigation_id, session, incident=request.args.get("incident") == "1"))
+
+    def on_api_completions(self, request: Request, session: Session) -> Response:
+        """Command, argument and value completion data from the installed integrations and scripts."""
+        return self._json(self.core.completions())
+
+    def on_static(self, request: Request, name: str) -> Response:
+        """The page's own CSS, script and icon, shipped in the package."""
+        folder = resources.files("xsoar_local.web") / "static"
+        if "/" in name or name.startswith("."):
+            raise NotFound()
+        resource = folder / name
+        if not resource.is_file():
+            raise NotFound()
+        mimetype = mimetypes.guess_type(name)[0] or "application/octet-stream"
+        response = Response(resource.read_bytes(), mimetype=mimetype)
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
+
+def create_app(core: WarRoomCore, api_key: str, *, user: str = "admin") -> WebApp:
+    """The web War Room for `core`; mount it at `/` (it answers `/` and `/ui/...`)."""
+    return WebApp(core, api_key, user=user)
