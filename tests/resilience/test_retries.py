@@ -20,8 +20,8 @@ from tests.resilience.support import (
     translate,
 )
 from xsoar_local.engine import CommandRun
-from xsoar_local.funtranslations.faults import parse_fault
-from xsoar_local.funtranslations.server import ServiceConfig, serve
+from standins.funtranslations.faults import parse_fault
+from standins.funtranslations.server import ServiceConfig, serve
 
 TLS_TRUST_ANY = {"insecure": "true"}
 # The integration's RETRIES: one try and three retries, for a 5xx answer or a refused or dropped connection.

@@ -22,7 +22,7 @@ from tests.resilience.support import (
     statuses,
     translate,
 )
-from xsoar_local.funtranslations.server import RunningService, ServiceConfig, serve
+from standins.funtranslations.server import RunningService, ServiceConfig, serve
 
 CERTIFICATE_ADVICE = (
     "SSL Certificate Verification Failed - try selecting 'Trust any certificate' checkbox in the integration "

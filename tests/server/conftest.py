@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.server.support import ServerProcess
-from xsoar_local.funtranslations.server import RunningService, ServiceConfig, serve
+from standins.funtranslations.server import RunningService, ServiceConfig, serve
 
 
 @pytest.fixture(scope="module")

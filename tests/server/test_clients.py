@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.server.support import REPO_ROOT, ServerProcess
-from xsoar_local.funtranslations.server import RunningService
+from standins.funtranslations.server import RunningService
 
 TEXT = "Hello there, General Kenobi"
 INCIDENT_TEXT = "You were the chosen one"

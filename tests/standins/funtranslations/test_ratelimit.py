@@ -6,8 +6,8 @@ import math
 
 import pytest
 
-from tests.funtranslations.conftest import FakeClock
-from xsoar_local.funtranslations.ratelimit import (
+from tests.standins.funtranslations.conftest import FakeClock
+from standins.funtranslations.ratelimit import (
     RateLimiter,
     Verdict,
     Window,
