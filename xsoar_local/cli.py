@@ -131,6 +131,10 @@ def saved_after(latest: Incident, before: Incident, run: CommandRun) -> Incident
     return merge_run(latest, run)
 
 
+def _option_values(services: ServiceRegistry, options: argparse.Namespace) -> list[tuple[str, Any]]:
+    return [(option.flag, getattr(options, option.dest, None)) for option in services.options]
+
+
 def cmd_run(options: argparse.Namespace, console: Console) -> int:
     """`run`: one War Room line (an integration command or a script), printed as entries plus the context."""
     # The folder is checked before anything runs: a result that could not be saved would be lost.
@@ -155,9 +159,12 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
             line += " debug-mode=true"
         session = EngineSession(catalog, instances, StoreInstanceState(store), python_for=python_chooser())
         planned = session.plan(line)  # a line the server would refuse changes nothing
-        if (options.fault or any(stand_in_options.values())) and defaults.service is None:
-            flags = " and ".join(["--fault", *(option.flag for option in services.options)])
-            raise UsageError(f"{flags} need the embedded service (they cannot change the real service)")
+        given = [flag for flag, values in [("--fault", options.fault), *_option_values(services, options)] if values]
+        if given and defaults.service is None:
+            works = "works" if len(given) == 1 else "work"
+            raise UsageError(
+                f"{' and '.join(given)} only {works} with an embedded stand-in (the real service cannot change)"
+            )
         with store.update() as state:
             incident_id, before = state.reset_current() if options.reset else state.current_incident()
         run = session.run_planned(planned, before)

@@ -115,7 +115,7 @@ def test_param_sources_in_order(
         pytest.param(["--command", "!echo-note hi", "--param", "colour=x"], "unknown param 'colour'", id="bad-param"),
         pytest.param(
             ["--command", "!echo-note hi", "--fault", "429"],
-            "--fault and --paid-key need the embedded service",
+            "--fault only works with an embedded stand-in",
             id="fault",
         ),
         pytest.param(["--text", "hi"], "no command with a `text` argument", id="text"),

@@ -14,7 +14,7 @@ import requests
 
 from standins.funtranslations.__main__ import main
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 TEXT = "my name is gautam"
 RunCli = Callable[..., tuple["subprocess.Popen[str]", list[str]]]
 

@@ -23,7 +23,7 @@ from standins.funtranslations.app import (
 )
 from standins.funtranslations.server import ServiceConfig, serve
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _port(url: str) -> int:
