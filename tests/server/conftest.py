@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.support import ServerProcess
 from standins.funtranslations.server import RunningService, ServiceConfig, serve
+from tests.server.support import ServerProcess
 
 
 @pytest.fixture(scope="module")

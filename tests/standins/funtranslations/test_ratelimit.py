@@ -6,7 +6,6 @@ import math
 
 import pytest
 
-from tests.standins.funtranslations.conftest import FakeClock
 from standins.funtranslations.ratelimit import (
     RateLimiter,
     Verdict,
@@ -16,6 +15,7 @@ from standins.funtranslations.ratelimit import (
     rate_limit_message,
     window_phrase,
 )
+from tests.standins.funtranslations.conftest import FakeClock
 
 
 def test_requests_within_the_limit_pass_and_are_counted() -> None:
