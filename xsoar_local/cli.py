@@ -259,28 +259,30 @@ def add_run_parser(subparsers: Any, services: ServiceRegistry) -> None:
         "--fault",
         action="append",
         metavar="SPEC",
-        help=" ".join(["make the embedded stand-in fail (repeatable).", services.fault_help()]).strip(),
+        help=_help(" ".join(["make the embedded stand-in fail (repeatable).", services.fault_help()]).strip()),
     )
-    for option in services.options:
-        parser.add_argument(option.flag, dest=option.dest, action="append", metavar=option.metavar, help=option.help)
     keys = " or ".join(f"${name}" for name in services.api_key_envs)
     parser.add_argument(
         "--real",
         action="store_true",
-        help="use the real service (the YAML's URL), not the embedded stand-in"
-        + (f"; its API key from {keys} if set" if keys else ""),
+        help=_help(
+            "use the real service (the YAML's URL), not the embedded stand-in"
+            + (f"; its API key from {keys} if set" if keys else "")
+        ),
     )
     parser.add_argument(
         "--service",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="start the embedded stand-in and point the integration's URL param at it "
-        f"(default: on for the integrations a stand-in serves: {services.served()})",
+        help=_help(
+            "start the embedded stand-in and point the integration's URL param at it "
+            f"(default: on for the integrations a stand-in serves: {services.served()})"
+        ),
     )
     parser.add_argument(
         "--stand-in",
         metavar="NAME",
-        help=f"the stand-in --service starts for an integration none serves (installed: {services.describe_names()})",
+        help=_help(f"the stand-in --service starts for an integration none serves ({services.describe_names()})"),
     )
     parser.add_argument(
         "--instance",
@@ -297,6 +299,28 @@ def add_run_parser(subparsers: Any, services: ServiceRegistry) -> None:
     parser.add_argument("--json", action="store_true", help="print the entries and context as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="also print the integration's logs")
     parser.set_defaults(handler=cmd_run)
+    _add_stand_in_options(parser, services)
+
+
+def _help(text: str) -> str:
+    """Help text as argparse wants it: a plugin's `%` is not a format directive."""
+    return text.replace("%", "%%")
+
+
+def _add_stand_in_options(parser: argparse.ArgumentParser, services: ServiceRegistry) -> None:
+    """The options the installed stand-ins define; one that would shadow `run`'s own is a set-up error."""
+    taken = set(vars(parser.parse_known_args([])[0]))
+    for option in services.options:
+        clash = f"the stand-in option {option.flag} clashes with run's own options: rename it in its plugin"
+        if option.dest in taken:
+            raise InstanceSetupError(clash)
+        try:
+            parser.add_argument(
+                option.flag, dest=option.dest, action="append", metavar=option.metavar, help=_help(option.help)
+            )
+        except argparse.ArgumentError:
+            raise InstanceSetupError(clash) from None
+        taken.add(option.dest)
 
 
 def build_parser() -> argparse.ArgumentParser:

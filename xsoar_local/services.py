@@ -28,10 +28,6 @@ ENTRY_POINT_GROUP = "xsoar_local.services"
 PLUGINS_ENV = "XSOAR_LOCAL_SERVICES"
 
 _FLAG = re.compile(r"--[a-z][a-z0-9-]*")
-# Flags the core's subcommands define themselves: a plugin option must not take one of them.
-RESERVED_FLAGS = frozenset(
-    {"--fault", "--real", "--service", "--no-service", "--stand-in", "--param", "--instance", "--instances"}
-)
 
 
 class ServiceError(Exception):
@@ -70,8 +66,6 @@ class ServiceOption:
     def __post_init__(self) -> None:
         if not _FLAG.fullmatch(self.flag):
             raise ValueError(f"option flag {self.flag!r} must look like --lower-case-words")
-        if self.flag in RESERVED_FLAGS:
-            raise ValueError(f"option flag {self.flag} is the core's own: choose another")
         if not self.dest.isidentifier():
             raise ValueError(f"option dest {self.dest!r} must be a Python identifier")
 

@@ -69,9 +69,25 @@ ECHO = ServicePlugin(
     check_fault=_echo_fault,
     fault_help=ECHO_FAULTS,
     options=(
-        ServiceOption("--echo-token", "echo_token", help="a token the echo stand-in accepts", label="echo tokens"),
+        ServiceOption(
+            "--echo-token", "echo_token", help="a token the echo stand-in accepts 100% of the time", label="echo tokens"
+        ),
     ),
 )
 SPARE = ServicePlugin(name="spare", title="Spare", integrations=frozenset(), start=_starter("spare"))
 CLASH = ServicePlugin(name="clash", title="Clash", integrations=frozenset({"EchoTest"}), start=_starter("clash"))
+SHADOW_FLAG = ServicePlugin(
+    name="shadow-flag",
+    title="Shadow",
+    integrations=frozenset(),
+    start=_starter("shadow-flag"),
+    options=(ServiceOption("--json", "as_json", help="100% shadowing run's --json", label="json"),),
+)
+SHADOW_DEST = ServicePlugin(
+    name="shadow-dest",
+    title="Shadow",
+    integrations=frozenset(),
+    start=_starter("shadow-dest"),
+    options=(ServiceOption("--where", "state_dir", help="would overwrite run's --state-dir", label="where"),),
+)
 NOT_A_PLUGIN = "a string, not a plugin"

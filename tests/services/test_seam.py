@@ -163,6 +163,7 @@ def test_help_texts_come_from_the_plugins(capsys: pytest.CaptureFixture[str], mo
     assert exited.value.code == 0
     for expected in (
         "--echo-token",
+        "accepts 100% of the time",
         "--paid-key",
         "EchoTest (Echo)",
         "YodaSpeak (FunTranslations)",
@@ -210,6 +211,8 @@ def test_service_for_an_integration_no_stand_in_serves_needs_a_choice_among_seve
         pytest.param(f"{FIXTURES}:MISSING", "cannot be loaded: AttributeError", id="no-attribute"),
         pytest.param("no-colon", "is not a `module:attribute` reference", id="not-a-reference"),
         pytest.param(f"{FIXTURES}:ECHO,{FIXTURES}:CLASH", "'echo' and 'clash' both serve EchoTest", id="clash"),
+        pytest.param(f"{FIXTURES}:SHADOW_FLAG", "the stand-in option --json clashes with run's own", id="flag"),
+        pytest.param(f"{FIXTURES}:SHADOW_DEST", "the stand-in option --where clashes with run's own", id="dest"),
     ],
 )
 def test_a_plugin_that_cannot_be_used_is_one_line_and_exit_2(
