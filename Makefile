@@ -156,6 +156,7 @@ pack: setup
 # make upload DEMISTO_BASE_URL=https://xsoar.example.com DEMISTO_API_KEY=...  [XSIAM_AUTH_ID=...]
 # Installs the pack on a server with `demisto-sdk upload` (the only step that needs a network).
 upload: pack-upload-env setup
+	mkdir -p $(PACK_DIST)
 	$(SDK_RUN) upload -i $(PACK) -z --keep-zip $(PACK_DIST) $(PACK_UPLOAD_ARGS)
 
 .PHONY: pack-upload-env

@@ -18,8 +18,9 @@ INCIDENT_TEXT = "You were the chosen one"
 
 @pytest.fixture(scope="module")
 def uploaded(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> subprocess.CompletedProcess[str]:
-    """`make upload` (demisto-sdk upload -z, with the test playbook: -tpb) against the server."""
-    dist = tmp_path_factory.mktemp("dist")
+    """`make upload` (demisto-sdk upload -z, with the test playbook: -tpb) against the server, keeping the zip in a
+    folder that does not exist yet, as dist/ does not on a fresh clone."""
+    dist = tmp_path_factory.mktemp("upload") / "dist"
     return subprocess.run(
         ["make", "--no-print-directory", "upload", f"PACK_DIST={dist}", "PACK_UPLOAD_ARGS=-tpb"],
         cwd=REPO_ROOT,
@@ -32,8 +33,11 @@ def uploaded(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 @pytest.fixture(scope="module")
-def journey(server: ServerProcess, service: RunningService, uploaded: Any) -> dict[str, Any]:
+def journey(
+    server: ServerProcess, service: RunningService, uploaded: subprocess.CompletedProcess[str]
+) -> dict[str, Any]:
     """demisto-sdk's XsoarClient: instance + test-module, War Room in playground and incident, both playbooks."""
+    assert uploaded.returncode == 0, f"make upload failed:\n{uploaded.stdout}\n{uploaded.stderr}"
     return server.drive("journey", service.url)
 
 
