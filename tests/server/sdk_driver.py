@@ -132,7 +132,18 @@ def saas() -> dict[str, Any]:
     }
 
 
-ACTIONS = {"journey": journey, "concurrent": concurrent, "inspect": inspect, "saas": saas}
+def secrets(name: str, url: str, api_key: str) -> dict[str, Any]:
+    """An instance created with a password in its URL and an API key; what the PUT and the search answer."""
+    client = get_client_from_server_type(os.environ["DEMISTO_BASE_URL"], os.environ["DEMISTO_API_KEY"])
+    answer = client.create_integration_instance(
+        BRAND, name, {"url": url, "apikey": {"identifier": "", "password": api_key}}
+    )
+    search = client.search_integrations()
+    client.delete_integration_instance(answer["id"])
+    return {"put": answer, "search": search}
+
+
+ACTIONS = {"journey": journey, "concurrent": concurrent, "inspect": inspect, "saas": saas, "secrets": secrets}
 
 
 def main() -> int:

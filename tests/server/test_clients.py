@@ -3,11 +3,13 @@ demisto-py, and the demisto-sdk `run` and `run-playbook` commands; then a restar
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 from standins.funtranslations.server import RunningService
 from tests.server.support import REPO_ROOT, ServerProcess
@@ -173,6 +175,46 @@ def test_xsoar8_clients_use_the_xsoar_prefix(server: ServerProcess, journey: dic
     assert found["about"]["deploymentMode"] == "saas"
     assert found["client"] == "XsoarSaasClient"
     assert [entry["contents"] for entry in found["entries"]] == ["through /xsoar"]
+
+
+LEAKY_URL = "http://u:SeCrEtPW@127.0.0.1:18932/translate/"
+
+
+def test_demisto_sdk_never_gets_a_secret_back(server: ServerProcess, journey: dict[str, Any]):
+    """
+    Given an instance created with demisto-sdk's create_integration_instance: a password in the URL, an API key
+    When reading the PUT's answer and `POST /settings/integration/search`
+    Then neither holds the URL's password or the key
+    """
+    found = server.drive("secrets", "leaky2", LEAKY_URL, "KEYKEY99")
+    for answer in ("put", "search"):
+        shown = json.dumps(found[answer])
+        leaked = [secret for secret in ("SeCrEtPW", "KEYKEY99") if secret in shown]
+        assert leaked == [], f"the {answer} answer shows {leaked}: {shown}"
+    assert "leaky2" in json.dumps(found["search"]), "the instance was not listed"
+
+
+def test_raw_put_with_a_plain_string_key_never_gets_it_back(server: ServerProcess, journey: dict[str, Any]):
+    """
+    Given a raw `PUT /settings/integration` whose `apikey` is a plain string and whose items carry no type
+    When reading its answer and `POST /settings/integration/search`
+    Then neither holds the key or the URL's password (the YAML says apikey is a credentials param)
+    """
+    headers = {"Authorization": server.api_key}
+    data = [{"name": "url", "value": LEAKY_URL}, {"name": "apikey", "value": "KEYKEY99"}]
+    put = requests.put(
+        f"{server.url}/settings/integration",
+        json={"brand": "YodaSpeak", "name": "leaky3", "data": data},
+        headers=headers,
+        timeout=60,
+    )
+    assert put.status_code == 200, put.text
+    search = requests.post(f"{server.url}/settings/integration/search", json={}, headers=headers, timeout=60)
+    requests.delete(f"{server.url}/settings/integration/{put.json()['id']}", headers=headers, timeout=60)
+    for answer in (put, search):
+        leaked = [secret for secret in ("SeCrEtPW", "KEYKEY99") if secret in answer.text]
+        assert leaked == [], f"{answer.request.method} {answer.url} shows {leaked}: {answer.text}"
+    assert "leaky3" in search.text
 
 
 def test_restart_finds_everything(server: ServerProcess, journey: dict[str, Any], service: RunningService):

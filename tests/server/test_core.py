@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -114,6 +115,49 @@ def test_secrets_are_masked_and_kept(core: ServerCore):
     core.save_instance({**listed, "enabled": "true"})
     entries = core.execute(core.playground_id(), "!probe-secret")
     assert entries[0]["contents"] == hashlib.sha256(b"s3cret-value").hexdigest(), "the command got another secret"
+
+
+URL_WITH_PASSWORD = "http://u:SeCrEtPW@127.0.0.1:18932/translate/"
+
+
+@pytest.mark.parametrize(
+    ("item", "secret", "real"),
+    [
+        pytest.param(
+            {"name": "secret", "value": "PlainPW-123"}, "PlainPW-123", "PlainPW-123", id="credentials as a plain string"
+        ),
+        pytest.param(
+            {"name": "secret", "value": {"identifier": "", "password": "DictPW-456"}},
+            "DictPW-456",
+            "DictPW-456",
+            id="credentials without a type",
+        ),
+        pytest.param(
+            {"name": "secret", "type": 0, "value": {"password": "LyingType-1"}},
+            "LyingType-1",
+            "LyingType-1",
+            id="credentials with a wrong type",
+        ),
+        pytest.param({"name": "token", "value": "Encrypted-789"}, "Encrypted-789", "Encrypted-789", id="encrypted"),
+        pytest.param({"name": "label", "value": URL_WITH_PASSWORD}, "SeCrEtPW", URL_WITH_PASSWORD, id="URL password"),
+    ],
+)
+def test_secrets_are_masked_whatever_shape_the_body_gives(
+    core: ServerCore, item: dict[str, Any], secret: str, real: str
+):
+    """
+    Given a raw `PUT /settings/integration` body whose param items carry no type, or a wrong one (the YAML's counts)
+    When saving it, listing the instances, and saving the listed instance back unchanged
+    Then neither answer holds the secret, and the command still receives the real value
+    """
+    body = {"brand": "Probe", "name": "raw_1", "enabled": "true", "data": [item]}
+    saved = core.save_instance(body)
+    assert secret not in json.dumps(saved), f"the PUT answer shows the secret: {saved['data']}"
+    listed = next(found for found in core.search_integrations()["instances"] if found["name"] == "raw_1")
+    assert secret not in json.dumps(core.search_integrations()), f"the search shows the secret: {listed['data']}"
+    core.save_instance({**listed, "enabled": "true"})
+    entries = core.execute(core.playground_id(), f"!probe-secret param={item['name']} using=raw_1")
+    assert entries[0]["contents"] == hashlib.sha256(real.encode()).hexdigest(), "the saved value changed"
 
 
 @pytest.mark.parametrize(

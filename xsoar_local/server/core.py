@@ -57,6 +57,7 @@ from xsoar_local.playbook.runner import (
     ERROR as TASK_ERROR,
 )
 from xsoar_local.playbook.scripts import BUILTIN_SCRIPTS, ScriptError, run_script
+from xsoar_local.redact import CREDENTIALS_TYPE, ENCRYPTED_TYPES, Redactor, url_passwords
 from xsoar_local.runtime import DEFAULT_DESTINATION
 from xsoar_local.server import packs
 from xsoar_local.server.content import InstalledContent, InstalledIntegration, scan_installed
@@ -69,7 +70,8 @@ INSTANCE_STATE_DIR: Final = "instances"
 PLAYGROUND_TYPE: Final = 9
 INCIDENT_TYPE: Final = 0
 SECRET_MASK: Final = "<*** kept on the server ***>"
-SECRET_TYPES: Final = frozenset({4, 9, 14})
+SECRET_TYPES: Final = ENCRYPTED_TYPES | {CREDENTIALS_TYPE}
+_SECRET_FIELDS: Final = ("password", "sshkey", "certificate")  # the parts of a credentials value that are secret
 DEFAULT_COMMAND_TIMEOUT: Final = 300.0
 _QUERY = re.compile(r"^\s*\$\{(.*)\}\s*$", re.DOTALL)
 # Playbook run states and task states as /inv-playbook reports them.
@@ -214,7 +216,7 @@ class ServerCore:
     def search_integrations(self) -> dict[str, Any]:
         """`POST /settings/integration/search`: module configurations and instances (secrets masked)."""
         with self._lock:
-            instances = [_masked(instance) for instance in self._doc["instances"].values()]
+            instances = [self._shown(instance) for instance in self._doc["instances"].values()]
         return {
             "configurations": [item.module_configuration() for item in self.content.integrations],
             "instances": instances,
@@ -247,7 +249,7 @@ class ServerCore:
                     f"an instance named {name!r} already exists; pick another name or update it by its id",
                     "errInstanceExists",
                 )
-            data = _merge_secrets(list(body.get("data") or []), existing)
+            data = _merge_secrets(list(body.get("data") or []), existing, self._param_types(installed))
             self._params_of(installed, data)  # refuse unusable params now, not at the first command
             instance = {
                 "id": existing["id"] if existing else str(uuid.uuid4()),
@@ -266,7 +268,7 @@ class ServerCore:
             }
             self._doc["instances"][instance["id"]] = instance
             self._save()
-            return _masked(instance)
+            return self._shown(instance)
 
     def delete_instance(self, instance_id: str) -> None:
         """`DELETE /settings/integration/{id}`; its integration context and lastRun go with it."""
@@ -286,7 +288,9 @@ class ServerCore:
             )
         brand = str(body.get("brand") or (saved or {}).get("brand") or "")
         installed = self._integration_for(brand)
-        data = _merge_secrets(list(body.get("data") or (saved or {}).get("data") or []), saved)
+        data = _merge_secrets(
+            list(body.get("data") or (saved or {}).get("data") or []), saved, self._param_types(installed)
+        )
         name = str(body.get("name") or (saved or {}).get("name") or f"{brand}_instance_1")
         try:
             instance = Instance(name, installed.integration, self._params_of(installed, data))
@@ -296,6 +300,15 @@ class ServerCore:
         if run.is_error:
             return {"success": False, "message": "\n".join(run.error_messages)}
         return {"success": True, "message": ""}
+
+    @staticmethod
+    def _param_types(installed: InstalledIntegration | None) -> dict[str, int]:
+        """The YAML's type of each param: what says a value is secret, whatever type a request body claims."""
+        return {spec.name: spec.type for spec in installed.integration.params} if installed else {}
+
+    def _shown(self, instance: Mapping[str, Any]) -> dict[str, Any]:
+        """An instance as every answer of the API shows it: its secrets masked."""
+        return _masked(instance, self._param_types(self.content.integration(str(instance.get("brand") or ""))))
 
     def _params_of(self, installed: InstalledIntegration, data: list[Any]) -> dict[str, Any]:
         known = {spec.name for spec in installed.integration.params}
@@ -843,33 +856,53 @@ def _server_entry(
 
 
 # ---- secrets in instance settings ------------------------------------------------------------------------------
-def _is_secret(item: Mapping[str, Any]) -> bool:
+def _is_secret(item: Mapping[str, Any], types: Mapping[str, int]) -> bool:
+    """A secret param by the YAML's type; by the item's own type only for a param the YAML does not have."""
+    kind = types.get(str(item.get("name")), item.get("type", 0))
     try:
-        return int(item.get("type", 0)) in SECRET_TYPES
+        return int(kind) in SECRET_TYPES
     except (TypeError, ValueError):
         return False
 
 
-def _masked(instance: Mapping[str, Any]) -> dict[str, Any]:
-    """The instance as the API shows it: passwords replaced by a mask that means "keep the saved value"."""
+def _masked(instance: Mapping[str, Any], types: Mapping[str, int]) -> dict[str, Any]:
+    """The instance as the API shows it: secret params replaced by a mask that means "keep the saved value", and
+    every other trace of them (and every password written into a URL) redacted."""
     shown = copy.deepcopy(dict(instance))
+    secrets: list[str] = []
     for item in shown.get("data") or ():
-        if isinstance(item, dict) and _is_secret(item) and item.get("value") not in (None, "", {}):
-            value = item["value"]
+        if not isinstance(item, dict):
+            continue
+        value = item.get("value")
+        if _is_secret(item, types) and value not in (None, "", {}):
             if isinstance(value, dict):
-                item["value"] = {**value, "password": SECRET_MASK if value.get("password") else ""}
+                hidden = {key: SECRET_MASK for key in _SECRET_FIELDS if value.get(key)}
+                secrets += [str(value[key]) for key in hidden]
+                item["value"] = {**value, **hidden}
             else:
+                secrets.append(value if isinstance(value, str) else json.dumps(value))
                 item["value"] = SECRET_MASK
+        elif isinstance(value, str):
+            secrets += url_passwords(value)
+    redactor = Redactor(secrets)
+    for item in shown.get("data") or ():
+        if isinstance(item, dict) and "value" in item and item["value"] != SECRET_MASK:
+            item["value"] = redactor.value(item["value"])
     shown["configvalues"] = {
         item["name"]: item.get("value") for item in shown.get("data") or () if isinstance(item, dict) and "name" in item
     }
     return shown
 
 
-def _merge_secrets(data: list[Any], saved: Mapping[str, Any] | None) -> list[Any]:
-    """Replace masked secrets in a client's settings with the saved values."""
+def _merge_secrets(data: list[Any], saved: Mapping[str, Any] | None, types: Mapping[str, int]) -> list[Any]:
+    """Replace what the API showed of the saved settings (masks, masked URLs) with the saved values."""
     saved_values = {
         item.get("name"): item.get("value") for item in (saved or {}).get("data") or () if isinstance(item, Mapping)
+    }
+    shown_values = {
+        item.get("name"): item.get("value")
+        for item in _masked(saved or {}, types).get("data") or ()
+        if isinstance(item, Mapping)
     }
     merged = []
     for item in data:
@@ -877,10 +910,12 @@ def _merge_secrets(data: list[Any], saved: Mapping[str, Any] | None) -> list[Any
             continue
         item = copy.deepcopy(dict(item))
         value = item.get("value")
-        old = saved_values.get(item.get("name"))
-        if value == SECRET_MASK:
+        name = item.get("name")
+        old = saved_values.get(name)
+        if value == SECRET_MASK or (name in shown_values and value == shown_values[name] != old):
             item["value"] = old
-        elif isinstance(value, dict) and value.get("password") == SECRET_MASK:
-            item["value"] = {**value, "password": (old or {}).get("password", "") if isinstance(old, dict) else ""}
+        elif isinstance(value, dict) and SECRET_MASK in value.values():
+            kept = old if isinstance(old, dict) else {}
+            item["value"] = {key: kept.get(key, "") if part == SECRET_MASK else part for key, part in value.items()}
         merged.append(item)
     return merged
