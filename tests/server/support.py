@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,10 +18,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SDK_PYTHON = REPO_ROOT / ".venv-sdk" / "bin" / "python"
 SDK = REPO_ROOT / ".venv-sdk" / "bin" / "demisto-sdk"
 DRIVER = Path(__file__).with_name("sdk_driver.py")
+STOP_TIMEOUT = 60
 _URL = re.compile(r"Local XSOAR server at (\S+)")
 _KEY = re.compile(r"API key \([^)]*\): (\S+)")
 # Variables of the developer's shell that would point the clients elsewhere.
 _CLIENT_VARIABLES = ("DEMISTO_", "XSIAM_", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "SSL_CERT_FILE")
+
+
+def as_a_background_job() -> None:
+    """In the child before exec: SIGINT ignored, as a shell starts a job run with `&` (and as CI may start it)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def clean_environ() -> dict[str, str]:
@@ -49,6 +56,8 @@ class ServerProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
+            # The server must stop on Ctrl-C even when started with SIGINT ignored: it handles SIGINT itself.
+            preexec_fn=as_a_background_job,
         )
         assert self.process.stdout is not None
         lines = []
@@ -68,14 +77,21 @@ class ServerProcess:
         """Ctrl-C, as a user stops it; its exit status and what it printed after the banner."""
         assert self.process is not None
         assert self.process.stdout is not None
+        stdout, said = self.process.stdout, []
+        reader = threading.Thread(target=lambda: said.append(stdout.read()), daemon=True)
+        reader.start()
         self.process.send_signal(signal.SIGINT)
         try:
-            rest = self.process.stdout.read()
-            status = self.process.wait(timeout=60)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-        return status, rest
+            status = self.process.wait(timeout=STOP_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+            reader.join(5)
+            raise AssertionError(
+                f"the server was still running {STOP_TIMEOUT} s after Ctrl-C (SIGINT lost?):\n{''.join(said)}"
+            ) from None
+        reader.join(30)
+        return status, "".join(said)
 
     def client_env(self, **extra: str) -> dict[str, str]:
         """The environment a user exports for demisto-sdk / demisto-py (printed in the banner)."""

@@ -3,15 +3,21 @@ origin, loopback only, one server per state folder, TLS with its own CA."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import signal
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.server.support import REPO_ROOT, ServerProcess, clean_environ
+from tests.server.support import REPO_ROOT, STOP_TIMEOUT, ServerProcess, as_a_background_job, clean_environ
 from xsoar_local.server.api import ENDPOINTS
 
 PATHS = [(method, re.sub(r"<[^>]+>", "x", path)) for method, path, _, _ in ENDPOINTS]
@@ -171,3 +177,73 @@ def test_tls_with_the_printed_ca(tmp_path: Path):
             requests.get(server.url + "/about", headers={"Authorization": server.api_key}, timeout=10)
     finally:
         server.stop()
+
+
+def _fill(pipe_end: int) -> None:
+    """Write into a pipe until it is full, so the next write to it blocks until someone reads."""
+    os.set_blocking(pipe_end, False)
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            os.write(pipe_end, b"#" * 4096)
+    os.set_blocking(pipe_end, True)  # the flag belongs to the pipe, which the server shares
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _listening(port: int, timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_ctrl_c_while_the_banner_is_printed_is_not_lost(tmp_path: Path):
+    """
+    Given a server started as a background job (SIGINT ignored) whose output nobody reads yet (a full pipe), so it
+    is listening but still printing its banner
+    When Ctrl-C arrives in that moment
+    Then it is not lost: once its output is read, the server prints the rest of the banner and stops cleanly
+    """
+    read_end, write_end = os.pipe()
+    _fill(write_end)
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "xsoar_local.server", "--cold", "--port", str(port), "--state-dir", str(tmp_path)],
+        cwd=REPO_ROOT,
+        env=clean_environ(),
+        stdout=write_end,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=as_a_background_job,
+    )
+    os.close(write_end)
+    output = bytearray()
+
+    def read() -> None:
+        for chunk in iter(lambda: os.read(read_end, 65536), b""):
+            output.extend(chunk)
+
+    reader = threading.Thread(target=read, daemon=True)
+    try:
+        assert _listening(port, 60), "the server never listened"
+        process.send_signal(signal.SIGINT)
+        reader.start()
+        status = process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        printed = output.decode().lstrip("#")
+        pytest.fail(f"the Ctrl-C sent while the banner was being printed was lost; it printed:\n{printed}")
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        if reader.ident is not None:
+            reader.join(10)
+        os.close(read_end)
+    said = output.decode().lstrip("#")
+    assert status == 0, said
+    assert said.index("Press Ctrl-C to stop.") < said.index("Stopped."), said

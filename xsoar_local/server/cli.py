@@ -98,6 +98,10 @@ def serve_foreground(options: argparse.Namespace) -> int:
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    # Before anything is started or printed, so that no Ctrl-C is lost: one during start-up stops the server as
+    # soon as it is up. SIGINT explicitly: a shell starts a background job (and CI may start us) with it ignored.
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
     try:
         with run_server(
             options.state_dir,
@@ -115,13 +119,7 @@ def serve_foreground(options: argparse.Namespace) -> int:
                 ),
                 flush=True,
             )
-            # Both are handled explicitly: a shell that starts the server in the background makes it ignore SIGINT.
-            signal.signal(signal.SIGTERM, on_signal)
-            signal.signal(signal.SIGINT, on_signal)
-            try:
-                while not stop.wait(0.5):
-                    pass
-            except KeyboardInterrupt:
+            while not stop.wait(0.5):
                 pass
             print("Stopping: waiting for running commands, then saving.", flush=True)
     except (ServeError, StateFolderError) as error:
