@@ -114,7 +114,15 @@ def test_getters_follow_args_params_and_instance(
     assert answer["getParam"] == label, answer
     assert answer["gets"] == str(value), answer
     assert answer["instance"] == f"probe_{label}", answer
-    assert answer["urls"]["warRoom"].endswith(f"/WarRoom/4{len(label)}"), answer["urls"]
+    investigation = f"4{len(label)}"
+    assert answer["urls"] == {
+        "server": "http://localhost",
+        "investigation": f"http://localhost/#/Details/{investigation}",
+        "warRoom": f"http://localhost/#/WarRoom/{investigation}",
+        "workPlan": f"http://localhost/#/WorkPlan/{investigation}",
+        "evidenceBoard": f"http://localhost/#/EvidenceBoard/{investigation}",
+        "relatedIncidents": f"http://localhost/#/Cluster/{investigation}",
+    }, "every link names the current investigation"
 
 
 def test_args_are_the_checked_args(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
