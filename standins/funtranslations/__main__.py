@@ -25,6 +25,19 @@ def _fault(spec: str) -> Fault:
         raise argparse.ArgumentTypeError(str(error)) from None
 
 
+def _rate_limit(text: str) -> int:
+    try:
+        limit = int(text)
+    except ValueError:
+        limit = 0
+    if limit < 1:
+        # the library's message names its own off switch (rate_limit=None); the command line's is a flag
+        raise argparse.ArgumentTypeError(
+            f"must be a whole number of requests >= 1 (got {text!r}); to turn the rate limit off use --no-rate-limit"
+        )
+    return limit
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(
@@ -34,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default: %(default)s)")
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default: %(default)s)")
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a freshly generated test CA")
-    parser.add_argument("--rate-limit", type=int, default=5, metavar="N", help="requests per window (default: 5)")
+    parser.add_argument("--rate-limit", type=_rate_limit, default=5, metavar="N", help="requests per window (default: 5)")
     parser.add_argument("--window", type=float, default=3600.0, metavar="SECONDS", help="window (default: 3600)")
     parser.add_argument("--no-rate-limit", action="store_true", help="turn the rate limit off")
     parser.add_argument("--paid-key", action="append", default=[], metavar="KEY", help="a paid key: never limited")

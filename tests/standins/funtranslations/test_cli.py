@@ -81,7 +81,8 @@ def test_the_cli_in_tls_mode_prints_the_ca_bundle(run_cli: RunCli) -> None:
         pytest.param(["--fault", "latency=-1"], "0 to 3600 seconds", id="negative-latency"),
         pytest.param(["--fault", "latency=1e308"], "0 to 3600 seconds", id="overflowing-latency"),
         pytest.param(["--host", "0.0.0.0"], "loopback", id="non-loopback-host"),
-        pytest.param(["--rate-limit", "0"], "rate limit", id="zero-limit"),
+        pytest.param(["--rate-limit", "0"], "to turn the rate limit off use --no-rate-limit", id="zero-limit"),
+        pytest.param(["--rate-limit", "-3"], "to turn the rate limit off use --no-rate-limit", id="negative-limit"),
         pytest.param(["--window", "0"], "window", id="zero-window"),
     ],
 )
