@@ -47,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default: %(default)s)")
     parser.add_argument("--port", type=int, default=0, help="port to bind; 0 picks a free one (default: %(default)s)")
     parser.add_argument("--tls", action="store_true", help="serve HTTPS with a freshly generated test CA")
-    parser.add_argument("--rate-limit", type=_rate_limit, default=5, metavar="N", help="requests per window (default: 5)")
+    parser.add_argument(
+        "--rate-limit", type=_rate_limit, default=5, metavar="N", help="requests per window (default: 5)"
+    )
     parser.add_argument("--window", type=float, default=3600.0, metavar="SECONDS", help="window (default: 3600)")
     parser.add_argument("--no-rate-limit", action="store_true", help="turn the rate limit off")
     parser.add_argument("--paid-key", action="append", default=[], metavar="KEY", help="a paid key: never limited")

@@ -135,6 +135,28 @@ def test_user_errors_exit_2_with_a_message(
     assert "Traceback" not in error, "a user error must not show a traceback"
 
 
+@pytest.mark.parametrize("with_file", [pytest.param(False, id="no instances file"), pytest.param(True, id="a file")])
+def test_a_default_instance_error_names_the_instances_file_only_when_there_is_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], with_file: bool
+) -> None:
+    """Given params the default instance cannot be made with, and an --instances file without that brand or none,
+    When run, Then exit 2 and the advice to add an instance to the file is given only when there is a file."""
+    extra = []
+    if with_file:
+        file = tmp_path / "instances.yml"
+        file.write_text("instances: []\n", encoding="utf-8")
+        extra = ["--instances", str(file)]
+    status = main(cli(tmp_path, "--command", "!echo-note hi", "--param", "url:x", *extra))
+    error = capsys.readouterr().err
+    assert status == 2, error
+    assert "--param number 1 is not name=value" in error, error
+    if with_file:
+        assert f"or add an instance of brand 'EchoTest' with its params to {file}" in error, error
+    else:
+        assert "the file" not in error, f"there is no instances file to speak of: {error}"
+        assert "or give --instances FILE with an instance of brand 'EchoTest'" in error, error
+
+
 def test_corrupt_state_is_reported_and_kept(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Given a corrupt state file, When run (even with --reset), Then exit 2 naming it and the file is untouched:
     it may hold other incidents the user wants to repair; deleting it starts afresh."""

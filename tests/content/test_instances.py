@@ -129,11 +129,12 @@ def test_malformed_instances_file(capsys: pytest.CaptureFixture[str], tmp_path: 
 
 def test_missing_required_param_of_a_default_instance(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """Given no instances file and a brand with a required param without default, When its command runs,
-    Then one line says to add an instance (or pass --param)."""
+    Then one line says to pass --param (or give an instances file with an instance), and speaks of no file."""
     outcome = run_line(capsys, tmp_path, "!lh-status", instances=None)
     assert outcome.status == 2, outcome.out
     assert "missing required param 'api_key'" in outcome.err, outcome.err
-    assert "add an instance of brand 'Lighthouse'" in (outcome.err), outcome.err
+    assert "or give --instances FILE with an instance of brand 'Lighthouse'" in outcome.err, outcome.err
+    assert "the file" not in outcome.err, outcome.err
 
 
 def test_instances_file_is_the_fixture_format(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

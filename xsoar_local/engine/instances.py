@@ -125,9 +125,14 @@ class InstanceSet:
             try:
                 params = self._default_params(integration)
             except ParamError as error:
+                if self.source is None:
+                    raise InstanceError(
+                        f"{integration.brand}'s default instance cannot be made: {error} (or give --instances FILE "
+                        f"with an instance of brand {integration.brand!r} and its params)"
+                    ) from error
                 raise InstanceError(
-                    f"{integration.brand} has no instance in {self._where()} and its default instance cannot be "
-                    f"made: {error} (or add an instance of brand {integration.brand!r} with its params to the file)"
+                    f"{integration.brand} has no instance in {self.source} and its default instance cannot be made: "
+                    f"{error} (or add an instance of brand {integration.brand!r} with its params to {self.source})"
                 ) from error
             name = self._default_name(integration, params)
             self._defaults[integration.brand] = Instance(name, integration, params)
