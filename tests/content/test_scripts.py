@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -135,3 +136,26 @@ def test_a_script_folder_given_as_integration_is_a_clear_error(
         f"error: {folder}/GkEnrich.yml is a script, not an integration: run it with --packs <content root> "
         "--command '!GkEnrich ...' (--integration takes an integration's folder or unified YAML)"
     ]
+
+
+def test_a_script_name_held_by_two_packs_is_one_clear_error(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Given two packs that both hold the scripts of Gatekeeper (GkEnrich among them)
+    When `!GkEnrich 1.1.1.1` runs, then an unknown command
+    Then the first is one line naming both places and the fix (neither runs silently), and the second's listing
+    names each script once."""
+    root = tmp_path / "Packs"
+    shutil.copytree(PACKS / "Gatekeeper", root / "Gatekeeper")
+    shutil.copytree(PACKS / "Gatekeeper", root / "GatekeeperFork")
+    twice = run_line(capsys, tmp_path, "!GkEnrich 1.1.1.1", packs=root, instances=None)
+    assert twice.status == 2, f"a duplicated script name ran:\n{twice.out}{twice.err}"
+    lines = twice.err.strip().splitlines()
+    assert len(lines) == 1, twice.err
+    assert "two scripts are called 'GkEnrich'" in lines[0], lines[0]
+    for pack in ("Gatekeeper", "GatekeeperFork"):
+        assert f"{pack} ({root / pack / 'Scripts' / 'GkEnrich'})" in lines[0], lines[0]
+    assert "rename one" in lines[0], lines[0]
+    unknown = run_line(capsys, tmp_path, "!no-such-thing", packs=root, instances=None)
+    assert unknown.status == 2, unknown.err
+    listed = unknown.err.split("scripts: ", 1)[1].split(")")[0].split(";")[0].split(", ")
+    assert listed == sorted(set(listed)), f"scripts listed twice: {listed}"
+    assert "GkEnrich" in listed, listed

@@ -108,3 +108,16 @@ def test_completion_lists_pack_scripts_with_their_arguments(bridge: ServerCoreBr
         "predefined": [],
     }
     assert arguments["tone"]["predefined"] == ["warm", "formal"], arguments["tone"]
+
+
+def test_a_script_two_packs_hold_is_offered_once(bridge: ServerCoreBridge, server: RunningServer) -> None:
+    """Given two installed packs that both hold the script WebProbeGreet, When completion data is asked for,
+    Then the script is offered once (running it says which two packs clash)."""
+    for name in ("Web Probe Twin", "Web Probe Other Twin"):
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.writestr("pack_metadata.json", json.dumps({"name": name, "currentVersion": "1.0.0"}))
+            archive.writestr("Scripts/script-WebProbeGreet.yml", SCRIPT_YAML)
+        server.core.upload_pack(buffer.getvalue(), f"{name.replace(' ', '')}.zip")
+    names = [command["name"] for command in bridge.completions()]
+    assert names.count("WebProbeGreet") == 1, names

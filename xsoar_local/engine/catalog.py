@@ -31,8 +31,19 @@ class ContentCatalog:
     broken: Mapping[str, str] = field(default_factory=dict)
 
     def script(self, name: str) -> Script | None:
-        """The script called `name` (its name or id)."""
-        return next((item for item in self.scripts if name in (item.name, item.id)), None)
+        """The script called `name` (its name or id); a name two packs hold is a CatalogError, never a pick."""
+        found = [item for item in self.scripts if name in (item.name, item.id)]
+        if len(found) > 1:
+            places = ", ".join(f"{item.pack or '?'} ({item.folder})" for item in found)
+            raise CatalogError(
+                f"two scripts are called {name!r} in {self.root} ({places}): a server keeps one script per name, "
+                "so rename one (its YAML's name and commonfields.id) or keep only one of those packs there"
+            )
+        return found[0] if found else None
+
+    def has_script(self, name: str) -> bool:
+        """True when at least one script is called `name` (without refusing a duplicated name)."""
+        return any(name in (item.name, item.id) for item in self.scripts)
 
     def with_brand(self, brand: str) -> list[Integration]:
         """The integrations whose brand (YAML name, or id) is `brand`."""
@@ -49,7 +60,7 @@ class ContentCatalog:
     def known(self) -> str:
         """What the root holds, for error messages."""
         brands = ", ".join(self.brands()) or "none"
-        scripts = ", ".join(sorted(item.name for item in self.scripts)) or "none"
+        scripts = ", ".join(sorted({item.name for item in self.scripts})) or "none"
         broken = "".join(f"; {folder} could not be loaded: {why}" for folder, why in self.broken.items())
         return f"integrations: {brands}; scripts: {scripts}{broken}"
 

@@ -555,7 +555,7 @@ class ServerCore:
             parsed = parse_war_room(text)
         except WarRoomSyntaxError as error:
             return self._commit_entries(inv_id, text, [_error_entry(str(error))])
-        if parsed.name in BUILTIN_SCRIPTS and self.content.catalog.script(parsed.name) is None:
+        if parsed.name in BUILTIN_SCRIPTS and not self.content.catalog.has_script(parsed.name):
             return self._run_builtin(inv_id, text, parsed.name, dict(parsed.args), parsed.positional)
         with self._lock:
             record = self._record(inv_id)

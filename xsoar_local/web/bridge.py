@@ -102,9 +102,14 @@ class ServerCoreBridge:
         details = self._argument_details()
         listed = {str(command.get("name")) for command in data.get("commands") or ()}
         # The pack scripts the War Room runs, listed or not by the core, with their arguments.
-        scripts = [script for script in self._content().catalog.scripts if script.name not in listed]
+        scripts: dict[
+            str, Any
+        ] = {}  # by name: a name several packs hold is offered once (running it says which packs clash)
+        for script in self._content().catalog.scripts:
+            if script.name not in listed:
+                scripts.setdefault(script.name, script)
         extra = []
-        for script in scripts:
+        for script in scripts.values():
             document = _script_yaml(script)
             details[("Scripts", script.name)] = _script_arguments(script, document)
             arguments = [arg.name for arg in script.arguments]
