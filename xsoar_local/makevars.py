@@ -1,4 +1,4 @@
-"""`make run`, `make playbook`, `make serve`: the Makefile's variables become a command line, untouched.
+"""`make run`, `make playbook`, `make serve`, `make server`: the Makefile's variables become a command line, untouched.
 
 A recipe that splices ``$(TEXT)`` into a shell line loses ``$5`` to make, ``$HOME`` to the shell, runs a
 ``$(shell ...)`` written in the text, and breaks on quotes. So the Makefile never splices user values:
@@ -22,7 +22,7 @@ from pathlib import Path
 __all__ = ["PREFIX", "argv_for", "main"]
 
 PREFIX = "MAKEVAR_"
-TARGETS = ("run", "playbook", "serve")
+TARGETS = ("run", "playbook", "serve", "server")
 
 
 class MakeVarsError(ValueError):
@@ -74,6 +74,8 @@ def argv_for(target: str, environ: Mapping[str, str], make_arguments: Sequence[s
     args = _words("ARGS", value("ARGS"))
     if target == "serve":
         return args
+    if target == "server":
+        return args
     if target == "playbook":
         return ["playbook", "--playbook", "Yoda Speak", "--incident", f"details={value('DETAILS')}", *real, *args]
     command = value("CMD")
@@ -84,7 +86,7 @@ def argv_for(target: str, environ: Mapping[str, str], make_arguments: Sequence[s
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m xsoar_local.makevars run|playbook|serve``: run that command with the make variables."""
+    """``python -m xsoar_local.makevars run|playbook|serve|server``: run that command with the make variables."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if len(arguments) != 1 or arguments[0] not in TARGETS:
         print(f"usage: python -m xsoar_local.makevars {{{','.join(TARGETS)}}}", file=sys.stderr)
@@ -99,6 +101,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from xsoar_local.funtranslations.__main__ import main as serve_main
 
         return serve_main(command)
+    if target == "server":
+        from xsoar_local.server.cli import main as server_main
+
+        return server_main(command)
     from xsoar_local.cli import main as cli_main
 
     return cli_main(command)
