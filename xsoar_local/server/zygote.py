@@ -4,7 +4,8 @@ Run as `python -m xsoar_local.server.zygote` by `workers.WarmPool`. Protocol, on
 
     stdin   {"id": "...", "job": {...}, "env": {...}, "result_path": "...", "log_path": "...", "workdir": "...",
              "channel_path": "..."}
-    stdout  {"id": "...", "event": "started", "pid": 123}   then   {"id": "...", "event": "exit", "status": 0}
+    stdout  {"id": "...", "event": "started", "pid": 123}, {"id": "...", "event": "result"} (written by the fork
+            once its result file is complete), then {"id": "...", "event": "exit", "status": 0}
 
 Each command runs in a fork of this process, so it starts with the libraries already imported but with a
 process state of its own: CommonServerPython's import-time changes (proxy and CA variables, its secret-masking
@@ -47,6 +48,9 @@ PRELOAD = (
     "requests",
     "urllib3",
     "dateparser",
+    # requests imports these lazily on every Session.request (get_netrc_auth): once per fork without this
+    "netrc",
+    "shlex",
     "xsoar_local.engine.sandbox",
 )
 
@@ -159,6 +163,9 @@ class _LazyChannel:
 def _child(request: dict[str, Any]) -> None:
     """In the fork: isolate, run the job, write the result, and never return into the worker's loop."""
     status = 1
+    # The server learns that the result is complete from this line, without waiting for the process to be torn
+    # down (as an engine answers when the script's result arrives, not when its container is cleaned up).
+    report = os.dup(1)
     try:
         log = os.open(request["log_path"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(log, 1)
@@ -178,6 +185,9 @@ def _child(request: dict[str, Any]) -> None:
         with open(request["result_path"], "w", encoding="utf-8") as handle:
             json.dump(result, handle, default=str)
         status = 0
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.write(report, (json.dumps({"id": request["id"], "event": "result"}) + "\n").encode("utf-8"))
     except BaseException:  # the worker must never continue in the child
         with contextlib.suppress(BaseException):
             import traceback
