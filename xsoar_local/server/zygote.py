@@ -200,8 +200,46 @@ def _child(request: dict[str, Any]) -> None:
         os._exit(status)
 
 
+class _Spare:
+    """A fork made ahead of its command: it waits for its one request on a pipe, so the fork's cost is paid
+    between commands, not during one. It is forked from the worker as it is between commands (what the worker
+    holds is the same for every fork); everything per command (environment, folder, the runtime's execution)
+    happens after its request arrives, exactly as in a fork made at request time."""
+
+    def __init__(self, close_in_child: tuple[int, ...]) -> None:
+        read_end, self.write_end = os.pipe()
+        # What the worker holds is never collected in a fork: the collector would write to every object's
+        # page and turn the fork's shared memory into copies.
+        gc.freeze()
+        self.pid = os.fork()
+        if self.pid == 0:
+            signal.set_wakeup_fd(-1)
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            for descriptor in (*close_in_child, self.write_end):
+                os.close(descriptor)
+            chunks = []
+            while chunk := os.read(read_end, 1 << 20):
+                chunks.append(chunk)
+            if not chunks:  # the worker is stopping: no command for this fork
+                os._exit(0)
+            _child(json.loads(b"".join(chunks)))
+        os.close(read_end)
+
+    def hand(self, line: bytes) -> None:
+        """Give the fork its request (it reads until the pipe closes)."""
+        with contextlib.suppress(OSError):  # a spare that died: its command ends as "died without a result"
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self.write_end, view) :]
+        os.close(self.write_end)
+
+    def dismiss(self) -> None:
+        os.close(self.write_end)
+
+
 def serve() -> int:
-    """The worker's loop: read requests, fork for each, report starts and exits."""
+    """The worker's loop: read requests, hand each to the waiting fork (then make the next), report starts and
+    exits."""
     from xsoar_local.engine.sandbox import compile_content
 
     wake_read, wake_write = os.pipe()
@@ -212,6 +250,7 @@ def serve() -> int:
     children: dict[int, str] = {}
     buffer = b""
     open_input = True
+    spare: _Spare | None = _Spare((wake_read, wake_write))
     while open_input or children:
         try:
             ready, _, _ = select.select([0, wake_read] if open_input else [wake_read], [], [], 1.0)
@@ -227,20 +266,18 @@ def serve() -> int:
                 if not line.strip():
                     continue
                 request = json.loads(line)
+                if spare is None:
+                    spare = _Spare((wake_read, wake_write))
+                current, spare = spare, None
+                children[current.pid] = str(request["id"])
+                _emit({"id": request["id"], "event": "started", "pid": current.pid})
+                current.hand(line)
                 with contextlib.suppress(Exception):  # a job whose code does not compile fails in its fork
-                    compile_content(request["job"])
-                # What the worker holds is never collected in a fork: the collector would write to every object's
-                # page and turn the fork's shared memory into copies.
-                gc.freeze()
-                pid = os.fork()
-                if pid == 0:
-                    signal.set_wakeup_fd(-1)
-                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                    os.close(wake_read)
-                    os.close(wake_write)
-                    _child(request)
-                children[pid] = str(request["id"])
-                _emit({"id": request["id"], "event": "started", "pid": pid})
+                    compile_content(request["job"])  # so the next fork finds this code compiled
+                spare = _Spare((wake_read, wake_write))
+            if not open_input and spare is not None:
+                spare.dismiss()
+                spare = None
         if wake_read in ready:
             with contextlib.suppress(BlockingIOError):
                 while os.read(wake_read, 4096):
@@ -252,6 +289,9 @@ def serve() -> int:
                 break
             if pid == 0:
                 break
+            if spare is not None and pid == spare.pid:  # the waiting fork died: make another on the next command
+                spare.dismiss()
+                spare = None
             job_id = children.pop(pid, None)
             if job_id is not None:
                 _emit({"id": job_id, "event": "exit", "status": os.waitstatus_to_exitcode(status)})
