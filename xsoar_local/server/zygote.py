@@ -65,6 +65,25 @@ def preload() -> list[str]:
     return loaded
 
 
+def warm_requests() -> bool:
+    """Build one request with requests and its connection pool, without sending anything, so the process-wide
+    caches they fill on first use (ABC and typing protocol checks, parsed URL pieces) are already filled in
+    every fork. Nothing of it is kept: the session and pool are closed, no environment value is stored."""
+    try:
+        import requests
+        from requests.adapters import HTTPAdapter
+    except ImportError:
+        return False
+    with requests.Session() as session, contextlib.closing(HTTPAdapter()) as adapter:
+        request = requests.Request(
+            "POST", "http://127.0.0.1/warm-up", params={"q": "1"}, json={"text": "x"}, headers={"Accept": "*/*"}
+        )
+        prepared = session.prepare_request(request)
+        with contextlib.suppress(Exception):  # older requests lack this method; the warm-up is only a help
+            adapter.get_connection_with_tls_context(prepared, verify=True)
+    return True
+
+
 def _imported_modules(tree: ast.AST) -> list[str]:
     names: list[str] = []
     for node in ast.walk(tree):
@@ -302,6 +321,7 @@ def main() -> int:
     # Ctrl-C in the server's terminal reaches this process group too; the server decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     preload()
+    warm_requests()
     if len(sys.argv) > 1:
         warm_runtime(Path(sys.argv[1]))
     _emit({"id": "", "event": "ready", "pid": os.getpid()})
