@@ -232,16 +232,18 @@ class _Spare:
         gc.freeze()
         self.pid = os.fork()
         if self.pid == 0:
-            signal.set_wakeup_fd(-1)
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            for descriptor in (*close_in_child, self.write_end):
-                os.close(descriptor)
-            chunks = []
-            while chunk := os.read(read_end, 1 << 20):
-                chunks.append(chunk)
-            if not chunks:  # the worker is stopping: no command for this fork
-                os._exit(0)
-            _child(json.loads(b"".join(chunks)))
+            chunks: list[bytes] = []
+            try:
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                for descriptor in (*close_in_child, self.write_end):
+                    os.close(descriptor)
+                while chunk := os.read(read_end, 1 << 20):
+                    chunks.append(chunk)
+                if chunks:  # none: the worker is stopping, there is no command for this fork
+                    _child(json.loads(b"".join(chunks)))
+            finally:
+                os._exit(1 if chunks else 0)  # whatever happens, the fork never runs the worker's loop
         os.close(read_end)
 
     def hand(self, line: bytes) -> None:
