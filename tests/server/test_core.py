@@ -6,6 +6,8 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import signal
 import time
 import zipfile
 from collections.abc import Iterator
@@ -291,3 +293,30 @@ def test_war_room_commands_during_a_playbook_run_are_kept(core: ServerCore, tmp_
     assert context.get("Playbook", {}).get("After") == "done", f"the playbook's Set is missing: {context}"
     saved = json.loads((core.state.document_path).read_text(encoding="utf-8"))["incidents"][inv_id]["context"]
     assert saved == context, "the saved state differs from what the server answers"
+
+
+def _children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="utf-8")
+    return [int(item) for item in text.split()]
+
+
+def test_a_waiting_fork_that_dies_is_replaced(core: ServerCore):
+    """
+    Given a warm worker with its fork for the next command already waiting
+    When that fork is killed before any command reaches it
+    Then the next command still runs, in a new fork of the same worker, isolated as before
+    """
+    first = outputs(core.execute(core.playground_id(), "!probe-isolation"))
+    worker = int(first["parent"])
+    deadline = time.monotonic() + 10
+    while not (waiting := [pid for pid in _children(worker) if pid != first["pid"]]):
+        assert time.monotonic() < deadline, "the worker made no fork for the next command"
+        time.sleep(0.02)
+    os.kill(waiting[0], signal.SIGKILL)
+    while Path(f"/proc/{waiting[0]}").exists():  # reaped by the worker
+        assert time.monotonic() < deadline, "the worker did not reap its killed fork"
+        time.sleep(0.02)
+    second = outputs(core.execute(core.playground_id(), "!probe-isolation"))
+    assert second["parent"] == worker, "the command did not run in a fork of the same worker"
+    assert second["pid"] not in (first["pid"], waiting[0])
+    assert (second["env"], second["module"]) == ("", "absent"), "the command saw an earlier command's state"

@@ -303,7 +303,7 @@ def serve() -> int:
             with contextlib.suppress(BlockingIOError):
                 while os.read(wake_read, 4096):
                     pass
-        while children:
+        while True:  # reap every ended fork, the waiting one included
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
