@@ -64,7 +64,7 @@ def run_on_instance(store: StateStore, instance: str, incident: Incident, execut
     """Run ``execute`` on ``incident`` carrying the instance's saved integration context; save the context it leaves.
 
     Only the instance's integration context and lastRun are written: the incident is the caller's (a
-    playbook keeps its incident in memory and adds it to the folder when it ends).
+    playbook run merges each task's result into the folder's copy itself, through ``StoredIncident``).
     """
     with store.instance_lock(instance):
         context, version = store.read().integration_context(instance)
