@@ -8,6 +8,8 @@ PY          := $(VENV)/bin/python
 SDK         := $(SDK_VENV)/bin/demisto-sdk
 PACK        := Packs/YodaSpeak
 INTEGRATION := $(PACK)/Integrations/YodaSpeak
+PLAYBOOK    ?= Yoda Speak
+STANDIN     ?= funtranslations
 RUNTIME     := .xsoar-runtime
 
 # make run TEXT="..."   |  make run CMD='!yoda-speak-translate text="..."'
@@ -25,7 +27,7 @@ DETAILS ?= The prequel movies are more entertaining than the new Disney movies
 
 # User values reach the commands through the environment, unexpanded, and are never spliced into a recipe:
 # xsoar_local/makevars.py builds the command line ($, quotes, spaces and newlines arrive as typed).
-unexport TEXT CMD FAULT REAL ARGS DETAILS
+unexport TEXT CMD FAULT REAL ARGS DETAILS PLAYBOOK STANDIN
 export MAKEVAR_TEXT = $(value TEXT)
 export MAKEVAR_CMD = $(value CMD)
 export MAKEVAR_FAULT = $(value FAULT)
@@ -33,6 +35,8 @@ export MAKEVAR_REAL = $(value REAL)
 export MAKEVAR_ARGS = $(value ARGS)
 export MAKEVAR_DETAILS = $(value DETAILS)
 export MAKEVAR_INTEGRATION = $(INTEGRATION)
+export MAKEVAR_PLAYBOOK = $(value PLAYBOOK)
+export MAKEVAR_STANDIN = $(value STANDIN)
 
 run: setup
 	@$(PY) -m xsoar_local.makevars run
@@ -64,7 +68,7 @@ test: setup lint test-unit test-toolkit sdk-checks test-playbooks
 lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy xsoar_local $(INTEGRATION)/YodaSpeak.py $(INTEGRATION)/YodaSpeak_test.py
+	$(VENV)/bin/mypy xsoar_local standins $(INTEGRATION)/YodaSpeak.py $(INTEGRATION)/YodaSpeak_test.py
 
 # The integration's unit tests, with 100% line and branch coverage of YodaSpeak.py enforced.
 test-unit: setup
@@ -159,7 +163,8 @@ pack-upload-env:
 	@test -n "$$DEMISTO_BASE_URL" || { echo "make upload: DEMISTO_BASE_URL is not set; set it to the server's address, e.g. DEMISTO_BASE_URL=https://xsoar.example.com" >&2; exit 2; }
 	@test -n "$$DEMISTO_API_KEY" || { echo "make upload: DEMISTO_API_KEY is not set; create an API key on the server (Settings > API Keys) and set DEMISTO_API_KEY to it (XSOAR 8 also needs XSIAM_AUTH_ID, the key's ID)" >&2; exit 2; }
 
-# make playbook DETAILS="..."  runs the pack's "Yoda Speak" playbook on an incident with those details (REAL=1: real service)
+# make playbook DETAILS="..."  runs the pack's "Yoda Speak" playbook (PLAYBOOK=... another) on an incident with
+# those details (REAL=1: the real service)
 playbook: setup
 	@$(PY) -m xsoar_local.makevars playbook
 
@@ -169,7 +174,8 @@ test-playbooks: setup
 
 # API calls for 1,000 translations (YodaSpeak vs a naive client), in-process overhead and cold start, against the
 # local service. BENCH_ARGS="--markdown docs/benchmark.md" also rewrites that page with the figures.
-# The FunTranslations stand-in on its own, for other clients: make serve ARGS="--port 8080 --tls --fault 429"
+# A service stand-in on its own, for other clients (STANDIN names one of standins/, default the FunTranslations
+# one, `python -m standins.funtranslations`): make serve ARGS="--port 8080 --tls --fault 429"
 serve: setup
 	@$(PY) -m xsoar_local.makevars serve
 

@@ -37,8 +37,8 @@ from rich.table import Table
 from bench.inprocess import TRANSLATE, YODA_FOLDER, InProcessYodaSpeak
 from bench.warm import measure_warm
 from bench.workload import REPEATS, SENTENCES, workload
+from standins.funtranslations.server import RunningService, ServiceConfig, serve
 from xsoar_local.engine import ParamLayer, build_params, load_integration, run_command
-from xsoar_local.funtranslations.server import RunningService, ServiceConfig, serve
 from xsoar_local.incident.store import Incident
 from xsoar_local.runtime import REPO_ROOT
 

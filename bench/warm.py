@@ -19,7 +19,7 @@ from typing import Any
 import requests
 
 from bench.inprocess import TRANSLATE, InProcessYodaSpeak
-from xsoar_local.funtranslations.server import RunningService
+from standins.funtranslations.server import RunningService
 from xsoar_local.runtime import REPO_ROOT
 from xsoar_local.server.serve import run_server
 

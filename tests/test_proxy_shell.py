@@ -20,7 +20,15 @@ def test_loopback_tests_pass_with_an_unreachable_proxy_and_no_no_proxy() -> None
         env = {k: v for k, v in os.environ.items() if k.lower() not in ("no_proxy", "http_proxy", "https_proxy")}
         env.update({"HTTP_PROXY": proxy, "HTTPS_PROXY": proxy, "http_proxy": proxy, "https_proxy": proxy})
         completed = subprocess.run(
-            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/funtranslations/test_server.py"],
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "tests/standins/funtranslations/test_server.py",
+            ],
             cwd=ROOT,
             env=env,
             capture_output=True,

@@ -1,4 +1,4 @@
-"""The `xsoar-local` command line: a thin layer over the engine, the incident store and the local service."""
+"""The `xsoar-local` command line: a thin layer over the engine, the incident store and the service stand-ins."""
 
 from __future__ import annotations
 
@@ -36,16 +36,12 @@ from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import StoreInstanceState
 from xsoar_local.incident.state import StateError, StateStore
 from xsoar_local.incident.store import DEFAULT_STATE_DIR, STATE_DIR_ENV, Incident
-from xsoar_local.instance import (
-    API_KEY_ENV,
-    DefaultInstances,
-    InstanceSetupError,
-    ParamSources,
-)
+from xsoar_local.instance import DefaultInstances, InstanceSetupError, ParamSources, registry
 from xsoar_local.playbook.cli import add_playbook_parsers
 from xsoar_local.redact import redact_text
 from xsoar_local.render import neutralise, render_run, terminal_json
 from xsoar_local.runtime import REPO_ROOT
+from xsoar_local.services import ServiceRegistry
 
 DEFAULT_PACKS = REPO_ROOT / "Packs"
 
@@ -58,7 +54,7 @@ class UsageError(Exception):
 
 @dataclass(frozen=True)
 class ServiceInfo:
-    """The embedded service a run used: its URL and how many requests it received."""
+    """An embedded stand-in a run used: its URL and how many requests it received."""
 
     url: str
     requests: int
@@ -135,19 +131,26 @@ def saved_after(latest: Incident, before: Incident, run: CommandRun) -> Incident
     return merge_run(latest, run)
 
 
+def _option_values(services: ServiceRegistry, options: argparse.Namespace) -> list[tuple[str, Any]]:
+    return [(option.flag, getattr(options, option.dest, None)) for option in services.options]
+
+
 def cmd_run(options: argparse.Namespace, console: Console) -> int:
     """`run`: one War Room line (an integration command or a script), printed as entries plus the context."""
     # The folder is checked before anything runs: a result that could not be saved would be lost.
     store = StateStore(Path(options.state_dir))
-    sources = ParamSources.from_options(options, os.environ)
-    service_info: ServiceInfo | None = None
+    services = registry()
+    sources = ParamSources.from_options(options, os.environ, services)
+    stand_in_options = {option.dest: getattr(options, option.dest, None) or () for option in services.options}
     with contextlib.ExitStack() as stack:
         defaults = DefaultInstances(
             sources,
             stack,
+            services=services,
             service_option=options.service,
+            stand_in=options.stand_in,
             faults=options.fault or (),
-            paid_keys=options.paid_key or (),
+            options=stand_in_options,
             name=options.instance,
         )
         catalog, instances = _content(options, defaults)
@@ -156,22 +159,26 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
             line += " debug-mode=true"
         session = EngineSession(catalog, instances, StoreInstanceState(store), python_for=python_chooser())
         planned = session.plan(line)  # a line the server would refuse changes nothing
-        if (options.fault or options.paid_key) and defaults.service is None:
-            raise UsageError("--fault and --paid-key need the embedded service (they cannot change the real service)")
+        given = [flag for flag, values in [("--fault", options.fault), *_option_values(services, options)] if values]
+        if given and defaults.service is None:
+            works = "works" if len(given) == 1 else "work"
+            raise UsageError(
+                f"{' and '.join(given)} only {works} with an embedded stand-in (the real service cannot change)"
+            )
         with store.update() as state:
             incident_id, before = state.reset_current() if options.reset else state.current_incident()
         run = session.run_planned(planned, before)
         with store.update() as state:
             state.put_incident(incident_id, saved_after(state.incidents.get(incident_id, before), before, run))
             incident = state.incidents[incident_id]
-    if defaults.service is not None:  # counted once the service has stopped: a request still being answered counts too
-        service_info = ServiceInfo(url=defaults.service.url, requests=len(defaults.service.requests))
+    # Counted once the stand-ins have stopped: a request still being answered counts too.
+    used = [ServiceInfo(url=service.url, requests=len(service.requests)) for service in defaults.running.values()]
     if options.json:
-        print(terminal_json(run_to_json(run, incident, service_info)))
+        print(terminal_json(run_to_json(run, incident, used[0] if used else None)))
     else:
         title = war_room_line(run.command, run.args)
         console.print(render_run(run.entries, incident.context, title=title, logs=run.logs, verbose=options.verbose))
-        if service_info is not None:
+        for service_info in used:
             plural = "request" if service_info.requests == 1 else "requests"
             console.print(
                 f"Local service {service_info.url}: {service_info.requests} {plural} received during this run.",
@@ -230,8 +237,8 @@ def add_fetch_parser(subparsers: Any) -> None:
     parser.set_defaults(handler=cmd_fetch)
 
 
-def add_run_parser(subparsers: Any) -> None:
-    """The `run` subcommand's options."""
+def add_run_parser(subparsers: Any, services: ServiceRegistry) -> None:
+    """The `run` subcommand's options; the installed stand-ins add theirs (and say what --fault accepts)."""
     parser = subparsers.add_parser(
         "run",
         help="run one integration command locally",
@@ -243,26 +250,39 @@ def add_run_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--instances", help="YAML file of instances: instances: [{brand, name, params}]")
     what = parser.add_mutually_exclusive_group()
-    what.add_argument("--command", help="a War Room line, e.g. '!yoda-speak-translate text=\"Hello\"' or test-module")
+    what.add_argument("--command", help="a War Room line, e.g. '!command arg=\"value\"', or test-module")
     what.add_argument("--text", help="the text for the integration's command that has a `text` argument")
     parser.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a param (repeatable)")
     parser.add_argument("--params-file", help="JSON object of params (the DEMISTO_PARAMS format)")
     parser.add_argument("--env-file", help="NAME=VALUE lines of params (or a DEMISTO_PARAMS=<json> line)")
-    parser.add_argument("--fault", action="append", metavar="SPEC", help="make the embedded service fail (repeatable)")
     parser.add_argument(
-        "--paid-key",
+        "--fault",
         action="append",
-        metavar="KEY",
-        help="a key the embedded service accepts as a paid plan's (repeatable); it refuses other keys with 401",
+        metavar="SPEC",
+        help=_help(" ".join(["make the embedded stand-in fail (repeatable).", services.fault_help()]).strip()),
     )
+    keys = " or ".join(f"${name}" for name in services.api_key_envs)
     parser.add_argument(
-        "--real", action="store_true", help=f"use the real service: the YAML's URL, key from ${API_KEY_ENV} if set"
+        "--real",
+        action="store_true",
+        help=_help(
+            "use the real service (the YAML's URL), not the embedded stand-in"
+            + (f"; its API key from {keys} if set" if keys else "")
+        ),
     )
     parser.add_argument(
         "--service",
         action=argparse.BooleanOptionalAction,
         default=None,
-        help="start the embedded FunTranslations stand-in and point the `url` param at it (default: on for YodaSpeak)",
+        help=_help(
+            "start the embedded stand-in and point the integration's URL param at it "
+            f"(default: on for the integrations a stand-in serves: {services.served()})"
+        ),
+    )
+    parser.add_argument(
+        "--stand-in",
+        metavar="NAME",
+        help=_help(f"the stand-in --service starts for an integration none serves ({services.describe_names()})"),
     )
     parser.add_argument(
         "--instance",
@@ -279,13 +299,35 @@ def add_run_parser(subparsers: Any) -> None:
     parser.add_argument("--json", action="store_true", help="print the entries and context as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="also print the integration's logs")
     parser.set_defaults(handler=cmd_run)
+    _add_stand_in_options(parser, services)
+
+
+def _help(text: str) -> str:
+    """Help text as argparse wants it: a plugin's `%` is not a format directive."""
+    return text.replace("%", "%%")
+
+
+def _add_stand_in_options(parser: argparse.ArgumentParser, services: ServiceRegistry) -> None:
+    """The options the installed stand-ins define; one that would shadow `run`'s own is a set-up error."""
+    taken = set(vars(parser.parse_known_args([])[0]))
+    for option in services.options:
+        clash = f"the stand-in option {option.flag} clashes with run's own options: rename it in its plugin"
+        if option.dest in taken:
+            raise InstanceSetupError(clash)
+        try:
+            parser.add_argument(
+                option.flag, dest=option.dest, action="append", metavar=option.metavar, help=_help(option.help)
+            )
+        except argparse.ArgumentError:
+            raise InstanceSetupError(clash) from None
+        taken.add(option.dest)
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser; each subcommand registers itself with an `add_*_parser` function."""
     parser = argparse.ArgumentParser(prog="xsoar-local", description="Run XSOAR integrations and playbooks locally.")
     subparsers = parser.add_subparsers(dest="subcommand", required=True)
-    add_run_parser(subparsers)
+    add_run_parser(subparsers, registry())
     add_fetch_parser(subparsers)
     add_playbook_parsers(subparsers)
     return parser

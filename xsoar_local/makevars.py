@@ -1,5 +1,8 @@
 """`make run`, `make playbook`, `make serve`, `make server`: the Makefile's variables become a command line, untouched.
 
+The Makefile names the pack's parts (``INTEGRATION``, ``PLAYBOOK``, the stand-in ``STANDIN`` that `make serve`
+runs on its own); this module knows none of them.
+
 A recipe that splices ``$(TEXT)`` into a shell line loses ``$5`` to make, ``$HOME`` to the shell, runs a
 ``$(shell ...)`` written in the text, and breaks on quotes. So the Makefile never splices user values:
 it exports each one unexpanded (``$(value TEXT)``) as ``MAKEVAR_<NAME>``, and this module builds argv.
@@ -77,12 +80,31 @@ def argv_for(target: str, environ: Mapping[str, str], make_arguments: Sequence[s
     if target == "server":
         return args
     if target == "playbook":
-        return ["playbook", "--playbook", "Yoda Speak", "--incident", f"details={value('DETAILS')}", *real, *args]
+        playbook = value("PLAYBOOK")
+        if not playbook.strip():
+            raise MakeVarsError("PLAYBOOK is empty: set PLAYBOOK to a playbook's name, id or YAML path")
+        return ["playbook", "--playbook", playbook, "--incident", f"details={value('DETAILS')}", *real, *args]
     command = value("CMD")
     what = ["--command", command] if command.strip() else ["--text", value("TEXT")]
     faults = [item for spec in _words("FAULT", value("FAULT")) for item in ("--fault", spec)]
     integration = value("INTEGRATION")
     return ["run", *(["--integration", integration] if integration else []), *what, *faults, *real, *args]
+
+
+def _serve(name: str, argv: list[str]) -> int:
+    """`make serve`: the stand-in called `name` (or the only one installed) on its own, with ARGS."""
+    from xsoar_local.services import ServiceError, load_registry
+
+    try:
+        services = load_registry()
+        plugin = services.named(name) if name else services.only("make serve runs one stand-in", "STANDIN=<name>")
+    except ServiceError as error:
+        print(f"error: STANDIN: {error}", file=sys.stderr)
+        return 2
+    if plugin.main is None:
+        print(f"error: STANDIN: the {plugin.title} stand-in cannot run on its own", file=sys.stderr)
+        return 2
+    return plugin.main(argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -98,9 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if target == "serve":
-        from xsoar_local.funtranslations.__main__ import main as serve_main
-
-        return serve_main(command)
+        return _serve(_value("STANDIN", os.environ, ()).strip(), command)
     if target == "server":
         from xsoar_local.server.cli import main as server_main
 

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from xsoar_local.cli import main, resolve_command, war_room_line
 from xsoar_local.engine import load_integration, parse_war_room
 from xsoar_local.incident.state import STATE_FILE_NAME, StateStore
-from xsoar_local.instance import ParamSources, param_layers, service_wanted
+from xsoar_local.instance import ParamSources, param_layers, registry, stand_in_for
 
 ECHO = Path(__file__).parent.parent / "engine" / "fixtures" / "EchoTest"
 
@@ -115,7 +115,7 @@ def test_param_sources_in_order(
         pytest.param(["--command", "!echo-note hi", "--param", "colour=x"], "unknown param 'colour'", id="bad-param"),
         pytest.param(
             ["--command", "!echo-note hi", "--fault", "429"],
-            "--fault and --paid-key need the embedded service",
+            "--fault only works with an embedded stand-in",
             id="fault",
         ),
         pytest.param(["--text", "hi"], "no command with a `text` argument", id="text"),
@@ -156,18 +156,19 @@ def test_text_picks_the_command_with_a_text_argument() -> None:
 @pytest.mark.parametrize(
     ("integration", "option", "real", "expected"),
     [
-        pytest.param("YodaSpeak", None, False, True, id="yoda-default-on"),
-        pytest.param("YodaSpeak", None, True, False, id="yoda-real-off"),
-        pytest.param("YodaSpeak", False, False, False, id="yoda-no-service"),
-        pytest.param("EchoTest", None, False, False, id="other-default-off"),
-        pytest.param("EchoTest", True, False, True, id="other-with-url-on"),
+        pytest.param("YodaSpeak", None, False, "funtranslations", id="yoda-default-on"),
+        pytest.param("YodaSpeak", None, True, None, id="yoda-real-off"),
+        pytest.param("YodaSpeak", False, False, None, id="yoda-no-service"),
+        pytest.param("EchoTest", None, False, None, id="other-default-off"),
+        pytest.param("EchoTest", True, False, "funtranslations", id="other-with-url-gets-the-only-stand-in"),
     ],
 )
-def test_service_wanted(integration: str, option: bool | None, real: bool, expected: bool) -> None:
-    """Given an integration and the switches, When deciding, Then the embedded service starts only when it should."""
+def test_stand_in_for(integration: str, option: bool | None, real: bool, expected: str | None) -> None:
+    """Given an integration and the switches, When deciding, Then the installed stand-in starts only when it should."""
     root = Path(__file__).parents[2]
     folder = ECHO if integration == "EchoTest" else root / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak"
-    assert service_wanted(load_integration(folder), option, real) is expected
+    plugin = stand_in_for(load_integration(folder), option, real, registry())
+    assert (plugin.name if plugin else None) == expected, plugin
 
 
 @given(
@@ -194,5 +195,6 @@ def test_param_layers_for_real_and_service(real: bool, expected_sources: list[st
     yoda = load_integration(Path(__file__).parents[2] / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak")
     options = argparse.Namespace(params_file=None, env_file=None, real=real, param=["proxy=false"])
     sources = ParamSources.from_options(options, {"FUNTRANSLATIONS_API_KEY": "k-123"})
-    layers = param_layers(sources, yoda, None if real else "http://127.0.0.1:1/")
+    plugin = registry().for_integration(yoda.id, yoda.brand)
+    layers = param_layers(sources, yoda, plugin, None if real else "http://127.0.0.1:1/")
     assert [layer.source for layer in layers] == expected_sources, layers

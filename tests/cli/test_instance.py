@@ -9,7 +9,14 @@ import pytest
 
 from xsoar_local.cli import main
 from xsoar_local.engine import load_integration
-from xsoar_local.instance import InstanceSetupError, ParamSources, embedded_service, instance_params, service_wanted
+from xsoar_local.instance import (
+    InstanceSetupError,
+    ParamSources,
+    embedded_stand_in,
+    instance_params,
+    registry,
+    stand_in_for,
+)
 
 YODA = Path(__file__).parents[2] / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak"
 
@@ -56,7 +63,7 @@ def test_service_and_real_contradict_each_other() -> None:
     Then the user is told to choose one
     """
     with pytest.raises(InstanceSetupError, match="choose one"):
-        service_wanted(load_integration(YODA), True, True)
+        stand_in_for(load_integration(YODA), True, True, registry())
 
 
 def test_a_malformed_fault_is_refused_before_the_service_starts() -> None:
@@ -65,7 +72,8 @@ def test_a_malformed_fault_is_refused_before_the_service_starts() -> None:
     When the embedded service is started
     Then the error says it is the --fault option
     """
-    with pytest.raises(InstanceSetupError, match=r"^--fault: "), embedded_service(["status=sometimes"]):
+    plugin = registry().named("funtranslations")
+    with pytest.raises(InstanceSetupError, match=r"^--fault: "), embedded_stand_in(plugin, ["status=sometimes"]):
         pass
 
 

@@ -135,7 +135,7 @@ def test_make_playbook_details_reach_the_incident_untouched(tmp_path: Path) -> N
         ),
         pytest.param(
             "playbook",
-            {"MAKEVAR_DETAILS": "x", "MAKEVAR_REAL": "1"},
+            {"MAKEVAR_PLAYBOOK": "Yoda Speak", "MAKEVAR_DETAILS": "x", "MAKEVAR_REAL": "1"},
             ["playbook", "--playbook", "Yoda Speak", "--incident", "details=x", "--real"],
             id="playbook-real",
         ),

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
+from standins.funtranslations.server import ServiceConfig, serve
 from xsoar_local.cli import main
 from xsoar_local.engine import ParamLayer, build_params, load_integration, run_command
-from xsoar_local.funtranslations.server import ServiceConfig, serve
 from xsoar_local.incident.store import Incident
 
 ROOT = Path(__file__).parents[2]

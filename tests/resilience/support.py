@@ -23,8 +23,8 @@ import proxy
 from proxy.http.parser import HttpParser
 from proxy.http.proxy import HttpProxyBasePlugin
 
+from standins.funtranslations.server import RunningService
 from xsoar_local.engine import CommandRun, Integration, ParamLayer, build_params, load_integration, run_command
-from xsoar_local.funtranslations.server import RunningService
 from xsoar_local.incident.store import Incident
 
 ROOT = Path(__file__).parents[2]

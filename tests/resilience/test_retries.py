@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import pytest
 
+from standins.funtranslations.faults import parse_fault
+from standins.funtranslations.server import ServiceConfig, serve
 from tests.resilience.support import (
     TRANSLATED,
     assert_clean_error,
@@ -20,8 +22,6 @@ from tests.resilience.support import (
     translate,
 )
 from xsoar_local.engine import CommandRun
-from xsoar_local.funtranslations.faults import parse_fault
-from xsoar_local.funtranslations.server import ServiceConfig, serve
 
 TLS_TRUST_ANY = {"insecure": "true"}
 # The integration's RETRIES: one try and three retries, for a 5xx answer or a refused or dropped connection.

@@ -24,6 +24,9 @@ from urllib.parse import quote
 
 import pytest
 
+from standins.funtranslations.app import RecordedRequest
+from standins.funtranslations.faults import parse_fault
+from standins.funtranslations.server import ServiceConfig, serve
 from tests.resilience.support import (
     ROOT,
     Finding,
@@ -36,9 +39,6 @@ from tests.resilience.support import (
 )
 from xsoar_local.engine import CommandRun
 from xsoar_local.engine.runner import child_environment
-from xsoar_local.funtranslations.app import RecordedRequest
-from xsoar_local.funtranslations.faults import parse_fault
-from xsoar_local.funtranslations.server import ServiceConfig, serve
 
 KEY = "yoda-secret-KEY-9f3c"
 

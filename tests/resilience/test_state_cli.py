@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from standins.funtranslations.server import ServiceConfig, serve
 from tests.resilience.support import ROOT, YODA_FOLDER
 from xsoar_local.engine.runner import child_environment
-from xsoar_local.funtranslations.server import ServiceConfig, serve
 from xsoar_local.incident.state import STATE_FILE_NAME, StateStore
 
 INSTANCE = "YodaSpeak_local"  # the embedded service's instance

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from standins.funtranslations.server import RunningService, ServiceConfig, serve
 from tests.resilience.support import (
     TRANSLATED,
     RecordingProxy,
@@ -22,7 +23,6 @@ from tests.resilience.support import (
     statuses,
     translate,
 )
-from xsoar_local.funtranslations.server import RunningService, ServiceConfig, serve
 
 CERTIFICATE_ADVICE = (
     "SSL Certificate Verification Failed - try selecting 'Trust any certificate' checkbox in the integration "

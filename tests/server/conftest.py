@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from standins.funtranslations.server import RunningService, ServiceConfig, serve
 from tests.server.support import ServerProcess
-from xsoar_local.funtranslations.server import RunningService, ServiceConfig, serve
 
 
 @pytest.fixture(scope="module")

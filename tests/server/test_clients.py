@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
+from standins.funtranslations.server import RunningService
 from tests.server.support import REPO_ROOT, ServerProcess
-from xsoar_local.funtranslations.server import RunningService
 
 TEXT = "Hello there, General Kenobi"
 INCIDENT_TEXT = "You were the chosen one"

@@ -13,8 +13,8 @@ import pytest
 import requests
 from selenium import webdriver
 
+from standins.funtranslations.server import RunningService, ServiceConfig, serve
 from tests.web.browser import start_chromium
-from xsoar_local.funtranslations.server import RunningService, ServiceConfig, serve
 from xsoar_local.server.cli import web_war_room
 from xsoar_local.server.serve import RunningServer, run_server
 

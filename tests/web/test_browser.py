@@ -16,9 +16,9 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from standins.funtranslations.faults import parse_fault
+from standins.funtranslations.server import RunningService, ServiceConfig, serve
 from tests.web.conftest import API_KEY, set_instance_url
-from xsoar_local.funtranslations.faults import parse_fault
-from xsoar_local.funtranslations.server import RunningService, ServiceConfig, serve
 from xsoar_local.server.serve import RunningServer
 
 T = TypeVar("T")

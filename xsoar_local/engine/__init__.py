@@ -4,10 +4,10 @@ For callers (the CLI, the playbook runner):
 
     from xsoar_local.engine import load_integration, build_params, check_args, run_command
 
-    integration = load_integration("Packs/YodaSpeak/Integrations/YodaSpeak")      # folder or unified YAML
+    integration = load_integration("Packs/MyPack/Integrations/MyIntegration")     # folder or unified YAML
     params = build_params(integration.params, [ParamLayer("--param", {"url": url})])  # YAML defaults + layers
-    args = check_args(integration.command("yoda-speak-translate"), {"text": "Hello"})  # ArgError if wrong
-    run = run_command(integration, "yoda-speak-translate", args, params, incident)      # fresh child process
+    args = check_args(integration.command("my-command"), {"text": "Hello"})  # ArgError if wrong
+    run = run_command(integration, "my-command", args, params, incident)      # fresh child process
     run.entries      # normalised War Room entries (Type 4 = error; `EngineCrash: True` for unhandled exceptions)
     run.is_error     # any error entry
     run.logs         # LogEntry(level, message): debug/info/error/log (print)/stdout/stderr

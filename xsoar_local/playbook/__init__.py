@@ -4,7 +4,7 @@ For callers (the CLI, tests):
 
     from xsoar_local.playbook import load_playbook, PlaybookRunner, EngineExecutor
 
-    playbook = load_playbook("Packs/YodaSpeak/Playbooks/playbook-Yoda_Speak.yml")  # PlaybookError if unusable
+    playbook = load_playbook("Packs/MyPack/Playbooks/playbook-My_Playbook.yml")    # PlaybookError if unusable
     executor = EngineExecutor(session)          # session: xsoar_local.engine.session.EngineSession (catalog, instances)
     runner = PlaybookRunner(executor, max_steps=500, operators=executor.operators)  # content transformers/filters
     run = runner.run(playbook, incident)                                          # incident: xsoar_local.incident

@@ -201,7 +201,7 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--instances", help="YAML file of instances: instances: [{brand, name, params}]")
     parser.add_argument(
-        "--real", action="store_true", help="use the real FunTranslations service instead of the embedded one"
+        "--real", action="store_true", help="use the real services (the YAMLs' URLs) instead of the embedded stand-ins"
     )
     parser.add_argument(
         "--param", action="append", metavar="NAME=VALUE", help="override an integration param (repeatable)"

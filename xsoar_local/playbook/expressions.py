@@ -165,7 +165,7 @@ def is_empty(value: Any) -> bool:
 def nearby_paths(view: Mapping[str, Any], path: str, limit: int = 5) -> list[str]:
     """Paths that do hold a value under the longest existing prefix of `path`: the hint for a mistyped path.
 
-    `YodaSpeak.Phrase.Translation` on a context holding `YodaSpeak.TheForce.*` gives the `YodaSpeak.TheForce.*` leaves.
+    `Vendor.Phrase.Text` on a context holding `Vendor.Item.*` gives the `Vendor.Item.*` leaves.
     Linear in the path and stops after `limit` leaves, however long the path or large the value.
     """
     found = longest_existing_prefix(view, path)

@@ -489,7 +489,7 @@ class ServerCore:
             return copy.deepcopy(self._record(inv_id)["context"])
 
     def query_context(self, inv_id: str, query: str) -> Any:
-        """`POST /investigation/{id}/context`: a DT query such as `${.}` or `${YodaSpeak.TheForce.Translation}`."""
+        """`POST /investigation/{id}/context`: a DT query such as `${.}` or `${Vendor.Item.Value}`."""
         match = _QUERY.match(str(query or ""))
         if match is None:
             raise bad_request(f"the query {query!r} is not a DT expression: write it as ${{path}}, e.g. ${{.}}")

@@ -283,7 +283,7 @@ class WebApp:
         body = request.get_json(silent=True)
         line = body.get("command") if isinstance(body, dict) else None
         if not isinstance(line, str) or not line.strip():
-            raise BadRequest('type a command, e.g. !yoda-speak-translate text="Hello"')
+            raise BadRequest('type a command, e.g. !Print value="Hello"')
         if len(line) > MAX_LINE:
             raise BadRequest(f"the command line is longer than {MAX_LINE} characters")
         try:

@@ -25,8 +25,8 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from YodaSpeak import Client, RateLimitError, translate_command
 
-from xsoar_local.funtranslations.faults import parse_fault
-from xsoar_local.funtranslations.server import RunningService, ServiceConfig, serve
+from standins.funtranslations.faults import parse_fault
+from standins.funtranslations.server import RunningService, ServiceConfig, serve
 
 HERE = Path(__file__).parent
 BASE_URL = "https://api.funtranslations.com/translate/"

@@ -1,4 +1,4 @@
-"""`python -m xsoar_local.funtranslations`: serve the FunTranslations-compatible service until Ctrl-C or SIGTERM.
+"""`python -m standins.funtranslations`: serve the FunTranslations-compatible service until Ctrl-C or SIGTERM.
 
 Prints the API base URL (and, with --tls, the CA bundle path) on one line each, then serves.
 """
@@ -13,8 +13,8 @@ import threading
 from collections.abc import Sequence
 from types import FrameType
 
-from xsoar_local.funtranslations.faults import ACCEPTED_FORMS, Fault, parse_fault
-from xsoar_local.funtranslations.server import ServiceConfig, serve
+from standins.funtranslations.faults import ACCEPTED_FORMS, Fault, parse_fault
+from standins.funtranslations.server import ServiceConfig, serve
 
 
 def _fault(spec: str) -> Fault:
@@ -28,7 +28,7 @@ def _fault(spec: str) -> Fault:
 def build_parser() -> argparse.ArgumentParser:
     """The command-line interface."""
     parser = argparse.ArgumentParser(
-        prog="python -m xsoar_local.funtranslations",
+        prog="python -m standins.funtranslations",
         description="A FunTranslations-compatible Yoda service on loopback, for offline use and tests.",
     )
     parser.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default: %(default)s)")

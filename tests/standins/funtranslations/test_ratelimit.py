@@ -6,8 +6,7 @@ import math
 
 import pytest
 
-from tests.funtranslations.conftest import FakeClock
-from xsoar_local.funtranslations.ratelimit import (
+from standins.funtranslations.ratelimit import (
     RateLimiter,
     Verdict,
     Window,
@@ -16,6 +15,7 @@ from xsoar_local.funtranslations.ratelimit import (
     rate_limit_message,
     window_phrase,
 )
+from tests.standins.funtranslations.conftest import FakeClock
 
 
 def test_requests_within_the_limit_pass_and_are_counted() -> None:

@@ -23,9 +23,9 @@ from werkzeug.exceptions import ClientDisconnected, HTTPException, MethodNotAllo
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from xsoar_local.funtranslations.faults import Fault, FaultSchedule
-from xsoar_local.funtranslations.ratelimit import RateLimiter, rate_limit_message
-from xsoar_local.funtranslations.translator import translate
+from standins.funtranslations.faults import Fault, FaultSchedule
+from standins.funtranslations.ratelimit import RateLimiter, rate_limit_message
+from standins.funtranslations.translator import translate
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment

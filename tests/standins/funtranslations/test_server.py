@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import requests
 
-from tests.funtranslations.conftest import StartService
-from xsoar_local.funtranslations.faults import parse_fault
-from xsoar_local.funtranslations.server import ServiceConfig, serve
+from standins.funtranslations.faults import parse_fault
+from standins.funtranslations.server import ServiceConfig, serve
+from tests.standins.funtranslations.conftest import StartService
 
 TEXT = "Master Obiwan has lost a planet."
 

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 import requests
 
-from tests.funtranslations.conftest import StartService
+from tests.standins.funtranslations.conftest import StartService
 
 TEXT = "Master Obiwan has lost a planet."
 SUCCESS = {

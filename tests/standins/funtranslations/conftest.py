@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from xsoar_local.funtranslations.server import RunningService, ServiceConfig, serve
+from standins.funtranslations.server import RunningService, ServiceConfig, serve
 
 
 class FakeClock:

@@ -1,4 +1,4 @@
-"""`python -m xsoar_local.funtranslations`: argument checks in-process, a real run in a subprocess."""
+"""`python -m standins.funtranslations`: argument checks in-process, a real run in a subprocess."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from xsoar_local.funtranslations.__main__ import main
+from standins.funtranslations.__main__ import main
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 TEXT = "my name is gautam"
 RunCli = Callable[..., tuple["subprocess.Popen[str]", list[str]]]
 
@@ -26,7 +26,7 @@ def run_cli() -> Iterator[RunCli]:
 
     def run(*args: str) -> tuple[subprocess.Popen[str], list[str]]:
         process = subprocess.Popen(
-            [sys.executable, "-m", "xsoar_local.funtranslations", *args],
+            [sys.executable, "-m", "standins.funtranslations", *args],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

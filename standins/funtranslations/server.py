@@ -28,13 +28,13 @@ from typing import Any
 import trustme
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
-from xsoar_local.funtranslations.app import RecordedRequest, RequestLog, TranslationService
-from xsoar_local.funtranslations.faults import Fault
-from xsoar_local.funtranslations.ratelimit import RateLimiter, validate_limit
+from standins.funtranslations.app import RecordedRequest, RequestLog, TranslationService
+from standins.funtranslations.faults import Fault
+from standins.funtranslations.ratelimit import RateLimiter, validate_limit
 
 __all__ = ["RecordedRequest", "RunningService", "ServiceConfig", "serve"]
 
-_LOG = logging.getLogger("xsoar_local.funtranslations")
+_LOG = logging.getLogger("standins.funtranslations")
 _LOOPBACK_NAMES = frozenset({"localhost"})
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from xsoar_local.funtranslations.faults import Fault, FaultSchedule, parse_fault
+from standins.funtranslations.faults import Fault, FaultSchedule, parse_fault
 
 
 @pytest.mark.parametrize(

@@ -14,16 +14,16 @@ from pathlib import Path
 
 import pytest
 
-from xsoar_local.funtranslations.app import (
+from standins.funtranslations.app import (
     MAX_BODY_BYTES,
     MAX_LOG_ENTRIES,
     MAX_LOGGED_VALUE,
     RecordedRequest,
     RequestLog,
 )
-from xsoar_local.funtranslations.server import ServiceConfig, serve
+from standins.funtranslations.server import ServiceConfig, serve
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 
 def _port(url: str) -> int:
@@ -64,7 +64,7 @@ def service_process() -> Iterator[Callable[..., tuple[subprocess.Popen[str], int
 
     def start(*args: str) -> tuple[subprocess.Popen[str], int]:
         process = subprocess.Popen(
-            [sys.executable, "-m", "xsoar_local.funtranslations", *args],
+            [sys.executable, "-m", "standins.funtranslations", *args],
             cwd=REPO_ROOT,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,

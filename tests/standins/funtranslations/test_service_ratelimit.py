@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.funtranslations.conftest import FakeClock, StartService
-from xsoar_local.funtranslations.server import RunningService
+from standins.funtranslations.server import RunningService
+from tests.standins.funtranslations.conftest import FakeClock, StartService
 
 KEY_HEADER = "X-Funtranslations-Api-Secret"
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xsoar_local.funtranslations.translator import translate, translate_sentence
+from standins.funtranslations.translator import translate, translate_sentence
 
 
 @pytest.mark.parametrize(

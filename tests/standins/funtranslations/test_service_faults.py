@@ -7,9 +7,9 @@ import time
 import pytest
 import requests
 
-from tests.funtranslations.conftest import StartService
-from xsoar_local.funtranslations.faults import parse_fault
-from xsoar_local.funtranslations.server import RunningService
+from standins.funtranslations.faults import parse_fault
+from standins.funtranslations.server import RunningService
+from tests.standins.funtranslations.conftest import StartService
 
 TEXT = "You must unlearn what you have learned."
 TRANSLATED = "Unlearn what you have learned,  you must."
