@@ -183,7 +183,7 @@ serve: setup
 # A local XSOAR server for demisto-sdk and demisto-py (Ctrl-C stops it): make server ARGS="--port 8080 --tls"
 # (--state-dir DIR, --cold, --auth-id ID, --host H --allow-remote; ARGS=--help lists them). It prints its URL and key.
 server: setup
-	@$(PY) -m xsoar_local.server $(ARGS)
+	@$(PY) -m xsoar_local.makevars server
 
 bench: setup
 	$(PY) -m bench.run $(BENCH_ARGS)

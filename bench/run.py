@@ -294,7 +294,9 @@ def markdown(results: Results, info: dict[str, str], options: argparse.Namespace
         "## Warm execution: a War Room command through the local server",
         f"`POST /entry/execute/sync` with `!{TRANSLATE}` to the local server (`xsoar_local.server`, in this "
         "process's threads; HTTP round trip, auth, the War Room and the state folder's atomic writes included; "
-        "the command runs in a fork of the warm worker for its docker image) against the same command in process "
+        "the command runs in a fork of the warm worker for its docker image, made while the previous command "
+        "finished and handed the command when it arrives; CommonServerPython's module body still runs in it per "
+        "command) against the same command in process "
         f"(`main()`), interleaved, cache off, {options.warm_runs} runs each after a warm-up, medians; and the cold "
         "engine child of the section above (one fresh process per command).",
     )

@@ -15,13 +15,38 @@ from xsoar_local.engine.runner import CommandRun, apply_result
 from xsoar_local.incident.state import State, StateStore
 from xsoar_local.incident.store import Incident
 
-__all__ = ["merge_run", "run_on_current", "run_on_instance"]
+__all__ = ["StoredIncident", "merge_run", "run_on_current", "run_on_instance"]
 
 Execute = Callable[[Incident], CommandRun]
 
 
+class StoredIncident:
+    """One incident of a state folder as a playbook run sees it: each task reads the latest copy, and each
+    task's result is merged into the latest copy inside one locked update (never a wholesale replace at the end)."""
+
+    def __init__(self, store: StateStore, incident_id: str) -> None:
+        self.store = store
+        self.incident_id = incident_id
+
+    def read(self) -> Incident:
+        return self.store.read().incidents[self.incident_id]
+
+    def update(self, change: Callable[[Incident], Incident]) -> Incident:
+        with self.store.update() as state:
+            latest = state.incidents[self.incident_id]
+            state.put_incident(self.incident_id, change(latest))
+            return state.incidents[self.incident_id]
+
+
 def merge_run(incident: Incident, run: CommandRun) -> Incident:
-    """``incident`` with the run's setContext calls and EntryContexts applied (as the server merges them)."""
+    """``incident`` with the run's context changes re-applied (as the server merges them): first what its nested
+    executeCommand calls changed, then its own setContext calls, then its entries' EntryContexts.
+
+    The run's own final context is never copied over: it started from an older copy of the incident, and
+    others may have changed the incident since.
+    """
+    for inner in run.nested:
+        incident = merge_run(incident, inner)
     result = {"context_sets": run.context_sets, "entries": run.entries}
     merged = apply_result(incident, run.instance, result)
     return Incident(fields=merged.fields, context=merged.context)
@@ -39,7 +64,7 @@ def run_on_instance(store: StateStore, instance: str, incident: Incident, execut
     """Run ``execute`` on ``incident`` carrying the instance's saved integration context; save the context it leaves.
 
     Only the instance's integration context and lastRun are written: the incident is the caller's (a
-    playbook keeps its incident in memory and adds it to the folder when it ends).
+    playbook run merges each task's result into the folder's copy itself, through ``StoredIncident``).
     """
     with store.instance_lock(instance):
         context, version = store.read().integration_context(instance)

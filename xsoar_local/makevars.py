@@ -1,4 +1,4 @@
-"""`make run`, `make playbook`, `make serve`: the Makefile's variables become a command line, untouched.
+"""`make run`, `make playbook`, `make serve`, `make server`: the Makefile's variables become a command line, untouched.
 
 The Makefile names the pack's parts (``INTEGRATION``, ``PLAYBOOK``, the stand-in ``STANDIN`` that `make serve`
 runs on its own); this module knows none of them.
@@ -25,7 +25,7 @@ from pathlib import Path
 __all__ = ["PREFIX", "argv_for", "main"]
 
 PREFIX = "MAKEVAR_"
-TARGETS = ("run", "playbook", "serve")
+TARGETS = ("run", "playbook", "serve", "server")
 
 
 class MakeVarsError(ValueError):
@@ -77,6 +77,8 @@ def argv_for(target: str, environ: Mapping[str, str], make_arguments: Sequence[s
     args = _words("ARGS", value("ARGS"))
     if target == "serve":
         return args
+    if target == "server":
+        return args
     if target == "playbook":
         playbook = value("PLAYBOOK")
         if not playbook.strip():
@@ -106,7 +108,7 @@ def _serve(name: str, argv: list[str]) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m xsoar_local.makevars run|playbook|serve``: run that command with the make variables."""
+    """``python -m xsoar_local.makevars run|playbook|serve|server``: run that command with the make variables."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if len(arguments) != 1 or arguments[0] not in TARGETS:
         print(f"usage: python -m xsoar_local.makevars {{{','.join(TARGETS)}}}", file=sys.stderr)
@@ -119,6 +121,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if target == "serve":
         return _serve(_value("STANDIN", os.environ, ()).strip(), command)
+    if target == "server":
+        from xsoar_local.server.cli import main as server_main
+
+        return server_main(command)
     from xsoar_local.cli import main as cli_main
 
     return cli_main(command)

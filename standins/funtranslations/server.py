@@ -11,7 +11,6 @@ file is removed.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import math
 import shutil
@@ -25,17 +24,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import trustme
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.serving import ThreadedWSGIServer
 
 from standins.funtranslations.app import RecordedRequest, RequestLog, TranslationService
 from standins.funtranslations.faults import Fault
 from standins.funtranslations.ratelimit import RateLimiter, validate_limit
+from xsoar_local.httpserve import PlainLogHandler, is_loopback, local_tls
 
 __all__ = ["RecordedRequest", "RunningService", "ServiceConfig", "serve"]
 
 _LOG = logging.getLogger("standins.funtranslations")
-_LOOPBACK_NAMES = frozenset({"localhost"})
 
 
 @dataclass(frozen=True)
@@ -66,7 +64,7 @@ class ServiceConfig:
             validate_limit(self.rate_limit, self.window_seconds)
         elif not math.isfinite(self.window_seconds) or self.window_seconds <= 0:
             raise ValueError(f"window_seconds must be a positive number of seconds (got {self.window_seconds!r})")
-        if not _is_loopback(self.host):
+        if not is_loopback(self.host):
             raise ValueError(f"host must be a loopback address such as 127.0.0.1 (got {self.host!r}): offline only")
         if isinstance(self.port, bool) or not isinstance(self.port, int) or not 0 <= self.port <= 65535:
             raise ValueError(f"port must be 0 (any free port) to 65535 (got {self.port!r})")
@@ -100,23 +98,10 @@ class RunningService:
         self._log.clear()
 
 
-class _Handler(WSGIRequestHandler):
+class _Handler(PlainLogHandler):
+    logger = _LOG
     # A client that connects and never speaks must not hold shutdown (which joins handlers) forever.
     timeout = 10
-
-    def setup(self) -> None:
-        super().setup()
-        if isinstance(self.connection, ssl.SSLSocket):
-            # The handshake was deferred out of the accept loop; do it here, under the timeout.
-            self.connection.do_handshake()
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        # Werkzeug's own access line is ANSI-coloured; a plain one reads better in files and test output.
-        _LOG.info('%s - "%s %s" %s', self.address_string(), self.command, self.path, code)
-
-    def log(self, type: str, message: str, *args: Any) -> None:
-        level = logging.WARNING if type == "error" else logging.INFO
-        _LOG.log(level, "%s - %s", self.address_string(), message % args if args else message)
 
 
 # How long stopping may take: open connections are shut down, then their handlers get this long to finish.
@@ -217,21 +202,8 @@ def _bind(config: ServiceConfig, app: TranslationService) -> _Server:
 
 
 def _tls_context(host: str, folder: Path) -> tuple[ssl.SSLContext, Path]:
-    """A server context with a certificate for `host` and localhost, and the PEM file of the CA that signed it."""
-    authority = trustme.CA()
-    names = sorted({host, "127.0.0.1", "localhost"})
-    certificate = authority.issue_cert(*names)
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    certificate.configure_cert(context)
+    """A server context for `host` and localhost, and the PEM file of the CA that signed it."""
+    context, ca_pem = local_tls(host)
     ca_bundle = folder / "funtranslations-ca.pem"
-    authority.cert_pem.write_to_path(str(ca_bundle))
+    ca_bundle.write_bytes(ca_pem)
     return context, ca_bundle
-
-
-def _is_loopback(host: str) -> bool:
-    if host in _LOOPBACK_NAMES:
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,27 @@ def test_make_run_blank_text_holds_the_readme_row(tmp_path: Path) -> None:
     assert "Error 1" in completed.stderr, f"make names the command's status 1: {completed.stderr}"
 
 
+def test_make_server_args_reach_the_server_untouched(tmp_path: Path) -> None:
+    """Given ARGS naming a state folder with $, $(...) and spaces (a file there, so the server refuses it at once),
+    When `make server` runs, Then the server's refusal names that exact path: ARGS reached it unexpanded."""
+    odd = tmp_path / "state $HOME $(echo x) `id` two  spaces"
+    odd.write_text("not a folder", encoding="utf-8")
+    env = child_environment(os.environ, {"COLUMNS": "200"})
+    argv = ["make", "-s", "--no-print-directory", "server", f"ARGS=--port 0 --state-dir '{odd}'"]
+    # Its own session: if ARGS were expanded, a server starts on another folder and must not outlive the test.
+    process = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
+    try:
+        out, err = process.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+        pytest.fail(f"the server started instead of refusing {odd}: ARGS were changed on the way\n{out}")
+    assert process.returncode != 0, out
+    assert f"make server: {odd} is a file, not a folder" in err, err
+
+
 def test_make_playbook_details_reach_the_incident_untouched(tmp_path: Path) -> None:
     """Given DETAILS with $ and quotes, When `make playbook` runs, Then the incident's details are as typed."""
     details = 'Pay $5 to "Yoda"\'s $HOME'
@@ -104,6 +126,12 @@ def test_make_playbook_details_reach_the_incident_untouched(tmp_path: Path) -> N
             {"MAKEVAR_ARGS": "--port 8080 --fault 'status=503,times=2'"},
             ["--port", "8080", "--fault", "status=503,times=2"],
             id="serve-args",
+        ),
+        pytest.param(
+            "server",
+            {"MAKEVAR_ARGS": "--port 8080 --state-dir 'my $HOME'", "MAKEVAR_TEXT": "ignored"},
+            ["--port", "8080", "--state-dir", "my $HOME"],
+            id="server-args",
         ),
         pytest.param(
             "playbook",

@@ -6,6 +6,9 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import os
+import signal
+import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -293,3 +296,70 @@ def test_a_war_room_line_torn_by_a_crash_is_dropped(tmp_path: Path):
     with ServerCore(state) as third:
         shown = [entry["contents"] for entry in third.investigation(playground)["entries"]]
     assert shown == ["a chat line", "another chat line", "after the crash"]
+
+
+def _wait_for_task(core: ServerCore, inv_id: str, started: Path, timeout: float = 60.0) -> None:
+    """Until the playbook's waiting command has started (it writes `started`)."""
+    deadline = time.monotonic() + timeout
+    while not started.exists():
+        state = core.playbook_state(inv_id)
+        assert state["state"] == "inprogress", f"the playbook ended before its task waited: {state}"
+        assert time.monotonic() < deadline, f"{started} did not appear: the playbook's task never started"
+        time.sleep(0.02)
+
+
+def test_war_room_commands_during_a_playbook_run_are_kept(core: ServerCore, tmp_path: Path):
+    """
+    Given a playbook whose first task waits at a gate (its command holds the run) and then runs Set
+    When a built-in script and an integration command (another instance) run in its War Room meanwhile
+    Then after the run the incident's context holds the War Room's results AND the playbook's (no lost update)
+    """
+    gate = tmp_path / "gate"
+    incident = core.create_incident(
+        {"name": "race", "details": str(gate), "playbookId": "Probe Wait Playbook", "createInvestigation": True}
+    )
+    inv_id = incident["id"]
+    _wait_for_task(core, inv_id, Path(f"{gate}.started"))
+    # Another instance: the playbook's command holds probe_1 (one command per instance at a time).
+    core.save_instance(instance_body(core, name="probe_2"))
+    note = core.execute(inv_id, "!Set key=WarRoom.Note value=kept")
+    command = core.execute(inv_id, "!probe-isolation using=probe_2")
+    assert [entry["type"] for entry in command] == [1], command
+    assert not [entry for entry in note if entry["type"] == 4], note
+    assert core.playbook_state(inv_id)["state"] == "inprogress", "the playbook ended before the gate opened"
+    gate.write_text("open")
+    assert core.wait_for_playbook(inv_id, timeout=60)["state"] == "completed"
+    context = core.context(inv_id)
+    assert context.get("WarRoom", {}).get("Note") == "kept", f"the War Room's Set was lost: {context}"
+    assert "Isolation" in context.get("Probe", {}), f"the War Room command's outputs were lost: {context}"
+    assert context["Probe"].get("Wait") == {"released": True}, f"the playbook's command outputs are missing: {context}"
+    assert context.get("Playbook", {}).get("After") == "done", f"the playbook's Set is missing: {context}"
+    saved = json.loads((core.state.document_path).read_text(encoding="utf-8"))["incidents"][inv_id]["context"]
+    assert saved == context, "the saved state differs from what the server answers"
+
+
+def _children(pid: int) -> list[int]:
+    text = Path(f"/proc/{pid}/task/{pid}/children").read_text(encoding="utf-8")
+    return [int(item) for item in text.split()]
+
+
+def test_a_waiting_fork_that_dies_is_replaced(core: ServerCore):
+    """
+    Given a warm worker with its fork for the next command already waiting
+    When that fork is killed before any command reaches it
+    Then the next command still runs, in a new fork of the same worker, isolated as before
+    """
+    first = outputs(core.execute(core.playground_id(), "!probe-isolation"))
+    worker = int(first["parent"])
+    deadline = time.monotonic() + 10
+    while not (waiting := [pid for pid in _children(worker) if pid != first["pid"]]):
+        assert time.monotonic() < deadline, "the worker made no fork for the next command"
+        time.sleep(0.02)
+    os.kill(waiting[0], signal.SIGKILL)
+    while Path(f"/proc/{waiting[0]}").exists():  # reaped by the worker
+        assert time.monotonic() < deadline, "the worker did not reap its killed fork"
+        time.sleep(0.02)
+    second = outputs(core.execute(core.playground_id(), "!probe-isolation"))
+    assert second["parent"] == worker, "the command did not run in a fork of the same worker"
+    assert second["pid"] not in (first["pid"], waiting[0])
+    assert (second["env"], second["module"]) == ("", "absent"), "the command saw an earlier command's state"

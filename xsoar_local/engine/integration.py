@@ -104,6 +104,19 @@ def marketplace_value(entry: Mapping[str, Any], key: str, marketplace: str = MAR
     return entry[variant] if variant in entry else entry.get(key)
 
 
+def arg_spec(arg: Mapping[str, Any]) -> ArgSpec:
+    """One argument of a command (integration YAML) or of a script (script YAML): the two share a shape."""
+    return ArgSpec(
+        name=str(arg["name"]),
+        required=bool(marketplace_value(arg, "required")),
+        default=bool(arg.get("default")),
+        default_value=marketplace_value(arg, "defaultValue"),
+        is_array=bool(arg.get("isArray")),
+        secret=bool(arg.get("secret")),
+        predefined=tuple(str(value) for value in arg.get("predefined") or ()),
+    )
+
+
 def parse_integration_yaml(data: Mapping[str, Any]) -> tuple[tuple[ParamSpec, ...], tuple[CommandSpec, ...]]:
     """Turn a parsed integration YAML into param and command specs."""
     params = tuple(
@@ -122,18 +135,7 @@ def parse_integration_yaml(data: Mapping[str, Any]) -> tuple[tuple[ParamSpec, ..
         CommandSpec(
             name=str(command["name"]),
             description=str(command.get("description") or ""),
-            arguments=tuple(
-                ArgSpec(
-                    name=str(arg["name"]),
-                    required=bool(marketplace_value(arg, "required")),
-                    default=bool(arg.get("default")),
-                    default_value=marketplace_value(arg, "defaultValue"),
-                    is_array=bool(arg.get("isArray")),
-                    secret=bool(arg.get("secret")),
-                    predefined=tuple(str(value) for value in arg.get("predefined") or ()),
-                )
-                for arg in command.get("arguments") or ()
-            ),
+            arguments=tuple(arg_spec(arg) for arg in command.get("arguments") or ()),
             output_paths=tuple(str(output["contextPath"]) for output in command.get("outputs") or ()),
         )
         for command in script.get("commands") or ()

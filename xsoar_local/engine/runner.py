@@ -48,6 +48,8 @@ class CommandRun:
     last_run: dict[str, Any] = field(default_factory=dict)
     result: dict[str, Any] = field(default_factory=dict, repr=False)  # the sandbox's whole result
     context_sets: tuple[tuple[str, Any], ...] = ()  # setContext calls in order, to re-apply on a newer incident
+    # The commands and scripts it ran through demisto.executeCommand: their context changes are the run's too.
+    nested: tuple[CommandRun, ...] = ()
 
     @property
     def is_error(self) -> bool:

@@ -8,7 +8,13 @@ from typing import Any
 
 import yaml
 
-from xsoar_local.engine.integration import ArgSpec, CommandSpec, IntegrationError, find_yaml, marketplace_value
+from xsoar_local.engine.integration import (
+    ArgSpec,
+    CommandSpec,
+    IntegrationError,
+    arg_spec,
+    find_yaml,
+)
 from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
 
 TRANSFORMER_TAG = "transformer"
@@ -64,19 +70,7 @@ def is_script_yaml(data: Any) -> bool:
 
 def parse_script_args(data: dict[str, Any]) -> tuple[ArgSpec, ...]:
     """The YAML's `args` as argument specs."""
-    return tuple(
-        ArgSpec(
-            name=str(arg["name"]),
-            required=bool(marketplace_value(arg, "required")),
-            default=bool(arg.get("default")),
-            default_value=marketplace_value(arg, "defaultValue"),
-            is_array=bool(arg.get("isArray")),
-            secret=bool(arg.get("secret")),
-            predefined=tuple(str(value) for value in arg.get("predefined") or ()),
-        )
-        for arg in data.get("args") or ()
-        if isinstance(arg, dict) and arg.get("name")
-    )
+    return tuple(arg_spec(arg) for arg in data.get("args") or () if isinstance(arg, dict) and arg.get("name"))
 
 
 def load_script(location: str | Path) -> Script:

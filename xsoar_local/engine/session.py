@@ -272,7 +272,7 @@ class EngineSession:
             self.state.set_integration_context(instance.name, run.incident.integration_context(instance.name), version)
         if command == "test-module":
             run = _test_module_outcome(run)
-        return run
+        return replace(run, nested=tuple(call.nested))
 
     def run_script(
         self,
@@ -310,7 +310,9 @@ class EngineSession:
             timeout=self.timeout,
             python=self.python_for(script.docker_image),
         )
-        return _command_run(script.name, args, "", incident, result, raw_logs, started, debug)
+        return replace(
+            _command_run(script.name, args, "", incident, result, raw_logs, started, debug), nested=tuple(call.nested)
+        )
 
     def transform(self, name: str, value: Any, args: Mapping[str, Any], incident: Incident) -> Any:
         """Apply the `transformer` script `name` to `value` (per item, unless it is tagged `entirelist`)."""

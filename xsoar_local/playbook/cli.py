@@ -18,6 +18,7 @@ import yaml
 from rich.console import Console
 from rich.text import Text
 
+from xsoar_local.commit import StoredIncident
 from xsoar_local.engine import ParamError
 from xsoar_local.engine.catalog import CatalogError, scan_content
 from xsoar_local.engine.images import ImageError, python_chooser
@@ -30,7 +31,7 @@ from xsoar_local.instance import DefaultInstances, InstanceSetupError, ParamSour
 from xsoar_local.playbook.integrations import EngineExecutor
 from xsoar_local.playbook.model import Playbook, PlaybookError, load_playbook
 from xsoar_local.playbook.report import render_outcome, run_to_json, summary, task_line
-from xsoar_local.playbook.runner import DEFAULT_MAX_STEPS, PlaybookRun, PlaybookRunner, TaskResult
+from xsoar_local.playbook.runner import DEFAULT_MAX_STEPS, IncidentHolder, PlaybookRun, PlaybookRunner, TaskResult
 from xsoar_local.redact import redact_text
 from xsoar_local.render import neutralise, terminal_json
 from xsoar_local.runtime import REPO_ROOT
@@ -88,7 +89,9 @@ class Session:
         state: InstanceState = StoreInstanceState(store) if store is not None else MemoryInstanceState()
         self.engine = EngineSession(catalog, instances, state, python_for=python_chooser())
 
-    def run(self, playbook: Playbook, incident: Incident, on_task: Callable[[TaskResult], None] | None) -> PlaybookRun:
+    def run(
+        self, playbook: Playbook, incident: Incident | IncidentHolder, on_task: Callable[[TaskResult], None] | None
+    ) -> PlaybookRun:
         """Run the playbook through the engine."""
         executor = EngineExecutor(self.engine)
         runner = PlaybookRunner(
@@ -103,7 +106,11 @@ def _incident(options: argparse.Namespace) -> Incident:
 
 
 def _run_one(
-    options: argparse.Namespace, console: Console, path: Path, incident: Incident, store: StateStore | None = None
+    options: argparse.Namespace,
+    console: Console,
+    path: Path,
+    incident: Incident | IncidentHolder,
+    store: StateStore | None = None,
 ) -> PlaybookRun:
     """Run one playbook in its own session (its own service); the work plan is printed as tasks finish."""
     playbook = load_playbook(path)
@@ -127,10 +134,10 @@ def cmd_playbook(options: argparse.Namespace, console: Console) -> int:
             with store.update() as state:
                 incident_id = state.add_incident(incident)
                 incident = state.incidents[incident_id]
-        run = _run_one(options, console, path, incident, store)
-        if store is not None:
-            with store.update() as state:
-                state.put_incident(incident_id, run.incident)
+        # With a state folder, each task's result is merged into the folder's latest copy of the incident as
+        # the task ends (StoredIncident), so nothing another writer adds meanwhile is lost.
+        target = StoredIncident(store, incident_id) if store is not None else incident
+        run = _run_one(options, console, path, target, store)
     except (PlaybookError, PlaybookUsageError, IncidentInputError, *SETUP_ERRORS) as error:
         print(f"error: {neutralise(redact_text(str(error)))}", file=sys.stderr)
         return EXIT_USAGE

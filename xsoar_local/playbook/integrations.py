@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from xsoar_local.commit import merge_run
 from xsoar_local.engine import ArgError, EngineError, IntegrationError, ParamError
 from xsoar_local.engine.catalog import CatalogError
 from xsoar_local.engine.instances import InstanceError
@@ -41,7 +42,12 @@ class EngineExecutor:
                 run = self.session.execute(call.command, call.args, incident, brand=call.brand)
         except RUN_ERRORS as error:
             return CommandOutcome((), incident, str(error))
-        return CommandOutcome(tuple(run.entries), run.incident, "; ".join(run.error_messages) or None)
+        return CommandOutcome(
+            tuple(run.entries),
+            run.incident,
+            "; ".join(run.error_messages) or None,
+            merge=lambda latest: merge_run(latest, run),
+        )
 
     def operators(self, incident: Incident) -> SessionOperators:
         """The content's transformer and filter scripts, run on `incident`."""

@@ -1,8 +1,13 @@
 """Walk a playbook's task graph on an incident, with integration commands run by an injected executor.
 
-The walk is pure apart from the executor and the clock: it starts at `starttaskid`, follows
-`nexttasks` (`#none#`, condition labels, `#default#`, `#error#`), and stops at the first failing
-task (unless `continueonerror`), at a condition no branch of which matched, or at the step limit.
+The walk is pure apart from the executor, the clock and where the incident is kept: it starts at
+`starttaskid`, follows `nexttasks` (`#none#`, condition labels, `#default#`, `#error#`), and stops at
+the first failing task (unless `continueonerror`), at a condition no branch of which matched, or at the
+step limit.
+
+As on a server, a run does not own its incident: each task starts from the incident as it is stored NOW
+and its result is merged into the latest stored copy (`IncidentHolder.update`), so War Room commands and
+other writers that change the incident during the run keep their changes.
 """
 
 from __future__ import annotations
@@ -11,13 +16,13 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from xsoar_local.incident.store import Incident, view_for_expressions
 from xsoar_local.playbook.conditions import ConditionError, choose_branch
 from xsoar_local.playbook.expressions import ContentOperators, ExpressionError, Resolver, is_empty, nearby_paths
 from xsoar_local.playbook.model import DEFAULT_BRANCH, ERROR_BRANCH, NONE_BRANCH, Playbook, Task
-from xsoar_local.playbook.scripts import BUILTIN_SCRIPTS, MandatoryArgumentError, ScriptError, run_script
+from xsoar_local.playbook.scripts import BUILTIN_SCRIPTS, MandatoryArgumentError, ScriptError, ScriptResult, run_script
 
 ERROR_ENTRY = 4  # EntryType.ERROR
 DEFAULT_MAX_STEPS = 500
@@ -59,11 +64,44 @@ class CommandCall:
 
 @dataclass(frozen=True)
 class CommandOutcome:
-    """What the executor reports: the entries written and the incident afterwards (EntryContext merged)."""
+    """What the executor reports: the entries written and the incident afterwards (EntryContext merged).
+
+    `merge` re-applies the command's context changes to another (newer) copy of the incident; without it the
+    runner can only replace the stored incident with `incident`.
+    """
 
     entries: tuple[Mapping[str, Any], ...]
     incident: Incident
     error: str | None = None
+    merge: Callable[[Incident], Incident] | None = None
+
+
+class IncidentHolder(Protocol):
+    """Where a run's incident is kept (a state folder, a server's store, or memory)."""
+
+    def read(self) -> Incident:
+        """The incident as it is stored now."""
+        ...
+
+    def update(self, change: Callable[[Incident], Incident]) -> Incident:
+        """Apply `change` to the latest stored incident and store the result, atomically; returns it.
+
+        When `change` raises, nothing is stored."""
+        ...
+
+
+class MemoryIncident:
+    """An incident only the run changes (no state folder)."""
+
+    def __init__(self, incident: Incident) -> None:
+        self.incident = incident
+
+    def read(self) -> Incident:
+        return self.incident
+
+    def update(self, change: Callable[[Incident], Incident]) -> Incident:
+        self.incident = change(self.incident)
+        return self.incident
 
 
 CommandExecutor = Callable[[CommandCall, Incident], CommandOutcome]
@@ -220,8 +258,10 @@ class PlaybookRunner:
         self.clock = clock
         self.on_task = on_task  # called as each task finishes, so the work plan can be shown as it runs
 
-    def run(self, playbook: Playbook, incident: Incident) -> PlaybookRun:
-        """Walk the playbook from its start task on `incident`."""
+    def run(self, playbook: Playbook, incident: Incident | IncidentHolder) -> PlaybookRun:
+        """Walk the playbook from its start task on `incident` (an Incident kept in memory, or a holder whose
+        latest copy each task reads and updates)."""
+        holder: IncidentHolder = MemoryIncident(incident) if isinstance(incident, Incident) else incident
         results: list[TaskResult] = []
         war_room: list[WarRoomEntry] = []
         queue: deque[str] = deque([playbook.start_task_id])
@@ -234,8 +274,9 @@ class PlaybookRunner:
                 error = f"step limit of {self.max_steps} tasks reached at {task.label}: the playbook loops"
                 break
             started = self.clock()
+            incident = holder.read()
             try:
-                step = self._run_task(task, incident)
+                step = self._run_task(task, incident, holder)
             except TaskError as failure:
                 if not task.continue_on_error:
                     error = f"{task.label} failed: {failure}"
@@ -253,7 +294,6 @@ class PlaybookRunner:
                     empty_references=failure.empty_references,
                     failed=True,
                 )
-            incident = step.incident
             war_room.extend(WarRoomEntry(task.id, task.name, entry) for entry in step.entries)
             status = CONTINUED if step.failed else WARNING if step.warnings else SUCCESS
             results.append(self._result(task, status, started, step))
@@ -261,7 +301,7 @@ class PlaybookRunner:
             for next_id in step.branches:
                 if next_id not in queue:  # a join reached from two branches runs once per wave
                     queue.append(next_id)
-        return PlaybookRun(playbook, tuple(results), tuple(war_room), incident, error)
+        return PlaybookRun(playbook, tuple(results), tuple(war_room), holder.read(), error)
 
     def _resolver(self, view: Mapping[str, Any], incident: Incident) -> Resolver:
         return Resolver(view, scripts=self.operators(incident) if self.operators is not None else None)
@@ -290,7 +330,7 @@ class PlaybookRunner:
             return _branch_ids(task, ERROR_BRANCH)
         return _branch_ids(task, NONE_BRANCH)
 
-    def _run_task(self, task: Task, incident: Incident) -> _Step:
+    def _run_task(self, task: Task, incident: Incident, holder: IncidentHolder) -> _Step:
         if task.loops:
             raise TaskError("task loops (`loop`) are not supported by the local runner")
         if task.type in ("start", "title"):
@@ -298,7 +338,7 @@ class PlaybookRunner:
         if task.type == "condition":
             return self._condition(task, incident)
         if task.type == "regular":
-            return self._regular(task, incident)
+            return self._regular(task, incident, holder)
         raise TaskError(f"task type {task.type!r} is not supported (supported: start, title, regular, condition)")
 
     def _condition(self, task: Task, incident: Incident) -> _Step:
@@ -316,7 +356,7 @@ class PlaybookRunner:
             label = DEFAULT_BRANCH
         return _Step(incident, _branch_ids(task, label), branch=label, message=f"branch {label!r}")
 
-    def _regular(self, task: Task, incident: Incident) -> _Step:
+    def _regular(self, task: Task, incident: Incident, holder: IncidentHolder) -> _Step:
         if not task.script:
             raise TaskError("a regular task without a script or command (a manual task) cannot run locally")
         view = view_for_expressions(incident)
@@ -342,21 +382,29 @@ class PlaybookRunner:
             kind = "command"
         if command is None or command[0] == BUILTIN_BRAND:
             script_name = task.script if command is None else command[1]
-            try:
-                result = run_script(script_name, args, incident.fields, incident.context)
-            except MandatoryArgumentError as error:
-                causes = "; ".join(
-                    f"{name}: " * (len(error.arguments) > 1)
-                    + _describe_empty(name, task.arguments.get(name), references.get(name, ()), view)
-                    for name in error.arguments
-                )
-                raise TaskError(f"{error}: {causes}", empty_references=empty) from error
-            except ScriptError as error:
-                raise TaskError(str(error)) from error
-            failures = [str(entry.get("Contents")) for entry in result.entries if entry.get("Type") == ERROR_ENTRY]
-            if failures:
-                raise TaskError("; ".join(failures), result.entries)
-            after = replace(incident, fields=dict(result.fields), context=dict(result.context))
+            ran: list[ScriptResult] = []
+
+            def apply_script(latest: Incident) -> Incident:
+                # A built-in script runs on the latest incident, inside its update: what others wrote stays.
+                try:
+                    result = run_script(script_name, args, latest.fields, latest.context)
+                except MandatoryArgumentError as error:
+                    causes = "; ".join(
+                        f"{name}: " * (len(error.arguments) > 1)
+                        + _describe_empty(name, task.arguments.get(name), references.get(name, ()), view)
+                        for name in error.arguments
+                    )
+                    raise TaskError(f"{error}: {causes}", empty_references=empty) from error
+                except ScriptError as error:
+                    raise TaskError(str(error)) from error
+                failures = [str(entry.get("Contents")) for entry in result.entries if entry.get("Type") == ERROR_ENTRY]
+                if failures:
+                    raise TaskError("; ".join(failures), result.entries)
+                ran.append(result)
+                return replace(latest, fields=dict(result.fields), context=dict(result.context))
+
+            after = holder.update(apply_script)
+            result = ran[-1]
             return _Step(
                 after,
                 _branch_ids(task, NONE_BRANCH),
@@ -377,7 +425,7 @@ class PlaybookRunner:
                 raise TaskError(message, outcome.entries)
             # The error entries still reach the War Room, as they do on the server.
             return _Step(
-                outcome.incident,
+                self._commit(holder, outcome),
                 self._error_branches(task),
                 task.script,
                 given,
@@ -386,7 +434,7 @@ class PlaybookRunner:
                 failed=True,
             )
         return _Step(
-            outcome.incident,
+            self._commit(holder, outcome),
             _branch_ids(task, NONE_BRANCH),
             task.script,
             given,
@@ -394,3 +442,10 @@ class PlaybookRunner:
             warnings,
             empty_references=empty,
         )
+
+    @staticmethod
+    def _commit(holder: IncidentHolder, outcome: CommandOutcome) -> Incident:
+        """The command's effect stored: merged into the latest incident when the executor can re-apply it."""
+        if outcome.merge is not None:
+            return holder.update(outcome.merge)
+        return holder.update(lambda _latest: outcome.incident)

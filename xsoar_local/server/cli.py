@@ -12,9 +12,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from xsoar_local.httpserve import is_loopback
 from xsoar_local.runtime import REPO_ROOT
 from xsoar_local.server.core import ServerCore
-from xsoar_local.server.serve import ServeError, is_loopback, run_server
+from xsoar_local.server.serve import ServeError, run_server
 from xsoar_local.server.state import StateFolderError
 from xsoar_local.web import WebApp, make_web_app
 

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from xsoar_local.commit import merge_run
 from xsoar_local.engine import (
     ArgError,
     EngineError,
@@ -35,7 +36,7 @@ from xsoar_local.engine import (
 )
 from xsoar_local.engine.catalog import CatalogError
 from xsoar_local.engine.demisto_api import SERVER_VERSION
-from xsoar_local.engine.entries import DEBUG, ERROR, NOTE, entry_contexts
+from xsoar_local.engine.entries import DEBUG, ERROR, NOTE
 from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
 from xsoar_local.engine.runner import CommandRun
 from xsoar_local.engine.session import EngineSession
@@ -588,7 +589,7 @@ class ServerCore:
         """Merge a finished run into the investigation as it is NOW (other commands may have finished meanwhile)."""
         with self._lock:
             record = self._record(inv_id)
-            record["context"] = merge_run(record["fields"], record["context"], run.result).context
+            record["context"] = merge_run(Incident(fields=record["fields"], context=record["context"]), run).context
             raw = list(run.entries)
             if run.debug:
                 raw.append(_debug_entry(run))
@@ -713,21 +714,17 @@ class ServerCore:
                 "taskId": call.task_id,
                 "taskName": playbook.tasks[call.task_id].name,
             }
+            # The entries reach the War Room now; the task's context changes when the runner merges them.
             with self._lock:
                 self._add_entries(inv_id, list(outcome.entries), "", entryTask=task)
                 self._save()
             shown.update(id(entry) for entry in outcome.entries)
-            return CommandOutcome(
-                outcome.entries,
-                Incident(fields=outcome.incident.fields, context=outcome.incident.context),
-                outcome.error,
-            )
+            return outcome
 
-        with self._lock:
-            record = self._record(inv_id)
-            incident = Incident(fields=copy.deepcopy(record["fields"]), context=copy.deepcopy(record["context"]))
         try:
-            run = PlaybookRunner(execute, on_task=on_task, operators=executor.operators).run(playbook, incident)
+            run = PlaybookRunner(execute, on_task=on_task, operators=executor.operators).run(
+                playbook, _StoredIncident(self, inv_id)
+            )
         except Exception as error:  # a bug must still end the run, not leave it "inprogress" forever
             with self._lock:
                 state = self._doc["playbook_runs"][inv_id]
@@ -735,13 +732,7 @@ class ServerCore:
                 self._add_entries(inv_id, [_error_entry(f"Playbook {playbook.name} failed: {error}")], "")
                 self._save()
             return
-        with self._lock:
-            record = self._record(inv_id)
-            record["context"] = dict(run.incident.context)
-            record["fields"] = dict(run.incident.fields)
-            if record["fields"].get("status") == "Closed":
-                record["investigation"]["closed"] = now()
-                record["investigation"]["status"] = 1
+        with self._lock:  # the incident itself was updated task by task (_StoredIncident); never replaced here
             for item in run.entries:
                 if id(item.entry) in shown:
                     continue
@@ -752,6 +743,25 @@ class ServerCore:
             if run.error:
                 self._add_entries(inv_id, [_error_entry(f"Playbook {playbook.name} failed: {run.error}")], "")
             self._save()
+
+    def _update_incident(self, inv_id: str, change: Callable[[Incident], Incident]) -> Incident:
+        """Apply `change` to the investigation's latest incident under the lock and save it (nothing if it raises)."""
+        with self._lock:
+            record = self._record(inv_id)
+            latest = Incident(fields=copy.deepcopy(record["fields"]), context=copy.deepcopy(record["context"]))
+            after = change(latest)
+            record["fields"] = copy.deepcopy(dict(after.fields))
+            record["context"] = copy.deepcopy(dict(after.context))
+            if record["fields"].get("status") == "Closed" and not record["investigation"].get("closed"):
+                record["investigation"]["closed"] = now()
+                record["investigation"]["status"] = 1
+            self._save()
+            return Incident(fields=copy.deepcopy(record["fields"]), context=copy.deepcopy(record["context"]))
+
+    def _read_incident(self, inv_id: str) -> Incident:
+        with self._lock:
+            record = self._record(inv_id)
+            return Incident(fields=copy.deepcopy(record["fields"]), context=copy.deepcopy(record["context"]))
 
     def playbook_state(self, inv_id: str) -> dict[str, Any]:
         """`GET /inv-playbook/{id}`: the run's state (new, inprogress, completed, failed) and its tasks."""
@@ -779,18 +789,18 @@ class ServerCore:
 
 
 # ---- merging and entries ---------------------------------------------------------------------------------------
-def merge_run(fields: Mapping[str, Any], context: Mapping[str, Any], result: Mapping[str, Any]) -> Incident:
-    """A run's effect on an incident's CURRENT context: its setContext calls, then its entries' EntryContext.
+class _StoredIncident:
+    """A playbook run's view of its incident on the server: each task reads and updates the stored copy."""
 
-    The run's own final context is not copied over: it started from an older snapshot, and other commands into
-    the same incident may have finished since. Re-applying what the run did keeps their results too.
-    """
-    incident = Incident(fields=dict(fields), context=dict(context))
-    for path, value in result.get("context_sets") or ():
-        incident = incident.with_context_value(str(path), value)
-    for entry_context in entry_contexts(list(result.get("entries") or ())):
-        incident = incident.with_entry_context(entry_context)
-    return incident
+    def __init__(self, core: ServerCore, inv_id: str) -> None:
+        self.core = core
+        self.inv_id = inv_id
+
+    def read(self) -> Incident:
+        return self.core._read_incident(self.inv_id)
+
+    def update(self, change: Callable[[Incident], Incident]) -> Incident:
+        return self.core._update_incident(self.inv_id, change)
 
 
 def _no_default_instance(integration: Any) -> Mapping[str, Any]:

@@ -7,7 +7,6 @@ with run_server(Path(".xsoar-local/server"), port=0) as server:
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import logging
 import os
 import ssl
@@ -17,9 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import trustme
-from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
+from werkzeug.serving import ThreadedWSGIServer
 
+from xsoar_local.httpserve import PlainLogHandler, is_loopback, local_tls
 from xsoar_local.server.api import SessionCheck, WSGIApp, make_app
 from xsoar_local.server.core import ServerCore
 from xsoar_local.server.state import write_atomically
@@ -46,20 +45,9 @@ class RunningServer:
     core: ServerCore
 
 
-class _Handler(WSGIRequestHandler):
+class _Handler(PlainLogHandler):
+    logger = _LOG
     timeout = 60
-
-    def setup(self) -> None:
-        super().setup()
-        if isinstance(self.connection, ssl.SSLSocket):
-            self.connection.do_handshake()
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        _LOG.info('%s - "%s %s" %s', self.address_string(), self.command, self.path, code)
-
-    def log(self, type: str, message: str, *args: Any) -> None:
-        level = logging.WARNING if type == "error" else logging.INFO
-        _LOG.log(level, "%s - %s", self.address_string(), message % args if args else message)
 
 
 class _Server(ThreadedWSGIServer):
@@ -69,22 +57,10 @@ class _Server(ThreadedWSGIServer):
         _LOG.debug("connection from %s failed", client_address, exc_info=True)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _tls_context(host: str, folder: Path) -> tuple[ssl.SSLContext, Path]:
-    authority = trustme.CA()
-    certificate = authority.issue_cert(*sorted({host, "127.0.0.1", "localhost"}))
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    certificate.configure_cert(context)
+    context, ca_pem = local_tls(host)
     ca_bundle = folder / CA_FILE_NAME
-    write_atomically(ca_bundle, authority.cert_pem.bytes().decode("ascii"), mode=0o644)
+    write_atomically(ca_bundle, ca_pem.decode("ascii"), mode=0o644)
     return context, ca_bundle
 
 

@@ -77,6 +77,9 @@ class Worker:
                 continue
             if message.get("event") == "started":
                 pending.pid = int(message["pid"])
+            elif message.get("event") == "result":  # the fork wrote its whole result; its exit may come later
+                pending.status = 0
+                pending.done.set()
             elif message.get("event") == "exit":
                 pending.status = int(message["status"])
                 pending.done.set()

@@ -4,7 +4,8 @@ Run as `python -m xsoar_local.server.zygote` by `workers.WarmPool`. Protocol, on
 
     stdin   {"id": "...", "job": {...}, "env": {...}, "result_path": "...", "log_path": "...", "workdir": "...",
              "channel_path": "..."}
-    stdout  {"id": "...", "event": "started", "pid": 123}   then   {"id": "...", "event": "exit", "status": 0}
+    stdout  {"id": "...", "event": "started", "pid": 123}, {"id": "...", "event": "result"} (written by the fork
+            once its result file is complete), then {"id": "...", "event": "exit", "status": 0}
 
 Each command runs in a fork of this process, so it starts with the libraries already imported but with a
 process state of its own: CommonServerPython's import-time changes (proxy and CA variables, its secret-masking
@@ -47,6 +48,9 @@ PRELOAD = (
     "requests",
     "urllib3",
     "dateparser",
+    # requests imports these lazily on every Session.request (get_netrc_auth): once per fork without this
+    "netrc",
+    "shlex",
     "xsoar_local.engine.sandbox",
 )
 
@@ -59,6 +63,25 @@ def preload() -> list[str]:
             importlib.import_module(name)
             loaded.append(name)
     return loaded
+
+
+def warm_requests() -> bool:
+    """Build one request with requests and its connection pool, without sending anything, so the process-wide
+    caches they fill on first use (ABC and typing protocol checks, parsed URL pieces) are already filled in
+    every fork. Nothing of it is kept: the session and pool are closed, no environment value is stored."""
+    try:
+        import requests
+        from requests.adapters import HTTPAdapter
+    except ImportError:
+        return False
+    with requests.Session() as session, contextlib.closing(HTTPAdapter()) as adapter:
+        request = requests.Request(
+            "POST", "http://127.0.0.1/warm-up", params={"q": "1"}, json={"text": "x"}, headers={"Accept": "*/*"}
+        )
+        prepared = session.prepare_request(request)
+        with contextlib.suppress(Exception):  # older requests lack this method; the warm-up is only a help
+            adapter.get_connection_with_tls_context(prepared, verify=True)
+    return True
 
 
 def _imported_modules(tree: ast.AST) -> list[str]:
@@ -159,6 +182,9 @@ class _LazyChannel:
 def _child(request: dict[str, Any]) -> None:
     """In the fork: isolate, run the job, write the result, and never return into the worker's loop."""
     status = 1
+    # The server learns that the result is complete from this line, without waiting for the process to be torn
+    # down (as an engine answers when the script's result arrives, not when its container is cleaned up).
+    report = os.dup(1)
     try:
         log = os.open(request["log_path"], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(log, 1)
@@ -178,6 +204,9 @@ def _child(request: dict[str, Any]) -> None:
         with open(request["result_path"], "w", encoding="utf-8") as handle:
             json.dump(result, handle, default=str)
         status = 0
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.write(report, (json.dumps({"id": request["id"], "event": "result"}) + "\n").encode("utf-8"))
     except BaseException:  # the worker must never continue in the child
         with contextlib.suppress(BaseException):
             import traceback
@@ -190,8 +219,48 @@ def _child(request: dict[str, Any]) -> None:
         os._exit(status)
 
 
+class _Spare:
+    """A fork made ahead of its command: it waits for its one request on a pipe, so the fork's cost is paid
+    between commands, not during one. It is forked from the worker as it is between commands (what the worker
+    holds is the same for every fork); everything per command (environment, folder, the runtime's execution)
+    happens after its request arrives, exactly as in a fork made at request time."""
+
+    def __init__(self, close_in_child: tuple[int, ...]) -> None:
+        read_end, self.write_end = os.pipe()
+        # What the worker holds is never collected in a fork: the collector would write to every object's
+        # page and turn the fork's shared memory into copies.
+        gc.freeze()
+        self.pid = os.fork()
+        if self.pid == 0:
+            chunks: list[bytes] = []
+            try:
+                signal.set_wakeup_fd(-1)
+                signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+                for descriptor in (*close_in_child, self.write_end):
+                    os.close(descriptor)
+                while chunk := os.read(read_end, 1 << 20):
+                    chunks.append(chunk)
+                if chunks:  # none: the worker is stopping, there is no command for this fork
+                    _child(json.loads(b"".join(chunks)))
+            finally:
+                os._exit(1 if chunks else 0)  # whatever happens, the fork never runs the worker's loop
+        os.close(read_end)
+
+    def hand(self, line: bytes) -> None:
+        """Give the fork its request (it reads until the pipe closes)."""
+        with contextlib.suppress(OSError):  # a spare that died: its command ends as "died without a result"
+            view = memoryview(line)
+            while view:
+                view = view[os.write(self.write_end, view) :]
+        os.close(self.write_end)
+
+    def dismiss(self) -> None:
+        os.close(self.write_end)
+
+
 def serve() -> int:
-    """The worker's loop: read requests, fork for each, report starts and exits."""
+    """The worker's loop: read requests, hand each to the waiting fork (then make the next), report starts and
+    exits."""
     from xsoar_local.engine.sandbox import compile_content
 
     wake_read, wake_write = os.pipe()
@@ -202,6 +271,7 @@ def serve() -> int:
     children: dict[int, str] = {}
     buffer = b""
     open_input = True
+    spare: _Spare | None = _Spare((wake_read, wake_write))
     while open_input or children:
         try:
             ready, _, _ = select.select([0, wake_read] if open_input else [wake_read], [], [], 1.0)
@@ -217,31 +287,32 @@ def serve() -> int:
                 if not line.strip():
                     continue
                 request = json.loads(line)
+                if spare is None:
+                    spare = _Spare((wake_read, wake_write))
+                current, spare = spare, None
+                children[current.pid] = str(request["id"])
+                _emit({"id": request["id"], "event": "started", "pid": current.pid})
+                current.hand(line)
                 with contextlib.suppress(Exception):  # a job whose code does not compile fails in its fork
-                    compile_content(request["job"])
-                # What the worker holds is never collected in a fork: the collector would write to every object's
-                # page and turn the fork's shared memory into copies.
-                gc.freeze()
-                pid = os.fork()
-                if pid == 0:
-                    signal.set_wakeup_fd(-1)
-                    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                    os.close(wake_read)
-                    os.close(wake_write)
-                    _child(request)
-                children[pid] = str(request["id"])
-                _emit({"id": request["id"], "event": "started", "pid": pid})
+                    compile_content(request["job"])  # so the next fork finds this code compiled
+                spare = _Spare((wake_read, wake_write))
+            if not open_input and spare is not None:
+                spare.dismiss()
+                spare = None
         if wake_read in ready:
             with contextlib.suppress(BlockingIOError):
                 while os.read(wake_read, 4096):
                     pass
-        while children:
+        while True:  # reap every ended fork, the waiting one included
             try:
                 pid, status = os.waitpid(-1, os.WNOHANG)
             except ChildProcessError:
                 break
             if pid == 0:
                 break
+            if spare is not None and pid == spare.pid:  # the waiting fork died: make another on the next command
+                spare.dismiss()
+                spare = None
             job_id = children.pop(pid, None)
             if job_id is not None:
                 _emit({"id": job_id, "event": "exit", "status": os.waitstatus_to_exitcode(status)})
@@ -252,6 +323,7 @@ def main() -> int:
     # Ctrl-C in the server's terminal reaches this process group too; the server decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     preload()
+    warm_requests()
     if len(sys.argv) > 1:
         warm_runtime(Path(sys.argv[1]))
     _emit({"id": "", "event": "ready", "pid": os.getpid()})
