@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,3 +26,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     yield process
     if process.process is not None and process.process.poll() is None:
         process.stop()
+
+
+@pytest.fixture
+def start_server() -> Iterator[Callable[..., ServerProcess]]:
+    """Start servers for one test; any still running at its end (a failed assertion) is killed, never left behind."""
+    started: list[ServerProcess] = []
+
+    def start(state_dir: Path, **options: Any) -> ServerProcess:
+        process = ServerProcess(state_dir, **options)
+        started.append(process)
+        return process.start()
+
+    yield start
+    for server in started:
+        if server.process is not None and server.process.poll() is None:
+            server.process.kill()
+            server.process.wait()

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -89,22 +90,24 @@ def test_unknown_things_get_the_error_body(server: ServerProcess, method: str, p
     assert body["status"] == status
 
 
-def test_the_key_comes_from_the_environment_or_is_generated_and_kept(tmp_path: Path):
+def test_the_key_comes_from_the_environment_or_is_generated_and_kept(
+    tmp_path: Path, start_server: Callable[..., ServerProcess]
+):
     """
     Given no DEMISTO_API_KEY, then DEMISTO_API_KEY=my-key
     When starting the server twice without it and once with it
     Then a random key is generated, kept in the state folder (same after restart, file mode 600), and the
     environment's key wins when given
     """
-    first = ServerProcess(tmp_path / "state").start()
+    first = start_server(tmp_path / "state")
     generated = first.api_key
     first.stop()
-    second = ServerProcess(tmp_path / "state").start()
+    second = start_server(tmp_path / "state")
     assert second.api_key == generated
     assert len(generated) >= 32
     second.stop()
     assert oct((tmp_path / "state" / "api-key").stat().st_mode & 0o777) == "0o600"
-    third = ServerProcess(tmp_path / "state", env={"DEMISTO_API_KEY": "my-key"}).start()
+    third = start_server(tmp_path / "state", env={"DEMISTO_API_KEY": "my-key"})
     assert third.api_key == "my-key"
     assert "from DEMISTO_API_KEY" in third.banner
     assert _call(third, "GET", "/about", {"Authorization": generated}).status_code == 401
