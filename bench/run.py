@@ -25,7 +25,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -35,6 +34,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench.inprocess import TRANSLATE, YODA_FOLDER, InProcessYodaSpeak
+from bench.sampling import interleaved
 from bench.warm import measure_warm
 from bench.workload import REPEATS, SENTENCES, workload
 from standins.funtranslations.server import RunningService, ServiceConfig, serve
@@ -106,19 +106,8 @@ def measure_overhead(service: RunningService, yoda: InProcessYodaSpeak, runs: in
     def integration() -> None:
         yoda.translate(OVERHEAD_TEXT)
 
-    for _ in range(max(10, runs // 10)):  # warm-up: imports, pools, caches
-        integration()
-        bare()
-    service.clear_requests()
-    samples: dict[str, list[float]] = {"integration": [], "bare": []}
-    calls: dict[str, Callable[[], None]] = {"integration": integration, "bare": bare}
-    for _ in range(runs):
-        for name, call in calls.items():
-            started = time.perf_counter()
-            call()
-            samples[name].append(time.perf_counter() - started)
-    if len(service.requests) != 2 * runs:
-        raise RuntimeError(f"expected {2 * runs} requests with the cache off, the service saw {len(service.requests)}")
+    calls = {"integration": integration, "bare": bare}
+    samples = interleaved(calls, runs, warm_up=max(10, runs // 10), service=service)  # warm-up: imports, pools
     return (
         timing("yoda-speak-translate in process (main(), cache off)", samples["integration"]),
         timing("bare requests.post", samples["bare"]),

@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import secrets
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from typing import Any
 import requests
 
 from bench.inprocess import TRANSLATE, InProcessYodaSpeak
+from bench.sampling import interleaved
 from standins.funtranslations.server import RunningService
 from xsoar_local.runtime import REPO_ROOT
 from xsoar_local.server.serve import run_server
@@ -52,7 +52,6 @@ def measure_warm(service: RunningService, yoda: InProcessYodaSpeak, text: str, r
     """Interleaved samples (seconds): `server` (POST /entry/execute/sync) and `in process` (main() in this process)."""
     key = secrets.token_hex(16)
     yoda.set_cache_hours(0)
-    samples: dict[str, list[float]] = {"server": [], "in process": []}
     with (
         tempfile.TemporaryDirectory(prefix="bench-server-") as state,
         run_server(Path(state), environ={"DEMISTO_API_KEY": key}) as server,
@@ -73,15 +72,5 @@ def measure_warm(service: RunningService, yoda: InProcessYodaSpeak, text: str, r
                 raise RuntimeError(f"the command failed through the server: {entries}")
 
         calls = {"server": through_server, "in process": lambda: yoda.translate(text)}
-        for _ in range(max(5, runs // 10)):  # warm-up: the worker process, connection pools
-            for call in calls.values():
-                call()
-        service.clear_requests()
-        for _ in range(runs):
-            for name, call in calls.items():
-                started = time.perf_counter()
-                call()
-                samples[name].append(time.perf_counter() - started)
-        if len(service.requests) != 2 * runs:
-            raise RuntimeError(f"expected {2 * runs} service requests with the cache off, saw {len(service.requests)}")
-    return samples
+        # warm-up: the worker process, connection pools
+        return interleaved(calls, runs, warm_up=max(5, runs // 10), service=service)

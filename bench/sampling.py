@@ -1,0 +1,32 @@
+"""Side-by-side timing: calls measured in turn, so a busy moment of the machine hits each of them alike."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+
+from standins.funtranslations.server import RunningService
+
+
+def interleaved(
+    calls: Mapping[str, Callable[[], object]], runs: int, warm_up: int, service: RunningService
+) -> dict[str, list[float]]:
+    """Seconds per call of each of `calls`, `runs` times each, in turn, after `warm_up` untimed rounds.
+
+    Every call must reach `service` exactly once (the cache is off); anything else means a call was answered
+    some other way and its time is not what the benchmark claims, so it raises.
+    """
+    for _ in range(warm_up):
+        for call in calls.values():
+            call()
+    service.clear_requests()
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for _ in range(runs):
+        for name, call in calls.items():
+            started = time.perf_counter()
+            call()
+            samples[name].append(time.perf_counter() - started)
+    expected = len(calls) * runs
+    if len(service.requests) != expected:
+        raise RuntimeError(f"expected {expected} service requests with the cache off, saw {len(service.requests)}")
+    return samples
