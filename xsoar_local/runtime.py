@@ -53,6 +53,13 @@ RUNTIME_FILES: tuple[RuntimeFile, ...] = (
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
         None,
     ),
+    # The server's common library for JavaScript scripts (xsoar_local.engine.javascript), from demisto/content.
+    RuntimeFile(
+        "CommonServer.js",
+        "5fc02f7e4664de721c22da8f330784d18bb3b14e95429deccc11b3674fc346d3",
+        "https://raw.githubusercontent.com/demisto/content/e7c9cf21d88ab0eb3e43bc7ef497569d1aa2252f/"
+        "Packs/Base/Scripts/CommonServer/CommonServer.js",
+    ),
 )
 
 
@@ -185,7 +192,9 @@ class RuntimeTamperedError(RuntimeFetchError):
     """An installed runtime file is missing or differs from its pinned digest: it must not run."""
 
 
-def read_verified(destination: Path = DEFAULT_DESTINATION) -> dict[str, bytes]:
+def read_verified(
+    destination: Path = DEFAULT_DESTINATION, expected: tuple[RuntimeFile, ...] = RUNTIME_FILES
+) -> dict[str, bytes]:
     """Read every installed runtime file once and check it against its pinned digest.
 
     Called on every run that loads the runtime (three small files: cheap). The caller executes exactly
@@ -193,7 +202,7 @@ def read_verified(destination: Path = DEFAULT_DESTINATION) -> dict[str, bytes]:
     after the check (or planted in ``__pycache__``) can run.
     """
     files: dict[str, bytes] = {}
-    for runtime_file in RUNTIME_FILES:
+    for runtime_file in expected:
         path = destination / runtime_file.name
         try:
             data = path.read_bytes()
@@ -209,6 +218,12 @@ def read_verified(destination: Path = DEFAULT_DESTINATION) -> dict[str, bytes]:
             )
         files[runtime_file.name] = data
     return files
+
+
+def read_verified_file(name: str, destination: Path = DEFAULT_DESTINATION) -> bytes:
+    """One installed runtime file, checked against its pinned digest (see `read_verified`)."""
+    pinned = {runtime_file.name: runtime_file for runtime_file in RUNTIME_FILES}[name]
+    return read_verified(destination, (pinned,))[name]
 
 
 def module_from_verified(name: str, data: bytes, path: Path) -> types.ModuleType:
