@@ -17,6 +17,7 @@ from typing import Any
 from xsoar_local.engine.demisto_api import SERVER_VERSION
 from xsoar_local.engine.entries import ERROR, LogEntry
 from xsoar_local.incident.context import ContextPathError, get_path, set_path
+from xsoar_local.incident.selector import UnsupportedSelectorError
 
 BIGINT_KEY = "__xsoar_bigint__"
 Request = Callable[[dict[str, Any]], dict[str, Any]]
@@ -34,7 +35,11 @@ def decode(text: str) -> Any:
 
 
 def dq(obj: Any, expression: str) -> Any:
-    """The server's `dq(obj, dt)`: the value at a DT path of `obj` (None when nothing is there)."""
+    """The server's `dq(obj, dt)`: the value at a DT path of `obj` (None when nothing is there).
+
+    A malformed path reads as nothing, as on the server; a selector the local engine cannot evaluate raises
+    (the script fails saying so) rather than pass for a missing value.
+    """
     path = expression.strip()
     if path.startswith("${") and path.endswith("}"):
         path = path[2:-1]
@@ -42,6 +47,8 @@ def dq(obj: Any, expression: str) -> Any:
         obj, path = {"root": obj}, "root" + ("" if path.startswith(".") else ".") + path
     try:
         return get_path(obj, path)
+    except UnsupportedSelectorError:
+        raise
     except ContextPathError:
         return None
 
