@@ -3,7 +3,8 @@
     result = run_javascript(code, args={...}, context=incident.context, on_request=handler, timeout=30)
 
 `run_javascript` (see its docstring) returns the Python sandbox's result dict, so an executor can serve either
-language. CommonServer.js is evaluated once per process into a prepared context; each command runs in its own
+language; `run_job` is the same behind the engine's JobRunner seam (the Python sandbox's job dict in, `(result,
+[])` out). CommonServer.js is evaluated once per process into a prepared context; each command runs in its own
 copy of it (runner.py says how, and how the time and memory limits are enforced).
 """
 
@@ -12,6 +13,7 @@ from xsoar_local.engine.javascript.runner import (
     DEFAULT_TIMEOUT,
     JavaScriptRuntimeError,
     run_javascript,
+    run_job,
 )
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "DEFAULT_TIMEOUT", "JavaScriptRuntimeError", "run_javascript"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "DEFAULT_TIMEOUT", "JavaScriptRuntimeError", "run_javascript", "run_job"]

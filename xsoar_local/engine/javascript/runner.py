@@ -133,6 +133,41 @@ def run_javascript(
     return _run_forked(prepared, job, on_request, timeout, memory_limit)
 
 
+def run_job(
+    job: Mapping[str, Any],
+    *,
+    on_request: RequestHandler | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+    **_python_only: Any,
+) -> tuple[dict[str, Any], list[LogEntry]]:
+    """`run_javascript` behind the engine's JobRunner seam (`engine.runner.run_in_child`'s signature): the same
+    job dict the Python sandbox reads (`code` or `code_path`, `name`, `args`, `params`, `command`, `context`,
+    `incident`, `integration_context(_version)`, `last_run`, `runtime_dir`, optional `memory_limit` and
+    `supported_commands`); `env` and `python` are for Python children and are ignored. No output bypasses the
+    engine's capture here, so the second item is always empty."""
+    code = str(job.get("code") or "")
+    if job.get("code_path"):
+        code = Path(str(job["code_path"])).read_text(encoding="utf-8")
+    result = run_javascript(
+        code,
+        name=str(job.get("name") or "script"),
+        args=job.get("args"),
+        params=job.get("params"),
+        command=str(job.get("command") or ""),
+        context=job.get("context"),
+        incident=job.get("incident"),
+        integration_context=job.get("integration_context"),
+        integration_context_version=int(job.get("integration_context_version") or 0),
+        last_run=job.get("last_run"),
+        supported_commands=job.get("supported_commands"),
+        on_request=on_request,
+        timeout=timeout,
+        memory_limit=int(job.get("memory_limit") or DEFAULT_MEMORY_LIMIT),
+        runtime_dir=Path(str(job.get("runtime_dir") or DEFAULT_DESTINATION)),
+    )
+    return result, []
+
+
 def _run_forked(
     prepared: Any, job: dict[str, Any], on_request: RequestHandler | None, timeout: float, memory_limit: int
 ) -> dict[str, Any]:

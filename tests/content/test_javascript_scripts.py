@@ -1,0 +1,62 @@
+"""JavaScript scripts through the CLI: War Room commands and playbook tasks, calling Python scripts and called by them.
+
+The content root is tests/fixtures/javascript (the JsKit pack): JsTally (JavaScript) runs PyDouble (Python),
+PyAsksJs (Python) runs JsUpper (a JavaScript transformer), and the JsKit playbook uses both.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .support import FIXTURES, run_line, xsoar
+
+JS_PACKS = FIXTURES.parent / "javascript" / "Packs"
+
+
+def test_javascript_script_calling_a_python_script(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """
+    Given JsTally, a JavaScript script that runs the Python script PyDouble and then calls setContext
+    When it runs as `!JsTally 21`
+    Then its entry holds the doubled number it read back with dq, and the incident keeps both scripts' context
+    """
+    outcome = run_line(capsys, tmp_path, "!JsTally 21", packs=JS_PACKS, instances=None)
+
+    assert outcome.status == 0, outcome.err or outcome.entries
+    assert outcome.contents == {"doubled": 42}, outcome.entries
+    assert outcome.entries[0]["HumanReadable"] == "### Tally\ndoubled|input\n---|---\n42 | 21\n", outcome.entries
+    assert outcome.document["context"] == {"Doubled": {"value": 42}, "Tally": {"input": 21, "doubled": 42}}
+
+
+def test_python_script_calling_a_javascript_script(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """
+    Given PyAsksJs, a Python script that runs the JavaScript script JsUpper through demisto.executeCommand
+    When it runs
+    Then it gets JsUpper's entry, as the server's Scripts brand, holding the returned text
+    """
+    outcome = run_line(capsys, tmp_path, "!PyAsksJs text=hey", packs=JS_PACKS, instances=None)
+
+    assert outcome.status == 0, outcome.err or outcome.entries
+    assert outcome.contents == '{"from_js": "HEY!", "brand": "Scripts"}', outcome.entries
+
+
+def test_javascript_in_a_playbook(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """
+    Given the JsKit playbook: a JavaScript script task, then a task whose argument goes through a JavaScript
+    transformer
+    When it runs on an incident named phish with details 5
+    Then it completes, the transformer's value reached the task, and the JavaScript task's context is kept
+    """
+    argv = ["playbook", "--packs", str(JS_PACKS), "--playbook", "JsKit", "--state-dir", str(tmp_path)]
+    outcome = xsoar(capsys, *argv, "--incident", "details=5", "--incident", "name=phish", "--json")
+
+    document = outcome.document
+    assert outcome.status == 0, document.get("error") or outcome.err
+    assert document["completed"] is True, document
+    assert [task["args"] for task in document["tasks"][1:]] == [{"number": "5"}, {"text": "PHISH?"}], document
+    assert [item["entry"]["Contents"] for item in document["war_room"]] == [
+        {"doubled": 10},
+        '{"from_js": "PHISH?!", "brand": "Scripts"}',
+    ], document["war_room"]
+    assert document["context"]["Tally"] == {"input": 5, "doubled": 10}, document["context"]
