@@ -6,6 +6,7 @@ fixtures/javascript/, each written for these tests in the shape of a real conten
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -369,3 +370,31 @@ def test_a_changed_common_server_js_is_refused(tmp_path: Path) -> None:
         run("Shapes", args={"shape": "string"}, runtime_dir=runtime)
 
     assert isinstance(raised.value, EngineError), "an engine error, so every entry point reports it as one"
+
+
+def test_a_failing_request_handler_leaves_no_command_running(monkeypatch: pytest.MonkeyPatch) -> None:
+    """
+    Given an engine whose executeCommand handler itself fails
+    When a script calls executeCommand
+    Then the failure reaches the caller, and the command's process is gone (killed and reaped, not waiting)
+    """
+    forks: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            forks.append(pid)
+        return pid
+
+    def broken(request: dict[str, Any]) -> dict[str, Any]:
+        raise RuntimeError("the engine's handler broke")
+
+    monkeypatch.setattr(js_runner.os, "fork", fork)
+
+    with pytest.raises(RuntimeError, match="handler broke"):
+        run("Relay", args={"command": "Inner"}, on_request=broken)
+
+    assert len(forks) == 1, forks
+    with pytest.raises(ChildProcessError):
+        os.waitpid(forks[0], os.WNOHANG)  # already reaped: no process of it is left

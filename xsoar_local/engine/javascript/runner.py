@@ -208,7 +208,7 @@ def _run_forked(
             reply = on_request(message) if on_request is not None else {"error": "no engine to run nested commands"}
             _write_line(to_child_write, reply)
     finally:
-        if timed_out:
+        if result is None:  # timed out, or the caller's handler raised: the fork must not outlive this call
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
