@@ -41,22 +41,42 @@ def test_python_script_calling_a_javascript_script(capsys: pytest.CaptureFixture
     assert outcome.contents == '{"from_js": "HEY!", "brand": "Scripts"}', outcome.entries
 
 
-def test_javascript_in_a_playbook(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("name", "branch", "ran"),
+    [
+        pytest.param("phish", "yes", ["JsTally", "", "PyAsksJs"], id="filter-holds"),
+        pytest.param("spam", "#default#", ["JsTally", ""], id="filter-fails"),
+    ],
+)
+def test_javascript_in_a_playbook(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, branch: str, ran: list[str]
+) -> None:
     """
-    Given the JsKit playbook: a JavaScript script task, then a task whose argument goes through a JavaScript
-    transformer
-    When it runs on an incident named phish with details 5
-    Then it completes, the transformer's value reached the task, and the JavaScript task's context is kept
+    Given the JsKit playbook: a JavaScript script task, a condition decided by a JavaScript filter, then a task
+    whose argument goes through a JavaScript transformer
+    When it runs on an incident with details 5 and the given name
+    Then it completes, the filter picked the branch, and the JavaScript task's context is kept
     """
     argv = ["playbook", "--packs", str(JS_PACKS), "--playbook", "JsKit", "--state-dir", str(tmp_path)]
-    outcome = xsoar(capsys, *argv, "--incident", "details=5", "--incident", "name=phish", "--json")
+    outcome = xsoar(capsys, *argv, "--incident", "details=5", "--incident", f"name={name}", "--json")
 
     document = outcome.document
     assert outcome.status == 0, document.get("error") or outcome.err
     assert document["completed"] is True, document
-    assert [task["args"] for task in document["tasks"][1:]] == [{"number": "5"}, {"text": "PHISH?"}], document
-    assert [item["entry"]["Contents"] for item in document["war_room"]] == [
-        {"doubled": 10},
-        '{"from_js": "PHISH?!", "brand": "Scripts"}',
-    ], document["war_room"]
+    assert [task["action"] for task in document["tasks"][1:]] == ran, document["tasks"]
+    assert document["tasks"][2]["branch"] == branch, document["tasks"]
+    assert document["war_room"][0]["entry"]["Contents"] == {"doubled": 10}, document["war_room"]
     assert document["context"]["Tally"] == {"input": 5, "doubled": 10}, document["context"]
+
+
+def test_a_javascript_transformer_feeds_a_python_task(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """
+    Given the JsKit playbook on an incident named phish
+    When its last task's argument goes through the JavaScript transformer JsUpper (suffix '?')
+    Then the Python task got the transformed text and its call back into JsUpper answered
+    """
+    argv = ["playbook", "--packs", str(JS_PACKS), "--playbook", "JsKit", "--state-dir", str(tmp_path)]
+    document = xsoar(capsys, *argv, "--incident", "details=5", "--incident", "name=phish", "--json").document
+
+    assert document["tasks"][-1]["args"] == {"text": "PHISH?"}, document["tasks"]
+    assert document["war_room"][-1]["entry"]["Contents"] == '{"from_js": "PHISH?!", "brand": "Scripts"}', document
