@@ -116,10 +116,13 @@ def test_set_context_overwrites_the_key(value: str, stored: Any) -> None:
     """
     Given a Set-like script and an incident context that already holds the key
     When it runs without append
-    Then setContext overwrote the key in the returned context, in the recorded setContext calls too
+    Then setContext overwrote the key in the returned context, in the recorded setContext calls too, and the
+    entry could be stringified for the log (a BigInt too, as the server's engine allows)
     """
     result = run("SetKey", args={"key": "Answer", "value": value}, context={"Answer": "old", "Other": 1})
 
+    assert result["crashed"] is False, result
+    assert [log["level"] for log in result["logs"]] == ["debug"], result["logs"]
     assert result["context"] == {"Answer": stored, "Other": 1}, result["context"]
     assert result["context_sets"] == [["Answer", stored]], result["context_sets"]
     assert result["entries"][0]["HumanReadable"] == "Key Answer set", result["entries"]

@@ -9,9 +9,22 @@
     // content reaches the engine through the functions below only, never through the raw bridge
     delete global.__xsoar_host;
 
+    // Content stringifies values holding BigInt (Set logs `JSON.stringify(result)` after BigInt(args.value)) and
+    // passes on the server, so its engine serialises BigInt: a safe integer as a number, a larger one as digits.
+    Object.defineProperty(BigInt.prototype, 'toJSON', {
+        value: function () {
+            var number = Number(this);
+            return Number.isSafeInteger(number) ? number : this.toString();
+        },
+        writable: true,
+        configurable: true
+    });
+
     function encode(value) {
         return JSON.stringify(value === undefined ? null : value, function (key, item) {
-            return typeof item === 'bigint' ? {__xsoar_bigint__: item.toString()} : item;
+            // `this[key]` is the value before toJSON: a BigInt crosses to the engine exact, however large
+            var original = this[key];
+            return typeof original === 'bigint' ? {__xsoar_bigint__: original.toString()} : item;
         });
     }
 
