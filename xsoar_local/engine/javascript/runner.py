@@ -250,8 +250,8 @@ def _child(prepared: Any, job: dict[str, Any], memory_limit: int, replies: _Line
         state.logs.append(LogEntry("error", str(error)))
         entries.append(crash_entry(_engine_stop(job["name"], error, memory_limit)))
     else:
-        if "error" in outcome and str(outcome["error"]).startswith(_OUT_OF_MEMORY):
-            crashed = True  # QuickJS throws it as a catchable InternalError; it is the engine's limit, not content's
+        if "error" in outcome and _out_of_memory(outcome):
+            crashed = True  # QuickJS throws it into the script (catchable); it is the engine's limit, not content's
             entries.append(crash_entry(_memory_message(job["name"], memory_limit)))
         elif "error" in outcome:
             state.logs.append(LogEntry("error", f"{outcome['error']}\n{outcome.get('stack') or ''}".strip()))
@@ -287,6 +287,13 @@ def _engine_stop(name: str, error: Exception, memory_limit: int) -> str:
 
 
 _OUT_OF_MEMORY = "InternalError: out of memory"
+
+
+def _out_of_memory(outcome: Mapping[str, Any]) -> bool:
+    """QuickJS throws an InternalError when the memory limit is hit, or a bare `null` (no stack) when it could
+    not even allocate that error."""
+    error, stack = str(outcome.get("error")), str(outcome.get("stack") or "")
+    return error.startswith(_OUT_OF_MEMORY) or (error == "null" and not stack)
 
 
 def _memory_message(name: str, memory_limit: int) -> str:
