@@ -20,13 +20,14 @@ from typing import Any
 
 from xsoar_local.engine import Integration, ParamError, ParamLayer, build_params, env_file_layers, parse_env_file
 from xsoar_local.engine.params import DEMISTO_PARAMS, parse_assignments, parse_params_json
+from xsoar_local.errors import UsageError
 from xsoar_local.redact import MASK, redact_text
 from xsoar_local.services import RunningStandIn, ServiceError, ServicePlugin, ServiceRegistry, load_registry, started
 
 EMBEDDED_LAYER = "the embedded service"
 
 
-class InstanceSetupError(Exception):
+class InstanceSetupError(UsageError):
     """The instance cannot be configured as asked (an unreadable file, contradictory switches, a bad fault)."""
 
 

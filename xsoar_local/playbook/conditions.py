@@ -6,13 +6,14 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from xsoar_local.errors import ContentError
 from xsoar_local.playbook.expressions import ExpressionError, Resolver, is_empty
 from xsoar_local.playbook.transformers import as_list, to_text
 
 Operator = Callable[[Any, Any, bool], bool]
 
 
-class ConditionError(Exception):
+class ConditionError(ContentError):
     """A condition is malformed or uses an operator the local runner does not know."""
 
 

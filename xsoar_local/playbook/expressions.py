@@ -12,13 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from xsoar_local.errors import ContentError
 from xsoar_local.incident.context import ContextPathError, get_path, longest_existing_prefix, set_path
 from xsoar_local.playbook.transformers import TransformerError, apply_transformer, as_list, to_text
 
 REFERENCE = re.compile(r"\$\{([^{}]*)\}")
 
 
-class ExpressionError(Exception):
+class ExpressionError(ContentError):
     """An argument value is malformed or uses something the local runner does not support."""
 
 

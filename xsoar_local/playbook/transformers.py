@@ -6,10 +6,12 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from xsoar_local.errors import ContentError
+
 Transformer = Callable[[Any, Mapping[str, Any]], Any]
 
 
-class TransformerError(Exception):
+class TransformerError(ContentError):
     """A transformer is unknown or got arguments it cannot use."""
 
 

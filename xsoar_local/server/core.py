@@ -25,22 +25,19 @@ from typing import Any, Final
 
 from xsoar_local.commit import merge_run
 from xsoar_local.engine import (
-    ArgError,
-    EngineError,
-    IntegrationError,
     ParamError,
     ParamLayer,
     WarRoomSyntaxError,
     build_params,
     parse_war_room,
 )
-from xsoar_local.engine.catalog import CatalogError
 from xsoar_local.engine.demisto_api import SERVER_VERSION
 from xsoar_local.engine.entries import DEBUG, ERROR, NOTE
-from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
+from xsoar_local.engine.instances import Instance, InstanceSet
 from xsoar_local.engine.runner import CommandRun
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import StoreInstanceState
+from xsoar_local.errors import XsoarLocalError
 from xsoar_local.incident.context import ContextPathError
 from xsoar_local.incident.state import StateStore
 from xsoar_local.incident.store import Incident, view_for_expressions
@@ -58,7 +55,7 @@ from xsoar_local.playbook.runner import (
     ERROR as TASK_ERROR,
 )
 from xsoar_local.playbook.scripts import BUILTIN_SCRIPTS, ScriptError, run_script
-from xsoar_local.redact import CREDENTIALS_TYPE, ENCRYPTED_TYPES, Redactor, url_passwords
+from xsoar_local.redact import CREDENTIALS_TYPE, ENCRYPTED_TYPES, Redactor, mask, url_passwords
 from xsoar_local.runtime import DEFAULT_DESTINATION
 from xsoar_local.server import packs
 from xsoar_local.server.content import InstalledContent, InstalledIntegration, scan_installed
@@ -564,9 +561,8 @@ class ServerCore:
         try:
             self._check_runnable(parsed.name, parsed.args)
             run = self._session().war_room(text, incident)
-        except (ServerError, CatalogError, InstanceError, ArgError, EngineError, ParamError, IntegrationError) as error:
-            message = error.detail if isinstance(error, ServerError) else str(error)
-            return self._commit_entries(inv_id, text, [_error_entry(message)])
+        except XsoarLocalError as error:  # the line could not run: its error is the War Room's answer
+            return self._commit_entries(inv_id, text, [_error_entry(str(error))])
         return self._commit_run(inv_id, text, run)
 
     def _check_runnable(self, name: str, args: Mapping[str, Any]) -> None:
@@ -808,7 +804,8 @@ def _no_default_instance(integration: Any) -> Mapping[str, Any]:
 
 
 def _error_entry(message: str) -> dict[str, Any]:
-    return {"Type": ERROR, "ContentsFormat": "text", "Contents": message}
+    """An error entry of the server's own; its text is masked as every toolkit message is."""
+    return {"Type": ERROR, "ContentsFormat": "text", "Contents": mask(message)}
 
 
 def _debug_entry(run: CommandRun) -> dict[str, Any]:
