@@ -75,6 +75,18 @@ class ParamSources:
             api_keys={name: environ[name] for name in services.api_key_envs if environ.get(name)},
         )
 
+    def check(self) -> None:
+        """Read every source once: a file the command line names that cannot be read or parsed stops the command
+        before anything runs (a set-up error), not as the error of whichever task first needs an instance."""
+        if self.demisto_params:
+            parse_params_json(self.demisto_params, DEMISTO_PARAMS)
+        if self.params_file:
+            parse_params_json(_read(self.params_file), str(self.params_file))
+        if self.env_file:
+            parse_env_file(_read(self.env_file))
+        if self.assignments:
+            parse_assignments(list(self.assignments))
+
 
 def stand_in_for(
     integration: Integration,

@@ -277,7 +277,7 @@ def test_prefix_leads_to_the_start(client: Client, path: str, target: str) -> No
         pytest.param(UsageError("the investigation is closed"), 400, "the investigation is closed", id="refused"),
         pytest.param(StateError("the state folder is full"), 500, "the state folder is full", id="state"),
         pytest.param(RuntimeError("secret internals"), 500, "the server&#39;s log has the details", id="bug"),
-        pytest.param(ValueError("secret internals"), 500, "the server&#39;s log has the details", id="value-error-is-a-bug"),
+        pytest.param(ValueError("secret internals"), 500, "the server&#39;s log has the details", id="value-error"),
     ],
 )
 def test_core_failures_become_error_pages(

@@ -76,6 +76,7 @@ class Session:
     ) -> None:
         self.options = options
         sources = ParamSources.from_options(options, os.environ)
+        sources.check()
         catalog = scan_content(Path(options.packs))
         instances_file = Path(options.instances) if options.instances else None
         defaults = DefaultInstances(sources, stack)

@@ -11,7 +11,6 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -45,13 +44,6 @@ def banner(
         "Press Ctrl-C to stop.",
     ]
     return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m xsoar_local.server ARGS`: the same as `xsoar-local server ARGS`."""
-    from xsoar_local.cli import main as cli_main
-
-    return cli_main(["server", *(sys.argv[1:] if argv is None else argv)])
 
 
 def web_war_room(core: ServerCore) -> WebApp:

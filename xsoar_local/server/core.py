@@ -37,11 +37,10 @@ from xsoar_local.engine.instances import Instance, InstanceSet
 from xsoar_local.engine.runner import CommandRun
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import StoreInstanceState
-from xsoar_local.errors import XsoarLocalError
-from xsoar_local.incident.context import ContextPathError
+from xsoar_local.errors import ContentError, XsoarLocalError
 from xsoar_local.incident.state import StateStore
 from xsoar_local.incident.store import Incident, view_for_expressions
-from xsoar_local.playbook.expressions import ExpressionError, Resolver
+from xsoar_local.playbook.expressions import Resolver
 from xsoar_local.playbook.integrations import EngineExecutor
 from xsoar_local.playbook.model import Playbook
 from xsoar_local.playbook.runner import (
@@ -511,7 +510,7 @@ class ServerCore:
             return incident.context
         try:
             return Resolver(view_for_expressions(incident)).lookup(path)
-        except (ExpressionError, ContextPathError) as error:
+        except ContentError as error:  # the query cannot be evaluated on this context
             raise bad_request(f"cannot evaluate {query!r}: {error}", "errDTQuery") from error
 
     def entries(self, inv_id: str, since: int = 0) -> list[dict[str, Any]]:
