@@ -523,6 +523,7 @@ class ServerCore:
         self, inv_id: str, raw_entries: Sequence[Mapping[str, Any]], parent: str, **extra: Any
     ) -> list[dict[str, Any]]:
         """Store entries in the War Room (lock held by the caller); returns them as the API shows them."""
+        parent = mask(parent)  # the line as typed is shown and saved: a password written into it is not
         stored = [_server_entry(raw, f"{self._next('entry')}@{inv_id}", inv_id, parent, **extra) for raw in raw_entries]
         self.state.append_entries(inv_id, stored)
         self._entries.setdefault(inv_id, []).extend(stored)
