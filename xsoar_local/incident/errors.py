@@ -11,5 +11,6 @@ from xsoar_local.errors import ContentError
 __all__ = ["ContextPathError"]
 
 
+# Kept a ValueError as well: callers of the context functions have caught a bad path as one (see tests/incident).
 class ContextPathError(ContentError, ValueError):
     """A context path is malformed, or writing it would clobber a value that is not an object."""
