@@ -190,4 +190,5 @@ bench: setup
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(SDK_VENV) $(RUNTIME) dist .xsoar-local .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) $(SDK_VENV) $(RUNTIME) dist .xsoar-local .pytest_cache .mypy_cache .ruff_cache .coverage \
+	  .import_linter_cache .grimp_cache
