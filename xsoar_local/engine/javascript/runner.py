@@ -178,8 +178,9 @@ def _run_forked(
     if pid == 0:  # the command's process: it never returns into the caller's code
         status = 70
         try:
-            os.close(to_parent_read)
-            os.close(to_child_write)
+            # nothing of the caller's stays open here: its sockets, files, and other commands' pipes (whose
+            # reader would otherwise wait on this copy for an end of input)
+            _close_other_fds((to_child_read, to_parent_write))
             try:
                 _child(prepared, job, memory_limit, _Lines(to_child_read), to_parent_write)
             except BaseException as error:  # reported as the engine's crash, never raised into a copy of the caller
@@ -221,6 +222,14 @@ def _run_forked(
     if result is None:
         return _crashed(f"The JavaScript engine running {job['name']} ended without a result (status {status}).")
     return result
+
+
+def _close_other_fds(keep: tuple[int, ...]) -> None:
+    low = 3
+    for fd in sorted(keep):
+        os.closerange(low, fd)
+        low = fd + 1
+    os.closerange(low, os.sysconf("SC_OPEN_MAX"))
 
 
 def _child(prepared: Any, job: dict[str, Any], memory_limit: int, replies: _Lines, out: int) -> None:
