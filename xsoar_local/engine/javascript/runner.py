@@ -207,7 +207,10 @@ def _run_forked(
                 result = message["result"]
                 break
             reply = on_request(message) if on_request is not None else {"error": "no engine to run nested commands"}
-            _write_line(to_child_write, reply)
+            try:
+                _write_line(to_child_write, reply)
+            except BrokenPipeError:
+                break  # the fork died while the engine answered: reported below as ending without a result
     finally:
         if result is None:  # timed out, or the caller's handler raised: the fork must not outlive this call
             with contextlib.suppress(ProcessLookupError):
