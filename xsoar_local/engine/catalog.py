@@ -178,8 +178,7 @@ def scan_content(root: Path) -> ContentCatalog:
             try:
                 data = load_yaml_file(path)
             except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlLimitError) as error:
-                if where is not None:
-                    broken[str(where)] = f"Cannot read {path}: {error}"
+                broken[str(where or path)] = f"Cannot read {path}: {error}"
                 continue
             kind = yaml_kind(data)
             try:

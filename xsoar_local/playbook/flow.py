@@ -6,12 +6,11 @@ kinds live apart from the runner's own task kinds.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
-from xsoar_local.incident.context import merge_entry_context
+from xsoar_local.incident.context import ContextPathError, get_path, merge_entry_context
 from xsoar_local.incident.store import Incident
 from xsoar_local.playbook.conditions import ConditionError, evaluate_condition
 from xsoar_local.playbook.frames import Frame, top_inputs
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
     from xsoar_local.playbook.runner import PlaybookRunner
 
 MAX_PLAYBOOK_DEPTH = 10  # sub-playbooks nested deeper than this are a playbook that calls itself
-_ROOT = re.compile(r"^[^.(\[]+")
 
 
 class PrivateContext:
@@ -99,8 +97,8 @@ def run_subplaybook(runner: PlaybookRunner, task: Task, incident: Incident, hold
         raise failure
     after = holder.read()
     if private is not None:
-        roots = dict.fromkeys(match.group(0) for path in child.outputs if (match := _ROOT.match(path.strip())))
-        handed = {root: private.context[root] for root in roots if root in private.context}
+        # Only the declared outputs leave a private context, each merged into the parent's as an EntryContext is.
+        handed = {path: value for path in child.outputs if (value := _output(private.context, path)) is not None}
         if handed:
             after = holder.update(lambda latest: replace(latest, context=merge_entry_context(latest.context, handed)))
     return Step(
@@ -112,6 +110,13 @@ def run_subplaybook(runner: PlaybookRunner, task: Task, incident: Incident, hold
         sub_results=tuple(results),
         sub_entries=tuple(entries),
     )
+
+
+def _output(context: Mapping[str, Any], path: str) -> Any:
+    try:
+        return get_path(context, path)
+    except ContextPathError as error:
+        raise TaskError(f"sub-playbook output {path!r}: {error}") from error
 
 
 def run_loop(runner: PlaybookRunner, task: Task, incident: Incident, holder: IncidentHolder) -> Step:

@@ -20,7 +20,6 @@ SUCCESS = "success"
 WARNING = "warning"  # ran, but a non-mandatory argument referred to something empty
 ERROR = "error"
 CONTINUED = "error (continued)"  # failed, but `continueonerror` let the run go on
-SKIPPED = "skipped"  # skipunavailable: what it runs is not installed
 
 # Waits (loops' `wait`, polling's next run) are shortened locally to at most this many seconds (default 0).
 MAX_WAIT_ENV = "XSOAR_LOCAL_MAX_WAIT"
