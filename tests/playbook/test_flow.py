@@ -30,7 +30,11 @@ class ScriptedExecutor:
         if call.command not in self.answers:
             return CommandOutcome((), incident, f"unknown script {call.command!r}")
         entries, entry_context = self.answers[call.command](call, incident)
-        return CommandOutcome(tuple(entries), incident.with_entry_context(entry_context))
+        return CommandOutcome(
+            tuple(entries),
+            incident.with_entry_context(entry_context),
+            merge=lambda latest: latest.with_entry_context(entry_context),
+        )
 
 
 @dataclass
@@ -39,6 +43,7 @@ class Library:
 
     playbooks: dict[str, Playbook] = field(default_factory=dict)
     installed: set[str] = field(default_factory=set)
+    arguments: dict[str, dict[str, bool]] = field(default_factory=dict)  # command -> {argument: isArray}
 
     def playbook(self, reference: str) -> Playbook | None:
         return self.playbooks.get(reference)
@@ -46,6 +51,10 @@ class Library:
     def available(self, script: str, brand: str) -> bool:
         del brand
         return script in self.installed
+
+    def array_arguments(self, command: str, brand: str) -> Mapping[str, bool] | None:
+        del brand
+        return self.arguments.get(command)
 
 
 def note(text: Any) -> dict[str, Any]:
@@ -346,3 +355,37 @@ def test_skipunavailable(installed: set[str], calls: int) -> None:
     assert result.completed, result.error
     assert len(executor.calls) == calls, executor.calls
     assert ("skipped" in result.tasks[1].message) is (calls == 0), result.tasks[1]
+
+
+def lookup(call: CommandCall, _incident: Incident) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    return [note(f"looked up {call.args['ip']}")], {"IP": {"Address": call.args["ip"]}}
+
+
+@pytest.mark.parametrize(
+    ("script", "is_array", "expected_args"),
+    [
+        pytest.param(
+            "Brand|||ip",
+            False,
+            [{"ip": "1.1.1.1", "verbose": "yes"}, {"ip": "8.8.8.8", "verbose": "yes"}],
+            id="command-runs-once-per-item",
+        ),
+        pytest.param("Brand|||ip", True, [{"ip": ["1.1.1.1", "8.8.8.8"], "verbose": "yes"}], id="isArray-once"),
+        pytest.param("ip", False, [{"ip": ["1.1.1.1", "8.8.8.8"], "verbose": "yes"}], id="script-gets-the-list"),
+    ],
+)
+def test_a_list_for_an_argument_that_is_not_an_array(
+    script: str, is_array: bool, expected_args: list[dict[str, Any]]
+) -> None:
+    """Given a list passed to a command's argument, When the argument is not `isArray`, Then the command runs once
+    per item with every result kept; an `isArray` argument, or a script's, gets the list in one run."""
+    executor = ScriptedExecutor({"ip": lookup})
+    library = Library(arguments={"ip": {"ip": is_array, "verbose": False}})
+    looked_up = task("1", script=script, args={"ip": simple("${Addresses}"), "verbose": simple("yes")})
+    incident = Incident(context={"Addresses": ["1.1.1.1", "8.8.8.8"]})
+    result = run(book(looked_up), executor, library, incident=incident)
+    assert result.completed, result.error
+    assert [dict(call.args) for call in executor.calls] == expected_args, executor.calls
+    assert len(result.entries) == len(expected_args), "every run's entries reach the War Room"
+    if len(expected_args) == 2:
+        assert result.incident.context["IP"] == [{"Address": "1.1.1.1"}, {"Address": "8.8.8.8"}], result.incident

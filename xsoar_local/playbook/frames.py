@@ -27,6 +27,10 @@ class PlaybookContent(Protocol):
         """True when `script` (a script name, or `Brand|||command`) can run: installed, with an instance."""
         ...
 
+    def array_arguments(self, command: str, brand: str) -> Mapping[str, bool] | None:
+        """An integration command's arguments and whether each is `isArray`; None when the command is unknown."""
+        ...
+
 
 @dataclass
 class Frame:

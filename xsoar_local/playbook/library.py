@@ -3,6 +3,7 @@ script or command is installed (`skipunavailable`)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from xsoar_local.engine.catalog import CatalogError, ContentCatalog
@@ -45,3 +46,18 @@ class CatalogContent:
         except InstanceError:
             return False
         return True
+
+    def array_arguments(self, command: str, brand: str) -> Mapping[str, bool] | None:
+        """The command's arguments (of the instance that would run it) and whether each is `isArray`."""
+        try:
+            if self.instances is not None:
+                integration = self.instances.for_command(command, brand, "").integration
+            else:
+                found = [item for item in self.catalog.with_command(command) if not brand or brand == item.brand]
+                if len(found) != 1:
+                    return None
+                integration = found[0]
+        except InstanceError:
+            return None
+        spec = integration.command(command)
+        return None if spec is None else {arg.name: arg.is_array for arg in spec.arguments}

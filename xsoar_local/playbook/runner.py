@@ -21,7 +21,7 @@ from dataclasses import replace
 from typing import Any
 
 from xsoar_local.incident.store import Incident, view_for_expressions
-from xsoar_local.playbook import flow, polling
+from xsoar_local.playbook import fanout, flow, polling
 from xsoar_local.playbook.conditions import ConditionError, choose_branch
 from xsoar_local.playbook.expressions import ExpressionError, Resolver, is_empty, nearby_paths
 from xsoar_local.playbook.frames import Frame, PlaybookContent, frame_view, top_inputs
@@ -405,7 +405,7 @@ class PlaybookRunner:
         brand, name = command
         # An empty argument is left out, so that the command's defaultValue applies.
         given = {key: value for key, value in args.items() if not is_empty(value)}
-        outcome = self.execute(CommandCall(self.call_id(task), brand, name, given, kind), incident)
+        outcome = fanout.execute(self, CommandCall(self.call_id(task), brand, name, given, kind), incident)
         failures = [str(entry.get("Contents")) for entry in outcome.entries if entry.get("Type") == ERROR_ENTRY]
         if outcome.error or failures:
             message = outcome.error or "; ".join(failures)
