@@ -389,3 +389,27 @@ def test_a_list_for_an_argument_that_is_not_an_array(
     assert len(result.entries) == len(expected_args), "every run's entries reach the War Room"
     if len(expected_args) == 2:
         assert result.incident.context["IP"] == [{"Address": "1.1.1.1"}, {"Address": "8.8.8.8"}], result.incident
+
+
+def test_current_playbook_id_is_the_sub_playbooks_and_empty_at_the_top() -> None:
+    """Given ${currentPlaybookID} read at the top level and inside a sub-playbook, When run, Then it is empty at the
+    top and the sub-playbook's id inside it (how IsSubPlaybook tells them apart)."""
+    executor = ScriptedExecutor({"Emit": emit})
+    child = parse_playbook(
+        {
+            "id": "child",
+            "name": "Child",
+            "starttaskid": "0",
+            "tasks": {
+                "0": task("0", "start", then=["1"]),
+                "1": task("1", script="Emit", args={"word": simple("id=${currentPlaybookID}")}),
+            },
+        }
+    )
+    parent = book(
+        task("1", script="Emit", args={"word": simple("id=${currentPlaybookID}")}, then=["2"]),
+        task("2", "playbook", **{"task": {"name": "Sub", "playbookName": "Child"}}),
+    )
+    result = run(parent, executor, Library({"Child": child}))
+    assert result.completed, result.error
+    assert [call.args["word"] for call in executor.calls] == ["id=", "id=child"], executor.calls

@@ -38,6 +38,7 @@ __all__ = [
     "evaluate_selector",
     "is_overwrite_selector",
     "split_dt_key",
+    "split_mutator",
     "validate_selector",
 ]
 
@@ -356,6 +357,28 @@ def evaluate_selector(selector: str, val: Any, obj: Any = UNDEFINED) -> bool:
     supported subset.
     """
     return truthy(_evaluate(_compile(selector), val, obj))
+
+
+def split_mutator(path: str) -> tuple[str, str | None]:
+    """Split a read path with a DT mutator, ``Path=val.toLowerCase()``, into the path and the expression; a path
+    without one gives ``(path, None)``. The ``=`` is the first one outside parentheses and quotes that is not part
+    of ``==``, ``!=``, ``<=`` or ``>=``."""
+    depth, quote = 0, ""
+    for position, char in enumerate(path):
+        if quote:
+            quote = "" if char == quote and path[position - 1] != "\\" else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "=" and depth == 0:
+            before = path[position - 1] if position else ""
+            after = path[position + 1] if position + 1 < len(path) else ""
+            if before not in "=!<>" and after != "=":
+                return path[:position].strip(), path[position + 1 :].strip()
+    return path, None
 
 
 def evaluate_expression(expression: str, val: Any) -> Any:

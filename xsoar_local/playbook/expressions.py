@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xsoar_local.incident.context import ContextPathError, get_path, longest_existing_prefix, set_path
+from xsoar_local.incident.selector import evaluate_expression, split_mutator
 from xsoar_local.playbook.conditions import ConditionError, evaluate_condition
 from xsoar_local.playbook.transformers import TransformerError, apply_transformer, as_list, to_text
 from xsoar_local.playbook.values import ContentOperators, ExpressionError, is_empty
@@ -36,9 +37,13 @@ class Resolver:
 
     def lookup(self, path: str) -> Any:
         """The value at a context path; None (and recorded) when nothing is there."""
-        path = path.strip()
+        path, mutator = split_mutator(path.strip())
         try:
             value = get_path(self.view, path)
+            if mutator is not None and value is not None:
+                # `Path=val.toLowerCase()`: the expression maps each item the path gives
+                items = [evaluate_expression(mutator, item) for item in value] if isinstance(value, list) else None
+                value = items if items is not None else evaluate_expression(mutator, value)
         except ContextPathError as error:
             raise ExpressionError(str(error)) from error
         if is_empty(value) and path not in self.unresolved:

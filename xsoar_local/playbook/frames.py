@@ -14,6 +14,7 @@ from xsoar_local.playbook.records import WarRoomEntry
 
 INPUTS_ROOT = "inputs"
 LAST_ENTRIES_ROOT = "lastCompletedTaskEntries"
+PLAYBOOK_ID_ROOT = "currentPlaybookID"  # the running sub-playbook's id; empty at the top level
 
 
 class PlaybookContent(Protocol):
@@ -63,10 +64,15 @@ class Frame:
 
 
 def frame_view(view: Mapping[str, Any], frame: Frame | None) -> Mapping[str, Any]:
-    """The incident's view with the frame's `inputs` and `lastCompletedTaskEntries` roots."""
+    """The incident's view with the frame's `inputs`, `lastCompletedTaskEntries` and `currentPlaybookID` roots."""
     if frame is None:
         return view
-    return {**view, INPUTS_ROOT: dict(frame.inputs), LAST_ENTRIES_ROOT: list(frame.last_entries)}
+    return {
+        **view,
+        INPUTS_ROOT: dict(frame.inputs),
+        LAST_ENTRIES_ROOT: list(frame.last_entries),
+        PLAYBOOK_ID_ROOT: frame.playbook.id if frame.depth else "",
+    }
 
 
 def top_inputs(playbook: Playbook, resolver: Resolver, given: Mapping[str, Any] | None = None) -> dict[str, Any]:
