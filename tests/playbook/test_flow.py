@@ -277,6 +277,9 @@ def counter(_call: CommandCall, incident: Incident) -> tuple[list[dict[str, Any]
             id="max-reached",
         ),
         pytest.param({"max": 5, "scriptId": "Enough"}, 2, "exit condition met after 2", id="until-script"),
+        pytest.param(
+            {"max": 5, "scriptId": "Enough", "exitCondition": "no"}, 1, "exit condition met after 1", id="exit-label"
+        ),
     ],
 )
 def test_loop_until(loop: dict[str, Any], runs: int, message: str) -> None:

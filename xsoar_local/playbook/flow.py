@@ -164,7 +164,8 @@ def _exit_holds(runner: PlaybookRunner, task: Task, loop: Loop, holder: Incident
     if loop.script:
         outcome = _run_script(runner, task, loop.script, loop.script_arguments, latest)
         runner.commit(holder, outcome)
-        return returned_text(outcome).lower() in ("yes", "true")
+        wanted = (loop.exit_label.lower(),) if loop.exit_label else ("yes", "true")
+        return returned_text(outcome).lower() in wanted
     groups = [
         item["condition"] if isinstance(item, Mapping) and "condition" in item else item for item in loop.exit_condition
     ]

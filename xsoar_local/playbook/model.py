@@ -29,7 +29,7 @@ class Loop:
     """A task's `loop` block: run once per item of its inputs (`forEach`), or until an exit condition holds.
 
     The exit condition is `builtincondition` (condition groups, as in a condition task) or the script `scriptId`
-    with `scriptArguments` (its result `yes`/`true` ends the loop)."""
+    with `scriptArguments`, whose result `exitCondition` (when set, else `yes`/`true`) ends the loop."""
 
     for_each: bool = False
     exit_condition: tuple[Any, ...] = ()
@@ -37,6 +37,7 @@ class Loop:
     script_arguments: Mapping[str, Any] = field(default_factory=dict)
     max: int = DEFAULT_LOOP_MAX
     wait: float = 1.0
+    exit_label: str = ""  # `exitCondition`: the value of the exit script that ends the loop (else yes/true)
 
 
 @dataclass(frozen=True)
@@ -155,7 +156,8 @@ def _loop(raw: Any, where: str) -> Loop | None:
         raise PlaybookError(f"{where}: `loop.max` and `loop.wait` must be numbers: {error}") from error
     if most < 1:
         raise PlaybookError(f"{where}: `loop.max` must be at least 1, not {most}")
-    return Loop(for_each, tuple(condition), script, dict(arguments), most, max(0.0, wait))
+    label = str(raw.get("exitCondition") or "")
+    return Loop(for_each, tuple(condition), script, dict(arguments), most, max(0.0, wait), label)
 
 
 def _inputs(raw: Any, where: str) -> tuple[PlaybookInput, ...]:

@@ -230,7 +230,7 @@ class PlaybookRunner:
             results.extend(step.sub_results)
             written = [frame.entry(task, entry) for entry in step.entries]
             war_room.extend(written)
-            if task.type not in ("start", "title"):
+            if task.type not in ("start", "title", "section"):
                 frame.last_entries = [item.entry_id for item in written]
             status = CONTINUED if step.failed else WARNING if step.warnings else SUCCESS
             results.append(self._result(task, status, started, step))
@@ -300,7 +300,7 @@ class PlaybookRunner:
 
     def run_once(self, task: Task, incident: Incident, holder: IncidentHolder) -> _Step:
         """Run one task once (a loop calls this per iteration)."""
-        if task.type in ("start", "title"):
+        if task.type in ("start", "title", "section"):
             return _Step(incident, _branch_ids(task, NONE_BRANCH))
         if task.type == "playbook":
             return flow.run_subplaybook(self, task, incident, holder)
@@ -314,7 +314,7 @@ class PlaybookRunner:
         if task.type == "regular":
             return polling.follow(self, task, holder, self._regular(task, incident, holder))
         raise TaskError(
-            f"task type {task.type!r} is not supported (supported: start, title, regular, condition, playbook)"
+            f"task type {task.type!r} is not supported (supported: start, title, section, regular, condition, playbook)"
         )
 
     def _unavailable(self, task: Task) -> bool:
