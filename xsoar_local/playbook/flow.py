@@ -70,7 +70,7 @@ def resolve_arguments(runner: PlaybookRunner, task: Task, incident: Incident) ->
 
 def run_subplaybook(runner: PlaybookRunner, task: Task, incident: Incident, holder: IncidentHolder) -> Step:
     """A `type: playbook` task: the sub-playbook runs with the task's arguments as its inputs, on the same context
-    or (with `separatecontext`) on its own, whose `outputs:` roots are then merged into the parent's context."""
+    or (with `separatecontext`) on its own copy, whose `outputs:` paths are then merged into the parent's context."""
     try:
         child = runner.content.playbook(task.playbook) if runner.content is not None and task.playbook else None
     except PlaybookError as problem:
