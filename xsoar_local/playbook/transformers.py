@@ -18,6 +18,11 @@ class TransformerError(ContentError):
     """A transformer is unknown or got arguments it cannot use."""
 
 
+def is_empty(value: Any) -> bool:
+    """What XSOAR treats as empty: nothing, an empty string, an empty list or object."""
+    return value is None or value == "" or value == [] or value == {}
+
+
 def as_list(value: Any) -> list[Any]:
     """A context value as a list: lists stay, None is empty, anything else is one item."""
     if value is None:

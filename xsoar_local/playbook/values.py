@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from xsoar_local.errors import ContentError
+from xsoar_local.playbook.transformers import is_empty as is_empty  # shared with conditions and expressions
 
 
 class ExpressionError(ContentError):
@@ -44,8 +45,3 @@ class Operands(Protocol):
     def operand(self, raw: Mapping[str, Any]) -> Any:
         """A condition side: `{value: {simple|complex}, iscontext}`."""
         ...
-
-
-def is_empty(value: Any) -> bool:
-    """What XSOAR treats as empty: nothing, an empty string, an empty list or object."""
-    return value is None or value == "" or value == [] or value == {}
