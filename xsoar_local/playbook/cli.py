@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.text import Text
 
 from xsoar_local.commit import StoredIncident
-from xsoar_local.engine.catalog import scan_content
+from xsoar_local.engine.catalog import scan_content, yaml_kind
 from xsoar_local.engine.images import python_chooser
 from xsoar_local.engine.instances import load_instances
 from xsoar_local.engine.session import EngineSession
@@ -30,7 +30,8 @@ from xsoar_local.incident.state import StateStore
 from xsoar_local.incident.store import Incident, incident_from_overrides
 from xsoar_local.instance import DefaultInstances, ParamSources
 from xsoar_local.playbook.integrations import EngineExecutor
-from xsoar_local.playbook.model import Playbook, load_playbook
+from xsoar_local.playbook.library import CatalogContent
+from xsoar_local.playbook.model import Playbook, is_playbook_yaml, load_playbook
 from xsoar_local.playbook.report import render_outcome, run_to_json, summary, task_line
 from xsoar_local.playbook.runner import IncidentHolder, PlaybookRun, PlaybookRunner, TaskResult
 from xsoar_local.redact import mask_error
@@ -63,8 +64,18 @@ def find_playbook(reference: str, packs_root: Path) -> Path:
 
 
 def test_playbook_paths(packs_root: Path) -> list[Path]:
-    """Every test playbook: Packs/*/TestPlaybooks/*.yml."""
-    return sorted(packs_root.glob("*/TestPlaybooks/*.yml"))
+    """Every test playbook: the playbook YAMLs (by content) of Packs/*/TestPlaybooks; the scripts kept there
+    (`script-*.yml`) are scripts the playbooks call, not playbooks."""
+    found = []
+    for path in sorted(packs_root.glob("*/TestPlaybooks/*.yml")):
+        try:
+            data = load_yaml_file(path)
+        except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlLimitError):
+            found.append(path)  # unreadable: kept, so that running it reports why
+            continue
+        if is_playbook_yaml(data) or yaml_kind(data) is None:
+            found.append(path)
+    return found
 
 
 class Session:
@@ -91,7 +102,11 @@ class Session:
         """Run the playbook through the engine."""
         executor = EngineExecutor(self.engine)
         runner = PlaybookRunner(
-            executor, max_steps=self.options.max_steps, on_task=on_task, operators=executor.operators
+            executor,
+            max_steps=self.options.max_steps,
+            on_task=on_task,
+            operators=executor.operators,
+            content=CatalogContent(self.engine.catalog, self.engine.instances),
         )
         return runner.run(playbook, incident)
 
