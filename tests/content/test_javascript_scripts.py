@@ -80,3 +80,26 @@ def test_a_javascript_transformer_feeds_a_python_task(capsys: pytest.CaptureFixt
 
     assert document["tasks"][-1]["args"] == {"text": "PHISH?"}, document["tasks"]
     assert document["war_room"][-1]["entry"]["Contents"] == '{"from_js": "PHISH?!", "brand": "Scripts"}', document
+
+
+@pytest.mark.parametrize(
+    ("details", "completed", "last_entry"),
+    [
+        pytest.param("4", True, "even", id="yes-branch"),
+        pytest.param("7", True, "odd", id="default-branch"),
+        pytest.param("x", False, "not a number: x", id="thrown-fails-the-task"),
+    ],
+)
+def test_a_condition_decided_by_a_javascript_script(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, details: str, completed: bool, last_entry: str
+) -> None:
+    """
+    Given the JsKitCondition playbook, whose condition task runs the JavaScript script JsIsEven
+    When it runs on an incident whose details are even, odd, or not a number
+    Then the returned 'yes' or 'no' picks the branch, and a thrown error fails the task with its text
+    """
+    argv = ["playbook", "--packs", str(JS_PACKS), "--playbook", "JsKitCondition", "--state-dir", str(tmp_path)]
+    document = xsoar(capsys, *argv, "--incident", f"details={details}", "--json").document
+
+    assert document["completed"] is completed, document
+    assert document["war_room"][-1]["entry"]["Contents"] == last_entry, document["war_room"]
