@@ -401,3 +401,18 @@ def test_a_failing_request_handler_leaves_no_command_running(monkeypatch: pytest
     assert len(forks) == 1, forks
     with pytest.raises(ChildProcessError):
         os.waitpid(forks[0], os.WNOHANG)  # already reaped: no process of it is left
+
+
+def test_execute_command_with_non_object_arguments_fails_the_script() -> None:
+    """
+    Given a script passing a string as executeCommand's arguments
+    When it runs
+    Then the engine is not asked, and the script fails with an error entry saying what executeCommand takes
+    """
+    seen: list[dict[str, Any]] = []
+
+    result = run("BadCall", on_request=server({}, seen))
+
+    assert seen == [], "nothing should reach the engine"
+    assert [entry["Type"] for entry in result["entries"]] == [4], result["entries"]
+    assert "takes its arguments as an object" in result["entries"][0]["Contents"], result["entries"]

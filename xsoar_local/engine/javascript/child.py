@@ -96,13 +96,16 @@ class CommandState:
     # -- the operations glue.js sends ------------------------------------------------------------------
     def _op_executeCommand(self, payload: dict[str, Any]) -> Any:  # noqa: N802 - the server's name
         command = str(payload.get("command") or "")
+        given = payload.get("args")
+        if not isinstance(given, dict):
+            raise ValueError(f"executeCommand({command!r}) takes its arguments as an object, not {given!r}")
         if self._request is None:
             return {"entries": [_error(f"executeCommand({command!r}): no engine to run it")], "context": self.context}
         reply = self._request(
             {
                 "type": "executeCommand",
                 "command": command,
-                "args": payload.get("args") or {},
+                "args": payload["args"],
                 "context": self.context,
                 "incident": self.incident,
             }
