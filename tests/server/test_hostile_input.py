@@ -570,3 +570,19 @@ def test_a_busy_port_is_one_line_and_status_2(tmp_path: Path, busy_port: int, co
     assert result.returncode == 2, f"status {result.returncode}: {result.stderr}"
     assert len(lines) == 1, f"expected one line, got:\n{result.stderr}"
     assert str(busy_port) in lines[0], lines
+
+
+def test_query_strings_stay_out_of_the_request_log(running: RunningServer, caplog: pytest.LogCaptureFixture) -> None:
+    """
+    Given the request log on (`--verbose`)
+    When a log-in link's code and a key in a query string reach the server (and a request line it cannot parse)
+    Then the log shows each request without its query string
+    """
+    with caplog.at_level(logging.INFO, logger="xsoar_local.server"):
+        requests.get(running.url + "/?code=SECRET-CODE-1", timeout=30)
+        requests.get(running.url + f"/about?token={KEY}", headers={"Authorization": KEY}, timeout=30)
+        _raw(running, b"GET /?token=SECRET-KEY-2 HTTP/1.1 extra\r\n\r\n", wait=10)
+    logged = caplog.text
+    assert '"GET /?<query hidden>' in logged, logged
+    for secret in ("SECRET-CODE-1", KEY, "SECRET-KEY-2"):
+        assert secret not in logged, f"{secret} is in the request log:\n{logged}"
