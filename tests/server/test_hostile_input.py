@@ -586,3 +586,22 @@ def test_query_strings_stay_out_of_the_request_log(running: RunningServer, caplo
     assert '"GET /?<query hidden>' in logged, logged
     for secret in ("SECRET-CODE-1", KEY, "SECRET-KEY-2"):
         assert secret not in logged, f"{secret} is in the request log:\n{logged}"
+
+
+def test_the_banner_link_logs_a_browser_in_once(tmp_path: Path, start_server: Callable[..., Any]) -> None:
+    """
+    Given `make server`'s banner
+    When its War Room link's code is posted from the page, then posted again
+    Then the first post starts a session (a cookie named for the port); the second is refused
+    """
+    server = start_server(tmp_path / "state")
+    assert "/?code=" in server.login_link, server.banner
+    assert server.api_key not in server.login_link
+    code = server.login_link.split("code=", 1)[1]
+    origin = {"Origin": server.url}
+    first = requests.post(server.url + "/ui/login", data={"code": code}, headers=origin, allow_redirects=False)
+    assert first.status_code == 303, first.text
+    assert first.headers["Set-Cookie"].startswith(f"xsoar_local_session_{server.url.rsplit(':', 1)[1]}=")
+    again = requests.post(server.url + "/ui/login", data={"code": code}, headers=origin, allow_redirects=False)
+    assert again.status_code == 401
+    server.stop()

@@ -6,8 +6,11 @@ Every endpoint is served at its path and, for XSOAR 8 clients (demisto-py with a
 Each API request needs `Authorization: <api key>` (on `/xsoar` paths also `x-xdr-auth-id: <auth id>`), or a
 web session that `session_check(request)` accepts; anything else gets 401 before routing.
 
-`web_app_factory(core)` returns a WSGI app (the web War Room); it is mounted at `/` and `/ui/...` and does its
-own authentication for its pages.
+`web_app_factory(core)` returns a WSGI app (the web War Room); it is mounted at `/`, `/ui/...` and `/WorkPlan/...`
+and does its own authentication for its pages.
+
+Before anything else: a Host header that does not name loopback (or an allowed name) gets 400, and a body over
+`body_limit(path)` gets 413 without being read (a chunked one is read up to the limit, no further).
 """
 
 from __future__ import annotations
