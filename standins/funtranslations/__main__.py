@@ -18,6 +18,7 @@ from types import FrameType
 from standins.funtranslations.faults import ACCEPTED_FORMS, Fault, parse_fault
 from standins.funtranslations.plugin import KNOWN_KEYS_ENV, PAID_KEYS_ENV, keys_from_environment
 from standins.funtranslations.server import ServiceConfig, serve
+from xsoar_local.exitstatus import ExitStatus
 
 
 def _fault(spec: str) -> Fault:
@@ -124,8 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass
     except OSError as error:  # it could not start as asked (a port in use): a usage error, like a bad option
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    return 0
+        return ExitStatus.USAGE
+    return ExitStatus.OK
 
 
 if __name__ == "__main__":
