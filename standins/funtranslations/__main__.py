@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from standins.funtranslations.faults import ACCEPTED_FORMS, Fault, parse_fault
-from standins.funtranslations.plugin import KNOWN_KEYS_ENV, PAID_KEYS_ENV, keys_from_environment
+from standins.funtranslations.keys import KNOWN_KEYS_ENV, PAID_KEYS_ENV, keys_from_environment
 from standins.funtranslations.server import ServiceConfig, serve
 from xsoar_local.exitstatus import ExitStatus
 

@@ -10,22 +10,13 @@ without a rate limit (or `$FUNTRANSLATIONS_PAID_KEYS`, which `ps` does not show)
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Iterator, Mapping, Sequence
 
 from standins.funtranslations.faults import ACCEPTED_FORMS, parse_fault
+from standins.funtranslations.keys import PAID_KEYS_ENV, keys_from_environment
 from xsoar_local.services import RunningStandIn, ServiceOption, ServicePlugin
 
 FREE_TIER_REQUESTS, FREE_TIER_WINDOW_SECONDS = 5, 3600.0
-# The keys' environment forms: a key on a command line is visible to every user in `ps`.
-PAID_KEYS_ENV = "FUNTRANSLATIONS_PAID_KEYS"
-KNOWN_KEYS_ENV = "FUNTRANSLATIONS_KNOWN_KEYS"
-
-
-def keys_from_environment(name: str, environ: Mapping[str, str] | None = None) -> list[str]:
-    """The keys in an environment variable, separated by commas or white space."""
-    text = (os.environ if environ is None else environ).get(name, "")
-    return [key for key in text.replace(",", " ").split() if key]
 
 
 def _canonical_fault(spec: str) -> str:
