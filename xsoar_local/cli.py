@@ -15,7 +15,9 @@ from typing import Any
 
 from rich.console import Console
 
+from xsoar_local import package_version
 from xsoar_local.commit import merge_run
+from xsoar_local.contentroot import resolve_packs
 from xsoar_local.engine import (
     ArgError,
     CommandRun,
@@ -34,13 +36,14 @@ from xsoar_local.engine.images import ImageError, python_chooser
 from xsoar_local.engine.instances import InstanceError, InstanceSet, load_instances
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import StoreInstanceState
+from xsoar_local.errors import XsoarLocalError
 from xsoar_local.incident.state import StateError, StateStore
 from xsoar_local.incident.store import DEFAULT_STATE_DIR, STATE_DIR_ENV, Incident
 from xsoar_local.instance import DefaultInstances, InstanceSetupError, ParamSources, registry
 from xsoar_local.playbook.cli import add_playbook_parsers
 from xsoar_local.redact import redact_text
 from xsoar_local.render import neutralise, render_run, terminal_json
-from xsoar_local.runtime import REPO_ROOT
+from xsoar_local.runtime import REPO_ROOT, ensure_runtime
 from xsoar_local.services import ServiceRegistry
 
 DEFAULT_PACKS = REPO_ROOT / "Packs"
@@ -221,7 +224,11 @@ def add_fetch_parser(subparsers: Any) -> None:
         help="run one fetch-incidents of an instance",
         description="Run fetch-incidents once for an instance: its incidents are stored, its lastRun moves on.",
     )
-    parser.add_argument("--packs", default=str(DEFAULT_PACKS), help="the content root holding the packs")
+    parser.add_argument(
+        "--packs",
+        help="the content root holding the packs "
+        "(default: the Packs/ folder of the content repository around the working folder)",
+    )
     parser.add_argument("--instances", help="YAML file of instances: instances: [{brand, name, params}]")
     parser.add_argument("--instance", required=True, help="the instance to fetch with (a name in --instances)")
     parser.add_argument("--param", action="append", metavar="NAME=VALUE", help="param of a default instance")
@@ -246,7 +253,9 @@ def add_run_parser(subparsers: Any, services: ServiceRegistry) -> None:
     )
     parser.add_argument("--integration", help="one integration folder or unified YAML (instead of --packs)")
     parser.add_argument(
-        "--packs", default=str(DEFAULT_PACKS), help="the content root: !name is a command or script found there"
+        "--packs",
+        help="the content root: !name is a command or script found there "
+        "(default: the Packs/ folder of the content repository around the working folder)",
     )
     parser.add_argument("--instances", help="YAML file of instances: instances: [{brand, name, params}]")
     what = parser.add_mutually_exclusive_group()
@@ -326,6 +335,7 @@ def _add_stand_in_options(parser: argparse.ArgumentParser, services: ServiceRegi
 def build_parser() -> argparse.ArgumentParser:
     """The parser; each subcommand registers itself with an `add_*_parser` function."""
     parser = argparse.ArgumentParser(prog="xsoar-local", description="Run XSOAR integrations and playbooks locally.")
+    parser.add_argument("--version", action="version", version=f"xsoar-local {package_version()}")
     subparsers = parser.add_subparsers(dest="subcommand", required=True)
     add_run_parser(subparsers, registry())
     add_fetch_parser(subparsers)
@@ -334,6 +344,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 USER_ERRORS = (
+    XsoarLocalError,
     UsageError,
     InstanceSetupError,
     IntegrationError,
@@ -377,6 +388,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _interruptible()
     try:
         options = build_parser().parse_args(argv)
+        ensure_runtime()  # before any slow set-up: without a runtime, one line says where to get it
+        resolve_packs(options)
         console = Console()
         status: int = options.handler(options, console)
     except USER_ERRORS as error:

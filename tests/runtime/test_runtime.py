@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from xsoar_local import runtime
-from xsoar_local.runtime import RUNTIME_FILES, RuntimeFetchError, fetch_runtime
+from xsoar_local.runtime import RUNTIME_FILES, RuntimeFetchError, RuntimeUnavailableError, fetch_runtime
 
 # The runtime that `make setup` installed: genuine files, whatever source they came from.
 INSTALLED = Path(runtime.DEFAULT_DESTINATION)
@@ -122,15 +122,19 @@ def test_a_failed_download_says_how_to_work_offline(tmp_path: Path) -> None:
     """
     Given no local source and no network
     When the runtime is fetched
-    Then the error names XSOAR_RUNTIME_DIR and nothing is written
+    Then the error (a usage error: the user must say where the runtime is) names XSOAR_RUNTIME_DIR and every
+    pinned URL, and nothing is written
     """
 
     def offline(url: str) -> bytes:
         raise OSError("Network is unreachable")
 
-    with pytest.raises(RuntimeFetchError, match="XSOAR_RUNTIME_DIR"):
+    with pytest.raises(RuntimeUnavailableError, match="XSOAR_RUNTIME_DIR") as raised:
         fetch_runtime(tmp_path / "dest", environ={}, shared=tmp_path / "absent", fetch=offline)
 
+    for pinned in (item.url for item in RUNTIME_FILES if item.url):
+        assert pinned in str(raised.value), f"the error should name {pinned}: {raised.value}"
+    assert "\n" not in str(raised.value), "the error is one line"
     assert not (tmp_path / "dest").exists(), "a failed download must not create the destination"
 
 

@@ -30,12 +30,13 @@ from xsoar_local.incident.store import STATE_DIR_ENV, Incident, IncidentInputErr
 from xsoar_local.instance import DefaultInstances, InstanceSetupError, ParamSources
 from xsoar_local.playbook.integrations import EngineExecutor
 from xsoar_local.playbook.model import Playbook, PlaybookError, load_playbook
-from xsoar_local.playbook.report import render_outcome, run_to_json, summary, task_line
+from xsoar_local.playbook.report import render_outcome, run_to_json, task_line
 from xsoar_local.playbook.runner import DEFAULT_MAX_STEPS, IncidentHolder, PlaybookRun, PlaybookRunner, TaskResult
 from xsoar_local.redact import redact_text
 from xsoar_local.render import neutralise, terminal_json
 from xsoar_local.runtime import REPO_ROOT
 from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
+from xsoar_local.testplaybooks import add_selection_arguments, run_test_playbooks
 
 DEFAULT_PACKS = REPO_ROOT / "Packs"
 # Errors in what the command line set up (content root, instances file, params): one line, exit 2.
@@ -65,11 +66,6 @@ def find_playbook(reference: str, packs_root: Path) -> Path:
             names.append(str(data.get("name") or data.get("id")))
     known = ", ".join(repr(name) for name in names) or "none"
     raise PlaybookUsageError(f"no playbook file or playbook named {reference!r} in {packs_root} (found: {known})")
-
-
-def test_playbook_paths(packs_root: Path) -> list[Path]:
-    """Every test playbook: Packs/*/TestPlaybooks/*.yml."""
-    return sorted(packs_root.glob("*/TestPlaybooks/*.yml"))
 
 
 class Session:
@@ -148,41 +144,6 @@ def cmd_playbook(options: argparse.Namespace, console: Console) -> int:
     return EXIT_OK if run.completed else EXIT_NOT_COMPLETED
 
 
-def cmd_test_playbooks(options: argparse.Namespace, console: Console) -> int:
-    """`test-playbooks`: run every test playbook, each on a fresh incident; fail if any does not complete."""
-    try:  # a wrong content root or instances file fails every playbook alike: say it once
-        with contextlib.ExitStack() as stack:
-            Session(options, stack)
-    except SETUP_ERRORS as error:
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_USAGE
-    paths = test_playbook_paths(Path(options.packs))
-    if not paths:
-        print(f"error: no test playbooks in {options.packs}/*/TestPlaybooks/", file=sys.stderr)
-        return EXIT_NOT_COMPLETED
-    runs: list[dict[str, Any]] = []
-    failed = 0
-    for path in paths:
-        try:
-            run = _run_one(options, console, path, Incident())
-        except (PlaybookError, *SETUP_ERRORS) as error:
-            failed += 1
-            runs.append({"playbook": {"source": str(path)}, "completed": False, "error": str(error)})
-            if not options.json:
-                console.print(Text(neutralise(f"✘ {path}: {error}"), style="bold red"))
-            continue
-        failed += 0 if run.completed else 1
-        runs.append(run_to_json(run))
-        if not options.json:
-            console.print(render_outcome(run, show_context=options.verbose) if options.verbose else summary(run))
-    if options.json:
-        print(terminal_json({"passed": len(paths) - failed, "failed": failed, "runs": runs}))
-    else:
-        style = "bold red" if failed else "bold green"
-        console.print(f"[{style}]{len(paths) - failed} of {len(paths)} test playbook(s) completed[/]")
-    return EXIT_NOT_COMPLETED if failed else EXIT_OK
-
-
 def _positive_steps(value: str) -> int:
     try:
         steps = int(value)
@@ -197,7 +158,9 @@ def _positive_steps(value: str) -> int:
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--packs", default=str(DEFAULT_PACKS), help="the content root: playbooks, integrations and scripts"
+        "--packs",
+        help="the content root: playbooks, integrations and scripts "
+        "(default: the Packs/ folder of the content repository around the working folder)",
     )
     parser.add_argument("--instances", help="YAML file of instances: instances: [{brand, name, params}]")
     parser.add_argument(
@@ -239,9 +202,11 @@ def add_playbook_parsers(subparsers: Any) -> None:
     run.set_defaults(handler=cmd_playbook)
     tests = subparsers.add_parser(
         "test-playbooks",
-        help="run every test playbook",
-        description="Run each Packs/*/TestPlaybooks/*.yml on a fresh incident; fail if any does not complete.",
+        help="run the test playbooks of a content repository",
+        description="Run test playbooks (Packs/*/TestPlaybooks/), each on a fresh incident, with Tests/conf.json's "
+        "instances and skips; exit 0 only when every selected one completes.",
     )
     tests.add_argument("-v", "--verbose", action="store_true", help="also print each run's War Room and context")
     _common_options(tests)
-    tests.set_defaults(handler=cmd_test_playbooks)
+    add_selection_arguments(tests)
+    tests.set_defaults(handler=run_test_playbooks)

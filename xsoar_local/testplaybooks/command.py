@@ -1,0 +1,202 @@
+"""`xsoar-local test-playbooks`: select, shard and run a content repository's test playbooks; print a summary
+with each playbook's time, write JUnit XML, and exit 0 only when every selected playbook completed."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from xsoar_local.engine.catalog import scan_content
+from xsoar_local.engine.instances import load_instances
+from xsoar_local.instance import DefaultInstances, ParamSources
+from xsoar_local.playbook.report import render_outcome, task_line
+from xsoar_local.playbook.runner import TaskResult
+from xsoar_local.redact import redact_text
+from xsoar_local.render import neutralise, terminal_json
+from xsoar_local.testplaybooks.conf import load_conf
+from xsoar_local.testplaybooks.junit import write_junit
+from xsoar_local.testplaybooks.run import (
+    FAILED,
+    KNOWN_ERRORS,
+    PASSED,
+    SKIPPED,
+    Job,
+    Outcome,
+    RunSettings,
+    plan,
+    run_jobs,
+)
+from xsoar_local.testplaybooks.selection import discover, parse_shard, select
+
+EXIT_OK, EXIT_NOT_COMPLETED, EXIT_USAGE = 0, 1, 2
+_MARKS = {PASSED: ("✔", "green"), FAILED: ("✘", "bold red"), SKIPPED: ("⊘", "yellow")}
+
+
+def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
+    """The selection, parallelism and report flags of `test-playbooks`."""
+    parser.add_argument(
+        "playbooks",
+        nargs="*",
+        metavar="PLAYBOOK",
+        help="a test playbook's path, folder, id or name, or a glob of them (default: every test playbook)",
+    )
+    parser.add_argument(
+        "--pack", action="append", metavar="NAME", help="only the test playbooks of this pack (repeatable)"
+    )
+    parser.add_argument(
+        "-j", "--jobs", type=_workers, default=1, metavar="N", help="run N playbooks at once (default 1)"
+    )
+    parser.add_argument(
+        "--shard",
+        type=parse_shard,
+        metavar="K/N",
+        help="run only shard K of N of the selection (a CI matrix: the same split on every machine)",
+    )
+    parser.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report (one test case per playbook)")
+
+
+def _workers(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of parallel runs: give 1 or more")
+    return count
+
+
+def _check_setup(settings: RunSettings) -> None:
+    """A wrong content root or instances file fails every playbook alike: raise it once, before any runs."""
+    options = argparse.Namespace(
+        params_file=settings.params_file, env_file=settings.env_file, param=settings.params, real=settings.real
+    )
+    with contextlib.ExitStack() as stack:
+        catalog = scan_content(Path(settings.packs))
+        defaults = DefaultInstances(ParamSources.from_options(options, os.environ), stack)
+        load_instances(catalog, Path(settings.instances) if settings.instances else None, defaults, defaults.name_for)
+
+
+def _line(outcome: Outcome) -> Text:
+    mark, style = _MARKS[outcome.status]
+    item = outcome.playbook
+    text = f"{mark} {outcome.status} {outcome.seconds:6.2f}s  {item.pack} / {item.id}"
+    if outcome.message:
+        text += f": {outcome.message}"
+    return Text(neutralise(text), style=style)
+
+
+def summary_table(outcomes: Sequence[Outcome]) -> Table:
+    """Every selected playbook with its status, time and (when it did not pass) why."""
+    table = Table(title="Test playbooks", title_justify="left", show_lines=False)
+    table.add_column("status", no_wrap=True)
+    table.add_column("time", justify="right", no_wrap=True)
+    table.add_column("pack", no_wrap=True)
+    table.add_column("playbook")
+    table.add_column("why", overflow="fold")
+    for outcome in outcomes:
+        mark, style = _MARKS[outcome.status]
+        table.add_row(
+            Text(f"{mark} {outcome.status}", style=style),
+            f"{outcome.seconds:.2f}s",
+            neutralise(outcome.playbook.pack),
+            neutralise(outcome.playbook.id),
+            neutralise(outcome.message),
+        )
+    return table
+
+
+def _totals(outcomes: Sequence[Outcome], seconds: float) -> tuple[str, str]:
+    counts = {status: sum(item.status == status for item in outcomes) for status in (PASSED, FAILED, SKIPPED)}
+    text = (
+        f"{counts[PASSED]} of {len(outcomes) - counts[SKIPPED]} test playbook(s) completed"
+        f" ({counts[FAILED]} failed, {counts[SKIPPED]} skipped) in {seconds:.2f}s"
+    )
+    return text, "bold red" if counts[FAILED] else "bold green"
+
+
+def _document(outcomes: Sequence[Outcome]) -> dict[str, Any]:
+    ran = [item for item in outcomes if item.status != SKIPPED]
+    return {
+        "passed": sum(item.status == PASSED for item in outcomes),
+        "failed": sum(item.status == FAILED for item in outcomes),
+        "skipped": sum(item.status == SKIPPED for item in outcomes),
+        "results": [
+            {
+                "id": item.playbook.id,
+                "name": item.playbook.name,
+                "pack": item.playbook.pack,
+                "source": str(item.playbook.path),
+                "status": item.status,
+                "seconds": round(item.seconds, 3),
+                "message": item.message,
+            }
+            for item in outcomes
+        ],
+        "runs": [dict(item.document) for item in ran],
+    }
+
+
+def run_test_playbooks(options: argparse.Namespace, console: Console) -> int:
+    """The `test-playbooks` command: select, run, report. Exit 0 only when every selected playbook completed."""
+    settings = RunSettings.from_options(options)
+    packs_root = Path(settings.packs)
+    try:
+        conf = load_conf(packs_root.parent)
+        _check_setup(settings)
+        found = discover(packs_root)
+        if not found:
+            print(f"error: no test playbooks in {packs_root}/*/TestPlaybooks/", file=sys.stderr)
+            return EXIT_NOT_COMPLETED
+        selected = select(found, packs_root, options.playbooks or (), options.pack or ())
+    except KNOWN_ERRORS as error:
+        print(f"error: {neutralise(redact_text(str(error)))}", file=sys.stderr)
+        return EXIT_USAGE
+    chosen = options.shard.take(selected) if options.shard else selected
+    if not chosen:  # more shards than playbooks: this machine has nothing to do, which is not a failure
+        print(f"shard {options.shard}: no test playbook of the {len(selected)} selected falls in it", file=sys.stderr)
+        if options.junit_xml:
+            write_junit(Path(options.junit_xml), [])
+        return EXIT_OK
+    jobs = plan(chosen, conf)
+    live = not options.json
+    where = f" (shard {options.shard} of {len(selected)} selected)" if options.shard else ""
+    if live:
+        console.print(
+            neutralise(f"Running {len(jobs)} test playbook(s){where}, {options.jobs} at a time"), soft_wrap=True
+        )
+
+    def on_start(job: Job) -> Callable[[TaskResult], None] | None:
+        if not live or options.jobs > 1:
+            return None
+        console.print(Text(neutralise(f"Work plan: {job.playbook.name} ({job.playbook.path})"), style="bold underline"))
+        return lambda result: console.print(task_line(result))
+
+    def on_done(outcome: Outcome) -> None:
+        if not live:
+            return
+        if options.verbose and outcome.run is not None:
+            console.print(render_outcome(outcome.run, show_context=True))
+        console.print(_line(outcome), soft_wrap=True)
+
+    started = time.monotonic()
+    outcomes = run_jobs(settings, jobs, options.jobs, on_start=on_start, on_done=on_done)
+    elapsed = time.monotonic() - started
+    if options.junit_xml:
+        write_junit(Path(options.junit_xml), outcomes)
+    if options.json:
+        print(terminal_json(_document(outcomes)))
+    else:
+        console.print(summary_table(outcomes))
+        text, style = _totals(outcomes, elapsed)
+        console.print(Text(text, style=style))
+    return EXIT_NOT_COMPLETED if any(item.status == FAILED for item in outcomes) else EXIT_OK

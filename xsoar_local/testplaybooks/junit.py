@@ -1,0 +1,64 @@
+"""The JUnit XML report CI systems read: one test case per selected playbook, a skipped one marked skipped."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+from pathlib import Path
+
+from xsoar_local.errors import UsageError
+from xsoar_local.testplaybooks.run import FAILED, SKIPPED, Outcome
+
+SUITE_NAME = "xsoar-local test-playbooks"
+
+
+class ReportError(UsageError):
+    """The report file cannot be written where the command line asked."""
+
+
+def junit_tree(outcomes: Sequence[Outcome], suite_name: str = SUITE_NAME) -> ET.ElementTree[ET.Element]:
+    """`<testsuites><testsuite><testcase classname=pack name=playbook id time=...>` with failure/skipped."""
+    failures = sum(outcome.status == FAILED for outcome in outcomes)
+    skipped = sum(outcome.status == SKIPPED for outcome in outcomes)
+    total = sum(outcome.seconds for outcome in outcomes)
+    counts = {
+        "tests": str(len(outcomes)),
+        "failures": str(failures),
+        "errors": "0",
+        "skipped": str(skipped),
+        "time": f"{total:.3f}",
+    }
+    root = ET.Element("testsuites", {"name": suite_name, **counts})
+    suite = ET.SubElement(root, "testsuite", {"name": suite_name, **counts})
+    for outcome in outcomes:
+        item = outcome.playbook
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            {"classname": item.pack, "name": item.id, "file": str(item.path), "time": f"{outcome.seconds:.3f}"},
+        )
+        if outcome.status == FAILED:
+            first_line = outcome.message.splitlines()[0][:500] if outcome.message else "did not complete"
+            failure = ET.SubElement(case, "failure", {"message": first_line})
+            failure.text = outcome.message
+        elif outcome.status == SKIPPED:
+            ET.SubElement(case, "skipped", {"message": outcome.message})
+    ET.indent(root)
+    return ET.ElementTree(root)
+
+
+def write_junit(path: Path, outcomes: Sequence[Outcome]) -> None:
+    """Write the report whole (a temporary file renamed over `path`): CI never reads half a report."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ReportError(f"--junit-xml {path}: the folder {folder} does not exist; create it or choose another path")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            junit_tree(outcomes).write(stream, encoding="utf-8", xml_declaration=True)
+        os.replace(temporary, path)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
