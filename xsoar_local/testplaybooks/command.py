@@ -89,7 +89,7 @@ def _check_setup(settings: RunSettings) -> None:
 def _line(outcome: Outcome) -> Text:
     mark, style = _MARKS[outcome.status]
     item = outcome.playbook
-    text = f"{mark} {outcome.status} {outcome.seconds:6.2f}s  {item.pack} / {item.id}"
+    text = f"{mark} {outcome.status:<7} {outcome.seconds:6.2f}s  {item.pack} / {item.id}"
     if outcome.message:
         text += f": {outcome.message}"
     return Text(neutralise(text), style=style)
