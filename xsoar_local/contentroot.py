@@ -5,19 +5,33 @@ commands work from any folder of a pack."""
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Mapping
 from pathlib import Path
 
 from xsoar_local.errors import UsageError
 
 PACKS = "Packs"
+# demisto-sdk's own override of the content repository it works on (it otherwise takes the git repository around
+# the working folder): honoured here too, so one setting serves both tools.
+CONTENT_PATH_ENV = "DEMISTO_SDK_CONTENT_PATH"
 
 
 class ContentRootError(UsageError):
     """No content repository around the working folder, and no --packs."""
 
 
-def find_packs(start: Path | None = None) -> Path:
-    """The nearest `Packs/` folder in `start` (default: the working folder) or a folder above it."""
+def find_packs(start: Path | None = None, environ: Mapping[str, str] = os.environ) -> Path:
+    """$DEMISTO_SDK_CONTENT_PATH/Packs when set, else the nearest `Packs/` in `start` (default: the working folder)
+    or a folder above it."""
+    configured = environ.get(CONTENT_PATH_ENV)
+    if configured:
+        packs = Path(configured) / PACKS
+        if not packs.is_dir():
+            raise ContentRootError(
+                f"{CONTENT_PATH_ENV}={configured} has no {PACKS}/ folder: point it at a content repository, or unset it"
+            )
+        return packs
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         if (folder / PACKS).is_dir():
