@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.testplaybooks.contentrepo import git_init
 from xsoar_local import runtime
 from xsoar_local.engine.images import IMAGES_DIR_VARIABLE, default_images_dir
 
@@ -70,37 +71,28 @@ def _pip(python: Path | str, *args: str) -> None:
 
 
 @pytest.fixture(scope="session")
-def wheels(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """xsoar_local-*.whl and xsoar_local_funtranslations-*.whl, built from this checkout."""
-    folder = tmp_path_factory.mktemp("wheels")
-    # Built from a copy: a build writes build/ and *.egg-info beside the sources it builds.
-    source = tmp_path_factory.mktemp("source")
-    files = (
-        subprocess.run(
-            ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
-            check=True,
-            capture_output=True,
-        )
-        .stdout.decode()
-        .split("\0")
-    )
+def source_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of this checkout's files (tracked and new, not ignored), committed in a git repository of its own:
+    what a clone of this repository holds, and a build writes build/ and *.egg-info there, not here."""
+    source = tmp_path_factory.mktemp("source") / "xsoar-local"
+    listing = ["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"]
+    files = subprocess.run(listing, check=True, capture_output=True).stdout.decode().split("\0")
     for name in filter(None, files):
         if not (ROOT / name).is_file():
             continue  # deleted in the working tree
         target = source / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes((ROOT / name).read_bytes())
-    _pip(
-        sys.executable,
-        "wheel",
-        "--quiet",
-        "--no-deps",
-        "--no-build-isolation",
-        "-w",
-        str(folder),
-        str(source),
-        str(source / "standins"),
-    )
+    git_init(source)
+    return source
+
+
+@pytest.fixture(scope="session")
+def wheels(source_tree: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """xsoar_local-*.whl and xsoar_local_funtranslations-*.whl, built from the copy of this checkout."""
+    folder = tmp_path_factory.mktemp("wheels")
+    build = ["wheel", "--quiet", "--no-deps", "--no-build-isolation", "-w", str(folder)]
+    _pip(sys.executable, *build, str(source_tree), str(source_tree / "standins"))
     return folder
 
 

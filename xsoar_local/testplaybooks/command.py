@@ -63,6 +63,22 @@ def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
         help="run only shard K of N of the selection (a CI matrix: the same split on every machine)",
     )
     parser.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report (one test case per playbook)")
+    parser.add_argument(
+        "--changed",
+        action="store_true",
+        help="the PLAYBOOK arguments are changed files (a pre-commit hook): run the test playbooks of their packs",
+    )
+
+
+def changed_packs(packs_root: Path, files: Sequence[str]) -> set[str]:
+    """The packs that changed files belong to (files outside Packs/ belong to none)."""
+    packs: set[str] = set()
+    root = packs_root.resolve()
+    for name in files:
+        path = Path(name).resolve()
+        if root in path.parents:
+            packs.add(path.relative_to(root).parts[0])
+    return packs
 
 
 def _workers(value: str) -> int:
@@ -157,7 +173,15 @@ def run_test_playbooks(options: argparse.Namespace, console: Console) -> int:
         if not found:
             print(f"error: no test playbooks in {packs_root}/*/TestPlaybooks/", file=sys.stderr)
             return EXIT_NOT_COMPLETED
-        selected = select(found, packs_root, options.playbooks or (), options.pack or ())
+        if options.changed:
+            touched = changed_packs(packs_root, options.playbooks or ())
+            selected = [item for item in found if item.pack in touched]
+            if not selected:
+                names = ", ".join(sorted(touched)) or "none"
+                print(f"no test playbooks in the changed packs ({names}): nothing to run", file=sys.stderr)
+                return EXIT_OK
+        else:
+            selected = select(found, packs_root, options.playbooks or (), options.pack or ())
     except KNOWN_ERRORS as error:
         print(f"error: {neutralise(redact_text(str(error)))}", file=sys.stderr)
         return EXIT_USAGE
