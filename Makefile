@@ -196,6 +196,7 @@ bench: setup ## API-call, overhead and cold-start figures
 # `pip install dist/xsoar_local-*.whl` (add the plugin's wheel for the `funtranslations` extra).
 wheel: setup ## build the xsoar-local wheel and the stand-in plugin's wheel into dist/
 	$(PY) -m pip wheel --quiet --no-deps --no-build-isolation -w $(PACK_DIST) . ./standins
+	rm -rf build standins/build
 
 # Every target with a `## ` description, in the order of this file.
 help: ## list the targets
