@@ -161,3 +161,36 @@ def test_an_installed_runtime_is_not_fetched_again(tmp_path: Path) -> None:
     message = fetch_runtime(destination, environ={}, shared=tmp_path / "absent")
 
     assert "already in place" in message, message
+
+
+@pytest.mark.parametrize(
+    ("environ", "base"),
+    [
+        pytest.param({"XDG_CACHE_HOME": "/srv/cache"}, Path("/srv/cache"), id="xdg-cache-home"),
+        pytest.param({}, Path.home() / ".cache", id="home-cache"),
+    ],
+)
+def test_an_installed_tool_caches_the_runtime_per_user_and_pin_table(environ: dict[str, str], base: Path) -> None:
+    """Given an installed tool (no checkout), When its runtime folder is chosen,
+    Then it is <cache>/xsoar-local/runtime/<digest of the pin table>: a changed pin never reuses an old cache."""
+    folder = runtime.user_cache_dir(environ)
+    assert folder == base / "xsoar-local" / "runtime" / runtime.pins_digest(), folder
+    changed = (*RUNTIME_FILES[:-1], runtime.RuntimeFile(RUNTIME_FILES[-1].name, "0" * 64, None))
+    assert runtime.pins_digest(changed) != runtime.pins_digest(), "the digest must follow the pins"
+
+
+def test_ensure_fetches_a_missing_file_and_refuses_a_changed_one(tmp_path: Path) -> None:
+    """Given a runtime folder missing one file, When the runtime is ensured, Then the file is fetched from
+    XSOAR_RUNTIME_DIR; Given then a file changed after set-up, Then it is refused by name, never replaced."""
+    source = write_folder(tmp_path / "source", real_files())
+    partial = dict(real_files())
+    del partial["CommonServer.js"]  # a runtime installed before the JavaScript library was pinned
+    destination = write_folder(tmp_path / "dest", partial)
+
+    runtime.ensure_runtime(destination, environ={"XSOAR_RUNTIME_DIR": str(source)}, shared=tmp_path / "absent")
+
+    assert runtime.is_installed(destination), "the missing file should have been fetched"
+    (destination / "demistomock.py").write_bytes(b"# changed\n")
+    with pytest.raises(runtime.RuntimeTamperedError, match=r"demistomock\.py"):
+        runtime.ensure_runtime(destination, environ={"XSOAR_RUNTIME_DIR": str(source)}, shared=tmp_path / "absent")
+    assert (destination / "demistomock.py").read_bytes() == b"# changed\n", "a changed file is not silently replaced"
