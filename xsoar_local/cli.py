@@ -17,7 +17,7 @@ from rich.console import Console
 
 from xsoar_local import package_version
 from xsoar_local.commit import merge_run
-from xsoar_local.contentroot import resolve_packs
+from xsoar_local.contentroot import resolve_packs, resolve_state_dir
 from xsoar_local.engine import (
     ArgError,
     CommandRun,
@@ -390,6 +390,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         options = build_parser().parse_args(argv)
         ensure_runtime()  # before any slow set-up: without a runtime, one line says where to get it
         resolve_packs(options)
+        resolve_state_dir(options)
         console = Console()
         status: int = options.handler(options, console)
     except USER_ERRORS as error:

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from xsoar_local.errors import UsageError
+from xsoar_local.runtime import REPO_ROOT, in_checkout
 
 PACKS = "Packs"
 # demisto-sdk's own override of the content repository it works on (it otherwise takes the git repository around
@@ -46,3 +47,26 @@ def resolve_packs(options: argparse.Namespace, start: Path | None = None) -> Non
     """Fill in `options.packs` for a command that has the option, was not given it and needs a content root."""
     if getattr(options, "packs", "") is None and not getattr(options, "integration", None):
         options.packs = str(find_packs(start))
+
+
+def resolve_state_dir(options: argparse.Namespace, start: Path | None = None) -> None:
+    """An installed tool keeps its default state folder in the content repository (`.xsoar-local/` beside
+    `Packs/`, as a checkout of this repository keeps it beside its own), never inside site-packages.
+
+    Only a default is moved: a `--state-dir` or $XSOAR_LOCAL_STATE_DIR the user gave stays as given.
+    """
+    # The defaults of `run`/`fetch`/`playbook` and of `server` (xsoar_local.incident.store, xsoar_local.server.cli).
+    default_dir, server_dir = REPO_ROOT / ".xsoar-local", REPO_ROOT / ".xsoar-local" / "server"
+    given = getattr(options, "state_dir", None)
+    if in_checkout() or given is None or Path(given) not in (default_dir, server_dir):
+        return
+    packs = getattr(options, "packs", None)
+    if packs:
+        repository = Path(packs).resolve().parent
+    else:
+        try:
+            repository = find_packs(start).parent
+        except ContentRootError:
+            repository = (start or Path.cwd()).resolve()
+    local = repository / ".xsoar-local"
+    options.state_dir = type(given)(local / "server" if Path(given) == server_dir else local)

@@ -99,10 +99,11 @@ def test_the_installed_tool_works_in_a_content_repository(
     assert version.returncode == 0, version.stderr
     assert re.fullmatch(r"xsoar-local \d+\.\d+\.\d+\S*\n", version.stdout), version.stdout
 
-    state = tmp_path / "state"
-    translated = installed.run("run", "--text", "Hello there", "--state-dir", str(state), "--json", cwd=where, env=env)
+    translated = installed.run("run", "--text", "Hello there", "--json", cwd=where, env=env)
     assert translated.returncode == 0, f"{translated.stdout}\n{translated.stderr}"
     assert "YodaSpeak" in translated.stdout, translated.stdout
+    state = content_repo / ".xsoar-local"
+    assert state.is_dir(), "the incident is kept in the content repository's .xsoar-local/, not in site-packages"
 
     report = tmp_path / "junit.xml"
     tested = installed.run("test-playbooks", "--junit-xml", str(report), cwd=where, env=env)
