@@ -17,11 +17,13 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import types
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from xsoar_local.errors import EngineError, UsageError
 
@@ -31,8 +33,10 @@ CACHE_ENV_VAR = "XDG_CACHE_HOME"
 
 _TEMPLATE = "https://raw.githubusercontent.com/demisto/content-ci-cd-template/3719e347ddbb337b714d68d9822ddb0c87829624/"
 _CONTENT = "https://raw.githubusercontent.com/demisto/content/e7c9cf21d88ab0eb3e43bc7ef497569d1aa2252f/"
-# One download may take this long to start answering; a machine without network fails well within 5 s.
-DOWNLOAD_TIMEOUT = 3.0
+# A host must answer within CONNECT_DEADLINE, so that a machine without network fails well within 5 s; a download
+# under way may then pause up to READ_TIMEOUT between reads.
+CONNECT_DEADLINE = 3.0
+READ_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,25 @@ def download(fetch: Callable[[str], bytes] | None = None) -> dict[str, bytes]:
 
 
 def _http_get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT) as response:
+    """One pinned URL. Opening it (name lookup, connection, TLS, headers) has a deadline of its own, as a socket
+    timeout does not bound a name lookup: a machine whose DNS server never answers fails as fast as one without a
+    network. Reading the body, once the host answered, is bounded by the socket timeout only."""
+    opened: list[Any] = []
+
+    def open_url() -> None:
+        try:
+            opened.append(urllib.request.urlopen(url, timeout=READ_TIMEOUT))
+        except BaseException as error:  # re-raised in the caller's thread below
+            opened.append(error)
+
+    worker = threading.Thread(target=open_url, name="xsoar-runtime-download", daemon=True)
+    worker.start()
+    worker.join(CONNECT_DEADLINE)
+    if not opened:
+        raise OSError(f"no answer from {url.split('/')[2]} within {CONNECT_DEADLINE:g} s")
+    if isinstance(opened[0], BaseException):
+        raise opened[0]
+    with opened[0] as response:
         return bytes(response.read())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
@@ -194,3 +195,22 @@ def test_ensure_fetches_a_missing_file_and_refuses_a_changed_one(tmp_path: Path)
     with pytest.raises(runtime.RuntimeTamperedError, match=r"demistomock\.py"):
         runtime.ensure_runtime(destination, environ={"XSOAR_RUNTIME_DIR": str(source)}, shared=tmp_path / "absent")
     assert (destination / "demistomock.py").read_bytes() == b"# changed\n", "a changed file is not silently replaced"
+
+
+def test_a_host_that_never_answers_is_given_up_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given a download whose name lookup or connection never answers (a DNS server that is down),
+    When the runtime file is requested, Then it fails at the connect deadline with a message naming the host,
+    instead of waiting as long as the resolver does."""
+    released = threading.Event()
+
+    def never_answers(url: str, timeout: float) -> object:
+        released.wait(30)
+        raise OSError("released")
+
+    monkeypatch.setattr(runtime.urllib.request, "urlopen", never_answers)
+    monkeypatch.setattr(runtime, "CONNECT_DEADLINE", 0.2)
+    try:
+        with pytest.raises(OSError, match=r"no answer from raw\.githubusercontent\.com within 0\.2 s"):
+            runtime._http_get(RUNTIME_FILES[0].url or "")
+    finally:
+        released.set()
