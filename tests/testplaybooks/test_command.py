@@ -101,6 +101,9 @@ def test_a_failing_playbook_fails_the_command_and_its_junit_case(
     assert "NoSuchScript" in failure.attrib["message"], failure.attrib
     assert cases["Beta_One"].find("failure") is None, ET.tostring(cases["Beta_One"])
     assert cases["Beta_One"].attrib["classname"] == "Beta", "the pack is the JUnit class"
+    assert cases["Beta_One"].attrib["file"] == "Packs/Beta/TestPlaybooks/playbook-Beta_One.yml", cases[
+        "Beta_One"
+    ].attrib
     assert all(float(case.attrib["time"]) >= 0 for case in cases.values())
 
 

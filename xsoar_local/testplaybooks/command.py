@@ -216,7 +216,7 @@ def run_test_playbooks(options: argparse.Namespace, console: Console) -> int:
     outcomes = run_jobs(settings, jobs, options.jobs, on_start=on_start, on_done=on_done)
     elapsed = time.monotonic() - started
     if options.junit_xml:
-        write_junit(Path(options.junit_xml), outcomes)
+        write_junit(Path(options.junit_xml), outcomes, repository=packs_root.parent)
     if options.json:
         print(terminal_json(_document(outcomes)))
     else:

@@ -18,8 +18,21 @@ class ReportError(UsageError):
     """The report file cannot be written where the command line asked."""
 
 
-def junit_tree(outcomes: Sequence[Outcome], suite_name: str = SUITE_NAME) -> ET.ElementTree[ET.Element]:
-    """`<testsuites><testsuite><testcase classname=pack name=playbook id time=...>` with failure/skipped."""
+def _relative(path: Path, root: Path | None) -> str:
+    """The playbook's file as CI annotates it: relative to the repository when it lies inside."""
+    if root is not None:
+        try:
+            return path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            pass
+    return str(path)
+
+
+def junit_tree(
+    outcomes: Sequence[Outcome], suite_name: str = SUITE_NAME, repository: Path | None = None
+) -> ET.ElementTree[ET.Element]:
+    """`<testsuites><testsuite><testcase classname=pack name=playbook id time=...>` with failure/skipped; `file` is
+    relative to `repository`."""
     failures = sum(outcome.status == FAILED for outcome in outcomes)
     skipped = sum(outcome.status == SKIPPED for outcome in outcomes)
     total = sum(outcome.seconds for outcome in outcomes)
@@ -37,7 +50,12 @@ def junit_tree(outcomes: Sequence[Outcome], suite_name: str = SUITE_NAME) -> ET.
         case = ET.SubElement(
             suite,
             "testcase",
-            {"classname": item.pack, "name": item.id, "file": str(item.path), "time": f"{outcome.seconds:.3f}"},
+            {
+                "classname": item.pack,
+                "name": item.id,
+                "file": _relative(item.path, repository),
+                "time": f"{outcome.seconds:.3f}",
+            },
         )
         if outcome.status == FAILED:
             first_line = outcome.message.splitlines()[0][:500] if outcome.message else "did not complete"
@@ -49,7 +67,7 @@ def junit_tree(outcomes: Sequence[Outcome], suite_name: str = SUITE_NAME) -> ET.
     return ET.ElementTree(root)
 
 
-def write_junit(path: Path, outcomes: Sequence[Outcome]) -> None:
+def write_junit(path: Path, outcomes: Sequence[Outcome], repository: Path | None = None) -> None:
     """Write the report whole (a temporary file renamed over `path`): CI never reads half a report."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
@@ -57,7 +75,7 @@ def write_junit(path: Path, outcomes: Sequence[Outcome]) -> None:
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
     try:
         with os.fdopen(handle, "wb") as stream:
-            junit_tree(outcomes).write(stream, encoding="utf-8", xml_declaration=True)
+            junit_tree(outcomes, repository=repository).write(stream, encoding="utf-8", xml_declaration=True)
         os.replace(temporary, path)
     finally:
         if os.path.exists(temporary):
