@@ -106,7 +106,7 @@ def test_the_installed_tool_works_in_a_content_repository(
     assert state.is_dir(), "the incident is kept in the content repository's .xsoar-local/, not in site-packages"
 
     report = tmp_path / "junit.xml"
-    tested = installed.run("test-playbooks", "--junit-xml", str(report), cwd=where, env=env)
+    tested = installed.run("test-playbooks", "-j", "2", "--junit-xml", str(report), cwd=where, env=env)
     assert tested.returncode == 0, f"{tested.stdout}\n{tested.stderr}"
     cases = {case.attrib["name"]: case for case in ET.parse(report).iter("testcase")}
     assert sorted(cases) == ["Alpha_Later", "Alpha_Works", "YodaSpeak_Test"], sorted(cases)
