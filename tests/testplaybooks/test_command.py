@@ -281,3 +281,25 @@ def test_outside_a_content_repository_says_to_pass_packs(
     assert result.status == 2, result
     assert "no Packs/ folder" in result.err, result.err
     assert "--packs" in result.err, result.err
+
+
+def test_a_report_in_a_missing_folder_is_refused_before_anything_runs(
+    capsys: pytest.CaptureFixture[str], repo: Path, tmp_path: Path
+) -> None:
+    """Given --junit-xml in a folder that does not exist, When test-playbooks starts,
+    Then exit 2 with one line naming the folder, and no playbook ran (its report would have been lost)."""
+    result = xsoar(capsys, "test-playbooks", "--junit-xml", str(tmp_path / "missing" / "junit.xml"))
+    assert result.status == 2, result
+    assert "does not exist" in result.err, result.err
+    assert "Work plan" not in result.out, f"nothing should run:\n{result.out}"
+
+
+def test_changed_files_run_their_packs_test_playbooks(capsys: pytest.CaptureFixture[str], repo: Path) -> None:
+    """Given changed files (as the pre-commit hook passes them) in Beta and outside Packs/, When test-playbooks
+    --changed runs, Then Beta's test playbooks run, nothing else; with no pack touched, nothing runs and it passes."""
+    beta = str(repo / "Packs" / "Beta" / "pack_metadata.json")
+    ran = statuses(xsoar(capsys, "test-playbooks", "--json", "--changed", beta, str(repo / "README.md")))
+    assert ran == {"Beta_One": "passed"}, ran
+    untouched = xsoar(capsys, "test-playbooks", "--changed", str(repo / "README.md"))
+    assert untouched.status == 0, untouched
+    assert "nothing to run" in untouched.err, untouched.err

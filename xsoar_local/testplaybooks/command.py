@@ -24,7 +24,7 @@ from xsoar_local.playbook.runner import TaskResult
 from xsoar_local.redact import redact_text
 from xsoar_local.render import neutralise, terminal_json
 from xsoar_local.testplaybooks.conf import load_conf
-from xsoar_local.testplaybooks.junit import write_junit
+from xsoar_local.testplaybooks.junit import check_report_path, write_junit
 from xsoar_local.testplaybooks.run import (
     FAILED,
     KNOWN_ERRORS,
@@ -167,19 +167,21 @@ def run_test_playbooks(options: argparse.Namespace, console: Console) -> int:
     settings = RunSettings.from_options(options)
     packs_root = Path(settings.packs)
     try:
+        if options.junit_xml:
+            check_report_path(Path(options.junit_xml))
         conf = load_conf(packs_root.parent)
         _check_setup(settings)
         found = discover(packs_root)
-        if not found:
-            print(f"error: no test playbooks in {packs_root}/*/TestPlaybooks/", file=sys.stderr)
-            return EXIT_NOT_COMPLETED
-        if options.changed:
+        if options.changed:  # a hook: a commit that touches no pack with test playbooks has nothing to run
             touched = changed_packs(packs_root, options.playbooks or ())
             selected = [item for item in found if item.pack in touched]
             if not selected:
                 names = ", ".join(sorted(touched)) or "none"
-                print(f"no test playbooks in the changed packs ({names}): nothing to run", file=sys.stderr)
+                print(neutralise(f"no test playbooks in the changed packs ({names}): nothing to run"), file=sys.stderr)
                 return EXIT_OK
+        elif not found:
+            print(f"error: no test playbooks in {neutralise(str(packs_root))}/*/TestPlaybooks/", file=sys.stderr)
+            return EXIT_NOT_COMPLETED
         else:
             selected = select(found, packs_root, options.playbooks or (), options.pack or ())
     except KNOWN_ERRORS as error:

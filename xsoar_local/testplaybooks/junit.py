@@ -67,11 +67,19 @@ def junit_tree(
     return ET.ElementTree(root)
 
 
-def write_junit(path: Path, outcomes: Sequence[Outcome], repository: Path | None = None) -> None:
-    """Write the report whole (a temporary file renamed over `path`): CI never reads half a report."""
+def check_report_path(path: Path) -> Path:
+    """The folder the report goes to, checked before anything runs (a run's report must not be lost at the end)."""
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise ReportError(f"--junit-xml {path}: the folder {folder} does not exist; create it or choose another path")
+    if path.is_dir():
+        raise ReportError(f"--junit-xml {path} is a folder: give a file name, e.g. {path / 'junit.xml'}")
+    return folder
+
+
+def write_junit(path: Path, outcomes: Sequence[Outcome], repository: Path | None = None) -> None:
+    """Write the report whole (a temporary file renamed over `path`): CI never reads half a report."""
+    folder = check_report_path(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
     try:
         with os.fdopen(handle, "wb") as stream:
