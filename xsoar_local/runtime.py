@@ -285,7 +285,7 @@ class RuntimeTamperedError(RuntimeFetchError):
 def read_verified(destination: Path = DEFAULT_DESTINATION) -> dict[str, bytes]:
     """Read every installed runtime file once and check it against its pinned digest.
 
-    Called on every run that loads the runtime (three small files: cheap). The caller executes exactly
+    Called on every run that loads the runtime (four small files: cheap). The caller executes exactly
     the bytes returned, never the files again and never bytecode cached beside them, so nothing changed
     after the check (or planted in ``__pycache__``) can run.
     """
