@@ -69,10 +69,11 @@ runtime $(RUNTIME)/.verified: xsoar_local/runtime.py ## fetch and verify the XSO
 # ---- tests --------------------------------------------------------------------------------
 test: setup lint test-unit test-toolkit sdk-checks test-playbooks ## every check CI runs
 
-lint: setup ## ruff, ruff format --check, mypy --strict
+lint: setup ## ruff, ruff format --check, mypy --strict, import-linter contracts
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy xsoar_local standins $(INTEGRATION)/YodaSpeak.py $(INTEGRATION)/YodaSpeak_test.py
+	$(VENV)/bin/lint-imports --config .importlinter
 
 # The integration's unit tests, with 100% line and branch coverage of YodaSpeak.py enforced.
 test-unit: setup ## the integration's unit tests, 100% line and branch coverage
@@ -179,12 +180,12 @@ test-playbooks: setup ## run every test playbook of Packs/ (REAL=1: the real ser
 
 # API calls for 1,000 translations (YodaSpeak vs a naive client), in-process overhead and cold start, against the
 # local service. BENCH_ARGS="--markdown docs/benchmark.md" also rewrites that page with the figures.
-# A service stand-in on its own, for other clients (STANDIN names one of standins/, default the FunTranslations
-# one, `python -m standins.funtranslations`): make serve ARGS="--port 8080 --tls --fault 429"
+# A service stand-in on its own, for other clients (`xsoar-local serve`; STANDIN names one of standins/, default the
+# FunTranslations one): make serve ARGS="--port 8080 --tls --fault 429"
 serve: setup ## a service stand-in on its own (STANDIN, ARGS)
 	@$(PY) -m xsoar_local.makevars serve
 
-# A local XSOAR server for demisto-sdk and demisto-py (Ctrl-C stops it): make server ARGS="--port 8080 --tls"
+# A local XSOAR server for demisto-sdk and demisto-py (`xsoar-local server`; Ctrl-C stops it): make server ARGS="--port 8080 --tls"
 # (--state-dir DIR, --cold, --auth-id ID, --host H --allow-remote; ARGS=--help lists them). It prints its URL and key.
 server: setup ## a local XSOAR server for demisto-sdk and demisto-py (ARGS)
 	@$(PY) -m xsoar_local.makevars server
@@ -203,4 +204,5 @@ help: ## list the targets
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-zA-Z][^:=\t]*:.*## / {split($$1, names, " "); printf "  %-16s %s\n", names[1], $$2}' $(MAKEFILE_LIST)
 
 clean: ## remove the environments, the runtime and every generated file
-	rm -rf $(VENV) $(SDK_VENV) $(RUNTIME) dist .xsoar-local .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) $(SDK_VENV) $(RUNTIME) dist .xsoar-local .pytest_cache .mypy_cache .ruff_cache .coverage \
+	  .import_linter_cache .grimp_cache

@@ -18,16 +18,17 @@ from rich.text import Text
 
 from xsoar_local.engine.catalog import scan_content
 from xsoar_local.engine.instances import load_instances
+from xsoar_local.errors import XsoarLocalError
+from xsoar_local.exitstatus import ExitStatus
 from xsoar_local.instance import DefaultInstances, ParamSources
 from xsoar_local.playbook.report import render_outcome, task_line
 from xsoar_local.playbook.runner import TaskResult
-from xsoar_local.redact import redact_text
+from xsoar_local.redact import mask_error
 from xsoar_local.render import neutralise, terminal_json
 from xsoar_local.testplaybooks.conf import load_conf
 from xsoar_local.testplaybooks.junit import check_report_path, write_junit
 from xsoar_local.testplaybooks.run import (
     FAILED,
-    KNOWN_ERRORS,
     PASSED,
     SKIPPED,
     Job,
@@ -36,38 +37,9 @@ from xsoar_local.testplaybooks.run import (
     plan,
     run_jobs,
 )
-from xsoar_local.testplaybooks.selection import discover, parse_shard, select
+from xsoar_local.testplaybooks.selection import discover, select
 
-EXIT_OK, EXIT_NOT_COMPLETED, EXIT_USAGE = 0, 1, 2
 _MARKS = {PASSED: ("✔", "green"), FAILED: ("✘", "bold red"), SKIPPED: ("⊘", "yellow")}
-
-
-def add_selection_arguments(parser: argparse.ArgumentParser) -> None:
-    """The selection, parallelism and report flags of `test-playbooks`."""
-    parser.add_argument(
-        "playbooks",
-        nargs="*",
-        metavar="PLAYBOOK",
-        help="a test playbook's path, folder, id or name, or a glob of them (default: every test playbook)",
-    )
-    parser.add_argument(
-        "--pack", action="append", metavar="NAME", help="only the test playbooks of this pack (repeatable)"
-    )
-    parser.add_argument(
-        "-j", "--jobs", type=_workers, default=1, metavar="N", help="run N playbooks at once (default 1)"
-    )
-    parser.add_argument(
-        "--shard",
-        type=parse_shard,
-        metavar="K/N",
-        help="run only shard K of N of the selection (a CI matrix: the same split on every machine)",
-    )
-    parser.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report (one test case per playbook)")
-    parser.add_argument(
-        "--changed",
-        action="store_true",
-        help="the PLAYBOOK arguments are changed files (a pre-commit hook): run the test playbooks of their packs",
-    )
 
 
 def changed_packs(packs_root: Path, files: Sequence[str]) -> set[str]:
@@ -79,16 +51,6 @@ def changed_packs(packs_root: Path, files: Sequence[str]) -> set[str]:
         if root in path.parents:
             packs.add(path.relative_to(root).parts[0])
     return packs
-
-
-def _workers(value: str) -> int:
-    try:
-        count = int(value)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of parallel runs: give 1 or more")
-    return count
 
 
 def _check_setup(settings: RunSettings) -> None:
@@ -178,21 +140,21 @@ def run_test_playbooks(options: argparse.Namespace, console: Console) -> int:
             if not selected:
                 names = ", ".join(sorted(touched)) or "none"
                 print(neutralise(f"no test playbooks in the changed packs ({names}): nothing to run"), file=sys.stderr)
-                return EXIT_OK
+                return ExitStatus.OK
         elif not found:
             print(f"error: no test playbooks in {neutralise(str(packs_root))}/*/TestPlaybooks/", file=sys.stderr)
-            return EXIT_NOT_COMPLETED
+            return ExitStatus.FAILED
         else:
             selected = select(found, packs_root, options.playbooks or (), options.pack or ())
-    except KNOWN_ERRORS as error:
-        print(f"error: {neutralise(redact_text(str(error)))}", file=sys.stderr)
-        return EXIT_USAGE
+    except XsoarLocalError as error:  # one line, before anything ran
+        print(f"error: {neutralise(mask_error(error))}", file=sys.stderr)
+        return ExitStatus.USAGE
     chosen = options.shard.take(selected) if options.shard else selected
     if not chosen:  # more shards than playbooks: this machine has nothing to do, which is not a failure
         print(f"shard {options.shard}: no test playbook of the {len(selected)} selected falls in it", file=sys.stderr)
         if options.junit_xml:
             write_junit(Path(options.junit_xml), [])
-        return EXIT_OK
+        return ExitStatus.OK
     jobs = plan(chosen, conf)
     live = not options.json
     where = f" (shard {options.shard} of {len(selected)} selected)" if options.shard else ""
@@ -225,4 +187,4 @@ def run_test_playbooks(options: argparse.Namespace, console: Console) -> int:
         console.print(summary_table(outcomes))
         text, style = _totals(outcomes, elapsed)
         console.print(Text(text, style=style))
-    return EXIT_NOT_COMPLETED if any(item.status == FAILED for item in outcomes) else EXIT_OK
+    return ExitStatus.FAILED if any(item.status == FAILED for item in outcomes) else ExitStatus.OK

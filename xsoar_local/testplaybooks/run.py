@@ -18,36 +18,23 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from xsoar_local.engine import ParamError
-from xsoar_local.engine.catalog import CatalogError, ContentCatalog, scan_content
-from xsoar_local.engine.images import ImageError, python_chooser
-from xsoar_local.engine.instances import InstanceError, InstanceSet, load_instances
+from xsoar_local.engine.catalog import ContentCatalog, scan_content
+from xsoar_local.engine.images import python_chooser
+from xsoar_local.engine.instances import InstanceSet, load_instances
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import MemoryInstanceState
 from xsoar_local.errors import XsoarLocalError
-from xsoar_local.incident.state import StateError
 from xsoar_local.incident.store import Incident
-from xsoar_local.instance import DefaultInstances, InstanceSetupError, ParamSources
+from xsoar_local.instance import DefaultInstances, ParamSources
 from xsoar_local.playbook.integrations import EngineExecutor
-from xsoar_local.playbook.model import PlaybookError, load_playbook
+from xsoar_local.playbook.model import load_playbook
 from xsoar_local.playbook.report import run_to_json
 from xsoar_local.playbook.runner import PlaybookRun, PlaybookRunner, TaskResult
-from xsoar_local.redact import redact_text
+from xsoar_local.redact import mask_error
 from xsoar_local.testplaybooks.conf import CONF_PATH, ConfError, TestsConf
 from xsoar_local.testplaybooks.selection import TestPlaybook
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
-# Errors a playbook's content or set-up can raise: its outcome says why, and the other playbooks still run.
-KNOWN_ERRORS = (
-    XsoarLocalError,
-    PlaybookError,
-    ParamError,
-    InstanceSetupError,
-    CatalogError,
-    InstanceError,
-    StateError,
-    ImageError,
-)
 
 
 @dataclass(frozen=True)
@@ -153,11 +140,11 @@ def run_job(settings: RunSettings, job: Job, on_task: Callable[[TaskResult], Non
     started = time.monotonic()
     try:
         run = _run(settings, job, on_task)
-    except KNOWN_ERRORS as error:
-        message = redact_text(str(error))
+    except XsoarLocalError as error:  # the content's or the set-up's fault: this playbook fails, the others run
+        message = mask_error(error)
         return Outcome(job.playbook, FAILED, time.monotonic() - started, message, _document(job, message))
     except Exception as error:  # a bug while running one playbook must not lose the others' report
-        message = f"unexpected {type(error).__name__}: {redact_text(str(error))} (a bug in xsoar-local: report it)"
+        message = f"unexpected {type(error).__name__}: {mask_error(error)} (a bug in xsoar-local: report it)"
         return Outcome(job.playbook, FAILED, time.monotonic() - started, message, _document(job, message))
     seconds = time.monotonic() - started
     status = PASSED if run.completed else FAILED
