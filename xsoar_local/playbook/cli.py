@@ -28,6 +28,7 @@ from xsoar_local.incident.state import StateStore
 from xsoar_local.incident.store import Incident, incident_from_overrides
 from xsoar_local.instance import DefaultInstances, ParamSources
 from xsoar_local.playbook.integrations import EngineExecutor
+from xsoar_local.playbook.library import CatalogContent
 from xsoar_local.playbook.model import Playbook, load_playbook
 from xsoar_local.playbook.report import render_outcome, run_to_json, task_line
 from xsoar_local.playbook.runner import IncidentHolder, PlaybookRun, PlaybookRunner, TaskResult
@@ -83,7 +84,11 @@ class Session:
         """Run the playbook through the engine."""
         executor = EngineExecutor(self.engine)
         runner = PlaybookRunner(
-            executor, max_steps=self.options.max_steps, on_task=on_task, operators=executor.operators
+            executor,
+            max_steps=self.options.max_steps,
+            on_task=on_task,
+            operators=executor.operators,
+            content=CatalogContent(self.engine.catalog, self.engine.instances),
         )
         return runner.run(playbook, incident)
 

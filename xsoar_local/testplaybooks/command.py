@@ -60,7 +60,9 @@ def _check_setup(settings: RunSettings) -> None:
     )
     with contextlib.ExitStack() as stack:
         catalog = scan_content(Path(settings.packs))
-        defaults = DefaultInstances(ParamSources.from_options(options, os.environ), stack)
+        sources = ParamSources.from_options(options, os.environ)
+        sources.check()
+        defaults = DefaultInstances(sources, stack)
         load_instances(catalog, Path(settings.instances) if settings.instances else None, defaults, defaults.name_for)
 
 

@@ -27,6 +27,7 @@ from xsoar_local.errors import XsoarLocalError
 from xsoar_local.incident.store import Incident
 from xsoar_local.instance import DefaultInstances, ParamSources
 from xsoar_local.playbook.integrations import EngineExecutor
+from xsoar_local.playbook.library import CatalogContent
 from xsoar_local.playbook.model import load_playbook
 from xsoar_local.playbook.report import run_to_json
 from xsoar_local.playbook.runner import PlaybookRun, PlaybookRunner, TaskResult
@@ -158,12 +159,20 @@ def _run(settings: RunSettings, job: Job, on_task: Callable[[TaskResult], None] 
     )
     with contextlib.ExitStack() as stack:
         catalog = scan_content(Path(settings.packs))
-        defaults = DefaultInstances(ParamSources.from_options(options, os.environ), stack)
+        sources = ParamSources.from_options(options, os.environ)
+        sources.check()
+        defaults = DefaultInstances(sources, stack)
         source = Path(settings.instances) if settings.instances else None
         instances = _narrowed(load_instances(catalog, source, defaults, defaults.name_for), job, catalog, defaults)
         engine = EngineSession(catalog, instances, MemoryInstanceState(), python_for=python_chooser())
         executor = EngineExecutor(engine)
-        runner = PlaybookRunner(executor, max_steps=settings.max_steps, on_task=on_task, operators=executor.operators)
+        runner = PlaybookRunner(
+            executor,
+            max_steps=settings.max_steps,
+            on_task=on_task,
+            operators=executor.operators,
+            content=CatalogContent(engine.catalog, engine.instances),  # sub-playbooks and scripts of the root
+        )
         return runner.run(playbook, Incident())
 
 

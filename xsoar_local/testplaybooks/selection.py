@@ -11,7 +11,9 @@ from pathlib import Path
 
 import yaml
 
+from xsoar_local.engine.catalog import yaml_kind
 from xsoar_local.errors import UsageError
+from xsoar_local.playbook.model import is_playbook_yaml
 from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
 
 
@@ -29,11 +31,6 @@ class TestPlaybook:
     name: str
 
 
-def is_playbook(data: object) -> bool:
-    """A playbook YAML has tasks and a start task; a test-only script (`script-*.yml`) beside it has neither."""
-    return isinstance(data, dict) and isinstance(data.get("tasks"), dict) and "starttaskid" in data
-
-
 def discover(packs_root: Path) -> list[TestPlaybook]:
     """Every playbook YAML under Packs/*/TestPlaybooks/ (subfolders too), sorted by pack and path."""
     found: list[TestPlaybook] = []
@@ -41,9 +38,12 @@ def discover(packs_root: Path) -> list[TestPlaybook]:
         try:
             data = load_yaml_file(path)
         except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlLimitError):
-            data = {"tasks": {}, "starttaskid": ""}  # kept, so that running it reports why it cannot load
-        if not is_playbook(data):
+            data = {}  # kept, so that running it reports why it cannot load
+        # By content: the test-only scripts and integrations kept there (`script-*.yml`) are what playbooks call;
+        # a YAML that is none of these is kept, so that running it says why it is not a playbook.
+        if not (is_playbook_yaml(data) or yaml_kind(data) is None):
             continue
+        data = data if isinstance(data, dict) else {}
         playbook_id = str(data.get("id") or path.stem)
         pack = path.relative_to(packs_root).parts[0]
         found.append(TestPlaybook(pack, path, playbook_id, str(data.get("name") or playbook_id)))
