@@ -30,6 +30,7 @@ from xsoar_local.engine import (
     parse_war_room,
 )
 from xsoar_local.engine.catalog import CatalogError, ContentCatalog, scan_content
+from xsoar_local.engine.confine import DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, ConfineError, Limits, parse_timeout
 from xsoar_local.engine.images import ImageError, python_chooser
 from xsoar_local.engine.instances import InstanceError, InstanceSet, load_instances
 from xsoar_local.engine.session import EngineSession
@@ -157,7 +158,13 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
         line = _war_room_line(catalog, options.command, options.text)
         if options.debug:
             line += " debug-mode=true"
-        session = EngineSession(catalog, instances, StoreInstanceState(store), python_for=python_chooser())
+        session = EngineSession(
+            catalog,
+            instances,
+            StoreInstanceState(store),
+            python_for=python_chooser(),
+            timeout=Limits.from_environment(timeout=options.timeout).timeout,
+        )
         planned = session.plan(line)  # a line the server would refuse changes nothing
         given = [flag for flag, values in [("--fault", options.fault), *_option_values(services, options)] if values]
         if given and defaults.service is None:
@@ -195,7 +202,13 @@ def cmd_fetch(options: argparse.Namespace, console: Console) -> int:
         store = StateStore(Path(options.state_dir))
         defaults = DefaultInstances(sources, stack)
         catalog, instances = _content(options, defaults)
-        session = EngineSession(catalog, instances, StoreInstanceState(store), python_for=python_chooser())
+        session = EngineSession(
+            catalog,
+            instances,
+            StoreInstanceState(store),
+            python_for=python_chooser(),
+            timeout=Limits.from_environment(timeout=options.timeout).timeout,
+        )
         fetch = session.fetch(options.instance)
     if options.json:
         document: dict[str, Any] = {"incidents": fetch.incidents, "last_run": fetch.last_run}
@@ -234,7 +247,18 @@ def add_fetch_parser(subparsers: Any) -> None:
         help=f"the state folder: incidents and instances' lastRun (default: ${STATE_DIR_ENV}, else .xsoar-local)",
     )
     parser.add_argument("--json", action="store_true", help='print {"incidents": [...], "last_run": {...}}')
+    add_timeout_argument(parser)
     parser.set_defaults(handler=cmd_fetch)
+
+
+def add_timeout_argument(parser: argparse.ArgumentParser) -> None:
+    """`--timeout SECONDS`: the time limit of each command (default $XSOAR_LOCAL_TIMEOUT, else 300)."""
+    parser.add_argument(
+        "--timeout",
+        type=parse_timeout,
+        metavar="SECONDS",
+        help=f"stop a command that runs longer (default ${TIMEOUT_VARIABLE}, else {DEFAULT_TIMEOUT:g})",
+    )
 
 
 def add_run_parser(subparsers: Any, services: ServiceRegistry) -> None:
@@ -298,6 +322,7 @@ def add_run_parser(subparsers: Any, services: ServiceRegistry) -> None:
     parser.add_argument("--debug", action="store_true", help="run with debug-mode=true")
     parser.add_argument("--json", action="store_true", help="print the entries and context as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="also print the integration's logs")
+    add_timeout_argument(parser)
     parser.set_defaults(handler=cmd_run)
     _add_stand_in_options(parser, services)
 
@@ -345,6 +370,7 @@ USER_ERRORS = (
     CatalogError,
     InstanceError,
     ImageError,
+    ConfineError,
 )
 
 

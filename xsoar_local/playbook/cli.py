@@ -21,6 +21,7 @@ from rich.text import Text
 from xsoar_local.commit import StoredIncident
 from xsoar_local.engine import ParamError
 from xsoar_local.engine.catalog import CatalogError, scan_content
+from xsoar_local.engine.confine import Limits
 from xsoar_local.engine.images import ImageError, python_chooser
 from xsoar_local.engine.instances import InstanceError, load_instances
 from xsoar_local.engine.session import EngineSession
@@ -87,7 +88,9 @@ class Session:
         instances = load_instances(catalog, instances_file, defaults, defaults.name_for)
         # With a state folder the instances' saved integration contexts are used and kept; else they live for the run.
         state: InstanceState = StoreInstanceState(store) if store is not None else MemoryInstanceState()
-        self.engine = EngineSession(catalog, instances, state, python_for=python_chooser())
+        self.engine = EngineSession(
+            catalog, instances, state, python_for=python_chooser(), timeout=Limits.from_environment().timeout
+        )
 
     def run(
         self, playbook: Playbook, incident: Incident | IncidentHolder, on_task: Callable[[TaskResult], None] | None

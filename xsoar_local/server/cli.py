@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from xsoar_local.engine.confine import DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, ConfineError, parse_timeout
 from xsoar_local.httpserve import is_loopback
 from xsoar_local.runtime import REPO_ROOT
 from xsoar_local.server.core import ServerCore
@@ -44,6 +45,12 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         help="the API key's id for XSOAR 8 clients (x-xdr-auth-id; default $XSIAM_AUTH_ID or 1)",
     )
     parser.add_argument("--cold", action="store_true", help="run each command in a fresh process (no warm workers)")
+    parser.add_argument(
+        "--timeout",
+        type=parse_timeout,
+        metavar="SECONDS",
+        help=f"stop a command that runs longer (default ${TIMEOUT_VARIABLE}, else {DEFAULT_TIMEOUT:g})",
+    )
     parser.add_argument("--verbose", action="store_true", help="log every request")
 
 
@@ -111,6 +118,7 @@ def serve_foreground(options: argparse.Namespace) -> int:
             tls=options.tls,
             allow_remote=options.allow_remote,
             warm=not options.cold,
+            command_timeout=getattr(options, "timeout", None),
             auth_id=options.auth_id,
             web_app_factory=web_war_room,
         ) as server:
@@ -123,7 +131,7 @@ def serve_foreground(options: argparse.Namespace) -> int:
             while not stop.wait(0.5):
                 pass
             print("Stopping: waiting for running commands, then saving.", flush=True)
-    except (ServeError, StateFolderError) as error:
+    except (ServeError, StateFolderError, ConfineError) as error:
         print(f"make server: {error}", file=sys.stderr)
         return 2
     print("Stopped.", flush=True)

@@ -18,6 +18,7 @@ from typing import Any
 
 from werkzeug.serving import ThreadedWSGIServer
 
+from xsoar_local.engine.confine import Limits
 from xsoar_local.httpserve import PlainLogHandler, is_loopback, local_tls
 from xsoar_local.server.api import SessionCheck, WSGIApp, make_app
 from xsoar_local.server.core import ServerCore
@@ -73,6 +74,7 @@ def run_server(
     tls: bool = False,
     allow_remote: bool = False,
     warm: bool = True,
+    command_timeout: float | None = None,
     auth_id: str = "1",
     environ: Mapping[str, str] | None = None,
     engine_env: Mapping[str, str] | None = None,
@@ -88,7 +90,9 @@ def run_server(
     if isinstance(port, bool) or not 0 <= int(port) <= 65535:
         raise ServeError(f"--port must be 0 (any free port) to 65535, not {port!r}")
     environ = os.environ if environ is None else environ
-    core = ServerCore(state_dir, warm=warm, engine_env=engine_env)
+    # the time limit: `command_timeout` (--timeout), else XSOAR_LOCAL_TIMEOUT, else the default
+    timeout = Limits.from_environment(environ, timeout=command_timeout).timeout
+    core = ServerCore(state_dir, warm=warm, command_timeout=timeout, engine_env=engine_env)
     with core:
         api_key, key_source = core.state.api_key(dict(environ))
         app = make_app(core, api_key, auth_id=auth_id, web_app_factory=web_app_factory, session_check=session_check)
