@@ -50,6 +50,7 @@ MEMORY_VARIABLE = "XSOAR_LOCAL_MEMORY_MB"
 PROCESSES_VARIABLE = "XSOAR_LOCAL_MAX_PROCESSES"
 PARALLEL_VARIABLE = "XSOAR_LOCAL_MAX_PARALLEL"
 SANDBOX_VARIABLE = "XSOAR_LOCAL_SANDBOX"
+SHARE_VARIABLE = "XSOAR_LOCAL_SANDBOX_SHARE"
 
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_MEMORY_MB = 2048
@@ -127,6 +128,7 @@ class Limits:
     max_processes: int = DEFAULT_MAX_PROCESSES  # processes (and threads) of one command at once
     max_parallel: int = DEFAULT_MAX_PARALLEL  # commands running at once in this engine; the rest wait
     sandbox: bool = True  # Landlock and dropped capabilities where the system offers them
+    share: tuple[str, ...] = ()  # folders content may read and write besides its own (like a container's volume)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None, *, timeout: float | None = None) -> Limits:
@@ -143,6 +145,7 @@ class Limits:
             max_processes=_setting(environ, PROCESSES_VARIABLE, DEFAULT_MAX_PROCESSES, int),
             max_parallel=_setting(environ, PARALLEL_VARIABLE, DEFAULT_MAX_PARALLEL, int),
             sandbox=sandbox not in ("off", "0", "false", "no"),
+            share=tuple(path for path in environ.get(SHARE_VARIABLE, "").split(os.pathsep) if path.strip()),
         )
 
 
@@ -188,7 +191,7 @@ class Box:
             max_processes=limits.max_processes,
             sandbox=limits.sandbox,
             read=tuple(read),
-            write=(str(workdir),),
+            write=(str(workdir), *limits.share),
             home=str(workdir),
         )
 
