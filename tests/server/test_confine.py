@@ -103,7 +103,7 @@ def test_memory_past_the_limit_is_an_error_entry(server: RunningServer, monkeypa
 
 def test_content_cannot_read_the_servers_key_secrets_or_environment(tmp_path: Path) -> None:
     """Given a server whose key is kept in STATE/api-key, with an instance-state file and server.json beside it
-    When a script it runs tries to read each of them and the server's /proc/<pid>/environ (and its own code)
+    When a script it runs tries to read each of them, the server's /proc/<pid>/environ and cmdline, and its own code
     Then it reads its own code, and every one of the server's files is refused"""
     assert landlock_abi() > 0, "this machine offers Landlock: the box must be on here (see README)"
     state = tmp_path / "state"
@@ -119,6 +119,7 @@ def test_content_cannot_read_the_servers_key_secrets_or_environment(tmp_path: Pa
             state / "server.json": False,
             instances / "Lighthouse_main.json": False,
             Path(f"/proc/{os.getpid()}/environ"): False,
+            Path(f"/proc/{os.getpid()}/cmdline"): False,  # where secret options show, as in `ps`
         }
         assert (state / "api-key").read_text().strip() == running.api_key, "the key is kept in the state folder"
         seen = {path: answer(execute(running, f"!BoxProbe read path={path}")) for path in targets}

@@ -87,7 +87,17 @@ SYSTEM_READ = (
     "/etc/ld.so.conf",
     "/etc/ld.so.conf.d",
     "/etc/alternatives",
-    "/proc",
+    # its own /proc/<pid> and the machine-wide figures, never other processes' (the server's command line and
+    # environment among them)
+    "/proc/self",
+    "/proc/cpuinfo",
+    "/proc/meminfo",
+    "/proc/loadavg",
+    "/proc/stat",
+    "/proc/uptime",
+    "/proc/version",
+    "/proc/filesystems",
+    "/proc/sys/kernel/osrelease",
     "/sys/devices/system/cpu",
 )
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
@@ -440,13 +450,16 @@ def _landlock(box: Box, abi: int) -> None:
         os.close(ruleset)
 
 
-def _drop_capabilities() -> None:
+def _last_capability() -> int:
+    with contextlib.suppress(OSError, ValueError):
+        return int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+    return 63
+
+
+def _drop_capabilities(last: int) -> None:
     """As root: no capability left, none to regain by exec (bounding set emptied), so uid 0 is an ordinary uid
     to the sandbox. (Files owned by root stay root's: the Landlock rules decide which of them are reachable.)"""
     libc = _c()
-    last = 40
-    with contextlib.suppress(OSError, ValueError):
-        last = int(Path("/proc/sys/kernel/cap_last_cap").read_text())
     for capability in range(last + 1):
         libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0)
     libc.prctl(_PR_CAP_AMBIENT, _PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0)
@@ -481,23 +494,35 @@ def enter(box: Box) -> None:
     if box.cgroup:
         with contextlib.suppress(OSError):
             (Path(box.cgroup) / "cgroup.procs").write_text(f"{os.getpid()}\n")
-    memory = box.memory_mb * 1024 * 1024
-    resource.setrlimit(resource.RLIMIT_AS, (memory, memory))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    _lower_limit(resource.RLIMIT_AS, box.memory_mb * 1024 * 1024)
+    _lower_limit(resource.RLIMIT_CORE, 0)
     if not box.cgroup and os.getuid() != 0 and sys.platform.startswith("linux"):
         # RLIMIT_NPROC counts every task of the uid: this command may start max_processes more than there are.
-        allowed = _user_tasks() + box.max_processes
-        resource.setrlimit(resource.RLIMIT_NPROC, (allowed, allowed))
+        _lower_limit(resource.RLIMIT_NPROC, _user_tasks() + box.max_processes)
     if box.home:
         for name in ("HOME", "TMPDIR", "TEMP", "TMP"):
             os.environ[name] = box.home
+        import tempfile
+
+        tempfile.tempdir = None  # a warm worker's tempfile may have chosen its folder already
     if not box.sandbox:
         return
+    last_capability = _last_capability()  # read while /proc/sys is still reachable
     abi = landlock_abi()
     if abi:
         _landlock(box, abi)
     if os.geteuid() == 0 and sys.platform.startswith("linux"):
-        _drop_capabilities()
+        _drop_capabilities(last_capability)
+
+
+def _lower_limit(which: int, value: int) -> None:
+    """Set a resource limit to `value`, or to the hard limit when that is lower already."""
+    import resource
+
+    _, hard = resource.getrlimit(which)
+    if hard != resource.RLIM_INFINITY:
+        value = min(value, hard)
+    resource.setrlimit(which, (value, value))
 
 
 def sandbox_description() -> str:
