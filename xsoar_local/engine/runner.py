@@ -21,15 +21,12 @@ from xsoar_local.engine.entries import LogEntry, crash_entry, entry_contexts, is
 from xsoar_local.engine.integration import CommandSpec, Integration
 from xsoar_local.engine.sandbox import CHANNEL_FD_VARIABLE
 from xsoar_local.engine.warroom import check_args, parse_war_room, split_debug_mode
+from xsoar_local.errors import EngineError  # the engine's own failures: one class, the category's
 from xsoar_local.incident.store import Incident
 from xsoar_local.redact import Redactor
 from xsoar_local.runtime import DEFAULT_DESTINATION, REPO_ROOT, RuntimeTamperedError, read_verified
 
 DEFAULT_TIMEOUT = 300.0
-
-
-class EngineError(Exception):
-    """The engine itself could not run the command (not an error of the integration)."""
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,6 @@ from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
 from xsoar_local.engine.runner import (
     DEFAULT_TIMEOUT,
     CommandRun,
-    EngineError,
     JobRunner,
     _command_run,
     check_runtime,
@@ -39,8 +38,10 @@ from xsoar_local.engine.runner import (
 )
 from xsoar_local.engine.scripts import Script
 from xsoar_local.engine.state import InstanceState, MemoryInstanceState
-from xsoar_local.engine.warroom import ArgError, check_args, parse_war_room, split_debug_mode
+from xsoar_local.engine.warroom import check_args, parse_war_room, split_debug_mode
+from xsoar_local.errors import EngineError, XsoarLocalError
 from xsoar_local.incident.store import Incident
+from xsoar_local.redact import mask_error
 from xsoar_local.runtime import DEFAULT_DESTINATION
 
 MAX_DEPTH = 8  # nested executeCommand calls: deeper is a loop
@@ -390,10 +391,10 @@ class EngineSession:
             )
             try:
                 run = self.execute(name, dict(request.get("args") or {}), incident, depth=call.depth + 1)
-            except (CatalogError, InstanceError, ArgError, EngineError) as error:
+            except XsoarLocalError as error:  # the nested command could not run: the script reads why
                 if isinstance(error, CatalogError):
-                    return {"error": f"Unsupported Command : {name}: {error}"}
-                return {"entries": [{"Type": ERROR, "ContentsFormat": "text", "Contents": str(error)}]}
+                    return {"error": f"Unsupported Command : {name}: {mask_error(error)}"}
+                return {"entries": [{"Type": ERROR, "ContentsFormat": "text", "Contents": mask_error(error)}]}
             call.nested.append(run)
             brand, module = SCRIPTS_BRAND, name
             if run.instance:

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from xsoar_local.playbook.expressions import ExpressionError, Resolver, is_empty
-from xsoar_local.playbook.transformers import as_list, to_text
+from xsoar_local.errors import ContentError
+from xsoar_local.playbook.transformers import as_list, is_empty, to_text
+
+if TYPE_CHECKING:  # a Resolver evaluates filters with this module: the type alone goes the other way
+    from xsoar_local.playbook.expressions import Resolver
 
 Operator = Callable[[Any, Any, bool], bool]
 
 
-class ConditionError(Exception):
+class ConditionError(ContentError):
     """A condition is malformed or uses an operator the local runner does not know."""
 
 
@@ -121,7 +124,7 @@ def evaluate_check(check: Mapping[str, Any], resolver: Resolver) -> bool:
     try:
         left = resolver.operand(check.get("left") or {})
         right = resolver.operand(check.get("right") or {})
-    except ExpressionError as error:
+    except ContentError as error:  # the operand cannot be resolved (an ExpressionError)
         raise ConditionError(str(error)) from error
     if operator is None:
         assert scripts is not None

@@ -12,13 +12,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from xsoar_local.errors import ContentError
 from xsoar_local.incident.context import ContextPathError, get_path, longest_existing_prefix, set_path
+from xsoar_local.playbook.conditions import ConditionError, evaluate_condition
 from xsoar_local.playbook.transformers import TransformerError, apply_transformer, as_list, to_text
+from xsoar_local.playbook.transformers import is_empty as is_empty  # its home was here: importers keep working
 
 REFERENCE = re.compile(r"\$\{([^{}]*)\}")
 
 
-class ExpressionError(Exception):
+class ExpressionError(ContentError):
     """An argument value is malformed or uses something the local runner does not support."""
 
 
@@ -108,8 +111,6 @@ class Resolver:
         A filter names the item's fields by their full path (`root: File`, `left: File.Type`), so each item
         is checked in a view where the root holds just that item.
         """
-        from xsoar_local.playbook.conditions import ConditionError, evaluate_condition  # conditions use this module
-
         if not isinstance(filters, list):
             raise ExpressionError(f"`filters` must be a list of lists of checks, got {filters!r}")
         try:
@@ -155,11 +156,6 @@ class Resolver:
             whole = REFERENCE.fullmatch(text.strip())
             return self.lookup(whole.group(1) if whole else text)
         return self.argument(value)
-
-
-def is_empty(value: Any) -> bool:
-    """What XSOAR treats as empty: nothing, an empty string, an empty list or object."""
-    return value is None or value == "" or value == [] or value == {}
 
 
 def nearby_paths(view: Mapping[str, Any], path: str, limit: int = 5) -> list[str]:

@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from xsoar_local.errors import ContentError
 from xsoar_local.safeyaml import MAX_YAML_BYTES, YamlLimitError, load_yaml
 
 NONE_BRANCH = "#none#"
@@ -16,7 +17,7 @@ DEFAULT_BRANCH = "#default#"
 ERROR_BRANCH = "#error#"
 
 
-class PlaybookError(Exception):
+class PlaybookError(ContentError):
     """The playbook YAML cannot be used."""
 
 

@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from xsoar_local.errors import ContentError
 from xsoar_local.incident.store import Incident, view_for_expressions
 from xsoar_local.playbook.conditions import ConditionError, choose_branch
 from xsoar_local.playbook.expressions import ContentOperators, ExpressionError, Resolver, is_empty, nearby_paths
@@ -37,7 +38,7 @@ ERROR = "error"
 CONTINUED = "error (continued)"  # failed, but `continueonerror` let the run go on
 
 
-class TaskError(Exception):
+class TaskError(ContentError):
     """A task could not run or its command returned an error (whose entries still reach the War Room)."""
 
     def __init__(

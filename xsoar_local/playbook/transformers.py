@@ -6,11 +6,18 @@ import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from xsoar_local.errors import ContentError
+
 Transformer = Callable[[Any, Mapping[str, Any]], Any]
 
 
-class TransformerError(Exception):
+class TransformerError(ContentError):
     """A transformer is unknown or got arguments it cannot use."""
+
+
+def is_empty(value: Any) -> bool:
+    """What XSOAR treats as empty: nothing, an empty string, an empty list or object."""
+    return value is None or value == "" or value == [] or value == {}
 
 
 def as_list(value: Any) -> list[Any]:

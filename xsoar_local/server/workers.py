@@ -24,12 +24,13 @@ from typing import IO, Any
 from xsoar_local.engine.confine import LIMITER, Box, Limits, kill_group
 from xsoar_local.engine.entries import LogEntry, crash_entry
 from xsoar_local.engine.runner import RequestHandler, child_environment
+from xsoar_local.errors import EngineError
 from xsoar_local.runtime import DEFAULT_DESTINATION
 
 DEFAULT_TIMEOUT = 300.0
 
 
-class WorkerError(Exception):
+class WorkerError(EngineError):
     """The worker process could not be started or died."""
 
 
