@@ -162,3 +162,18 @@ def test_content_cannot_read_the_callers_files_or_environment(
         assert outcome.contents["read"] is readable, f"{path}: {outcome.contents}"
         if not readable:
             assert "PermissionError" in outcome.contents["error"], outcome.contents
+
+
+def test_with_the_sandbox_off_content_reads_what_the_user_can(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Given XSOAR_LOCAL_SANDBOX=off (what a system without Landlock gets, as the README says)
+    When a script reads a 0600 file of the user running xsoar-local
+    Then it reads it: only the limits and the group kill apply"""
+    monkeypatch.setenv("XSOAR_LOCAL_SANDBOX", "off")
+    secret = tmp_path / "api-key"
+    secret.write_text("K3Y\n", encoding="utf-8")
+    secret.chmod(0o600)
+    outcome = box_probe(capsys, tmp_path / "state", f"read path={secret}")
+    assert outcome.status == 0, outcome.err or outcome.entries
+    assert outcome.contents == {"read": True, "bytes": 4, "text": "K3Y\n"}, outcome.contents
