@@ -264,12 +264,17 @@ def _cgroup_pids(cgroup: str) -> list[int]:
         return []
 
 
-def kill_group(pid: int | None, box: Box | None = None) -> None:
+def kill_group(pid: int | None, box: Box | None = None, *, unreaped: bool = False) -> None:
     """Kill the command's process group (led by `pid`) and every process still in its cgroup, then remove the
-    cgroup. Call it whenever the command ends, normally or not: what it started must not outlive it."""
+    cgroup. Call it whenever the command ends, normally or not: what it started must not outlive it.
+    `unreaped`: `pid` is known not to be reaped yet, so it is killed by its pid too (it may not lead its group
+    yet if it was stopped the moment it started)."""
     if pid is not None and pid > 0:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(pid, signal.SIGKILL)
+        if unreaped:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.kill(pid, signal.SIGKILL)
     if box is None or not box.cgroup:
         return
     # A process that left the group (setsid) is still in the cgroup; killed ones leave it as they exit.

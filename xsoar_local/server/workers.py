@@ -146,7 +146,7 @@ class Worker:
                 try:
                     finished = pending.done.wait(timeout)
                     if not finished and pending.pid is not None:
-                        kill_group(pending.pid)
+                        kill_group(pending.pid, unreaped=True)  # not done: the worker has not reaped it
                         pending.done.wait(5)
                 finally:
                     with self._lock:
