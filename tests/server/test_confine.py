@@ -101,6 +101,20 @@ def test_memory_past_the_limit_is_an_error_entry(server: RunningServer, monkeypa
     assert "MemoryError" in entries[0]["contents"], entries
 
 
+def test_a_command_cannot_start_more_processes_than_allowed(
+    server: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given XSOAR_LOCAL_MAX_PROCESSES=5
+    When a script run by the server tries to start 10 children
+    Then starting them fails before the fifth, with the system's error, and none is left running"""
+    monkeypatch.setenv("XSOAR_LOCAL_MAX_PROCESSES", "5")
+    seconds = unique_seconds()
+    result = answer(execute(server, f"!BoxProbe spawn count=10 seconds={seconds}"))
+    assert result["started"] < 5, f"the command started {result['started']} processes despite the limit of 5"
+    assert "Error" in result["error"], result
+    assert running_sleepers(seconds) == []
+
+
 def test_content_cannot_read_the_servers_key_secrets_or_environment(tmp_path: Path) -> None:
     """Given a server whose key is kept in STATE/api-key, with an instance-state file and server.json beside it
     When a script it runs tries to read each of them, the server's /proc/<pid>/environ and cmdline, and its own code
