@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import json
 import math
 import os
@@ -347,7 +346,7 @@ _libc: Any = None
 def _c() -> Any:
     global _libc
     if _libc is None:
-        _libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
+        _libc = ctypes.CDLL(None, use_errno=True)  # this process's own symbols, libc's among them
         _libc.syscall.restype = ctypes.c_long
         _libc.prctl.restype = ctypes.c_int
     return _libc
