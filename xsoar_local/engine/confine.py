@@ -234,11 +234,21 @@ def _cgroup_bases() -> Iterator[Path]:
             yield root
 
 
+def _remove_orphans(base: Path) -> None:
+    """Remove the empty cgroups of engines that are gone (killed before they could remove their own)."""
+    for path in base.glob("xsoar-local-*-*"):
+        creator = path.name.split("-")[2]
+        if creator.isdigit() and not Path(f"/proc/{creator}").exists():
+            with contextlib.suppress(OSError):
+                path.rmdir()  # refused while a process is still in it
+
+
 def _new_cgroup(max_processes: int) -> Path | None:
     if os.name != "posix" or os.geteuid() != 0:
         return None
     for base in _cgroup_bases():
-        path = base / f"xsoar-local-{uuid.uuid4().hex[:12]}"
+        _remove_orphans(base)
+        path = base / f"xsoar-local-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         try:
             path.mkdir()
         except OSError:
