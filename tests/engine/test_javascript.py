@@ -416,3 +416,26 @@ def test_execute_command_with_non_object_arguments_fails_the_script() -> None:
     assert seen == [], "nothing should reach the engine"
     assert [entry["Type"] for entry in result["entries"]] == [4], result["entries"]
     assert "takes its arguments as an object" in result["entries"][0]["Contents"], result["entries"]
+
+
+@pytest.mark.parametrize(
+    ("name", "variable", "value", "words"),
+    [
+        pytest.param("Forever", "XSOAR_LOCAL_TIMEOUT", "1", "did not finish within 1 seconds", id="time"),
+        pytest.param("Hog", "XSOAR_LOCAL_MEMORY_MB", "32", "32 MB memory limit", id="memory"),
+    ],
+)
+def test_the_engine_s_limit_settings_apply(
+    monkeypatch: pytest.MonkeyPatch, name: str, variable: str, value: str, words: str
+) -> None:
+    """
+    Given the engine's limit variable set (as for every command), and no limit passed by the caller
+    When a runaway script runs
+    Then that setting stops it, with an error entry naming it
+    """
+    monkeypatch.setenv(variable, value)
+
+    stopped = run(name)
+
+    assert stopped["crashed"] is True, stopped
+    assert words in stopped["entries"][0]["Contents"], stopped["entries"]

@@ -9,11 +9,9 @@ copy of it (runner.py says how, and how the time and memory limits are enforced)
 """
 
 from xsoar_local.engine.javascript.runner import (
-    DEFAULT_MEMORY_LIMIT,
-    DEFAULT_TIMEOUT,
     JavaScriptRuntimeError,
     run_javascript,
     run_job,
 )
 
-__all__ = ["DEFAULT_MEMORY_LIMIT", "DEFAULT_TIMEOUT", "JavaScriptRuntimeError", "run_javascript", "run_job"]
+__all__ = ["JavaScriptRuntimeError", "run_javascript", "run_job"]

@@ -6,10 +6,13 @@ in a fork of this process, so it gets its own copy of that context with CommonSe
 nothing is parsed again, and whatever a command changes (globals, prototypes) dies with its fork. The parent
 never runs JavaScript after preparing, so the prepared context stays as CommonServer.js left it.
 
-Limits: memory is QuickJS's own limit on the command's runtime; time is wall time, enforced by the parent,
-which kills the fork at the deadline (QuickJS's CPU-time limit cannot be used: the binding refuses calls into
-Python, which `executeCommand` needs, while one is set). The context has no file, network or process access:
-the binding's bare context has only the ECMAScript built-ins, and glue.js adds nothing that reaches the machine.
+Limits (the engine's, xsoar_local.engine.confine): memory (XSOAR_LOCAL_MEMORY_MB) is QuickJS's own limit on the
+command's JavaScript heap; time (the engine's timeout) is wall time, enforced by the parent, which kills the fork
+at the deadline (QuickJS's CPU-time limit cannot be used: the binding refuses calls into Python, which
+`executeCommand` needs, while one is set); each command holds one of the engine's parallel places. The context
+has no file, network or process access (the binding's bare context has only the ECMAScript built-ins, and glue.js
+adds nothing that reaches the machine), so the fork needs no Landlock box; an address-space limit would count
+the caller's whole copied memory, so the heap limit stands in for it.
 """
 
 from __future__ import annotations
@@ -30,14 +33,14 @@ from typing import Any
 # thread pool, and this module forks.
 import _quickjs
 
+from xsoar_local.engine.confine import LIMITER, Limits
 from xsoar_local.engine.entries import LogEntry, crash_entry
 from xsoar_local.engine.javascript.child import CommandState, decode
 from xsoar_local.engine.javascript.results import entries_of, thrown_entry
 from xsoar_local.errors import EngineError
 from xsoar_local.runtime import DEFAULT_DESTINATION, RuntimeTamperedError, read_verified_file, sha256_of
 
-DEFAULT_TIMEOUT = 300.0
-DEFAULT_MEMORY_LIMIT = 256 * 1024 * 1024
+MB = 1024 * 1024
 COMMON_SERVER = "CommonServer.js"
 RequestHandler = Callable[[dict[str, Any]], dict[str, Any]]
 
@@ -86,8 +89,8 @@ def run_javascript(
     last_run: Mapping[str, Any] | None = None,
     supported_commands: Mapping[str, Any] | None = None,
     on_request: RequestHandler | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
-    memory_limit: int = DEFAULT_MEMORY_LIMIT,
+    timeout: float | None = None,
+    memory_limit: int | None = None,
     runtime_dir: Path = DEFAULT_DESTINATION,
 ) -> dict[str, Any]:
     """Run one JavaScript script (or integration command) and return what it produced.
@@ -102,8 +105,11 @@ def run_javascript(
       on_request: answers `executeCommand`: called with {"type": "executeCommand", "command", "args",
         "context", "incident"}, returns {"entries": [...], "context": {...}} or {"error": "..."} (the Python
         sandbox's channel protocol, so the engine's handler serves both languages);
-      timeout: wall seconds, nested commands included; memory_limit: bytes for the script's JavaScript heap;
+      timeout: wall seconds, nested commands included (default: the engine's, XSOAR_LOCAL_TIMEOUT or 300);
+      memory_limit: bytes for the script's JavaScript heap (default: XSOAR_LOCAL_MEMORY_MB, else 2048 MB);
       runtime_dir: the installed runtime holding CommonServer.js (checked against its pinned digest each run).
+    Like every command it holds one of the engine's parallel places (XSOAR_LOCAL_MAX_PARALLEL) while it runs;
+    its nested commands run on that place.
 
     Returns the Python sandbox's result shape: `entries`, `raw_results` (the returned value, for transformers
     and filters), `logs` ([{level, message}]), `context` (after setContext and nested commands),
@@ -117,6 +123,7 @@ def run_javascript(
     except RuntimeTamperedError as error:
         raise JavaScriptRuntimeError(str(error)) from error
     prepared = prepared_context(common_server)
+    limits = Limits.from_environment(timeout=timeout)
     job = {
         "name": name,
         "code": code,
@@ -130,14 +137,17 @@ def run_javascript(
         "last_run": dict(last_run or {}),
         "supported_commands": dict(supported_commands or {}),
     }
-    return _run_forked(prepared, job, on_request, timeout, memory_limit)
+    heap = memory_limit if memory_limit is not None else limits.memory_mb * MB
+    with LIMITER.slot(limits):  # waiting in line does not count against the time limit
+        lent = LIMITER.lend(on_request) if on_request is not None else None
+        return _run_forked(prepared, job, lent, limits.timeout, heap)
 
 
 def run_job(
     job: Mapping[str, Any],
     *,
     on_request: RequestHandler | None = None,
-    timeout: float = DEFAULT_TIMEOUT,
+    timeout: float | None = None,
     **_python_only: Any,
 ) -> tuple[dict[str, Any], list[LogEntry]]:
     """`run_javascript` behind the engine's JobRunner seam (`engine.runner.run_in_child`'s signature): the same
@@ -162,7 +172,7 @@ def run_job(
         supported_commands=job.get("supported_commands"),
         on_request=on_request,
         timeout=timeout,
-        memory_limit=int(job.get("memory_limit") or DEFAULT_MEMORY_LIMIT),
+        memory_limit=int(job["memory_limit"]) if job.get("memory_limit") else None,
         runtime_dir=Path(str(job.get("runtime_dir") or DEFAULT_DESTINATION)),
     )
     return result, []
@@ -181,6 +191,7 @@ def _run_forked(
             # nothing of the caller's stays open here: its sockets, files, and other commands' pipes (whose
             # reader would otherwise wait on this copy for an end of input)
             _close_other_fds((to_child_read, to_parent_write))
+            os.setsid()  # a process group of its own, as every command has
             try:
                 _child(prepared, job, memory_limit, _Lines(to_child_read), to_parent_write)
             except BaseException as error:  # reported as the engine's crash, never raised into a copy of the caller
@@ -309,7 +320,7 @@ def _out_of_memory(outcome: Mapping[str, Any]) -> bool:
 
 
 def _memory_message(name: str, memory_limit: int) -> str:
-    megabytes = memory_limit / (1024 * 1024)
+    megabytes = memory_limit / MB
     return f"The script {name} used more than its {megabytes:g} MB memory limit; the engine stopped it."
 
 
