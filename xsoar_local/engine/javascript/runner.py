@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import resource
 import select
 import signal
 import threading
@@ -191,7 +193,11 @@ def _run_forked(
             # nothing of the caller's stays open here: its sockets, files, and other commands' pipes (whose
             # reader would otherwise wait on this copy for an end of input)
             _close_other_fds((to_child_read, to_parent_write))
-            os.setsid()  # a process group of its own, as every command has
+            # a backstop if this call never gets to kill the fork (its process killed outright): CPU time never
+            # runs ahead of wall time, so this fires only after the deadline, and ends an endless loop for good
+            cpu = math.ceil(timeout) + 1
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # SIGXCPU's default action would dump core
             try:
                 _child(prepared, job, memory_limit, _Lines(to_child_read), to_parent_write)
             except BaseException as error:  # reported as the engine's crash, never raised into a copy of the caller
