@@ -33,6 +33,7 @@ from typing import Any, NoReturn
 from xsoar_local.engine import codecache
 from xsoar_local.engine.demisto_api import Channel, ServerDemisto
 from xsoar_local.engine.entries import ERROR, LogEntry, crash_entry
+from xsoar_local.engine.prepared import take_prepared
 from xsoar_local.runtime import RuntimeTamperedError, read_verified
 
 CHANNEL_FD_VARIABLE = "XSOAR_LOCAL_CHANNEL_FD"
@@ -151,17 +152,30 @@ def _execute(demisto: ServerDemisto, job: dict[str, Any], verified: dict[str, by
     sys.modules["demistomock"] = demisto  # type: ignore[assignment]
     namespace: dict[str, Any] = {"__name__": "builtins", "__builtins__": __builtins__, "demisto": demisto}
     layers = [runtime / "CommonServerPython.py"]
+    # In a fork of a warm worker, CSP's module body already ran in the worker: only the statements that read
+    # the command's state run again, now with this command's `demisto` (see engine/prepared.py).
+    prepared = take_prepared(str(layers[0]), verified)
+    if prepared is not None:
+        namespace = prepared.namespace
+        namespace["demisto"] = demisto
+        for statement in prepared.per_command:
+            exec(statement, namespace)  # the verified runtime's own statements
+        _register_module(layers.pop(), namespace)
     if job.get("use_csup", True):
         layers.append(runtime / "CommonServerUserPython.py")
     prefer_stdlib_distutils()
     for layer in layers:
         exec(compile_runtime(str(layer), verified[layer.name]), namespace)  # the server's (verified) runtime
-        module = types.ModuleType(layer.stem)
-        module.__dict__.update(namespace)
-        module.__name__ = layer.stem
-        sys.modules[layer.stem] = module  # a stray `import CommonServerPython` still finds it
+        _register_module(layer, namespace)
     exec(compile_content(job), namespace)  # running the content is the point
     return namespace
+
+
+def _register_module(layer: Path, namespace: dict[str, Any]) -> None:
+    module = types.ModuleType(layer.stem)
+    module.__dict__.update(namespace)
+    module.__name__ = layer.stem
+    sys.modules[layer.stem] = module  # a stray `import CommonServerPython` still finds it
 
 
 def run_job(job: dict[str, Any], channel: Channel | None = None) -> dict[str, Any]:
