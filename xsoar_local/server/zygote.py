@@ -81,6 +81,11 @@ def warm_requests() -> bool:
         prepared = session.prepare_request(request)
         with contextlib.suppress(Exception):  # older requests lack this method; the warm-up is only a help
             adapter.get_connection_with_tls_context(prepared, verify=True)
+        # What Session.request does with the settings before sending: its Mapping checks walk every subclass
+        # of Mapping once per type (thousands once CommonServerPython is loaded) unless cached here.
+        with contextlib.suppress(Exception):
+            session.merge_environment_settings(prepared.url, {}, None, None, None)
+            session.merge_environment_settings(prepared.url, {"http": ""}, False, True, None)
     return True
 
 
@@ -329,9 +334,9 @@ def main() -> int:
     # Ctrl-C in the server's terminal reaches this process group too; the server decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     preload()
-    warm_requests()
     if len(sys.argv) > 1:
         warm_runtime(Path(sys.argv[1]))
+    warm_requests()  # after the runtime: its classes are part of what the first-use caches cover
     _emit({"id": "", "event": "ready", "pid": os.getpid()})
     return serve()
 
