@@ -323,7 +323,16 @@ class EngineSession:
         return self._transform_one(script, value, args, incident)
 
     def _transform_one(self, script: Script, value: Any, args: Mapping[str, Any], incident: Incident) -> Any:
-        run = self.run_script(script, check_args(script.spec, {**args, "value": value}), incident, kind="transformer")
+        # The server hands a transformer its value as it is, empty or not (LastArrayElement turns null into []):
+        # `value` is exempt from the required-argument check and never made a string.
+        spec = replace(
+            script.spec,
+            arguments=tuple(
+                replace(arg, required=False) if arg.name == "value" else arg for arg in script.spec.arguments
+            ),
+        )
+        checked = {**check_args(spec, {key: item for key, item in args.items() if key != "value"}), "value": value}
+        run = self.run_script(script, checked, incident, kind="transformer")
         if run.is_error:
             raise EngineError(f"transformer {script.name}: {'; '.join(run.error_messages)}")
         return _returned_value(run)

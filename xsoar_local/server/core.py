@@ -42,6 +42,7 @@ from xsoar_local.incident.state import StateStore
 from xsoar_local.incident.store import Incident, view_for_expressions
 from xsoar_local.playbook.expressions import Resolver
 from xsoar_local.playbook.integrations import EngineExecutor
+from xsoar_local.playbook.library import CatalogContent
 from xsoar_local.playbook.model import Playbook
 from xsoar_local.playbook.runner import (
     CONTINUED,
@@ -718,7 +719,8 @@ class ServerCore:
             return outcome
 
         try:
-            run = PlaybookRunner(execute, on_task=on_task, operators=executor.operators).run(
+            content = CatalogContent(session.catalog, session.instances)
+            run = PlaybookRunner(execute, on_task=on_task, operators=executor.operators, content=content).run(
                 playbook, _StoredIncident(self, inv_id)
             )
         except Exception as error:  # a bug must still end the run, not leave it "inprogress" forever
