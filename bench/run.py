@@ -8,9 +8,13 @@
 3. Cold start: one command end to end in fresh processes, as `make run` does, against the same bare request
    in a fresh `python -c` process; medians of a few runs, and their ratio.
 4. Warm execution: one War Room command through the local server (`POST /entry/execute/sync`, HTTP round trip
-   included, warm workers) against the in-process call (interleaved) and the cold engine child of section 3.
+   included, warm workers) against the in-process call (interleaved, in several runs) and the cold engine child
+   of section 3.
+5. Done when (issue #19): every figure of the issue as a ratio of two sides measured alternately in this run,
+   with its target (bench/donewhen.py); a figure whose feature the checkout lacks is reported as skipped.
 
-    python -m bench.run [--markdown docs/benchmark.md] [--overhead-runs N] [--cold-runs N] [--warm-runs N]
+    python -m bench.run [--markdown docs/benchmark.md] [--overhead-runs N] [--cold-runs N] [--warm-runs N] ...
+    (python -m bench.run --help lists the counts of every figure)
 
 Exit status 1 if the integration spent more calls than the floor.
 """
