@@ -457,7 +457,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--parallel-rounds", type=int, default=1, help="test-playbooks runs per -j (default 1)")
     parser.add_argument("--incidents", type=int, default=10_000, help="incidents in the big state (default 10000)")
     parser.add_argument("--scale-runs", type=int, default=50, help="commands per state size (default 50)")
-    parser.add_argument("--seed-budget", type=float, default=600, help="seconds allowed to create them (default 600)")
+    parser.add_argument("--seed-budget", type=float, default=300, help="seconds allowed to create them (default 300)")
     parser.add_argument("--script-runs", type=int, default=50, help="JavaScript and Python commands (default 50)")
     parser.add_argument("--markdown", type=Path, help="also write the figures as markdown to this file")
     options = parser.parse_args(argv)
