@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from xsoar_local.engine.runner import run_in_child
 from xsoar_local.runtime import DEFAULT_DESTINATION
 
@@ -29,8 +31,9 @@ def script_job(folder: Path, code: str, args: dict[str, Any] | None = None) -> d
     }
 
 
-def test_atexit_handlers_and_running_threads_still_finish(tmp_path: Path) -> None:
-    """Given a script that registers an atexit handler and leaves a non-daemon thread writing a file,
+def test_atexit_handlers_and_running_threads_still_finish(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given a script that registers an atexit handler and leaves a non-daemon thread writing a file (in a folder
+    shared with its sandbox),
     When it runs in a cold child,
     Then both files are written before run_in_child returns, and the result came back."""
     code = (
@@ -43,6 +46,7 @@ def test_atexit_handlers_and_running_threads_still_finish(tmp_path: Path) -> Non
         "threading.Thread(target=later).start()\n"
         "demisto.results('started')\n"
     )
+    monkeypatch.setenv("XSOAR_LOCAL_SANDBOX_SHARE", str(tmp_path))  # the marks' folder, outside the command's box
     result, _raw = run_in_child(script_job(tmp_path, code, {"folder": str(tmp_path)}))
     assert [entry["Contents"] for entry in result["entries"]] == ["started"], result
     assert (tmp_path / "atexit").read_text() == "ran", "the code's atexit handler did not run"

@@ -116,3 +116,20 @@ def test_another_interpreter_or_file_name_never_matches(runtime: tuple[Path, str
     assert (first.co_filename, second.co_filename) == (filename, other)
     assert entry_path(folder, filename, GENUINE) != entry_path(folder, other, GENUINE)
     assert len(list(folder.glob("*.code"))) == 2
+
+
+def test_the_engine_writes_the_entry_a_sandboxed_child_only_reads(
+    runtime: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given the engine's parent preparing the cache before it starts a child (`ensure`),
+    When the child asks for the code with compiling made impossible (as it may read the cache but not write it),
+    Then it gets the genuine code from the entry the parent wrote."""
+    folder, filename = runtime
+    codecache.ensure(filename, GENUINE, folder)
+    assert entry_path(folder, filename, GENUINE).is_file(), "the parent wrote no entry"
+
+    def no_compiling(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the child compiled from source although the parent prepared the entry")
+
+    monkeypatch.setattr(codecache, "compile", no_compiling, raising=False)
+    assert value_of(codecache.compiled(filename, GENUINE, folder)) == "genuine"

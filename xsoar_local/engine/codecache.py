@@ -16,10 +16,12 @@ so the compiled form is cached here, under rules that keep the same guarantee:
   regular file owned by the user, not writable by group or others. Both are checked on the open descriptors, so
   nothing can be swapped in between the check and the read. Entries are written to a fresh file and renamed into
   place, so a reader never sees half of one.
-- What this does not stop: a process running as the same user can write an entry with a matching header and
-  code of its own. Such a process can equally change the toolkit's code or its virtual environment, which every
-  run imports; the user's own write access is the boundary, as for those. Content confined to another user (or
-  a sandbox without write access to this folder) cannot write it.
+- Entries are written by the engine's own processes: the parent before it starts a cold child (`ensure`), and
+  a warm worker before it forks. Content runs in a sandbox (`engine.confine`) that may read the runtime folder but
+  write only its job folder, so content cannot write an entry.
+- What this does not stop: a process running as the same user outside the sandbox (or with the sandbox off) can
+  write an entry with a matching header and code of its own. Such a process can equally change the toolkit's code
+  or its virtual environment, which every run imports; the user's own write access is the boundary, as for those.
 
 Where these rules cannot be checked (no `geteuid`, no `O_NOFOLLOW`), nothing is cached: the code is compiled.
 Re-installing the runtime (`make runtime`) replaces its folder, and this cache with it.
@@ -69,7 +71,7 @@ def _private(status: os.stat_result, kind: int) -> bool:
 def _open_folder(folder: Path, create: bool) -> int | None:
     """A descriptor of the cache folder if it passes the ownership rules (see the module doc), else None."""
     if create:
-        with contextlib.suppress(FileExistsError):
+        with contextlib.suppress(OSError):  # there already, or not ours to make (a sandboxed child reads only)
             os.mkdir(folder, 0o700)
     try:
         descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
@@ -116,6 +118,29 @@ def _store(folder: int, name: str, key: bytes, code: types.CodeType) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary, dir_fd=folder)
         raise
+
+
+def ensure(filename: str, source: bytes, folder: Path) -> None:
+    """Write the entry for `source` (verified bytes) unless one is there: the engine calls this before it starts
+    a sandboxed child, which may read the cache but not write it. A broken entry found here is left to the
+    reader's checks (it compiles from source and, where it may, rewrites it)."""
+    if not _SUPPORTED:
+        return
+    key = cache_key(filename, source)
+    name = key.hex() + ".code"
+    descriptor = _open_folder(folder, create=True)
+    if descriptor is None:
+        return
+    try:
+        try:
+            os.stat(name, dir_fd=descriptor, follow_symlinks=False)
+        except FileNotFoundError:
+            with contextlib.suppress(OSError):
+                _store(descriptor, name, key, compile(source, filename, "exec"))
+        except OSError:
+            pass
+    finally:
+        os.close(descriptor)
 
 
 def compiled(filename: str, source: bytes, folder: Path | None) -> types.CodeType:
