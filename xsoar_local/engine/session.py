@@ -349,6 +349,9 @@ class EngineSession:
         if run.is_error:
             raise EngineError(f"filter {script.name}: {'; '.join(run.error_messages)}")
         value = _returned_value(run)
+        if isinstance(value, list) and len(value) == 1:
+            # A returned list is one entry per item: IsInCidrRanges answers ['True'] for its one `left` item.
+            value = value[0]
         return value is True or str(value).strip().lower() == "true"
 
     def is_content_script(self, name: str, tag: str | None = None) -> bool:

@@ -67,7 +67,10 @@ class Resolver:
         """A `complex` value: `root` plus `accessor`, then the transformers in order."""
         if not isinstance(raw, Mapping) or not raw.get("root"):
             raise ExpressionError(f"a complex value needs a `root`, got {raw!r}")
-        root = str(raw["root"])
+        root = str(raw["root"]).strip()
+        # The playbook editor also writes the root as a reference (`root: ${ips}`); the server reads it as the path.
+        wrapped = REFERENCE.fullmatch(root)
+        root = wrapped.group(1).strip() if wrapped else root
         path = f"{root}.{raw['accessor']}" if raw.get("accessor") else root
         if raw.get("filters"):
             value = self._filtered(root, raw["filters"], raw.get("accessor"), path)
@@ -85,6 +88,9 @@ class Resolver:
             try:
                 if self.scripts is not None and self.scripts.has(operator, "transformer"):
                     value = self.scripts.transform(operator, value, args)
+                    # A script's list result is one entry per item, so an empty list is no result at all
+                    # (FirstArrayElement/LastArrayElement on `[]` give a value that is not defined).
+                    value = None if value == [] else value
                 else:
                     value = apply_transformer(operator, value, args)
             except TransformerError as error:

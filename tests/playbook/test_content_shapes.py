@@ -1,0 +1,133 @@
+"""Shapes public content writes that the server accepts: a `complex` root written as a reference, a transformer
+script whose result is an empty list, and a filter script that returns a one-item list."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from xsoar_local.cli import main
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def _script(pack: Path, name: str, kind: str, tags: list[str], args: list[str], code: str) -> None:
+    spec = {
+        "commonfields": {"id": name, "version": -1},
+        "name": name,
+        "script": "",
+        "type": kind,
+        "tags": tags,
+        "args": [{"name": arg} for arg in args],
+    }
+    if kind == "python":
+        spec.update({"subtype": "python3", "dockerimage": "demisto/python3:3.11.10.115186"})
+    _write(pack / "Scripts" / name / f"{name}.yml", yaml.safe_dump(spec, sort_keys=False))
+    _write(pack / "Scripts" / name / f"{name}.{'py' if kind == 'python' else 'js'}", code)
+
+
+def _task(task_id: str, kind: str, then: dict[str, list[str]] | None = None, **extra: Any) -> dict[str, Any]:
+    raw: dict[str, Any] = {"id": task_id, "type": kind, "task": {"name": f"task {task_id}", "type": kind}, **extra}
+    if then:
+        raw["nexttasks"] = then
+    return raw
+
+
+def _check(operator: str, left: dict[str, Any], right: str | None = None) -> list[dict[str, Any]]:
+    check: dict[str, Any] = {"operator": operator, "left": {"value": left, "iscontext": True}}
+    if right is not None:
+        check["right"] = {"value": {"simple": right}}
+    return [check]
+
+
+def _playbook() -> dict[str, Any]:
+    kept = {
+        "root": "${Words}",
+        "filters": [
+            [
+                {
+                    "operator": "StartsWithOne",
+                    "left": {"value": {"simple": "${Words}"}, "iscontext": True},
+                    "right": {"value": {"simple": "a"}},
+                }
+            ]
+        ],
+    }
+    emptied = {"root": "Words", "transformers": [{"operator": "NothingLeft"}]}
+    return {
+        "id": "Content shapes",
+        "name": "Content shapes",
+        "starttaskid": "0",
+        "tasks": {
+            "0": _task("0", "start", {"#none#": ["1"]}),
+            "1": _task(
+                "1",
+                "regular",
+                {"#none#": ["2"]},
+                task={"name": "set words", "type": "regular", "scriptName": "Set"},
+                scriptarguments={"key": {"simple": "Words"}, "value": {"simple": '["alpha", "beta"]'}},
+            ),
+            "2": _task(
+                "2",
+                "regular",
+                {"#none#": ["3"]},
+                task={"name": "keep a-words", "type": "regular", "scriptName": "Set"},
+                scriptarguments={"key": {"simple": "Kept"}, "value": {"complex": kept}},
+            ),
+            "3": _task(
+                "3",
+                "condition",
+                {"yes": ["4"]},
+                conditions=[
+                    {
+                        "label": "yes",
+                        "condition": [
+                            _check("isEqualString", {"simple": "Kept"}, "alpha"),
+                            _check("isNotExists", {"complex": emptied}),
+                        ],
+                    }
+                ],
+            ),
+            "4": _task("4", "title"),
+        },
+    }
+
+
+@pytest.fixture
+def packs(tmp_path: Path) -> Path:
+    """A pack with a Python transformer that answers an empty list and a JavaScript filter that answers a list."""
+    pack = tmp_path / "Packs" / "Shapes"
+    _write(pack / "pack_metadata.json", json.dumps({"name": "Shapes", "currentVersion": "1.0.0"}))
+    _script(pack, "NothingLeft", "python", ["transformer", "entirelist"], ["value"], "demisto.results([])\n")
+    _script(
+        pack,
+        "StartsWithOne",
+        "javascript",
+        ["filter"],
+        ["left", "right"],
+        "return [String(args.left).indexOf(args.right) === 0 ? 'True' : 'False'];\n",
+    )
+    _write(pack / "TestPlaybooks" / "playbook-Content_shapes.yml", yaml.safe_dump(_playbook(), sort_keys=False))
+    return tmp_path / "Packs"
+
+
+def test_reference_root_empty_transformer_result_and_listed_filter_answer(
+    capsys: pytest.CaptureFixture[str], packs: Path
+) -> None:
+    """Given a playbook whose filter root is `${Words}`, whose filter script answers `['True']` or `['False']`
+    per item, and whose transformer script answers `[]`,
+    When test-playbooks runs it,
+    Then the root is read as the path `Words`, only `alpha` is kept, and the empty result is not defined."""
+    capsys.readouterr()
+    status = main(["test-playbooks", "--packs", str(packs), "--json"])
+    document = json.loads(capsys.readouterr().out)
+    result = document["results"][0]
+    assert result["status"] == "passed", f"the playbook did not complete: {result}"
+    assert status == 0, f"test-playbooks exited {status} although its one playbook passed"
