@@ -1,5 +1,6 @@
-"""The playbook runner's link to the engine: tasks' commands and scripts, and the content's transformers and
-filters, run through one `EngineSession` (its catalog and instances per brand)."""
+"""The playbook runner's link to the engine: tasks' commands and scripts (resolved by the engine's command
+registry, so `Print` is the content's script when it has one and the toolkit's fallback otherwise), and the
+content's transformers and filters, run through one `EngineSession` (its catalog and instances per brand)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,42 @@ from xsoar_local.commit import merge_run
 from xsoar_local.engine import ArgError, EngineError, IntegrationError, ParamError
 from xsoar_local.engine.catalog import CatalogError
 from xsoar_local.engine.instances import InstanceError
-from xsoar_local.engine.session import EngineSession
+from xsoar_local.engine.native import EmptyArgumentError, NativeArgumentError, NativeCommand
+from xsoar_local.engine.runner import CommandRun
+from xsoar_local.engine.session import EngineSession, run_native
 from xsoar_local.incident.store import Incident
 from xsoar_local.playbook.conditions import ConditionError
 from xsoar_local.playbook.expressions import ExpressionError
 from xsoar_local.playbook.runner import CommandCall, CommandOutcome
 
 # What stops a command or script from running: reported as the task's error, never as a crash.
-RUN_ERRORS = (CatalogError, InstanceError, EngineError, ArgError, ParamError, IntegrationError)
+RUN_ERRORS = (CatalogError, InstanceError, EngineError, ArgError, ParamError, IntegrationError, NativeArgumentError)
+
+
+def outcome_of(run: CommandRun) -> CommandOutcome:
+    """A run as the playbook runner takes it: its entries, the incident after it, and how to merge it into a newer
+    copy of the incident."""
+    return CommandOutcome(
+        tuple(run.entries),
+        run.incident,
+        "; ".join(run.error_messages) or None,
+        merge=lambda latest: merge_run(latest, run),
+    )
+
+
+def failed(error: Exception, incident: Incident) -> CommandOutcome:
+    """What stopped a command or script from running, as the task's error."""
+    empty = error.arguments if isinstance(error, EmptyArgumentError) else ()
+    return CommandOutcome((), incident, str(error), empty_arguments=empty)
+
+
+def native_outcome(native: NativeCommand, args: Mapping[str, Any], incident: Incident) -> CommandOutcome:
+    """Run one of the engine's own commands without a session (no content root: nothing can shadow it)."""
+    try:
+        run = run_native(native, native.check(args), incident)
+    except NativeArgumentError as error:
+        return failed(error, incident)
+    return outcome_of(run)
 
 
 class EngineExecutor:
@@ -31,8 +60,10 @@ class EngineExecutor:
         """Run one command or script; anything that stops it from running is reported as the task's error."""
         try:
             if call.kind == "script":
-                script = self.session.catalog.script(call.command)
-                if script is None:
+                if (
+                    not self.session.catalog.has_script(call.command)
+                    and self.session.registry.native(call.command) is None
+                ):
                     raise CatalogError(
                         f"unknown script {call.command!r}: neither a built-in script nor one in "
                         f"{self.session.catalog.root}"
@@ -41,13 +72,8 @@ class EngineExecutor:
             else:
                 run = self.session.execute(call.command, call.args, incident, brand=call.brand)
         except RUN_ERRORS as error:
-            return CommandOutcome((), incident, str(error))
-        return CommandOutcome(
-            tuple(run.entries),
-            run.incident,
-            "; ".join(run.error_messages) or None,
-            merge=lambda latest: merge_run(latest, run),
-        )
+            return failed(error, incident)
+        return outcome_of(run)
 
     def operators(self, incident: Incident) -> SessionOperators:
         """The content's transformer and filter scripts, run on `incident`."""

@@ -15,19 +15,19 @@ from __future__ import annotations
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from xsoar_local.incident.store import Incident, view_for_expressions
 from xsoar_local.playbook.conditions import ConditionError, choose_branch
 from xsoar_local.playbook.expressions import ContentOperators, ExpressionError, Resolver, is_empty, nearby_paths
 from xsoar_local.playbook.model import DEFAULT_BRANCH, ERROR_BRANCH, NONE_BRANCH, Playbook, Task
-from xsoar_local.playbook.scripts import BUILTIN_SCRIPTS, MandatoryArgumentError, ScriptError, ScriptResult, run_script
 
 ERROR_ENTRY = 4  # EntryType.ERROR
 DEFAULT_MAX_STEPS = 500
 COMMAND_SEPARATOR = "|||"
-# The server's own commands (closeInvestigation, ...) are tasks with `script: Builtin|||<name>`; they run locally.
+# The server's own commands (closeInvestigation, ...) are tasks with `script: Builtin|||<name>`; the executor runs
+# them as it runs every task's script (xsoar_local.engine.registry resolves the names).
 BUILTIN_BRAND = "Builtin"
 
 # Task statuses in the work plan.
@@ -67,13 +67,15 @@ class CommandOutcome:
     """What the executor reports: the entries written and the incident afterwards (EntryContext merged).
 
     `merge` re-applies the command's context changes to another (newer) copy of the incident; without it the
-    runner can only replace the stored incident with `incident`.
+    runner can only replace the stored incident with `incident`. `empty_arguments` names the mandatory arguments
+    that were empty when that is why it did not run (the runner then says where each came from).
     """
 
     entries: tuple[Mapping[str, Any], ...]
     incident: Incident
     error: str | None = None
     merge: Callable[[Incident], Incident] | None = None
+    empty_arguments: tuple[str, ...] = ()
 
 
 class IncidentHolder(Protocol):
@@ -375,49 +377,21 @@ class PlaybookRunner:
         empty = tuple(resolver.unresolved)
         warnings = tuple(_empty_warning(resolver, path) for path in empty)
         command = split_command(task.script)
-        if command is None and task.script not in BUILTIN_SCRIPTS:
+        kind = "command"
+        if command is None:
             command = ("", task.script)
             kind = "script"
-        else:
-            kind = "command"
-        if command is None or command[0] == BUILTIN_BRAND:
-            script_name = task.script if command is None else command[1]
-            ran: list[ScriptResult] = []
-
-            def apply_script(latest: Incident) -> Incident:
-                # A built-in script runs on the latest incident, inside its update: what others wrote stays.
-                try:
-                    result = run_script(script_name, args, latest.fields, latest.context)
-                except MandatoryArgumentError as error:
-                    causes = "; ".join(
-                        f"{name}: " * (len(error.arguments) > 1)
-                        + _describe_empty(name, task.arguments.get(name), references.get(name, ()), view)
-                        for name in error.arguments
-                    )
-                    raise TaskError(f"{error}: {causes}", empty_references=empty) from error
-                except ScriptError as error:
-                    raise TaskError(str(error)) from error
-                failures = [str(entry.get("Contents")) for entry in result.entries if entry.get("Type") == ERROR_ENTRY]
-                if failures:
-                    raise TaskError("; ".join(failures), result.entries)
-                ran.append(result)
-                return replace(latest, fields=dict(result.fields), context=dict(result.context))
-
-            after = holder.update(apply_script)
-            result = ran[-1]
-            return _Step(
-                after,
-                _branch_ids(task, NONE_BRANCH),
-                task.script,
-                args,
-                result.entries,
-                warnings + result.warnings,
-                empty_references=empty,
-            )
         brand, name = command
         # An empty argument is left out, so that the command's defaultValue applies.
         given = {key: value for key, value in args.items() if not is_empty(value)}
         outcome = self.execute(CommandCall(task.id, brand, name, given, kind), incident)
+        if outcome.empty_arguments:
+            causes = "; ".join(
+                f"{argument}: " * (len(outcome.empty_arguments) > 1)
+                + _describe_empty(argument, task.arguments.get(argument), references.get(argument, ()), view)
+                for argument in outcome.empty_arguments
+            )
+            raise TaskError(f"{outcome.error}: {causes}", empty_references=empty)
         failures = [str(entry.get("Contents")) for entry in outcome.entries if entry.get("Type") == ERROR_ENTRY]
         if outcome.error or failures:
             message = outcome.error or "; ".join(failures)

@@ -1,0 +1,126 @@
+"""How jobs are carried out: the one place that picks an executor for a job.
+
+    from xsoar_local.engine.executors import executor_for, register_executor
+    result = executor_for(job).run(job, on_request, RunOptions(env=..., timeout=..., python=...))
+
+Executors by the job's `language`:
+
+- `python`: the warm executor (`warm.WarmExecutor`: one pre-imported worker per docker image, created on first use
+  and forked per command, stopped at process exit), or, with the warm switch off, the cold executor
+  (`cold.ColdExecutor`: a fresh interpreter per command).
+- another language: what `register_executor(language, factory)` registered. The factory gets the warm switch and
+  returns an `Executor` (`base.Executor`); it is called once per (language, switch) and the executor is kept for
+  the process and closed at its exit. A JavaScript engine registers itself with
+  `register_executor("javascript", lambda warm: ...)`; nothing else changes.
+
+The warm switch: `warm=` where a caller decides (the server's `--cold`), else `set_warm(False)` (the CLI's `--cold`),
+else the environment variable `XSOAR_LOCAL_WARM` (`off`, `0`, `false` or `no`: cold), else warm.
+
+This package imports its executors on first use: the warm worker (`zygote`) runs inside an image's environment.
+"""
+
+from __future__ import annotations
+
+import atexit
+import importlib
+import os
+import threading
+from collections.abc import Callable
+
+from xsoar_local.engine.executors.base import DEFAULT_TIMEOUT, Executor, RequestHandler, RunOptions, refuse_nested
+from xsoar_local.engine.jobs import PYTHON, Job
+from xsoar_local.errors import EngineError
+
+WARM_ENV = "XSOAR_LOCAL_WARM"
+_OFF = frozenset({"off", "0", "false", "no"})
+
+ExecutorFactory = Callable[[bool], Executor]
+
+
+class UnsupportedLanguageError(EngineError):
+    """No executor is registered for a job's language."""
+
+
+def _python(warm: bool) -> Executor:
+    if warm:
+        executor: Executor = importlib.import_module("xsoar_local.engine.executors.warm").WarmExecutor()
+    else:
+        executor = importlib.import_module("xsoar_local.engine.executors.cold").ColdExecutor()
+    return executor
+
+
+_factories: dict[str, ExecutorFactory] = {PYTHON: _python}
+_executors: dict[tuple[str, bool], Executor] = {}
+_lock = threading.Lock()
+_override: bool | None = None
+
+
+def register_executor(language: str, factory: ExecutorFactory) -> None:
+    """Run jobs of `language` with the executor `factory(warm)` makes (replacing an earlier registration)."""
+    with _lock:
+        _factories[language] = factory
+        for key in [key for key in _executors if key[0] == language]:
+            _executors.pop(key).close()
+
+
+def languages() -> list[str]:
+    """The languages an executor is registered for."""
+    return sorted(_factories)
+
+
+def set_warm(warm: bool | None) -> None:
+    """The process's warm switch (`--cold` sets False); None returns the choice to `XSOAR_LOCAL_WARM`."""
+    global _override
+    _override = warm
+
+
+def warm_enabled() -> bool:
+    """Whether jobs run warm when their caller does not say: `set_warm`, else `XSOAR_LOCAL_WARM`, else yes."""
+    if _override is not None:
+        return _override
+    return os.environ.get(WARM_ENV, "").strip().lower() not in _OFF
+
+
+def executor_for(job: Job, *, warm: bool | None = None) -> Executor:
+    """The executor that runs `job` (by its language and the warm switch), made on first use."""
+    chosen = warm_enabled() if warm is None else warm
+    key = (job.language, chosen)
+    with _lock:
+        executor = _executors.get(key)
+        if executor is None:
+            factory = _factories.get(job.language)
+            if factory is None:
+                raise UnsupportedLanguageError(
+                    f"{job.kind} {job.name!r} is {job.language}: the local engine runs {', '.join(sorted(_factories))}"
+                )
+            executor = _executors[key] = factory(chosen)
+        return executor
+
+
+def shutdown() -> None:
+    """Stop every executor's workers (at process exit; a later job starts them again)."""
+    with _lock:
+        executors = list(_executors.values())
+        _executors.clear()
+    for executor in executors:
+        executor.close()
+
+
+atexit.register(shutdown)
+
+__all__ = [
+    "DEFAULT_TIMEOUT",
+    "WARM_ENV",
+    "Executor",
+    "ExecutorFactory",
+    "RequestHandler",
+    "RunOptions",
+    "UnsupportedLanguageError",
+    "executor_for",
+    "languages",
+    "refuse_nested",
+    "register_executor",
+    "set_warm",
+    "shutdown",
+    "warm_enabled",
+]
