@@ -30,6 +30,7 @@ from xsoar_local.engine import (
     parse_war_room,
 )
 from xsoar_local.engine.catalog import CatalogError, ContentCatalog, scan_content
+from xsoar_local.engine.executors import add_cold_option, set_warm
 from xsoar_local.engine.images import ImageError, python_chooser
 from xsoar_local.engine.instances import InstanceError, InstanceSet, load_instances
 from xsoar_local.engine.session import EngineSession
@@ -234,6 +235,7 @@ def add_fetch_parser(subparsers: Any) -> None:
         help=f"the state folder: incidents and instances' lastRun (default: ${STATE_DIR_ENV}, else .xsoar-local)",
     )
     parser.add_argument("--json", action="store_true", help='print {"incidents": [...], "last_run": {...}}')
+    add_cold_option(parser)
     parser.set_defaults(handler=cmd_fetch)
 
 
@@ -298,6 +300,7 @@ def add_run_parser(subparsers: Any, services: ServiceRegistry) -> None:
     parser.add_argument("--debug", action="store_true", help="run with debug-mode=true")
     parser.add_argument("--json", action="store_true", help="print the entries and context as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="also print the integration's logs")
+    add_cold_option(parser)
     parser.set_defaults(handler=cmd_run)
     _add_stand_in_options(parser, services)
 
@@ -377,6 +380,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _interruptible()
     try:
         options = build_parser().parse_args(argv)
+        if getattr(options, "cold", False):
+            set_warm(False)
         console = Console()
         status: int = options.handler(options, console)
     except USER_ERRORS as error:

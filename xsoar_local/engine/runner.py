@@ -92,16 +92,17 @@ def build_job(
     runtime_dir: Path = DEFAULT_DESTINATION,
 ) -> Job:
     """The one builder of engine jobs: an integration's `command` on `instance`, or a script (`kind` script,
-    transformer or filter), on `incident`."""
+    transformer or filter), on `incident`. Paths are made absolute here."""
     integration = isinstance(target, Integration)
     return Job(
         kind=INTEGRATION if integration else kind,
         name=target.name,
         language=PYTHON if integration else getattr(target, "type", PYTHON),
-        code_path=str(target.code_path) if target.code_path else None,
+        # absolute: every executor runs the code in a working folder of its own
+        code_path=str(Path(target.code_path).resolve()) if target.code_path else None,
         code=target.code,
-        folder=str(target.folder),
-        runtime_dir=str(runtime_dir),
+        folder=str(Path(target.folder).resolve()),
+        runtime_dir=str(Path(runtime_dir).resolve()),
         command=command if integration else "",
         args=dict(args),
         params=dict(params or {}) if integration else {},

@@ -21,6 +21,7 @@ from rich.text import Text
 from xsoar_local.commit import StoredIncident
 from xsoar_local.engine import ParamError
 from xsoar_local.engine.catalog import CatalogError, scan_content
+from xsoar_local.engine.executors import add_cold_option
 from xsoar_local.engine.images import ImageError, python_chooser
 from xsoar_local.engine.instances import InstanceError, load_instances
 from xsoar_local.engine.session import EngineSession
@@ -215,6 +216,7 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
         help="stop a looping playbook after this many tasks",
     )
     parser.add_argument("--json", action="store_true", help="print the run(s) as JSON")
+    add_cold_option(parser)
 
 
 def add_playbook_parsers(subparsers: Any) -> None:

@@ -39,6 +39,7 @@ from xsoar_local.engine.demisto_api import SERVER_VERSION
 from xsoar_local.engine.entries import DEBUG, ERROR, NOTE
 from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
 from xsoar_local.engine.native import BUILTIN_BRAND, NATIVE_COMMANDS, NativeArgumentError
+from xsoar_local.engine.params import MissingParamError
 from xsoar_local.engine.registry import CommandRegistry
 from xsoar_local.engine.runner import CommandRun
 from xsoar_local.engine.session import EngineSession
@@ -318,8 +319,10 @@ class ServerCore:
         }
         try:
             return build_params(installed.integration.params, [ParamLayer("the instance settings", values)])
+        except MissingParamError as error:
+            raise bad_request(error.problem, "errBadInstance") from error
         except ParamError as error:
-            raise bad_request(str(error).split(": set it with")[0], "errBadInstance") from error
+            raise bad_request(str(error), "errBadInstance") from error
 
     def _instances(self) -> StateStore:
         if self._instance_store is None:

@@ -22,6 +22,7 @@ import yaml
 
 from xsoar_local.engine.integration import IntegrationError, load_integration
 from xsoar_local.playbook.model import PlaybookError, parse_playbook
+from xsoar_local.safeyaml import YamlLimitError, load_yaml
 from xsoar_local.server.errors import ServerError
 
 MAX_ZIP_BYTES: Final = 50 * 1024 * 1024
@@ -118,9 +119,9 @@ def _check_content(files: dict[str, bytes], where: str) -> None:
                     raise upload_error(f"{where}: {name} is not a usable integration: {error}") from error
             elif parts[0] in ("Playbooks", "TestPlaybooks"):
                 try:
-                    document = yaml.safe_load(content.decode("utf-8"))
+                    document = load_yaml(content.decode("utf-8"), name)
                     parse_playbook(document, Path(name))
-                except (UnicodeDecodeError, yaml.YAMLError, PlaybookError) as error:
+                except (UnicodeDecodeError, yaml.YAMLError, YamlLimitError, PlaybookError) as error:
                     raise upload_error(f"{where}: {name} is not a usable playbook: {error}") from error
 
 

@@ -26,6 +26,7 @@ import importlib
 import os
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from xsoar_local.engine.executors.base import DEFAULT_TIMEOUT, Executor, RequestHandler, RunOptions, refuse_nested
 from xsoar_local.engine.jobs import PYTHON, Job
@@ -97,6 +98,15 @@ def executor_for(job: Job, *, warm: bool | None = None) -> Executor:
         return executor
 
 
+def add_cold_option(parser: Any) -> None:
+    """The `--cold` option of a command line that runs jobs (`set_warm(False)` when it is given)."""
+    parser.add_argument(
+        "--cold",
+        action="store_true",
+        help=f"run each command in a fresh process instead of a warm worker (also: {WARM_ENV}=off)",
+    )
+
+
 def shutdown() -> None:
     """Stop every executor's workers (at process exit; a later job starts them again)."""
     with _lock:
@@ -116,6 +126,7 @@ __all__ = [
     "RequestHandler",
     "RunOptions",
     "UnsupportedLanguageError",
+    "add_cold_option",
     "executor_for",
     "languages",
     "refuse_nested",

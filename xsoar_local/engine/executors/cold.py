@@ -39,12 +39,7 @@ def run_in_child(job: Job, on_request: RequestHandler, options: RunOptions) -> J
     deadline = time.monotonic() + options.timeout
     with tempfile.TemporaryDirectory(prefix="xsoar-local-") as workdir:
         result_path = Path(workdir) / "result.json"
-        resolved = job.with_values(  # the child works in its own folder
-            code_path=str(Path(job.code_path).resolve()) if job.code_path else None,
-            folder=str(Path(job.folder).resolve()),
-            runtime_dir=str(Path(job.runtime_dir).resolve()),
-        )
-        line = json.dumps({**resolved.to_json(), "result_path": str(result_path)}, default=str)
+        line = json.dumps({**job.to_json(), "result_path": str(result_path)}, default=str)
         requests_read, requests_write = os.pipe()
         environment = child_environment(os.environ, options.env)
         environment[CHANNEL_FD_VARIABLE] = str(requests_write)
