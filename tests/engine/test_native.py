@@ -10,10 +10,9 @@ from typing import Any
 import pytest
 
 from xsoar_local.engine.entries import ERROR, NOTE
-from xsoar_local.engine.native import NATIVE_COMMANDS
+from xsoar_local.engine.native import NATIVE_COMMANDS, run_native
 from xsoar_local.engine.native import EmptyArgumentError as MandatoryArgumentError
 from xsoar_local.engine.native import NativeArgumentError as ScriptError
-from xsoar_local.engine.session import run_native
 from xsoar_local.incident.store import Incident
 
 

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from xsoar_local.engine.entries import ERROR, NOTE
+from xsoar_local.engine.jobs import JobResult
+from xsoar_local.engine.runner import CommandRun
 from xsoar_local.errors import UsageError
 from xsoar_local.incident.context import ContextPathError, delete_path, merge_entry_context, set_path
 from xsoar_local.incident.store import Incident
@@ -399,3 +402,25 @@ NATIVE_COMMANDS: Mapping[str, NativeCommand] = {
         ),
     )
 }
+
+
+def run_native(
+    native: NativeCommand, args: Mapping[str, Any], incident: Incident, war_room: WarRoom = no_war_room
+) -> CommandRun:
+    """Run one of the engine's own commands (args already checked) on `incident`: its entries, the incident after
+    it, and its edit (to re-apply on a newer copy)."""
+    started = time.monotonic()
+    outcome = native(args, incident, war_room)
+    after = outcome.edit(incident) if outcome.edit is not None else incident
+    return CommandRun(
+        command=native.name,
+        args=dict(args),
+        instance="",
+        entries=[dict(entry) for entry in outcome.entries],
+        logs=[],
+        incident=after,
+        duration=time.monotonic() - started,
+        result=JobResult(entries=outcome.entries, context=after.context),
+        edit=outcome.edit,
+        brand=native.brand,
+    )

@@ -27,7 +27,6 @@ from typing import Any
 from xsoar_local.engine.catalog import CatalogError, ContentCatalog
 from xsoar_local.engine.entries import ERROR, NOTE, is_error
 from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
-from xsoar_local.engine.jobs import JobResult
 from xsoar_local.engine.native import (
     BUILTIN_BRAND,
     BUILTIN_MODULE,
@@ -35,6 +34,7 @@ from xsoar_local.engine.native import (
     NativeCommand,
     WarRoom,
     no_war_room,
+    run_native,
 )
 from xsoar_local.engine.registry import CommandRegistry
 from xsoar_local.engine.runner import (
@@ -110,6 +110,9 @@ def server_entries(run: CommandRun, brand: str, module: str, line: str, investig
     shaped = []
     for number, entry in enumerate(run.entries, start=1):
         item = copy.deepcopy(entry)
+        if "ID" in item and "Metadata" in item:  # a stored War Room entry (getEntries, getEntry) keeps its own id
+            shaped.append(item)
+            continue
         item.setdefault("HumanReadable", None)
         item.setdefault("EntryContext", None)
         item.update({"ID": f"{number}@{investigation}", "Brand": brand, "ModuleName": module})
@@ -423,33 +426,11 @@ class EngineSession:
         return handle
 
 
-def run_native(
-    native: NativeCommand, args: Mapping[str, Any], incident: Incident, war_room: WarRoom = no_war_room
-) -> CommandRun:
-    """Run one of the engine's own commands (args already checked) on `incident`: its entries, the incident after
-    it, and its edit (to re-apply on a newer copy)."""
-    started = time.monotonic()
-    outcome = native(args, incident, war_room)
-    after = outcome.edit(incident) if outcome.edit is not None else incident
-    return CommandRun(
-        command=native.name,
-        args=dict(args),
-        instance="",
-        entries=[dict(entry) for entry in outcome.entries],
-        logs=[],
-        incident=after,
-        duration=time.monotonic() - started,
-        result=JobResult(entries=outcome.entries, context=after.context),
-        edit=outcome.edit,
-        brand=native.brand,
-    )
-
-
 def _refuse_unsupported(script: Script) -> None:
     """A script in a language no executor runs is refused before anything runs."""
-    from xsoar_local.engine.executors import languages
+    from xsoar_local.engine.executors import languages, supports
 
-    if script.type not in languages():
+    if not supports(script.type):
         shown = ", ".join(LANGUAGE_NAMES.get(name, name) for name in languages())
         raise EngineError(
             f"script {script.name!r} is {script.type} ({script.yaml_path}): the local engine runs {shown} scripts only"

@@ -12,9 +12,9 @@ from xsoar_local.commit import merge_run
 from xsoar_local.engine import ArgError, EngineError, IntegrationError, ParamError
 from xsoar_local.engine.catalog import CatalogError
 from xsoar_local.engine.instances import InstanceError
-from xsoar_local.engine.native import EmptyArgumentError, NativeArgumentError, NativeCommand
+from xsoar_local.engine.native import EmptyArgumentError, NativeArgumentError, NativeCommand, run_native
 from xsoar_local.engine.runner import CommandRun
-from xsoar_local.engine.session import EngineSession, run_native
+from xsoar_local.engine.session import EngineSession
 from xsoar_local.incident.store import Incident
 from xsoar_local.playbook.conditions import ConditionError
 from xsoar_local.playbook.expressions import ExpressionError

@@ -11,7 +11,8 @@ Executors by the job's `language`:
 - another language: what `register_executor(language, factory)` registered. The factory gets the warm switch and
   returns an `Executor` (`base.Executor`); it is called once per (language, switch) and the executor is kept for
   the process and closed at its exit. A JavaScript engine registers itself with
-  `register_executor("javascript", lambda warm: ...)`; nothing else changes.
+  `register_executor("javascript", factory)`, or by defining `make_executor(warm)` in `xsoar_local.engine.javascript`
+  (imported on the first JavaScript job); nothing else changes.
 
 The warm switch: `warm=` where a caller decides (the server's `--cold`), else `set_warm(False)` (the CLI's `--cold`),
 else the environment variable `XSOAR_LOCAL_WARM` (`off`, `0`, `false` or `no`: cold), else warm.
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import atexit
 import importlib
+import importlib.util
 import os
 import threading
 from collections.abc import Callable
@@ -69,6 +71,20 @@ def languages() -> list[str]:
     return sorted(_factories)
 
 
+def supports(language: str) -> bool:
+    """True when jobs of `language` can run: an executor is registered, or `xsoar_local.engine.<language>` exists
+    and registers one when imported (the JavaScript engine's package does; nothing else imports it first)."""
+    if language in _factories:
+        return True
+    if not language.isidentifier() or importlib.util.find_spec(f"xsoar_local.engine.{language}") is None:
+        return False
+    module = importlib.import_module(f"xsoar_local.engine.{language}")
+    factory = getattr(module, "make_executor", None)
+    if language not in _factories and callable(factory):
+        register_executor(language, factory)
+    return language in _factories
+
+
 def set_warm(warm: bool | None) -> None:
     """The process's warm switch (`--cold` sets False); None returns the choice to `XSOAR_LOCAL_WARM`."""
     global _override
@@ -86,15 +102,14 @@ def executor_for(job: Job, *, warm: bool | None = None) -> Executor:
     """The executor that runs `job` (by its language and the warm switch), made on first use."""
     chosen = warm_enabled() if warm is None else warm
     key = (job.language, chosen)
+    if not supports(job.language):
+        raise UnsupportedLanguageError(
+            f"{job.kind} {job.name!r} is {job.language}: the local engine runs {', '.join(languages())}"
+        )
     with _lock:
         executor = _executors.get(key)
         if executor is None:
-            factory = _factories.get(job.language)
-            if factory is None:
-                raise UnsupportedLanguageError(
-                    f"{job.kind} {job.name!r} is {job.language}: the local engine runs {', '.join(sorted(_factories))}"
-                )
-            executor = _executors[key] = factory(chosen)
+            executor = _executors[key] = _factories[job.language](chosen)
         return executor
 
 
