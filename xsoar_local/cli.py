@@ -380,8 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _interruptible()
     try:
         options = build_parser().parse_args(argv)
-        if getattr(options, "cold", False):
-            set_warm(False)
+        set_warm(False if getattr(options, "cold", False) else None)  # None: XSOAR_LOCAL_WARM decides
         console = Console()
         status: int = options.handler(options, console)
     except USER_ERRORS as error:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import shutil
 import zipfile
@@ -165,3 +166,32 @@ def test_native_commands_behave_alike_everywhere(
             ("set by the probe", "Closed", "Resolved"),
             ("set by the probe", 2, "Resolved"),
         ), f"{entry_point.__name__}: setIncident/closeInvestigation did not reach the incident: {fields}"
+
+
+@pytest.mark.parametrize(
+    ("flags", "environment", "cold"),
+    [
+        pytest.param((), None, False, id="warm-by-default"),
+        pytest.param(("--cold",), None, True, id="cold-flag"),
+        pytest.param((), "off", True, id="XSOAR_LOCAL_WARM-off"),
+    ],
+)
+def test_cold_flag_and_environment_run_the_command_in_a_fresh_process(
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    flags: tuple[str, ...],
+    environment: str | None,
+    cold: bool,
+) -> None:
+    """Given `run` with or without --cold or XSOAR_LOCAL_WARM=off, When a script reports the process that started
+    it, Then a cold run is a fresh child of the CLI's process, and a warm one a fork of a worker."""
+    if environment is None:
+        monkeypatch.delenv("XSOAR_LOCAL_WARM", raising=False)
+    else:
+        monkeypatch.setenv("XSOAR_LOCAL_WARM", environment)
+    root = content_root(tmp_path, with_common_scripts=False)
+    document = cli_json(capsys, "run", "--packs", str(root), "--command", "!ProcessProbe", "--state-dir",
+                        str(tmp_path / "state"), *flags)  # fmt: skip
+    parent = document["context"]["ProcessProbe"]["parent"]
+    assert (parent == os.getpid()) is cold, f"parent {parent}, this process {os.getpid()}, expected cold={cold}"
