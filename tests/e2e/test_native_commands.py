@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from werkzeug.test import Client
 
 from xsoar_local.cli import main
@@ -195,3 +196,26 @@ def test_cold_flag_and_environment_run_the_command_in_a_fresh_process(
                         str(tmp_path / "state"), *flags)  # fmt: skip
     parent = document["context"]["ProcessProbe"]["parent"]
     assert (parent == os.getpid()) is cold, f"parent {parent}, this process {os.getpid()}, expected cold={cold}"
+
+
+def test_a_playbook_script_sees_the_entries_earlier_tasks_wrote(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Given a playbook whose first task prints a note and whose second runs NativeProbe, When it runs without a
+    server, Then the probe's getEntries sees the note (the run's War Room so far), with its own id."""
+    root = content_root(tmp_path, with_common_scripts=False)
+    book = root / "NativeProbe" / "TestPlaybooks" / "playbook-NativeProbe_Test.yml"
+    playbook = yaml.safe_load(book.read_text(encoding="utf-8"))
+    playbook["tasks"]["0"]["nexttasks"] = {"#none#": ["2"]}
+    playbook["tasks"]["2"] = {
+        "id": "2",
+        "taskid": "7b0c9a52-0000-4000-8000-000000000002",
+        "type": "regular",
+        "task": {"id": "7b0c9a52-0000-4000-8000-000000000002", "name": "Print first", "scriptName": "Print"},
+        "scriptarguments": {"value": {"simple": "first"}},
+        "nexttasks": {"#none#": ["1"]},
+    }
+    book.write_text(yaml.safe_dump(playbook), encoding="utf-8")
+    document = cli_json(capsys, "playbook", "--packs", str(root), "--playbook", "NativeProbe_Test")
+    assert document["completed"], document
+    assert document["context"]["ProbeReport"]["getEntries"] == [1], document["context"]["ProbeReport"]

@@ -4,6 +4,7 @@ content's transformers and filters, run through one `EngineSession` (its catalog
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -12,7 +13,7 @@ from xsoar_local.commit import merge_run
 from xsoar_local.engine import ArgError, EngineError, IntegrationError, ParamError
 from xsoar_local.engine.catalog import CatalogError
 from xsoar_local.engine.instances import InstanceError
-from xsoar_local.engine.native import EmptyArgumentError, NativeArgumentError, NativeCommand, run_native
+from xsoar_local.engine.native import EmptyArgumentError, NativeArgumentError, NativeCommand, no_war_room, run_native
 from xsoar_local.engine.runner import CommandRun
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.incident.store import Incident
@@ -55,6 +56,32 @@ class EngineExecutor:
 
     def __init__(self, session: EngineSession) -> None:
         self.session = session
+        self._written: list[dict[str, Any]] = []
+        if session.war_room_entries is no_war_room:  # no server keeps this War Room: the run's entries are it
+            session.war_room_entries = self._war_room
+
+    def _war_room(self, incident: Incident) -> list[dict[str, Any]]:
+        """The entries this run's tasks wrote so far, stored as a server stores them (what getEntries reads)."""
+        return [dict(entry, investigationId=str(incident.fields.get("id") or "")) for entry in self._written]
+
+    def _record(self, outcome: CommandOutcome, call: CommandCall, incident: Incident) -> CommandOutcome:
+        for raw in outcome.entries:
+            number = len(self._written) + 1
+            contents, human = raw.get("Contents"), raw.get("HumanReadable")
+            shown = human if human not in (None, "") else contents
+            self._written.append(
+                {
+                    "id": f"{number}@{incident.fields.get('id') or '1'}",
+                    "type": raw.get("Type", 1),
+                    "contents": shown if isinstance(shown, str) else json.dumps(shown, default=str),
+                    "format": "markdown" if human not in (None, "") else str(raw.get("ContentsFormat") or "text"),
+                    "rawContents": contents,
+                    "entryContext": raw.get("EntryContext"),
+                    "brand": call.brand,
+                    "tags": list(raw.get("Tags") or []),
+                }
+            )
+        return outcome
 
     def __call__(self, call: CommandCall, incident: Incident) -> CommandOutcome:
         """Run one command or script; anything that stops it from running is reported as the task's error."""
@@ -73,7 +100,7 @@ class EngineExecutor:
                 run = self.session.execute(call.command, call.args, incident, brand=call.brand)
         except RUN_ERRORS as error:
             return failed(error, incident)
-        return outcome_of(run)
+        return self._record(outcome_of(run), call, incident)
 
     def operators(self, incident: Incident) -> SessionOperators:
         """The content's transformer and filter scripts, run on `incident`."""
