@@ -1,5 +1,7 @@
 """An engine over one content root: War Room lines, integration commands, scripts, transformers, filters and
-fetches, each run in its own sandbox process, with nested `demisto.executeCommand` calls served here.
+fetches. Names resolve through the command registry (registry.py); scripts and commands run on an executor
+(executors/, warm unless switched off), the engine's own commands in this process (native.py); nested
+`demisto.executeCommand` calls are served here, through the same registry.
 
     session = EngineSession(catalog, instances, state)           # catalog.py, instances.py, state.py
     run = session.war_room('!HelloWorldScript name=x', incident)  # -> CommandRun (entries, incident after)
