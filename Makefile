@@ -69,6 +69,7 @@ lint: setup
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy xsoar_local standins $(INTEGRATION)/YodaSpeak.py $(INTEGRATION)/YodaSpeak_test.py
+	$(VENV)/bin/lint-imports --config .importlinter
 
 # The integration's unit tests, with 100% line and branch coverage of YodaSpeak.py enforced.
 test-unit: setup
@@ -175,12 +176,12 @@ test-playbooks: setup
 
 # API calls for 1,000 translations (YodaSpeak vs a naive client), in-process overhead and cold start, against the
 # local service. BENCH_ARGS="--markdown docs/benchmark.md" also rewrites that page with the figures.
-# A service stand-in on its own, for other clients (STANDIN names one of standins/, default the FunTranslations
-# one, `python -m standins.funtranslations`): make serve ARGS="--port 8080 --tls --fault 429"
+# A service stand-in on its own, for other clients (`xsoar-local serve`; STANDIN names one of standins/, default the
+# FunTranslations one): make serve ARGS="--port 8080 --tls --fault 429"
 serve: setup
 	@$(PY) -m xsoar_local.makevars serve
 
-# A local XSOAR server for demisto-sdk and demisto-py (Ctrl-C stops it): make server ARGS="--port 8080 --tls"
+# A local XSOAR server for demisto-sdk and demisto-py (`xsoar-local server`; Ctrl-C stops it): make server ARGS="--port 8080 --tls"
 # (--state-dir DIR, --cold, --auth-id ID, --host H --allow-remote; ARGS=--help lists them). It prints its URL and key.
 server: setup
 	@$(PY) -m xsoar_local.makevars server
@@ -189,4 +190,5 @@ bench: setup
 	$(PY) -m bench.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) $(SDK_VENV) $(RUNTIME) dist .xsoar-local .pytest_cache .mypy_cache .ruff_cache .coverage
+	rm -rf $(VENV) $(SDK_VENV) $(RUNTIME) dist .xsoar-local .pytest_cache .mypy_cache .ruff_cache .coverage \
+	  .import_linter_cache .grimp_cache

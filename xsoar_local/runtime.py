@@ -20,6 +20,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from xsoar_local.errors import EngineError
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DESTINATION = REPO_ROOT / ".xsoar-runtime"
 SHARED_SOURCE = REPO_ROOT.parent / "shared" / "xsoar-runtime"
@@ -56,7 +58,7 @@ RUNTIME_FILES: tuple[RuntimeFile, ...] = (
 )
 
 
-class RuntimeFetchError(Exception):
+class RuntimeFetchError(EngineError):
     """The runtime could not be fetched or did not match its pinned digests."""
 
 

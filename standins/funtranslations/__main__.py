@@ -15,6 +15,7 @@ from types import FrameType
 
 from standins.funtranslations.faults import ACCEPTED_FORMS, Fault, parse_fault
 from standins.funtranslations.server import ServiceConfig, serve
+from xsoar_local.exitstatus import ExitStatus
 
 
 def _fault(spec: str) -> Fault:
@@ -95,8 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         pass
     except OSError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 1
-    return 0
+        return ExitStatus.FAILED
+    return ExitStatus.OK
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import pytest
 from werkzeug.test import Client, TestResponse
 
 from tests.web.fake_core import FakeCore
+from xsoar_local.errors import StateError, UsageError
 from xsoar_local.web import create_app
 
 KEY = "k3y-For-the-tests-0123456789"
@@ -273,8 +274,10 @@ def test_prefix_leads_to_the_start(client: Client, path: str, target: str) -> No
 @pytest.mark.parametrize(
     ("failure", "status", "shown"),
     [
-        pytest.param(ValueError("the investigation is closed"), 400, "the investigation is closed", id="refused"),
+        pytest.param(UsageError("the investigation is closed"), 400, "the investigation is closed", id="refused"),
+        pytest.param(StateError("the state folder is full"), 500, "the state folder is full", id="state"),
         pytest.param(RuntimeError("secret internals"), 500, "the server&#39;s log has the details", id="bug"),
+        pytest.param(ValueError("secret internals"), 500, "the server&#39;s log has the details", id="value-error"),
     ],
 )
 def test_core_failures_become_error_pages(

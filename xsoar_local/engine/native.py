@@ -23,7 +23,7 @@ from typing import Any
 from xsoar_local.engine.entries import ERROR, NOTE
 from xsoar_local.engine.jobs import JobResult
 from xsoar_local.engine.runner import CommandRun
-from xsoar_local.errors import UsageError
+from xsoar_local.errors import ContentError
 from xsoar_local.incident.context import ContextPathError, delete_path, merge_entry_context, set_path
 from xsoar_local.incident.store import Incident
 
@@ -31,7 +31,7 @@ BUILTIN_BRAND = "Builtin"
 BUILTIN_MODULE = "InnerServicesModule"  # the module the server names for its own commands' entries
 
 
-class NativeArgumentError(UsageError):
+class NativeArgumentError(ContentError):
     """A server-native command or toolkit fallback was given arguments it cannot use."""
 
 

@@ -10,19 +10,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from xsoar_local.commit import merge_run
-from xsoar_local.engine import ArgError, EngineError, IntegrationError, ParamError
 from xsoar_local.engine.catalog import CatalogError
-from xsoar_local.engine.instances import InstanceError
 from xsoar_local.engine.native import EmptyArgumentError, NativeArgumentError, NativeCommand, no_war_room, run_native
 from xsoar_local.engine.runner import CommandRun
 from xsoar_local.engine.session import EngineSession
+from xsoar_local.errors import XsoarLocalError
 from xsoar_local.incident.store import Incident
 from xsoar_local.playbook.conditions import ConditionError
 from xsoar_local.playbook.expressions import ExpressionError
 from xsoar_local.playbook.runner import CommandCall, CommandOutcome
-
-# What stops a command or script from running: reported as the task's error, never as a crash.
-RUN_ERRORS = (CatalogError, InstanceError, EngineError, ArgError, ParamError, IntegrationError, NativeArgumentError)
+from xsoar_local.redact import mask_error
 
 
 def outcome_of(run: CommandRun) -> CommandOutcome:
@@ -36,10 +33,10 @@ def outcome_of(run: CommandRun) -> CommandOutcome:
     )
 
 
-def failed(error: Exception, incident: Incident) -> CommandOutcome:
-    """What stopped a command or script from running, as the task's error."""
+def failed(error: XsoarLocalError, incident: Incident) -> CommandOutcome:
+    """What stopped a command or script from running, as the task's error (masked)."""
     empty = error.arguments if isinstance(error, EmptyArgumentError) else ()
-    return CommandOutcome((), incident, str(error), empty_arguments=empty)
+    return CommandOutcome((), incident, mask_error(error), empty_arguments=empty)
 
 
 def native_outcome(native: NativeCommand, args: Mapping[str, Any], incident: Incident) -> CommandOutcome:
@@ -98,7 +95,7 @@ class EngineExecutor:
                 run = self.session.execute(call.command, call.args, incident)
             else:
                 run = self.session.execute(call.command, call.args, incident, brand=call.brand)
-        except RUN_ERRORS as error:
+        except XsoarLocalError as error:  # what stops it from running is the task's error, never a crash
             return failed(error, incident)
         return self._record(outcome_of(run), call, incident)
 
@@ -122,12 +119,12 @@ class SessionOperators:
         """The value after the transformer script `name`."""
         try:
             return self.session.transform(name, value, args, self.incident)
-        except RUN_ERRORS as error:
-            raise ExpressionError(str(error)) from error
+        except XsoarLocalError as error:
+            raise ExpressionError(mask_error(error)) from error
 
     def filter(self, name: str, left: Any, right: Any) -> bool:
         """Whether the filter script `name` holds."""
         try:
             return self.session.filter(name, left, right, self.incident)
-        except RUN_ERRORS as error:
-            raise ConditionError(str(error)) from error
+        except XsoarLocalError as error:
+            raise ConditionError(mask_error(error)) from error

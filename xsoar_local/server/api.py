@@ -22,8 +22,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from xsoar_local.errors import XsoarLocalError
 from xsoar_local.server.core import ServerCore
-from xsoar_local.server.errors import ServerError, bad_request
+from xsoar_local.server.errors import ServerError, as_server_error, bad_request
 
 _LOG = logging.getLogger("xsoar_local.server")
 SAAS_PREFIX: Final = "/xsoar"
@@ -152,8 +153,8 @@ class Api:
             return error_response(
                 ServerError(405, "errMethodNotAllowed", "Method not allowed", f"{request.path} accepts {allowed}")
             )
-        except ServerError as error:
-            return error_response(error)
+        except XsoarLocalError as error:  # the one mapping of the API: category (or the refusal's own) to status
+            return error_response(as_server_error(error))
         except HTTPException as error:
             return error_response(ServerError(error.code or 500, "errHTTP", error.name, error.description or ""))
         except Exception as error:  # the client gets the server's error shape, the log gets the traceback

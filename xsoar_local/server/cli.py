@@ -1,4 +1,7 @@
-"""The `server` command line: options, the banner with URL and key, and a clean stop on Ctrl-C or SIGTERM."""
+"""The `server` command: the banner with URL and key, and a clean stop on Ctrl-C or SIGTERM.
+
+Its flags are defined in `xsoar_local.cli_args`; `xsoar_local.cli.main` runs it and maps what stops it.
+"""
 
 from __future__ import annotations
 
@@ -8,43 +11,14 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
 
+from xsoar_local.exitstatus import ExitStatus
 from xsoar_local.httpserve import is_loopback
-from xsoar_local.runtime import REPO_ROOT
 from xsoar_local.server.core import ServerCore
-from xsoar_local.server.serve import ServeError, run_server
-from xsoar_local.server.state import StateFolderError
+from xsoar_local.server.serve import run_server
 from xsoar_local.web import WebApp, make_web_app
-
-DEFAULT_STATE_DIR = REPO_ROOT / ".xsoar-local" / "server"
-DEFAULT_PORT = 8080
-
-
-def add_server_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--port", type=int, default=DEFAULT_PORT, help=f"port to listen on (default {DEFAULT_PORT}; 0 = any free)"
-    )
-    parser.add_argument(
-        "--state-dir",
-        type=Path,
-        default=DEFAULT_STATE_DIR,
-        help="the server's state folder (default .xsoar-local/server)",
-    )
-    parser.add_argument(
-        "--tls", action="store_true", help="serve HTTPS with a certificate from a local CA (its path is printed)"
-    )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--allow-remote", action="store_true", help="allow a --host that is not a loopback address")
-    parser.add_argument(
-        "--auth-id",
-        default=os.environ.get("XSIAM_AUTH_ID") or "1",
-        help="the API key's id for XSOAR 8 clients (x-xdr-auth-id; default $XSIAM_AUTH_ID or 1)",
-    )
-    parser.add_argument("--cold", action="store_true", help="run each command in a fresh process (no warm workers)")
-    parser.add_argument("--verbose", action="store_true", help="log every request")
 
 
 def banner(
@@ -72,15 +46,6 @@ def banner(
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="make server", description="A local XSOAR server for demisto-sdk and demisto-py."
-    )
-    add_server_arguments(parser)
-    options = parser.parse_args(argv)
-    return serve_foreground(options)
-
-
 def web_war_room(core: ServerCore) -> WebApp:
     """The War Room pages (xsoar_local.web) over this server's core; log-ins are checked against its API key."""
     return make_web_app(core, core.state.api_key(os.environ)[0])
@@ -103,28 +68,22 @@ def serve_foreground(options: argparse.Namespace) -> int:
     # soon as it is up. SIGINT explicitly: a shell starts a background job (and CI may start us) with it ignored.
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    try:
-        with run_server(
-            options.state_dir,
-            host=options.host,
-            port=options.port,
-            tls=options.tls,
-            allow_remote=options.allow_remote,
-            warm=not options.cold,
-            auth_id=options.auth_id,
-            web_app_factory=web_war_room,
-        ) as server:
-            print(
-                banner(
-                    server.url, server.api_key, server.key_source, server.auth_id, server.ca_bundle, options.state_dir
-                ),
-                flush=True,
-            )
-            while not stop.wait(0.5):
-                pass
-            print("Stopping: waiting for running commands, then saving.", flush=True)
-    except (ServeError, StateFolderError) as error:
-        print(f"make server: {error}", file=sys.stderr)
-        return 2
+    with run_server(
+        options.state_dir,
+        host=options.host,
+        port=options.port,
+        tls=options.tls,
+        allow_remote=options.allow_remote,
+        warm=not options.cold,
+        auth_id=options.auth_id,
+        web_app_factory=web_war_room,
+    ) as server:
+        print(
+            banner(server.url, server.api_key, server.key_source, server.auth_id, server.ca_bundle, options.state_dir),
+            flush=True,
+        )
+        while not stop.wait(0.5):
+            pass
+        print("Stopping: waiting for running commands, then saving.", flush=True)
     print("Stopped.", flush=True)
-    return 0
+    return ExitStatus.OK

@@ -25,30 +25,27 @@ from typing import Any, Final
 
 from xsoar_local.commit import merge_run
 from xsoar_local.engine import (
-    ArgError,
-    EngineError,
-    IntegrationError,
     ParamError,
     ParamLayer,
     WarRoomSyntaxError,
     build_params,
     parse_war_room,
 )
-from xsoar_local.engine.catalog import CatalogError
 from xsoar_local.engine.demisto_api import SERVER_VERSION
 from xsoar_local.engine.entries import DEBUG, ERROR, NOTE
-from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
-from xsoar_local.engine.native import BUILTIN_BRAND, NATIVE_COMMANDS, NativeArgumentError
+from xsoar_local.engine.instances import Instance, InstanceSet
+from xsoar_local.engine.native import BUILTIN_BRAND, NATIVE_COMMANDS
 from xsoar_local.engine.params import MissingParamError
 from xsoar_local.engine.registry import CommandRegistry
 from xsoar_local.engine.runner import CommandRun
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import StoreInstanceState
-from xsoar_local.incident.context import ContextPathError
+from xsoar_local.errors import ContentError, XsoarLocalError
 from xsoar_local.incident.state import StateStore
 from xsoar_local.incident.store import Incident, view_for_expressions
-from xsoar_local.playbook.expressions import ExpressionError, Resolver
+from xsoar_local.playbook.expressions import Resolver
 from xsoar_local.playbook.integrations import EngineExecutor
+from xsoar_local.playbook.library import CatalogContent
 from xsoar_local.playbook.model import Playbook
 from xsoar_local.playbook.runner import (
     CONTINUED,
@@ -60,7 +57,7 @@ from xsoar_local.playbook.runner import (
 from xsoar_local.playbook.runner import (
     ERROR as TASK_ERROR,
 )
-from xsoar_local.redact import CREDENTIALS_TYPE, ENCRYPTED_TYPES, Redactor, url_passwords
+from xsoar_local.redact import CREDENTIALS_TYPE, ENCRYPTED_TYPES, Redactor, mask, url_passwords
 from xsoar_local.runtime import DEFAULT_DESTINATION
 from xsoar_local.server import packs
 from xsoar_local.server.content import InstalledContent, InstalledIntegration, scan_installed
@@ -522,7 +519,7 @@ class ServerCore:
             return incident.context
         try:
             return Resolver(view_for_expressions(incident)).lookup(path)
-        except (ExpressionError, ContextPathError) as error:
+        except ContentError as error:  # the query cannot be evaluated on this context
             raise bad_request(f"cannot evaluate {query!r}: {error}", "errDTQuery") from error
 
     def entries(self, inv_id: str, since: int = 0) -> list[dict[str, Any]]:
@@ -535,6 +532,7 @@ class ServerCore:
         self, inv_id: str, raw_entries: Sequence[Mapping[str, Any]], parent: str, **extra: Any
     ) -> list[dict[str, Any]]:
         """Store entries in the War Room (lock held by the caller); returns them as the API shows them."""
+        parent = mask(parent)  # the line as typed is shown and saved: a password written into it is not
         stored = [_server_entry(raw, f"{self._next('entry')}@{inv_id}", inv_id, parent, **extra) for raw in raw_entries]
         self.state.append_entries(inv_id, stored)
         self._entries.setdefault(inv_id, []).extend(stored)
@@ -570,18 +568,8 @@ class ServerCore:
         try:
             self._check_runnable(parsed.name, parsed.args)
             run = self._session().war_room(text, incident)
-        except (
-            ServerError,
-            CatalogError,
-            InstanceError,
-            ArgError,
-            EngineError,
-            ParamError,
-            IntegrationError,
-            NativeArgumentError,
-        ) as error:
-            message = error.detail if isinstance(error, ServerError) else str(error)
-            return self._commit_entries(inv_id, text, [_error_entry(message)])
+        except XsoarLocalError as error:  # the line could not run: its error is the War Room's answer
+            return self._commit_entries(inv_id, text, [_error_entry(str(error))])
         return self._commit_run(inv_id, text, run)
 
     def _check_runnable(self, name: str, args: Mapping[str, Any]) -> None:
@@ -731,7 +719,8 @@ class ServerCore:
             return outcome
 
         try:
-            run = PlaybookRunner(execute, on_task=on_task, operators=executor.operators).run(
+            content = CatalogContent(session.catalog, session.instances)
+            run = PlaybookRunner(execute, on_task=on_task, operators=executor.operators, content=content).run(
                 playbook, _StoredIncident(self, inv_id)
             )
         except Exception as error:  # a bug must still end the run, not leave it "inprogress" forever
@@ -817,7 +806,8 @@ def _no_default_instance(integration: Any) -> Mapping[str, Any]:
 
 
 def _error_entry(message: str) -> dict[str, Any]:
-    return {"Type": ERROR, "ContentsFormat": "text", "Contents": message}
+    """An error entry of the server's own; its text is masked as every toolkit message is."""
+    return {"Type": ERROR, "ContentsFormat": "text", "Contents": mask(message)}
 
 
 def _debug_entry(run: CommandRun) -> dict[str, Any]:

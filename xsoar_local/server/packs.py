@@ -20,6 +20,7 @@ from typing import Any, Final
 
 import yaml
 
+from xsoar_local.engine.catalog import yaml_kind
 from xsoar_local.engine.integration import IntegrationError, load_integration
 from xsoar_local.playbook.model import PlaybookError, parse_playbook
 from xsoar_local.safeyaml import YamlLimitError, load_yaml
@@ -120,6 +121,8 @@ def _check_content(files: dict[str, bytes], where: str) -> None:
             elif parts[0] in ("Playbooks", "TestPlaybooks"):
                 try:
                     document = load_yaml(content.decode("utf-8"), name)
+                    if yaml_kind(document) in ("script", "integration"):
+                        continue  # a test-only script kept beside the test playbooks (`script-*.yml`)
                     parse_playbook(document, Path(name))
                 except (UnicodeDecodeError, yaml.YAMLError, YamlLimitError, PlaybookError) as error:
                     raise upload_error(f"{where}: {name} is not a usable playbook: {error}") from error

@@ -18,6 +18,7 @@ from typing import Any
 
 from werkzeug.serving import ThreadedWSGIServer
 
+from xsoar_local.errors import UsageError
 from xsoar_local.httpserve import PlainLogHandler, is_loopback, local_tls
 from xsoar_local.server.api import SessionCheck, WSGIApp, make_app
 from xsoar_local.server.core import ServerCore
@@ -27,7 +28,7 @@ _LOG = logging.getLogger("xsoar_local.server")
 CA_FILE_NAME = "local-xsoar-ca.pem"
 
 
-class ServeError(Exception):
+class ServeError(UsageError):
     """The server cannot start as asked; the message says what to change."""
 
 

@@ -26,6 +26,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from xsoar_local.errors import StateError
+
 FORMAT_VERSION: Final = 1
 DOCUMENT_NAME: Final = "server.json"
 API_KEY_NAME: Final = "api-key"
@@ -35,7 +37,7 @@ WARROOM_DIR: Final = "warroom"
 _SAFE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 
 
-class StateFolderError(Exception):
+class StateFolderError(StateError):
     """The state folder cannot be used; the message says what to do."""
 
 

@@ -14,11 +14,20 @@ from importlib import resources
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, select_autoescape
-from werkzeug.exceptions import BadRequest, Forbidden, HTTPException, InternalServerError, NotFound
+from werkzeug.exceptions import (
+    BadRequest,
+    Forbidden,
+    HTTPException,
+    InternalServerError,
+    NotFound,
+    default_exceptions,
+)
 from werkzeug.routing import Map, RequestRedirect, Rule
 from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
+from xsoar_local.errors import UsageError, XsoarLocalError, http_status
+from xsoar_local.redact import mask, mask_error
 from xsoar_local.web import views
 from xsoar_local.web.auth import (
     COOKIE_NAME,
@@ -130,14 +139,14 @@ class WebApp:
             return self._error(request, NotFound(f"not found: {error}"))
         except HTTPException as error:
             return self._error(request, error)
-        except ValueError as error:  # the core refused the input: its message says what to change
-            return self._error(request, BadRequest(str(error)))
+        except XsoarLocalError as error:  # the page's one mapping: the error's category (or own status) to HTTP
+            return self._error(request, _http_error(error))
         except Exception:  # the page gets a short answer, the server's log the traceback
             LOG.exception("web War Room: %s %s failed", request.method, request.path)
             return self._error(request, InternalServerError("the page failed; the server's log has the details"))
 
     def _error(self, request: Request, error: HTTPException) -> Response:
-        message = error.description or error.name
+        message = mask(error.description or error.name)
         if request.path.startswith("/ui/api/"):
             return self._json({"error": message}, error.code or 500)
         html = self._render("error.html", None, code=error.code, title=error.name, message=message)
@@ -255,8 +264,8 @@ class WebApp:
             return self.on_incidents(request, session, error="Give the incident a name.", status=400)
         try:
             incident = self.core.create_incident(name, details, playbook_id, severity)
-        except ValueError as error:
-            return self.on_incidents(request, session, error=str(error), status=400)
+        except UsageError as error:  # the form asks for something the core refuses: shown on the form
+            return self.on_incidents(request, session, error=mask_error(error), status=http_status(error))
         return redirect(f"/ui/incidents/{incident['id']}", code=303)
 
     def on_incident(self, request: Request, session: Session, incident_id: str) -> Response:
@@ -286,10 +295,7 @@ class WebApp:
             raise BadRequest('type a command, e.g. !Print value="Hello"')
         if len(line) > MAX_LINE:
             raise BadRequest(f"the command line is longer than {MAX_LINE} characters")
-        try:
-            self.core.execute(investigation_id, line)
-        except ValueError as error:
-            raise BadRequest(str(error)) from error
+        self.core.execute(investigation_id, line)
         incident = request.args.get("incident") == "1"
         return self._json(self._fragments(investigation_id, session, incident=incident))
 
@@ -318,3 +324,10 @@ class WebApp:
 def create_app(core: WarRoomCore, api_key: str, *, user: str = "admin") -> WebApp:
     """The web War Room for `core`; mount it at `/` (it answers `/` and `/ui/...`)."""
     return WebApp(core, api_key, user=user)
+
+
+def _http_error(error: XsoarLocalError) -> HTTPException:
+    """The HTTP answer to a toolkit error: its status, its message (masked when shown)."""
+    status = http_status(error)
+    kind = default_exceptions.get(status, BadRequest if status < 500 else InternalServerError)
+    return kind(str(error))

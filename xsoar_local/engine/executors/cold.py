@@ -12,9 +12,9 @@ import time
 from pathlib import Path
 
 from xsoar_local.engine.entries import LogEntry, crash_entry
+from xsoar_local.engine.environment import check_runtime, child_environment
 from xsoar_local.engine.executors.base import RequestHandler, RunOptions
 from xsoar_local.engine.jobs import Job, JobResult
-from xsoar_local.engine.runner import check_runtime, child_environment
 from xsoar_local.engine.sandbox import CHANNEL_FD_VARIABLE
 
 

@@ -24,14 +24,15 @@ from pathlib import Path
 from typing import IO
 
 from xsoar_local.engine.entries import LogEntry, crash_entry
+from xsoar_local.engine.environment import check_runtime, child_environment
 from xsoar_local.engine.executors.base import DEFAULT_TIMEOUT, RequestHandler, RunOptions
 from xsoar_local.engine.executors.cold import read_result, timeout_message
 from xsoar_local.engine.jobs import Job, JobResult
-from xsoar_local.engine.runner import check_runtime, child_environment
+from xsoar_local.errors import EngineError
 from xsoar_local.runtime import DEFAULT_DESTINATION
 
 
-class WorkerError(Exception):
+class WorkerError(EngineError):
     """The worker process could not be started or died."""
 
 
