@@ -26,6 +26,7 @@ from xsoar_local.web import create_app
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "content" / "NativeCommands"
 KEY = "native-commands-test-key-0123456789"
+ORIGIN = "http://localhost"
 
 # What the NativeProbe script reports (its ProbeReport output) and leaves in the context, wherever it runs: the
 # fallbacks' and CommonScripts' entries carry brand Scripts, the server's own commands brand Builtin.
@@ -121,14 +122,15 @@ def via_page(root: Path, tmp_path: Path, _capsys: pytest.CaptureFixture[str]) ->
     core = _server(root, tmp_path)
     try:
         inv_id = core.create_incident({"name": "probe", "createInvestigation": True})["id"]
-        client = Client(create_app(core, KEY))  # type: ignore[arg-type]
-        page = client.get(f"/?token={KEY}", follow_redirects=True)
+        app = create_app(core, KEY)  # type: ignore[arg-type]
+        client = Client(app)
+        page = client.post("/ui/login", data={"key": KEY}, headers={"Origin": ORIGIN}, follow_redirects=True)
         csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text)
         assert csrf, page.text[:300]
         response = client.post(
-            f"/ui/api/investigations/{inv_id}/execute",
+            f"{app.sessions.root}/api/investigations/{inv_id}/execute",
             data=json.dumps({"command": "!NativeProbe"}),
-            headers={"Content-Type": "application/json", "X-CSRF-Token": csrf.group(1), "Origin": "http://localhost"},
+            headers={"Content-Type": "application/json", "X-CSRF-Token": csrf.group(1), "Origin": ORIGIN},
         )
         assert response.status_code == 200, response.text
         return _after(core, inv_id)
