@@ -20,6 +20,7 @@ import yaml
 from werkzeug.test import Client
 
 from xsoar_local.cli import main
+from xsoar_local.incident.state import StateStore
 from xsoar_local.server.api import make_app
 from xsoar_local.server.core import ServerCore
 from xsoar_local.web import create_app
@@ -64,7 +65,8 @@ def cli_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
 def via_run(root: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> tuple[dict[str, Any], dict[str, Any]]:
     document = cli_json(capsys, "run", "--packs", str(root), "--command", "!NativeProbe", "--state-dir",
                         str(tmp_path / "state"), "--reset")  # fmt: skip
-    return document["context"], {}
+    _incident_id, stored = StateStore(tmp_path / "state").read().current_incident()
+    return document["context"], dict(stored.fields)
 
 
 def via_playbook(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -255,3 +255,17 @@ def merge_run(incident: Incident, run: CommandRun) -> Incident:
     result = JobResult(entries=tuple(run.entries), context_sets=run.context_sets)
     merged = apply_result(incident, run.instance, result)
     return Incident(fields=merged.fields, context=merged.context)
+
+
+def with_nested(run: CommandRun, nested: list[CommandRun]) -> CommandRun:
+    """The run with the commands it ran through executeCommand; the incident fields those changed (setIncident,
+    closeInvestigation) are the run's too (its context already holds their context changes)."""
+    run = replace(run, nested=tuple(nested))
+    if not any(_edits(inner) for inner in nested):
+        return run
+    fields = merge_run(run.incident, run).fields
+    return replace(run, incident=replace(run.incident, fields=dict(fields)))
+
+
+def _edits(run: CommandRun) -> bool:
+    return run.edit is not None or any(_edits(inner) for inner in run.nested)

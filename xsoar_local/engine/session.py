@@ -43,10 +43,10 @@ from xsoar_local.engine.runner import (
     CommandRun,
     build_job,
     check_runtime,
-    merge_run,
     run_command,
     run_job,
     to_command_run,
+    with_nested,
 )
 from xsoar_local.engine.scripts import Script
 from xsoar_local.engine.state import InstanceState, MemoryInstanceState
@@ -299,7 +299,7 @@ class EngineSession:
             self.state.set_integration_context(instance.name, run.incident.integration_context(instance.name), version)
         if command == "test-module":
             run = _test_module_outcome(run)
-        return _with_nested(run, call.nested)
+        return with_nested(run, call.nested)
 
     def run_native(self, native: NativeCommand, args: Mapping[str, Any], incident: Incident) -> CommandRun:
         """Run a command the engine runs itself (args already checked) on `incident`."""
@@ -329,9 +329,7 @@ class EngineSession:
             python=self.python_for(script.docker_image),
             warm=self.warm,
         )
-        return replace(
-            to_command_run(script.name, args, "", incident, result, started, debug), nested=tuple(call.nested)
-        )
+        return with_nested(to_command_run(script.name, args, "", incident, result, started, debug), call.nested)
 
     def transform(self, name: str, value: Any, args: Mapping[str, Any], incident: Incident) -> Any:
         """Apply the `transformer` script `name` to `value` (per item, unless it is tagged `entirelist`)."""
@@ -446,20 +444,6 @@ def _refuse_unsupported(script: Script) -> None:
         raise EngineError(
             f"script {script.name!r} is {script.type} ({script.yaml_path}): the local engine runs {shown} scripts only"
         )
-
-
-def _with_nested(run: CommandRun, nested: list[CommandRun]) -> CommandRun:
-    """The run with the commands it ran through executeCommand; the incident fields those changed (setIncident,
-    closeInvestigation) are the run's too (its context already holds their context changes)."""
-    run = replace(run, nested=tuple(nested))
-    if not any(_edits(inner) for inner in nested):
-        return run
-    fields = merge_run(run.incident, run).fields
-    return replace(run, incident=replace(run.incident, fields=dict(fields)))
-
-
-def _edits(run: CommandRun) -> bool:
-    return run.edit is not None or any(_edits(inner) for inner in run.nested)
 
 
 def _line(name: str, args: Mapping[str, Any]) -> str:
