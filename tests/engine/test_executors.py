@@ -179,3 +179,21 @@ def test_a_language_package_that_defines_make_executor_is_found_on_its_first_job
     finally:
         executors._factories.pop("fakelang", None)
         executors._executors.pop(("fakelang", False), None)
+
+
+def test_the_cold_switch_reaches_the_toolkits_own_worker_processes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given `--cold` (set_warm(False)), When a worker process of the toolkit starts (test-playbooks -j N spawns
+    them), Then it sees XSOAR_LOCAL_WARM=off and runs cold too; resetting the switch restores the variable."""
+    monkeypatch.setenv(executors.WARM_ENV, "on")
+    set_warm(False)
+    spawned = subprocess.run(
+        [sys.executable, "-c", "from xsoar_local.engine.executors import warm_enabled; print(warm_enabled())"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO_ROOT,
+        timeout=60,
+    )
+    assert spawned.stdout.strip() == "False", spawned.stdout + spawned.stderr
+    set_warm(None)
+    assert os.environ[executors.WARM_ENV] == "on", "the variable the user set is back"

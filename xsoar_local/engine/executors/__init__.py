@@ -85,9 +85,26 @@ def supports(language: str) -> bool:
     return language in _factories
 
 
+_UNSET = object()
+_saved_env: object = _UNSET  # XSOAR_LOCAL_WARM as it was before `set_warm(False)` exported "off"
+
+
 def set_warm(warm: bool | None) -> None:
-    """The process's warm switch (`--cold` sets False); None returns the choice to `XSOAR_LOCAL_WARM`."""
-    global _override
+    """The process's warm switch (`--cold` sets False); None returns the choice to `XSOAR_LOCAL_WARM`.
+
+    False also exports `XSOAR_LOCAL_WARM=off` (restored when the switch is reset), so that the toolkit's own worker
+    processes (`test-playbooks -j N`) run cold too; content never sees it (its environment is an allow-list).
+    """
+    global _override, _saved_env
+    if warm is False and _saved_env is _UNSET:
+        _saved_env = os.environ.get(WARM_ENV)
+        os.environ[WARM_ENV] = "off"
+    elif warm is not False and _saved_env is not _UNSET:
+        if isinstance(_saved_env, str):
+            os.environ[WARM_ENV] = _saved_env
+        else:
+            os.environ.pop(WARM_ENV, None)
+        _saved_env = _UNSET
     _override = warm
 
 
