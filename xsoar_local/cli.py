@@ -251,6 +251,13 @@ def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     options, extra = parser.parse_known_args(argv)
     set_warm(False if getattr(options, "cold", False) else None)  # None: XSOAR_LOCAL_WARM decides
+    try:
+        return _dispatch(parser, options, extra)
+    finally:
+        set_warm(None)  # the switch is this invocation's only (main() may be called again in one process)
+
+
+def _dispatch(parser: argparse.ArgumentParser, options: argparse.Namespace, extra: list[str]) -> int:
     if options.subcommand == "serve":  # a stand-in runs no XSOAR content: it needs no runtime and no content root
         return cmd_serve(options, Console(), extra)
     if extra:
