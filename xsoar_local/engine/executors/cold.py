@@ -11,6 +11,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from xsoar_local.engine.confine import BOX_VARIABLE, LIMITER, Box, Limits, kill_group
 from xsoar_local.engine.entries import LogEntry, crash_entry
 from xsoar_local.engine.environment import check_runtime, child_environment
 from xsoar_local.engine.executors.base import RequestHandler, RunOptions
@@ -30,23 +31,35 @@ class ColdExecutor:
 
 
 def run_in_child(job: Job, on_request: RequestHandler, options: RunOptions) -> JobResult:
-    """Run `job` in a fresh `python -m xsoar_local.engine.sandbox`, answering its executeCommand requests.
+    """Run `job` in a fresh `python -m xsoar_local.engine.sandbox`, inside its box (xsoar_local.engine.confine),
+    answering its executeCommand requests.
 
     The child's stdout and stderr go to files (never pipes), so a chatty child cannot block while the parent waits
     on the request channel; what they hold is the result's `raw_output`.
     """
     check_runtime(Path(job.runtime_dir))
+    limits = Limits.from_environment(timeout=options.timeout)
+    with LIMITER.slot(limits):  # waiting in line does not count against the time limit
+        return _run_in_box(job, on_request, options, limits)
+
+
+def _run_in_box(job: Job, on_request: RequestHandler, options: RunOptions, limits: Limits) -> JobResult:
     deadline = time.monotonic() + options.timeout
+    on_request = LIMITER.lend(on_request)  # nested commands run on this command's place in the queue
     with tempfile.TemporaryDirectory(prefix="xsoar-local-") as workdir:
         result_path = Path(workdir) / "result.json"
-        line = json.dumps({**job.to_json(), "result_path": str(result_path)}, default=str)
+        line = {**job.to_json(), "result_path": str(result_path)}
         requests_read, requests_write = os.pipe()
         environment = child_environment(os.environ, options.env)
         environment[CHANNEL_FD_VARIABLE] = str(requests_write)
+        box = Box.for_job(line, workdir, environment, limits).prepare()
+        environment[BOX_VARIABLE] = box.to_json()
         with open(Path(workdir) / "stdout", "w+b") as out, open(Path(workdir) / "stderr", "w+b") as err:
             try:
                 process = subprocess.Popen(
-                    [options.python, "-m", "xsoar_local.engine.sandbox"],
+                    # the sandbox starts inside the box (xsoar_local.engine.confine), in a session of its own
+                    [options.python, "-m", "xsoar_local.engine.confine", "xsoar_local.engine.sandbox"],
+                    start_new_session=True,
                     stdin=subprocess.PIPE,
                     stdout=out,
                     stderr=err,
@@ -56,36 +69,17 @@ def run_in_child(job: Job, on_request: RequestHandler, options: RunOptions) -> J
                     # as in a container: files the code writes (fileResult) land in a folder of its own, not ours
                     cwd=workdir,
                 )
+            except BaseException:
+                kill_group(None, box)
+                raise
             finally:
                 os.close(requests_write)
-            assert process.stdin is not None
-            timed_out = False
-            with os.fdopen(requests_read, "r", encoding="utf-8") as requests:
-                try:
-                    process.stdin.write(line + "\n")
-                    process.stdin.flush()
-                    while True:
-                        ready, _, _ = select.select([requests], [], [], max(0.0, deadline - time.monotonic()))
-                        if not ready:
-                            timed_out = True
-                            break
-                        request = requests.readline()
-                        if not request:
-                            break  # the child closed the channel: it has finished
-                        reply = on_request(json.loads(request))
-                        process.stdin.write(json.dumps(reply, default=str) + "\n")
-                        process.stdin.flush()
-                except (BrokenPipeError, OSError):
-                    pass  # the child died mid-conversation; its exit status tells the rest
-            with contextlib.suppress(OSError):
-                process.stdin.close()
             try:
-                process.wait(timeout=0 if timed_out else max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            if timed_out:
-                process.kill()
+                timed_out = _converse(process, requests_read, json.dumps(line, default=str), on_request, deadline)
+            finally:
+                kill_group(process.pid, box)  # whatever the command started ends with it, even on an error
                 process.wait()
+            if timed_out:
                 return JobResult.crash(crash_entry(timeout_message(options.timeout)))
             out.seek(0)
             err.seek(0)
@@ -96,6 +90,43 @@ def run_in_child(job: Job, on_request: RequestHandler, options: RunOptions) -> J
     raw = [LogEntry("stdout", text) for text in stdout_text.splitlines()]
     raw += [LogEntry("stderr", text) for text in stderr_text.splitlines()]
     return result.with_values(raw_output=tuple(raw))
+
+
+def _converse(
+    process: subprocess.Popen[str], requests_read: int, line: str, on_request: RequestHandler, deadline: float
+) -> bool:
+    """Send the job, answer the child's requests until it ends; True when the deadline passed first."""
+    assert process.stdin is not None
+    timed_out = False
+    with os.fdopen(requests_read, "r", encoding="utf-8") as requests:
+        try:
+            process.stdin.write(line + "\n")
+            process.stdin.flush()
+            while True:
+                # a child of the content may hold the channel open after the sandbox ended: its exit decides
+                ready, _, _ = select.select([requests], [], [], min(0.5, max(0.0, deadline - time.monotonic())))
+                if not ready:
+                    if process.poll() is not None:
+                        break
+                    if time.monotonic() >= deadline:
+                        timed_out = True
+                        break
+                    continue
+                request = requests.readline()
+                if not request:
+                    break  # the child closed the channel: it has finished
+                reply = on_request(json.loads(request))
+                process.stdin.write(json.dumps(reply, default=str) + "\n")
+                process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # the child died mid-conversation; its exit status tells the rest
+    with contextlib.suppress(OSError):
+        process.stdin.close()
+    try:
+        process.wait(timeout=0 if timed_out else max(0.1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    return timed_out
 
 
 def timeout_message(timeout: float) -> str:
