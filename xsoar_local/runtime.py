@@ -286,8 +286,9 @@ def read_verified(destination: Path = DEFAULT_DESTINATION) -> dict[str, bytes]:
     """Read every installed runtime file once and check it against its pinned digest.
 
     Called on every run that loads the runtime (four small files: cheap). The caller executes exactly
-    the bytes returned, never the files again and never bytecode cached beside them, so nothing changed
-    after the check (or planted in ``__pycache__``) can run.
+    the bytes returned, never the files again and never Python's bytecode cache, so nothing changed after
+    the check (or planted in ``__pycache__``) can run. (The engine's own cache of their compiled form,
+    `engine/codecache.py`, is found by these bytes' digest, not by the files.)
     """
     files: dict[str, bytes] = {}
     for runtime_file in RUNTIME_FILES:

@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from xsoar_local.engine import codecache
 from xsoar_local.errors import EngineError
 from xsoar_local.runtime import DEFAULT_DESTINATION, REPO_ROOT, RuntimeTamperedError, read_verified
 
@@ -92,8 +93,13 @@ def child_environment(
 
 
 def check_runtime(runtime_dir: Path = DEFAULT_DESTINATION) -> None:
-    """Before anything runs: a tampered runtime stops the run with one line (the child checks again)."""
+    """Before anything runs: a tampered runtime stops the run with one line (the child checks again). The
+    runtime's compiled form is put in its cache here, outside the sandbox: the child may only read it."""
     try:
-        read_verified(runtime_dir)
+        verified = read_verified(runtime_dir)
     except RuntimeTamperedError as error:
         raise EngineError(str(error)) from error
+    folder = runtime_dir.resolve()  # the child names the files by the resolved folder, and so does the cache key
+    for name in ("CommonServerPython.py", "CommonServerUserPython.py"):
+        if name in verified:
+            codecache.ensure(str(folder / name), verified[name], folder / codecache.CACHE_FOLDER)
