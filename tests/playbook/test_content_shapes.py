@@ -1,5 +1,6 @@
 """Shapes public content writes that the server accepts: a `complex` root written as a reference, a transformer
-script whose result is an empty list, and a filter script that returns a one-item list."""
+script whose result is an empty list, a filter script that returns a one-item list, and a script reading the last
+task's entries back with getEntry."""
 
 from __future__ import annotations
 
@@ -100,6 +101,32 @@ def _playbook() -> dict[str, Any]:
     }
 
 
+def _read_back_playbook() -> dict[str, Any]:
+    return {
+        "id": "Read back",
+        "name": "Read back",
+        "starttaskid": "0",
+        "tasks": {
+            "0": _task("0", "start", {"#none#": ["1"]}),
+            "1": _task("1", "regular", {"#none#": ["2"]}, task={"name": "say", "type": "regular", "scriptName": "Say"}),
+            "2": _task(
+                "2",
+                "regular",
+                {"#none#": ["3"]},
+                task={"name": "read it back", "type": "regular", "scriptName": "ReadBack"},
+                scriptarguments={"id": {"simple": "${lastCompletedTaskEntries.[0]}"}},
+            ),
+            "3": _task(
+                "3",
+                "condition",
+                {"yes": ["4"]},
+                conditions=[{"label": "yes", "condition": [_check("isEqualString", {"simple": "Read"}, "hello")]}],
+            ),
+            "4": _task("4", "title"),
+        },
+    }
+
+
 @pytest.fixture
 def packs(tmp_path: Path) -> Path:
     """A pack with a Python transformer that answers an empty list and a JavaScript filter that answers a list."""
@@ -114,19 +141,31 @@ def packs(tmp_path: Path) -> Path:
         ["left", "right"],
         "return [String(args.left).indexOf(args.right) === 0 ? 'True' : 'False'];\n",
     )
+    _script(pack, "Say", "python", [], [], "demisto.results('hello')\n")
+    read_back = "entry = demisto.executeCommand('getEntry', {'id': demisto.args()['id']})[0]\n"
+    read_back += "demisto.setContext('Read', entry['Contents'])\n"
+    _script(pack, "ReadBack", "python", [], ["id"], read_back)
     _write(pack / "TestPlaybooks" / "playbook-Content_shapes.yml", yaml.safe_dump(_playbook(), sort_keys=False))
+    _write(pack / "TestPlaybooks" / "playbook-Read_back.yml", yaml.safe_dump(_read_back_playbook(), sort_keys=False))
     return tmp_path / "Packs"
 
 
-def test_reference_root_empty_transformer_result_and_listed_filter_answer(
-    capsys: pytest.CaptureFixture[str], packs: Path
-) -> None:
-    """Given a playbook whose filter root is `${Words}`, whose filter script answers `['True']` or `['False']`
-    per item, and whose transformer script answers `[]`,
+@pytest.mark.parametrize(
+    "playbook",
+    [
+        # The filter root is `${Words}`, the filter script answers ['True'] or ['False'] per item, the transformer
+        # script answers []: the root is the path `Words`, only `alpha` is kept, the empty result is not defined.
+        pytest.param("Content shapes", id="reference-root-listed-filter-answer-empty-transformer-result"),
+        # `${lastCompletedTaskEntries.[0]}` names the entry as stored, so getEntry finds it.
+        pytest.param("Read back", id="last-task-entry-read-back-with-getEntry"),
+    ],
+)
+def test_content_shapes_complete(capsys: pytest.CaptureFixture[str], packs: Path, playbook: str) -> None:
+    """Given a fixture test playbook written the way public content writes it,
     When test-playbooks runs it,
-    Then the root is read as the path `Words`, only `alpha` is kept, and the empty result is not defined."""
+    Then it completes, as it does on a server."""
     capsys.readouterr()
-    status = main(["test-playbooks", "--packs", str(packs), "--json"])
+    status = main(["test-playbooks", "--packs", str(packs), "--json", playbook])
     document = json.loads(capsys.readouterr().out)
     result = document["results"][0]
     assert result["status"] == "passed", f"the playbook did not complete: {result}"

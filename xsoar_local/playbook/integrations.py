@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from xsoar_local.commit import merge_run
@@ -62,13 +62,17 @@ class EngineExecutor:
         return [dict(entry, investigationId=str(incident.fields.get("id") or "")) for entry in self._written]
 
     def _record(self, outcome: CommandOutcome, call: CommandCall, incident: Incident) -> CommandOutcome:
+        """Store the outcome's entries; each comes back with its stored id (what `${lastCompletedTaskEntries}` lists
+        and getEntry finds)."""
+        identified: list[Mapping[str, Any]] = []
         for raw in outcome.entries:
             number = len(self._written) + 1
+            identified.append({**raw, "ID": f"{number}@{incident.fields.get('id') or '1'}"})
             contents, human = raw.get("Contents"), raw.get("HumanReadable")
             shown = human if human not in (None, "") else contents
             self._written.append(
                 {
-                    "id": f"{number}@{incident.fields.get('id') or '1'}",
+                    "id": identified[-1]["ID"],
                     "type": raw.get("Type", 1),
                     "contents": shown if isinstance(shown, str) else json.dumps(shown, default=str),
                     "format": "markdown" if human not in (None, "") else str(raw.get("ContentsFormat") or "text"),
@@ -78,7 +82,7 @@ class EngineExecutor:
                     "tags": list(raw.get("Tags") or []),
                 }
             )
-        return outcome
+        return replace(outcome, entries=tuple(identified))
 
     def __call__(self, call: CommandCall, incident: Incident) -> CommandOutcome:
         """Run one command or script; anything that stops it from running is reported as the task's error."""
