@@ -1,6 +1,6 @@
 """Shapes public content writes that the server accepts: a `complex` root written as a reference, a transformer
-script whose result is an empty list, a filter script that returns a one-item list, and a script reading the last
-task's entries back with getEntry."""
+script whose result is an empty list, a filter script that returns a one-item list, a script reading the last
+task's entries back with getEntry, and a task's `extend-context`."""
 
 from __future__ import annotations
 
@@ -127,6 +127,39 @@ def _read_back_playbook() -> dict[str, Any]:
     }
 
 
+def _extend_playbook() -> dict[str, Any]:
+    return {
+        "id": "Extend context",
+        "name": "Extend context",
+        "starttaskid": "0",
+        "tasks": {
+            "0": _task("0", "start", {"#none#": ["1"]}),
+            "1": _task(
+                "1",
+                "regular",
+                {"#none#": ["2"]},
+                task={"name": "answer", "type": "regular", "scriptName": "Answer"},
+                scriptarguments={"extend-context": {"simple": "Picked=outer.inner::Whole=."}},
+            ),
+            "2": _task(
+                "2",
+                "condition",
+                {"yes": ["3"]},
+                conditions=[
+                    {
+                        "label": "yes",
+                        "condition": [
+                            _check("isEqualNumber", {"simple": "Picked"}, "7"),
+                            _check("isEqualNumber", {"simple": "Whole.outer.inner"}, "7"),
+                        ],
+                    }
+                ],
+            ),
+            "3": _task("3", "title"),
+        },
+    }
+
+
 @pytest.fixture
 def packs(tmp_path: Path) -> Path:
     """A pack with a Python transformer that answers an empty list and a JavaScript filter that answers a list."""
@@ -145,6 +178,9 @@ def packs(tmp_path: Path) -> Path:
     read_back = "entry = demisto.executeCommand('getEntry', {'id': demisto.args()['id']})[0]\n"
     read_back += "demisto.setContext('Read', entry['Contents'])\n"
     _script(pack, "ReadBack", "python", [], ["id"], read_back)
+    answer = "demisto.results({'Type': 1, 'ContentsFormat': 'json', 'Contents': {'outer': {'inner': 7}}})\n"
+    _script(pack, "Answer", "python", [], [], answer)
+    _write(pack / "TestPlaybooks" / "playbook-Extend_context.yml", yaml.safe_dump(_extend_playbook(), sort_keys=False))
     _write(pack / "TestPlaybooks" / "playbook-Content_shapes.yml", yaml.safe_dump(_playbook(), sort_keys=False))
     _write(pack / "TestPlaybooks" / "playbook-Read_back.yml", yaml.safe_dump(_read_back_playbook(), sort_keys=False))
     return tmp_path / "Packs"
@@ -158,6 +194,8 @@ def packs(tmp_path: Path) -> Path:
         pytest.param("Content shapes", id="reference-root-listed-filter-answer-empty-transformer-result"),
         # `${lastCompletedTaskEntries.[0]}` names the entry as stored, so getEntry finds it.
         pytest.param("Read back", id="last-task-entry-read-back-with-getEntry"),
+        # `extend-context` is the server's: the script never sees it, and the paths it names reach the context.
+        pytest.param("Extend context", id="extend-context-path-and-whole-response"),
     ],
 )
 def test_content_shapes_complete(capsys: pytest.CaptureFixture[str], packs: Path, playbook: str) -> None:

@@ -17,6 +17,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from xsoar_local.engine.native import NATIVE_COMMANDS
@@ -24,6 +25,7 @@ from xsoar_local.incident.store import Incident, view_for_expressions
 from xsoar_local.playbook import fanout, flow, polling
 from xsoar_local.playbook.conditions import ConditionError, choose_branch
 from xsoar_local.playbook.expressions import ExpressionError, Resolver, is_empty, nearby_paths
+from xsoar_local.playbook.extend import apply_extended, extended_context, split_extend
 from xsoar_local.playbook.frames import Frame, PlaybookContent, frame_view, top_inputs
 from xsoar_local.playbook.model import DEFAULT_BRANCH, ERROR_BRANCH, NONE_BRANCH, Playbook, Task
 from xsoar_local.playbook.records import (
@@ -371,6 +373,7 @@ class PlaybookRunner:
         # no defaults and tell an empty value from a missing one (Set stores "", but refuses nothing).
         native = name in NATIVE_COMMANDS and brand in ("", BUILTIN_BRAND)
         given = dict(args) if native else {key: value for key, value in args.items() if not is_empty(value)}
+        given, extend = split_extend(given)
         outcome = fanout.execute(self, CommandCall(self.call_id(task), brand, name, given, kind), incident)
         if outcome.empty_arguments:
             causes = "; ".join(
@@ -394,8 +397,16 @@ class PlaybookRunner:
                 message=message,
                 failed=True,
             )
+        after = self._commit(holder, outcome)
+        if extend:
+            try:
+                written = extended_context(extend, outcome.entries)
+            except ExpressionError as error:
+                raise TaskError(str(error)) from error
+            if written:
+                after = holder.update(lambda latest: replace(latest, context=apply_extended(latest.context, written)))
         return _Step(
-            self._commit(holder, outcome),
+            after,
             _branch_ids(task, NONE_BRANCH),
             task.script,
             given,
