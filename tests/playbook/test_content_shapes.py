@@ -1,6 +1,7 @@
 """Shapes public content writes that the server accepts: a `complex` root written as a reference, a transformer
 script whose result is an empty list, a filter script that returns a one-item list, a script reading the last
-task's entries back with getEntry, and a task's `extend-context`."""
+task's entries back with getEntry, a task's `extend-context`, and a list given to a script's argument that is not
+`isArray`."""
 
 from __future__ import annotations
 
@@ -160,6 +161,46 @@ def _extend_playbook() -> dict[str, Any]:
     }
 
 
+def _per_item_playbook() -> dict[str, Any]:
+    return {
+        "id": "Per item",
+        "name": "Per item",
+        "starttaskid": "0",
+        "tasks": {
+            "0": _task("0", "start", {"#none#": ["1"]}),
+            "1": _task(
+                "1",
+                "regular",
+                {"#none#": ["2"]},
+                task={"name": "set words", "type": "regular", "scriptName": "Set"},
+                scriptarguments={"key": {"simple": "Words"}, "value": {"simple": '["alpha", "beta"]'}},
+            ),
+            "2": _task(
+                "2",
+                "regular",
+                {"#none#": ["3"]},
+                task={"name": "note each", "type": "regular", "scriptName": "NoteOne"},
+                scriptarguments={"word": {"simple": "${Words}"}},
+            ),
+            "3": _task(
+                "3",
+                "condition",
+                {"yes": ["4"]},
+                conditions=[
+                    {
+                        "label": "yes",
+                        "condition": [
+                            _check("hasLength", {"simple": "Seen"}, "2"),
+                            _check("isEqualString", {"simple": "Seen.[1]"}, "beta"),
+                        ],
+                    }
+                ],
+            ),
+            "4": _task("4", "title"),
+        },
+    }
+
+
 @pytest.fixture
 def packs(tmp_path: Path) -> Path:
     """A pack with a Python transformer that answers an empty list and a JavaScript filter that answers a list."""
@@ -181,6 +222,13 @@ def packs(tmp_path: Path) -> Path:
     answer = "demisto.results({'Type': 1, 'ContentsFormat': 'json', 'Contents': {'outer': {'inner': 7}}})\n"
     _script(pack, "Answer", "python", [], [], answer)
     _write(pack / "TestPlaybooks" / "playbook-Extend_context.yml", yaml.safe_dump(_extend_playbook(), sort_keys=False))
+    note_one = "word = demisto.args()['word']\n"
+    note_one += "if not isinstance(word, str):\n    raise ValueError(f'one word expected, got {word!r}')\n"
+    note_one += (
+        "demisto.results({'Type': 1, 'ContentsFormat': 'text', 'Contents': word, 'EntryContext': {'Seen': word}})\n"
+    )
+    _script(pack, "NoteOne", "python", [], ["word"], note_one)
+    _write(pack / "TestPlaybooks" / "playbook-Per_item.yml", yaml.safe_dump(_per_item_playbook(), sort_keys=False))
     _write(pack / "TestPlaybooks" / "playbook-Content_shapes.yml", yaml.safe_dump(_playbook(), sort_keys=False))
     _write(pack / "TestPlaybooks" / "playbook-Read_back.yml", yaml.safe_dump(_read_back_playbook(), sort_keys=False))
     return tmp_path / "Packs"
@@ -196,6 +244,8 @@ def packs(tmp_path: Path) -> Path:
         pytest.param("Read back", id="last-task-entry-read-back-with-getEntry"),
         # `extend-context` is the server's: the script never sees it, and the paths it names reach the context.
         pytest.param("Extend context", id="extend-context-path-and-whole-response"),
+        # A two-item list for `word` (not `isArray`) runs the script once per item, each run's outputs kept.
+        pytest.param("Per item", id="script-runs-once-per-list-item"),
     ],
 )
 def test_content_shapes_complete(capsys: pytest.CaptureFixture[str], packs: Path, playbook: str) -> None:

@@ -374,14 +374,20 @@ def lookup(call: CommandCall, _incident: Incident) -> tuple[list[dict[str, Any]]
             id="command-runs-once-per-item",
         ),
         pytest.param("Brand|||ip", True, [{"ip": ["1.1.1.1", "8.8.8.8"], "verbose": "yes"}], id="isArray-once"),
-        pytest.param("ip", False, [{"ip": ["1.1.1.1", "8.8.8.8"], "verbose": "yes"}], id="script-gets-the-list"),
+        pytest.param(
+            "ip",
+            False,
+            [{"ip": "1.1.1.1", "verbose": "yes"}, {"ip": "8.8.8.8", "verbose": "yes"}],
+            id="script-runs-once-per-item",
+        ),
+        pytest.param("ip", True, [{"ip": ["1.1.1.1", "8.8.8.8"], "verbose": "yes"}], id="script-isArray-once"),
     ],
 )
 def test_a_list_for_an_argument_that_is_not_an_array(
     script: str, is_array: bool, expected_args: list[dict[str, Any]]
 ) -> None:
-    """Given a list passed to a command's argument, When the argument is not `isArray`, Then the command runs once
-    per item with every result kept; an `isArray` argument, or a script's, gets the list in one run."""
+    """Given a list passed to a command's or script's argument, When the argument is not `isArray`, Then it runs
+    once per item with every result kept; an `isArray` argument gets the list in one run."""
     executor = ScriptedExecutor({"ip": lookup})
     library = Library(arguments={"ip": {"ip": is_array, "verbose": False}})
     looked_up = task("1", script=script, args={"ip": simple("${Addresses}"), "verbose": simple("yes")})

@@ -1,8 +1,10 @@
-"""A list given to an integration command's argument that is not `isArray`: the server runs the command once per
-item ("If this is set to true, the command will run once, instead for each input"), so the runner does too.
+"""A list given to an argument that is not `isArray`: the server runs the command or script once per item ("If this
+is set to true, the command will run once, instead for each input"), so the runner does too. Content's own test
+playbooks rely on it for scripts too (CommonScripts' TestGetErrorsFromEntry gives PrintErrorEntry's `message` a
+three-item list and expects three error entries). The engine's own commands (Set, Print, ... when the content has
+no script of that name) get their lists whole.
 
-Several such lists are zipped by index. Scripts get their lists whole (content scripts read them with
-`argToList`): no source says the server splits them.
+Several such lists are zipped by index.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
 
 def split_arguments(runner: PlaybookRunner, call: CommandCall) -> list[dict[str, Any]] | None:
     """The argument sets of each run when `call` fans out; None when it runs once."""
-    if call.kind != "command" or runner.content is None:
+    if call.kind not in ("command", "script") or runner.content is None:
         return None
     declared = runner.content.array_arguments(call.command, call.brand)
     if not declared:

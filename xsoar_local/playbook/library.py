@@ -50,7 +50,14 @@ class CatalogContent:
         return True
 
     def array_arguments(self, command: str, brand: str) -> Mapping[str, bool] | None:
-        """The command's arguments (of the instance that would run it) and whether each is `isArray`."""
+        """The command's arguments (of the instance that would run it, or of the content's script of that name when
+        no brand is given) and whether each is `isArray`."""
+        if not brand and split_command(command) is None and self.catalog.has_script(command):
+            try:
+                script = self.catalog.script(command)
+            except CatalogError:
+                return None
+            return None if script is None else {arg.name: arg.is_array for arg in script.arguments}
         try:
             if self.instances is not None:
                 integration = self.instances.for_command(command, brand, "").integration
