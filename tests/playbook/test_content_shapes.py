@@ -1,7 +1,7 @@
 """Shapes public content writes that the server accepts: a `complex` root written as a reference, a transformer
 script whose result is an empty list, a filter script that returns a one-item list, a script reading the last
 task's entries back with getEntry, a task's `extend-context`, and a list given to a script's argument that is not
-`isArray`."""
+`isArray`, and the fields a server sets on the new incident a test playbook runs on."""
 
 from __future__ import annotations
 
@@ -201,6 +201,38 @@ def _per_item_playbook() -> dict[str, Any]:
     }
 
 
+def _fresh_incident_playbook() -> dict[str, Any]:
+    year = [{"operator": "substringTo", "args": {"to": {"value": {"simple": "-"}}}}]
+    return {
+        "id": "Fresh incident",
+        "name": "Fresh incident",
+        "starttaskid": "0",
+        "tasks": {
+            "0": _task("0", "start", {"#none#": ["1"]}),
+            "1": _task(
+                "1",
+                "condition",
+                {"yes": ["2"]},
+                conditions=[
+                    {
+                        "label": "yes",
+                        "condition": [
+                            _check(
+                                "greaterThanOrEqual",
+                                {"complex": {"root": "incident.occurred", "transformers": year}},
+                                "2023",
+                            ),
+                            _check("isNotEmpty", {"simple": "incident.created"}),
+                            _check("isEqualString", {"simple": "incident.playbookId"}, "Fresh incident"),
+                        ],
+                    }
+                ],
+            ),
+            "2": _task("2", "title"),
+        },
+    }
+
+
 @pytest.fixture
 def packs(tmp_path: Path) -> Path:
     """A pack with a Python transformer that answers an empty list and a JavaScript filter that answers a list."""
@@ -229,6 +261,7 @@ def packs(tmp_path: Path) -> Path:
     )
     _script(pack, "NoteOne", "python", [], ["word"], note_one)
     _write(pack / "TestPlaybooks" / "playbook-Per_item.yml", yaml.safe_dump(_per_item_playbook(), sort_keys=False))
+    _write(pack / "TestPlaybooks" / "playbook-Fresh_incident.yml", yaml.safe_dump(_fresh_incident_playbook()))
     _write(pack / "TestPlaybooks" / "playbook-Content_shapes.yml", yaml.safe_dump(_playbook(), sort_keys=False))
     _write(pack / "TestPlaybooks" / "playbook-Read_back.yml", yaml.safe_dump(_read_back_playbook(), sort_keys=False))
     return tmp_path / "Packs"
@@ -246,6 +279,8 @@ def packs(tmp_path: Path) -> Path:
         pytest.param("Extend context", id="extend-context-path-and-whole-response"),
         # A two-item list for `word` (not `isArray`) runs the script once per item, each run's outputs kept.
         pytest.param("Per item", id="script-runs-once-per-list-item"),
+        # The new incident has the fields a server sets (CutTransformerTest cuts `${incident.occurred}`).
+        pytest.param("Fresh incident", id="incident-created-occurred-playbookId"),
     ],
 )
 def test_content_shapes_complete(capsys: pytest.CaptureFixture[str], packs: Path, playbook: str) -> None:

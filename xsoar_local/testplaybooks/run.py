@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import multiprocessing
 import os
 import time
@@ -173,7 +174,29 @@ def _run(settings: RunSettings, job: Job, on_task: Callable[[TaskResult], None] 
             operators=executor.operators,
             content=CatalogContent(engine.catalog, engine.instances),  # sub-playbooks and scripts of the root
         )
-        return runner.run(playbook, Incident())
+        return runner.run(playbook, fresh_incident(playbook.id))
+
+
+def fresh_incident(playbook_id: str) -> Incident:
+    """The new incident a server runs a test playbook on: the fields it always sets (content reads
+    `${incident.created}` and `${incident.occurred}`), and an empty context."""
+    now = datetime.datetime.now(datetime.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    fields: dict[str, Any] = {
+        "id": "1",
+        "name": f"Test playbook {playbook_id}",
+        "type": "Unclassified",
+        "severity": 0,
+        "status": 1,
+        "labels": [],
+        "owner": "",
+        "created": now,
+        "occurred": now,
+        "modified": now,
+        "playbookId": playbook_id,
+        "investigationId": "1",
+        "CustomFields": {},
+    }
+    return Incident(fields=fields)
 
 
 def _run_job_in_worker(settings: RunSettings, job: Job) -> Outcome:
