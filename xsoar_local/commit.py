@@ -10,32 +10,38 @@ changed the incident meanwhile keep their changes.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from xsoar_local.engine.runner import CommandRun, apply_result
 from xsoar_local.incident.state import State, StateStore
 from xsoar_local.incident.store import Incident
 
-__all__ = ["StoredIncident", "merge_run", "run_on_current", "run_on_instance"]
+__all__ = ["IncidentSource", "StoredIncident", "merge_run", "run_on_current", "run_on_instance"]
 
 Execute = Callable[[Incident], CommandRun]
 
 
-class StoredIncident:
-    """One incident of a state folder as a playbook run sees it: each task reads the latest copy, and each
-    task's result is merged into the latest copy inside one locked update (never a wholesale replace at the end)."""
+class IncidentSource(Protocol):
+    """Where incidents are kept: the CLI's state folder (``StateStore``) or the server's investigations."""
 
-    def __init__(self, store: StateStore, incident_id: str) -> None:
+    def read_incident(self, incident_id: str) -> Incident: ...
+
+    def update_incident(self, incident_id: str, change: Callable[[Incident], Incident]) -> Incident: ...
+
+
+class StoredIncident:
+    """One stored incident as a playbook run sees it: each task reads the latest copy, and each task's result is
+    merged into the latest copy in one locked update (never a wholesale replace at the end)."""
+
+    def __init__(self, store: IncidentSource, incident_id: str) -> None:
         self.store = store
         self.incident_id = incident_id
 
     def read(self) -> Incident:
-        return self.store.read().incidents[self.incident_id]
+        return self.store.read_incident(self.incident_id)
 
     def update(self, change: Callable[[Incident], Incident]) -> Incident:
-        with self.store.update() as state:
-            latest = state.incidents[self.incident_id]
-            state.put_incident(self.incident_id, change(latest))
-            return state.incidents[self.incident_id]
+        return self.store.update_incident(self.incident_id, change)
 
 
 def merge_run(incident: Incident, run: CommandRun) -> Incident:

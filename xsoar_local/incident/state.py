@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import errno
 import fcntl
 import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
+from xsoar_local.atomicfile import write_atomically
 from xsoar_local.incident.store import Incident, default_fields
 
 __all__ = [
@@ -290,6 +290,16 @@ class StateStore:
             yield
 
     # ---- reading and writing --------------------------------------------------------------------
+    def read_incident(self, incident_id: str) -> Incident:
+        """The latest copy of one incident (``xsoar_local.commit.IncidentSource``)."""
+        return self.read().incidents[incident_id]
+
+    def update_incident(self, incident_id: str, change: Callable[[Incident], Incident]) -> Incident:
+        """Replace one incident with ``change(latest copy)`` in one locked update; the incident as saved."""
+        with self.update() as state:
+            state.put_incident(incident_id, change(state.incidents[incident_id]))
+            return state.incidents[incident_id]
+
     def read(self) -> State:
         """A consistent copy of the state (taken under the lock, so never a half-applied update)."""
         with self._flock(self.folder / LOCK_FILE_NAME):
@@ -359,37 +369,7 @@ class StateStore:
                 f"not saved: delete old incidents (or start afresh with --reset or another --state-dir)."
             )
         # A symlinked state file keeps its link: the file it points to is the one replaced.
-        target = Path(os.path.realpath(self.path))
         try:
-            descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            write_atomically(self.path, data)
         except OSError as error:
-            raise StateError(
-                f"Cannot write the state next to {target} ({error.strerror or error}): make the folder writable."
-            ) from error
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
-            _fsync_folder(target.parent)
-        except BaseException as error:
-            Path(temporary).unlink(missing_ok=True)
-            if isinstance(error, OSError):
-                raise StateError(f"Cannot write the state file {target} ({error.strerror or error}).") from error
-            raise
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (where the platform allows opening a folder)."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError as error:
-        if error.errno not in (errno.EINVAL, errno.EBADF):
-            raise
-    finally:
-        os.close(descriptor)
+            raise StateError(f"Cannot write the state file {self.path} ({error.strerror or error}).") from error

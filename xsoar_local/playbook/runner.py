@@ -123,6 +123,7 @@ class TaskResult:
     branch: str | None = None  # the label a condition took
     args: Mapping[str, Any] = field(default_factory=dict)
     empty_references: tuple[str, ...] = ()
+    entries: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)  # its War Room entries, for `on_task`
 
 
 @dataclass(frozen=True)
@@ -322,6 +323,7 @@ class PlaybookRunner:
             branch=step.branch,
             args=dict(step.args),
             empty_references=step.empty_references,
+            entries=tuple(step.entries),
         )
 
     @staticmethod
