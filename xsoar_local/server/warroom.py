@@ -101,6 +101,9 @@ class WarRoom:
         try:
             self._check_runnable(parsed.name, parsed.args)
             run = self._session().war_room(text, incident)
+        except ContextPathError as error:  # a context key the content made that no path can address
+            message = f"The command's outputs were not saved to the context: {error}"
+            return self._commit_entries(inv_id, text, [error_entry(message)])
         except (ServerError, CatalogError, InstanceError, ArgError, EngineError, ParamError, IntegrationError) as error:
             message = error.detail if isinstance(error, ServerError) else str(error)
             return self._commit_entries(inv_id, text, [error_entry(message)])
