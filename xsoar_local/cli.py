@@ -8,48 +8,36 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
 
+from xsoar_local.cli_args import DEFAULT_PACKS, build_parser
 from xsoar_local.commit import merge_run
-from xsoar_local.engine import (
-    ArgError,
-    CommandRun,
-    EngineError,
-    Integration,
-    IntegrationError,
-    ParamError,
-    WarRoomSyntaxError,
-    check_args,
-    command_spec,
-    load_integration,
-    parse_war_room,
-)
-from xsoar_local.engine.catalog import CatalogError, ContentCatalog, scan_content
-from xsoar_local.engine.images import ImageError, python_chooser
-from xsoar_local.engine.instances import InstanceError, InstanceSet, load_instances
+from xsoar_local.contentroot import resolve_packs, resolve_state_dir
+from xsoar_local.engine import CommandRun, Integration, check_args, command_spec, load_integration, parse_war_room
+from xsoar_local.engine.catalog import ContentCatalog, scan_content
+from xsoar_local.engine.confine import Limits
+from xsoar_local.engine.images import python_chooser
+from xsoar_local.engine.instances import InstanceSet, load_instances
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import StoreInstanceState
-from xsoar_local.incident.state import StateError, StateStore
-from xsoar_local.incident.store import DEFAULT_STATE_DIR, STATE_DIR_ENV, Incident
-from xsoar_local.instance import DefaultInstances, InstanceSetupError, ParamSources, registry
-from xsoar_local.playbook.cli import add_playbook_parsers
-from xsoar_local.redact import redact_text
+from xsoar_local.errors import UsageError, XsoarLocalError
+from xsoar_local.exitstatus import ExitStatus, exit_status
+from xsoar_local.incident.state import StateStore
+from xsoar_local.incident.store import Incident
+from xsoar_local.instance import DefaultInstances, ParamSources, registry
+from xsoar_local.playbook.cli import cmd_playbook
+from xsoar_local.redact import mask, mask_error
 from xsoar_local.render import neutralise, render_run, terminal_json
-from xsoar_local.runtime import REPO_ROOT
+from xsoar_local.runtime import ensure_runtime
 from xsoar_local.services import ServiceRegistry
+from xsoar_local.testplaybooks import run_test_playbooks
 
-DEFAULT_PACKS = REPO_ROOT / "Packs"
-
-EXIT_OK, EXIT_ERROR_ENTRY, EXIT_USAGE = 0, 1, 2
-
-
-class UsageError(Exception):
-    """The command line asks for something that cannot run (exit status 2)."""
+__all__ = ["DEFAULT_PACKS", "ServiceInfo", "build_parser", "main", "run_to_json", "saved_after", "war_room_line"]
 
 
 @dataclass(frozen=True)
@@ -157,7 +145,13 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
         line = _war_room_line(catalog, options.command, options.text)
         if options.debug:
             line += " debug-mode=true"
-        session = EngineSession(catalog, instances, StoreInstanceState(store), python_for=python_chooser())
+        session = EngineSession(
+            catalog,
+            instances,
+            StoreInstanceState(store),
+            python_for=python_chooser(),
+            timeout=Limits.from_environment(timeout=options.timeout).timeout,
+        )
         planned = session.plan(line)  # a line the server would refuse changes nothing
         given = [flag for flag, values in [("--fault", options.fault), *_option_values(services, options)] if values]
         if given and defaults.service is None:
@@ -184,7 +178,7 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
                 f"Local service {service_info.url}: {service_info.requests} {plural} received during this run.",
                 soft_wrap=True,
             )
-    return EXIT_ERROR_ENTRY if run.is_error else EXIT_OK
+    return ExitStatus.FAILED if run.is_error else ExitStatus.OK
 
 
 def cmd_fetch(options: argparse.Namespace, console: Console) -> int:
@@ -195,7 +189,13 @@ def cmd_fetch(options: argparse.Namespace, console: Console) -> int:
         store = StateStore(Path(options.state_dir))
         defaults = DefaultInstances(sources, stack)
         catalog, instances = _content(options, defaults)
-        session = EngineSession(catalog, instances, StoreInstanceState(store), python_for=python_chooser())
+        session = EngineSession(
+            catalog,
+            instances,
+            StoreInstanceState(store),
+            python_for=python_chooser(),
+            timeout=Limits.from_environment(timeout=options.timeout).timeout,
+        )
         fetch = session.fetch(options.instance)
     if options.json:
         document: dict[str, Any] = {"incidents": fetch.incidents, "last_run": fetch.last_run}
@@ -209,146 +209,11 @@ def cmd_fetch(options: argparse.Namespace, console: Console) -> int:
             console.print(neutralise(line), markup=False, soft_wrap=True)
     if fetch.error:
         message = f"fetch-incidents of {fetch.instance} failed (lastRun kept): {fetch.error}"
-        print(f"error: {neutralise(message)}", file=sys.stderr)
-        return EXIT_ERROR_ENTRY
-    return EXIT_OK
+        print(f"error: {neutralise(mask(message))}", file=sys.stderr)
+        return ExitStatus.FAILED
+    return ExitStatus.OK
 
 
-def add_fetch_parser(subparsers: Any) -> None:
-    """The `fetch` subcommand's options."""
-    parser = subparsers.add_parser(
-        "fetch",
-        help="run one fetch-incidents of an instance",
-        description="Run fetch-incidents once for an instance: its incidents are stored, its lastRun moves on.",
-    )
-    parser.add_argument("--packs", default=str(DEFAULT_PACKS), help="the content root holding the packs")
-    parser.add_argument("--instances", help="YAML file of instances: instances: [{brand, name, params}]")
-    parser.add_argument("--instance", required=True, help="the instance to fetch with (a name in --instances)")
-    parser.add_argument("--param", action="append", metavar="NAME=VALUE", help="param of a default instance")
-    parser.add_argument("--params-file", help="JSON object of params of a default instance")
-    parser.add_argument("--env-file", help="NAME=VALUE lines of params of a default instance")
-    parser.add_argument("--real", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument(
-        "--state-dir",
-        default=os.environ.get(STATE_DIR_ENV) or str(DEFAULT_STATE_DIR),
-        help=f"the state folder: incidents and instances' lastRun (default: ${STATE_DIR_ENV}, else .xsoar-local)",
-    )
-    parser.add_argument("--json", action="store_true", help='print {"incidents": [...], "last_run": {...}}')
-    parser.set_defaults(handler=cmd_fetch)
-
-
-def add_run_parser(subparsers: Any, services: ServiceRegistry) -> None:
-    """The `run` subcommand's options; the installed stand-ins add theirs (and say what --fault accepts)."""
-    parser = subparsers.add_parser(
-        "run",
-        help="run one integration command locally",
-        description="Run one command of an integration in a local engine; print its War Room entry and the context.",
-    )
-    parser.add_argument("--integration", help="one integration folder or unified YAML (instead of --packs)")
-    parser.add_argument(
-        "--packs", default=str(DEFAULT_PACKS), help="the content root: !name is a command or script found there"
-    )
-    parser.add_argument("--instances", help="YAML file of instances: instances: [{brand, name, params}]")
-    what = parser.add_mutually_exclusive_group()
-    what.add_argument("--command", help="a War Room line, e.g. '!command arg=\"value\"', or test-module")
-    what.add_argument("--text", help="the text for the integration's command that has a `text` argument")
-    parser.add_argument("--param", action="append", metavar="NAME=VALUE", help="override a param (repeatable)")
-    parser.add_argument("--params-file", help="JSON object of params (the DEMISTO_PARAMS format)")
-    parser.add_argument("--env-file", help="NAME=VALUE lines of params (or a DEMISTO_PARAMS=<json> line)")
-    parser.add_argument(
-        "--fault",
-        action="append",
-        metavar="SPEC",
-        help=_help(" ".join(["make the embedded stand-in fail (repeatable).", services.fault_help()]).strip()),
-    )
-    keys = " or ".join(f"${name}" for name in services.api_key_envs)
-    parser.add_argument(
-        "--real",
-        action="store_true",
-        help=_help(
-            "use the real service (the YAML's URL), not the embedded stand-in"
-            + (f"; its API key from {keys} if set" if keys else "")
-        ),
-    )
-    parser.add_argument(
-        "--service",
-        action=argparse.BooleanOptionalAction,
-        default=None,
-        help=_help(
-            "start the embedded stand-in and point the integration's URL param at it "
-            f"(default: on for the integrations a stand-in serves: {services.served()})"
-        ),
-    )
-    parser.add_argument(
-        "--stand-in",
-        metavar="NAME",
-        help=_help(f"the stand-in --service starts for an integration none serves ({services.describe_names()})"),
-    )
-    parser.add_argument(
-        "--instance",
-        help="the instance (its integration context): default one per service, "
-        "<brand>_instance_1 for the real one, <brand>_local[_fault-...] for the embedded one",
-    )
-    parser.add_argument(
-        "--state-dir",
-        default=os.environ.get(STATE_DIR_ENV) or str(DEFAULT_STATE_DIR),
-        help=f"the state folder: incidents, instances' contexts (default: ${STATE_DIR_ENV}, else .xsoar-local)",
-    )
-    parser.add_argument("--reset", action="store_true", help="start from a fresh incident (empty context)")
-    parser.add_argument("--debug", action="store_true", help="run with debug-mode=true")
-    parser.add_argument("--json", action="store_true", help="print the entries and context as JSON")
-    parser.add_argument("-v", "--verbose", action="store_true", help="also print the integration's logs")
-    parser.set_defaults(handler=cmd_run)
-    _add_stand_in_options(parser, services)
-
-
-def _help(text: str) -> str:
-    """Help text as argparse wants it: a plugin's `%` is not a format directive."""
-    return text.replace("%", "%%")
-
-
-def _add_stand_in_options(parser: argparse.ArgumentParser, services: ServiceRegistry) -> None:
-    """The options the installed stand-ins define; one that would shadow `run`'s own is a set-up error."""
-    taken = set(vars(parser.parse_known_args([])[0]))
-    for option in services.options:
-        clash = f"the stand-in option {option.flag} clashes with run's own options: rename it in its plugin"
-        if option.dest in taken:
-            raise InstanceSetupError(clash)
-        try:
-            parser.add_argument(
-                option.flag, dest=option.dest, action="append", metavar=option.metavar, help=_help(option.help)
-            )
-        except argparse.ArgumentError:
-            raise InstanceSetupError(clash) from None
-        taken.add(option.dest)
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The parser; each subcommand registers itself with an `add_*_parser` function."""
-    parser = argparse.ArgumentParser(prog="xsoar-local", description="Run XSOAR integrations and playbooks locally.")
-    subparsers = parser.add_subparsers(dest="subcommand", required=True)
-    add_run_parser(subparsers, registry())
-    add_fetch_parser(subparsers)
-    add_playbook_parsers(subparsers)
-    return parser
-
-
-USER_ERRORS = (
-    UsageError,
-    InstanceSetupError,
-    IntegrationError,
-    ParamError,
-    ArgError,
-    WarRoomSyntaxError,
-    EngineError,
-    StateError,
-    CatalogError,
-    InstanceError,
-    ImageError,
-)
-
-
-EXIT_INTERRUPTED, EXIT_INTERNAL = 130, 70
 DEBUG_ENV = "XSOAR_LOCAL_DEBUG"  # set to 1 to see the traceback of an unexpected failure
 
 
@@ -367,32 +232,70 @@ def _interruptible() -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Parse the command line, run the subcommand, and turn user errors into one line and exit status 2.
+def cmd_serve(options: argparse.Namespace, console: Console, arguments: Sequence[str]) -> int:
+    """`serve`: one service stand-in on its own (`make serve`), with its own command line."""
+    services = registry()
+    if options.stand_in:
+        plugin = services.named(options.stand_in)
+    else:
+        plugin = services.only("serve runs one stand-in", "--stand-in NAME (STANDIN=<name> for make serve)")
+    if plugin.main is None:
+        raise UsageError(f"the {plugin.title} stand-in cannot run on its own")
+    return plugin.main(list(arguments[1:] if arguments[:1] == ["--"] else arguments))
 
-    Ctrl-C ends with status 130 and one line; an unexpected failure with one line and status 70 (its traceback
+
+def _server(options: argparse.Namespace, console: Console) -> int:
+    from xsoar_local.server.cli import serve_foreground  # the server's modules load only when it is asked for
+
+    return serve_foreground(options)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
+    "run": cmd_run,
+    "fetch": cmd_fetch,
+    "playbook": cmd_playbook,
+    "test-playbooks": run_test_playbooks,
+    "server": _server,
+}
+
+
+def _run(argv: Sequence[str] | None) -> int:
+    parser = build_parser()
+    options, extra = parser.parse_known_args(argv)
+    if options.subcommand == "serve":  # a stand-in runs no XSOAR content: it needs no runtime and no content root
+        return cmd_serve(options, Console(), extra)
+    if extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    ensure_runtime()  # before any slow set-up: without a runtime, one line says where to get it
+    resolve_packs(options)
+    resolve_state_dir(options)
+    return COMMANDS[options.subcommand](options, Console())
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse the command line, run the subcommand, and map what stops it to one `ExitStatus`, once for all
+    subcommands: a toolkit error (`XsoarLocalError`) is one masked line and its category's status.
+
+    Ctrl-C ends with INTERRUPTED and one line; an unexpected failure with one line and INTERNAL (its traceback
     only with XSOAR_LOCAL_DEBUG=1): no path a user can reach prints a traceback they did not ask for.
     """
     _tolerant_streams()
     _interruptible()
     try:
-        options = build_parser().parse_args(argv)
-        console = Console()
-        status: int = options.handler(options, console)
-    except USER_ERRORS as error:
-        print(f"error: {neutralise(redact_text(str(error)))}", file=sys.stderr)
-        return EXIT_USAGE
+        return _run(argv)
+    except XsoarLocalError as error:
+        print(f"error: {neutralise(mask_error(error))}", file=sys.stderr)
+        return exit_status(error)
     except KeyboardInterrupt:
         print("interrupted: nothing was saved for the command that was running", file=sys.stderr)
-        return EXIT_INTERRUPTED
+        return ExitStatus.INTERRUPTED
     except Exception as error:
         if os.environ.get(DEBUG_ENV):
             raise
-        message = neutralise(redact_text(" ".join(str(error).split())))
+        message = neutralise(mask(" ".join(str(error).split())))
         print(
             f"error: unexpected {type(error).__name__}: {message} "
             f"(a bug in xsoar-local: set {DEBUG_ENV}=1 to see the traceback, and report it)",
             file=sys.stderr,
         )
-        return EXIT_INTERNAL
-    return status
+        return ExitStatus.INTERNAL

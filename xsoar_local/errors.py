@@ -11,6 +11,8 @@ The message of an `XsoarLocalError` is written for the user: it says what is wro
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
+from types import MappingProxyType
 from typing import ClassVar
 
 
@@ -51,3 +53,16 @@ class EngineError(XsoarLocalError):
     """The engine could not carry the command out."""
 
     category = Category.ENGINE
+
+
+# The HTTP entry points' one mapping (the REST API and the page): an error that carries its own `status` (the
+# server's refusals, shaped as an XSOAR server sends them) keeps it.
+HTTP_STATUS: Mapping[Category, int] = MappingProxyType(
+    {Category.USAGE: 400, Category.CONTENT: 400, Category.STATE: 500, Category.ENGINE: 500}
+)
+
+
+def http_status(error: XsoarLocalError) -> int:
+    """The HTTP status an answer to `error` carries."""
+    status = getattr(error, "status", None)
+    return status if isinstance(status, int) and 400 <= status <= 599 else HTTP_STATUS[error.category]

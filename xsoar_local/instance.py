@@ -20,13 +20,14 @@ from typing import Any
 
 from xsoar_local.engine import Integration, ParamError, ParamLayer, build_params, env_file_layers, parse_env_file
 from xsoar_local.engine.params import DEMISTO_PARAMS, parse_assignments, parse_params_json
+from xsoar_local.errors import UsageError
 from xsoar_local.redact import MASK, redact_text
 from xsoar_local.services import RunningStandIn, ServiceError, ServicePlugin, ServiceRegistry, load_registry, started
 
 EMBEDDED_LAYER = "the embedded service"
 
 
-class InstanceSetupError(Exception):
+class InstanceSetupError(UsageError):
     """The instance cannot be configured as asked (an unreadable file, contradictory switches, a bad fault)."""
 
 
@@ -73,6 +74,18 @@ class ParamSources:
             real=bool(options.real),
             api_keys={name: environ[name] for name in services.api_key_envs if environ.get(name)},
         )
+
+    def check(self) -> None:
+        """Read every source once: a file the command line names that cannot be read or parsed stops the command
+        before anything runs (a set-up error), not as the error of whichever task first needs an instance."""
+        if self.demisto_params:
+            parse_params_json(self.demisto_params, DEMISTO_PARAMS)
+        if self.params_file:
+            parse_params_json(_read(self.params_file), str(self.params_file))
+        if self.env_file:
+            parse_env_file(_read(self.env_file))
+        if self.assignments:
+            parse_assignments(list(self.assignments))
 
 
 def stand_in_for(

@@ -1,4 +1,5 @@
-"""`make run`, `make playbook`, `make serve`, `make server`: the Makefile's variables become a command line, untouched.
+"""`make run`, `make playbook`, `make serve`, `make server`: the Makefile's variables become an `xsoar-local` command
+line, untouched.
 
 The Makefile names the pack's parts (``INTEGRATION``, ``PLAYBOOK``, the stand-in ``STANDIN`` that `make serve`
 runs on its own); this module knows none of them.
@@ -22,13 +23,16 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from xsoar_local.errors import UsageError
+from xsoar_local.exitstatus import ExitStatus, exit_status
+
 __all__ = ["PREFIX", "argv_for", "main"]
 
 PREFIX = "MAKEVAR_"
 TARGETS = ("run", "playbook", "serve", "server")
 
 
-class MakeVarsError(ValueError):
+class MakeVarsError(UsageError):
     """A make variable cannot be turned into arguments (e.g. an unbalanced quote in ARGS)."""
 
 
@@ -76,9 +80,11 @@ def argv_for(target: str, environ: Mapping[str, str], make_arguments: Sequence[s
     real = ["--real"] if value("REAL").strip() else []
     args = _words("ARGS", value("ARGS"))
     if target == "serve":
-        return args
+        standin = value("STANDIN").strip()
+        # "--": every word of ARGS is the stand-in's own, even one spelt like serve's --stand-in
+        return ["serve", *(["--stand-in", standin] if standin else []), "--", *args]
     if target == "server":
-        return args
+        return ["server", *args]
     if target == "playbook":
         playbook = value("PLAYBOOK")
         if not playbook.strip():
@@ -91,40 +97,18 @@ def argv_for(target: str, environ: Mapping[str, str], make_arguments: Sequence[s
     return ["run", *(["--integration", integration] if integration else []), *what, *faults, *real, *args]
 
 
-def _serve(name: str, argv: list[str]) -> int:
-    """`make serve`: the stand-in called `name` (or the only one installed) on its own, with ARGS."""
-    from xsoar_local.services import ServiceError, load_registry
-
-    try:
-        services = load_registry()
-        plugin = services.named(name) if name else services.only("make serve runs one stand-in", "STANDIN=<name>")
-    except ServiceError as error:
-        print(f"error: STANDIN: {error}", file=sys.stderr)
-        return 2
-    if plugin.main is None:
-        print(f"error: STANDIN: the {plugin.title} stand-in cannot run on its own", file=sys.stderr)
-        return 2
-    return plugin.main(argv)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """``python -m xsoar_local.makevars run|playbook|serve|server``: run that command with the make variables."""
     arguments = list(sys.argv[1:] if argv is None else argv)
     if len(arguments) != 1 or arguments[0] not in TARGETS:
         print(f"usage: python -m xsoar_local.makevars {{{','.join(TARGETS)}}}", file=sys.stderr)
-        return 2
+        return ExitStatus.USAGE
     target = arguments[0]
     try:
         command = argv_for(target, os.environ, _make_arguments(os.getppid()))
     except MakeVarsError as error:
         print(f"error: {error}", file=sys.stderr)
-        return 2
-    if target == "serve":
-        return _serve(_value("STANDIN", os.environ, ()).strip(), command)
-    if target == "server":
-        from xsoar_local.server.cli import main as server_main
-
-        return server_main(command)
+        return exit_status(error)
     from xsoar_local.cli import main as cli_main
 
     return cli_main(command)

@@ -13,11 +13,12 @@ from __future__ import annotations
 import base64
 import json
 import re
+import threading
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Final
 from urllib.parse import quote, quote_plus, unquote
 
-__all__ = ["MASK", "Redactor", "redact_text", "secrets_of_params"]
+__all__ = ["MASK", "Redactor", "mask", "mask_error", "redact_text", "secrets_of_params"]
 
 MASK: Final = "<XX_REPLACED>"  # what CommonServerPython writes for a masked string
 ENCRYPTED_TYPES: Final = frozenset({4, 14})
@@ -97,11 +98,13 @@ def _forms(secret: str) -> set[str]:
 class Redactor:
     """Replaces known secrets (in every form) and URL passwords in strings and JSON-like values."""
 
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
+    def __init__(self, secrets: Iterable[str] = (), *, remember: bool = True) -> None:
+        kept = [secret for secret in secrets if isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH]
+        if remember:
+            _remember(kept)
         forms: set[str] = set()
-        for secret in secrets:
-            if isinstance(secret, str) and len(secret) >= MIN_SECRET_LENGTH:
-                forms |= _forms(secret)
+        for secret in kept:
+            forms |= _forms(secret)
         # Longest first, so a secret inside a longer one's form does not leave the rest of it behind.
         ordered: Sequence[str] = sorted(forms, key=len, reverse=True)
         self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
@@ -126,3 +129,38 @@ class Redactor:
         if isinstance(value, (list, tuple)):
             return [self.value(item) for item in value]
         return value
+
+
+# Every secret a Redactor was made for in this process: an error message can quote one (a URL, a param value) long
+# after the run that knew it, so the masking of errors knows them all.
+_KNOWN: set[str] = set()
+_KNOWN_LOCK = threading.Lock()
+_known_redactor: Redactor | None = None
+
+
+def _remember(secrets: Iterable[str]) -> None:
+    global _known_redactor
+    new = set(secrets)
+    with _KNOWN_LOCK:
+        if not new <= _KNOWN:
+            _KNOWN.update(new)
+            _known_redactor = None
+
+
+def mask(text: str) -> str:
+    """``text`` as any entry point may show it: every URL password and every secret this process knows masked.
+
+    The one masking function of the toolkit's own messages (errors on the command line, the server's answers and
+    error entries, the page); a run's entries and logs are redacted with their instance's secrets by the engine.
+    """
+    global _known_redactor
+    with _KNOWN_LOCK:
+        if _known_redactor is None:
+            _known_redactor = Redactor(_KNOWN, remember=False)
+        redactor = _known_redactor
+    return redactor.text(text)
+
+
+def mask_error(error: BaseException) -> str:
+    """The message of ``error``, masked (see `mask`)."""
+    return mask(str(error))

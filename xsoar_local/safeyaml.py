@@ -13,13 +13,15 @@ from typing import Any, Final
 
 import yaml
 
+from xsoar_local.errors import ContentError
+
 __all__ = ["MAX_EXPANDED_NODES", "MAX_YAML_BYTES", "YamlLimitError", "load_yaml", "load_yaml_file"]
 
 MAX_YAML_BYTES: Final = 5 * 1024 * 1024  # a unified integration with its image is well under 1 MB
 MAX_EXPANDED_NODES: Final = 1_000_000  # what a document may expand to once aliases are followed
 
 
-class YamlLimitError(ValueError):
+class YamlLimitError(ContentError):
     """The YAML is over a limit (size, alias expansion, depth); the message says which and what to do."""
 
 

@@ -24,13 +24,15 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Protocol
 
+from xsoar_local.errors import UsageError
+
 ENTRY_POINT_GROUP = "xsoar_local.services"
 PLUGINS_ENV = "XSOAR_LOCAL_SERVICES"
 
 _FLAG = re.compile(r"--[a-z][a-z0-9-]*")
 
 
-class ServiceError(Exception):
+class ServiceError(UsageError):
     """A service plugin cannot be loaded or used as asked (the message says what to change)."""
 
 

@@ -100,7 +100,7 @@ def test_make_server_args_reach_the_server_untouched(tmp_path: Path) -> None:
         out, err = process.communicate()
         pytest.fail(f"the server started instead of refusing {odd}: ARGS were changed on the way\n{out}")
     assert process.returncode != 0, out
-    assert f"make server: {odd} is a file, not a folder" in err, err
+    assert f"error: {odd} is a file, not a folder" in err, err
 
 
 def test_make_playbook_details_reach_the_incident_untouched(tmp_path: Path) -> None:
@@ -124,13 +124,19 @@ def test_make_playbook_details_reach_the_incident_untouched(tmp_path: Path) -> N
         pytest.param(
             "serve",
             {"MAKEVAR_ARGS": "--port 8080 --fault 'status=503,times=2'"},
-            ["--port", "8080", "--fault", "status=503,times=2"],
+            ["serve", "--", "--port", "8080", "--fault", "status=503,times=2"],
             id="serve-args",
+        ),
+        pytest.param(
+            "serve",
+            {"MAKEVAR_STANDIN": "funtranslations", "MAKEVAR_ARGS": "--tls"},
+            ["serve", "--stand-in", "funtranslations", "--", "--tls"],
+            id="serve-names-its-stand-in",
         ),
         pytest.param(
             "server",
             {"MAKEVAR_ARGS": "--port 8080 --state-dir 'my $HOME'", "MAKEVAR_TEXT": "ignored"},
-            ["--port", "8080", "--state-dir", "my $HOME"],
+            ["server", "--port", "8080", "--state-dir", "my $HOME"],
             id="server-args",
         ),
         pytest.param(

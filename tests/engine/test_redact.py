@@ -8,7 +8,7 @@ from urllib.parse import quote_plus
 
 import pytest
 
-from xsoar_local.redact import MASK, Redactor, redact_text, secrets_of_params
+from xsoar_local.redact import MASK, Redactor, mask_error, redact_text, secrets_of_params
 
 PASSWORD = "pa ss/w0rd+9"
 
@@ -67,3 +67,26 @@ def test_url_passwords_are_masked_without_knowing_them() -> None:
 def test_values_are_redacted_deeply_keys_included() -> None:
     """Given a JSON-like value holding the secret in a key and a nested list, When redacted, Then both are masked."""
     assert Redactor(["t0ken"]).value({"t0ken": ["x t0ken", 1, None]}) == {MASK: [f"x {MASK}", 1, None]}
+
+
+@pytest.mark.parametrize(
+    "quoted",
+    [
+        pytest.param("{secret}", id="as-typed"),
+        pytest.param("{encoded}", id="url-encoded"),
+    ],
+)
+def test_an_error_quoting_an_instances_secret_is_masked(quoted: str) -> None:
+    """
+    Given an instance whose params hold an API key, once a run has redacted with them
+    When a toolkit error message quotes the key later (as typed or URL-encoded)
+    Then the one masking function of errors hides it, without being told the secret again
+    """
+    secret = "k3y/With+Odd=Chars-8c1f"
+    Redactor.for_params({"apikey": secret}, {"apikey": 4})
+    message = "refused: " + quoted.format(secret=secret, encoded=quote_plus(secret))
+
+    masked = mask_error(ValueError(message))
+
+    assert secret not in masked, masked
+    assert masked == f"refused: {MASK}", masked

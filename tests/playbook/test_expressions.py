@@ -81,6 +81,19 @@ VIEW = view_for_expressions(
             "AblueB",
             id="transformer-arg-from-context",
         ),
+        # The DT forms of the server's documentation: index ranges, selectors with methods, mutators.
+        pytest.param({"simple": "${Hosts.[0:1].Name}"}, ["A", "B"], id="range-includes-both-ends"),
+        pytest.param({"simple": "${Hosts.[1:].Name}"}, ["B"], id="range-open-end"),
+        pytest.param({"simple": "${Hosts(val.Name.indexOf('B') >= 0).Name}"}, "B", id="selector-with-indexOf"),
+        pytest.param({"simple": "${Hosts(val.Name.length == 1).Name}"}, ["A", "B"], id="selector-with-length"),
+        pytest.param({"simple": "${Hosts.Name=val.toLowerCase()}"}, ["a", "b"], id="mutator-on-each-item"),
+        pytest.param({"simple": "${incident.name=val.toUpperCase()}"}, "CASE 1", id="mutator-on-one-value"),
+        pytest.param(
+            {"simple": "${Hosts=val.Name + ': ' + val.IP}"}, ["A: 1.1.1.1", "B: 1.1.1.1"], id="mutator-concat"
+        ),
+        pytest.param(
+            {"simple": "${Hosts(val.IP == '1.1.1.1' && val.Name != 'A')=val.Name}"}, "B", id="selector-then-mutator"
+        ),
     ],
 )
 def test_argument_values(raw: Any, expected: Any) -> None:

@@ -67,6 +67,7 @@ def test_missing_file() -> None:
     ],
 )
 def test_loop_blocks(loop: str, expected: bool) -> None:
-    """Given a task's `loop` block, When loaded, Then only a real loop marks the task (which then cannot run)."""
+    """Given a task's `loop` block, When loaded, Then only a real loop (for each, or until a script or condition)
+    makes the task loop; the all-default block exports write on every task does not."""
     book = load_playbook_text(f"tasks: {{'0': {{id: '0', type: regular, loop: {loop}}}}}")
-    assert book.tasks["0"].loops is expected, f"loop {loop} should give loops={expected}"
+    assert (book.tasks["0"].loop is not None) is expected, f"loop {loop} should loop: {expected}"

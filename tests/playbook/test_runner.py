@@ -316,9 +316,14 @@ def test_continue_on_error_covers_builtin_failures() -> None:
     ("raw", "message"),
     [
         pytest.param(
-            task("1", "playbook", name="Sub"),
-            "task 1 'Sub' failed: task type 'playbook' is not supported",
+            task("1", "collection", name="Form"),
+            "task 1 'Form' failed: task type 'collection' is not supported",
             id="unknown-task-type",
+        ),
+        pytest.param(
+            task("1", "playbook", name="Sub", **{"task": {"name": "Sub", "playbookName": "Nowhere"}}),
+            "task 1 'Sub' failed: sub-playbook 'Nowhere' is not in the content",
+            id="unknown-sub-playbook",
         ),
         pytest.param(
             task("1", name="Odd", script="FancyScript"),
@@ -330,7 +335,7 @@ def test_continue_on_error_covers_builtin_failures() -> None:
         ),
         pytest.param(
             task("1", "condition", name="Ask"),
-            "task 1 'Ask' failed: condition tasks decided by a manual",
+            "task 1 'Ask' failed: condition tasks decided by a person",
             id="manual-condition",
         ),
         pytest.param(
@@ -347,11 +352,6 @@ def test_continue_on_error_covers_builtin_failures() -> None:
             ),
             "task 1 'T' failed: argument: unknown transformer 'reverse'",
             id="unknown-transformer",
-        ),
-        pytest.param(
-            task("1", name="L", script="Print", loop={"forEach": True, "exitCondition": ""}),
-            "task 1 'L' failed: task loops (`loop`) are not supported",
-            id="loop",
         ),
         pytest.param(
             task("1", name="E", script="PrintErrorEntry", args={"message": simple("checks failed")}),

@@ -35,6 +35,45 @@ from xsoar_local.playbook.transformers import TransformerError, apply_transforme
         pytest.param("getField", [{"a": 1}, {"a": 2}], {"field": "a"}, [1, 2], id="getField-list"),
         pytest.param("Stringify", {"b": 1}, {}, '{"b": 1}', id="stringify"),
         pytest.param("trim", "  x ", {}, "x", id="trim"),
+        pytest.param("splitAndTrim", " a , b ,c", {"delimiter": ","}, ["a", "b", "c"], id="splitAndTrim"),
+        pytest.param("substring", "abcdef", {"from": "1", "to": "3"}, "bc", id="substring"),
+        pytest.param("substring", "abcdef", {"from": "2"}, "cdef", id="substring-to-the-end"),
+        pytest.param("substringFrom", "user@example.com", {"from": "@"}, "example.com", id="substringFrom"),
+        pytest.param("substringTo", "user@example.com", {"to": "@"}, "user", id="substringTo"),
+        pytest.param("replaceMatch", "a1b22", {"regex": r"\d+", "replaceWith": "#"}, "a#b#", id="replaceMatch"),
+        pytest.param("concat", "mid", {"prefix": "<", "suffix": ">"}, "<mid>", id="concat"),
+        pytest.param("strLength", ["ab", "abc"], {}, [2, 3], id="strLength-each-item"),
+        pytest.param("toString", 5, {}, "5", id="toString"),
+        pytest.param("addition", "2", {"by": "3"}, 5, id="addition-text-number"),
+        pytest.param("subtraction", 2, {"by": "0.5"}, 1.5, id="subtraction"),
+        pytest.param("multiply", [1, 2], {"by": "3"}, [3, 6], id="multiply-each-item"),
+        pytest.param("division", 7, {"by": "2"}, 3.5, id="division"),
+        pytest.param("modulo", 7, {"by": "4"}, 3, id="modulo"),
+        pytest.param("abs", "-4", {}, 4, id="abs"),
+        pytest.param("round", 2.5, {}, 3, id="round-half-up"),
+        pytest.param("floor", 2.7, {}, 2, id="floor"),
+        pytest.param("ceil", 2.1, {}, 3, id="ceil"),
+        pytest.param("precision", 3.14159, {"by": "2"}, 3.14, id="precision"),
+        pytest.param("toPercent", 1, {"total": "4"}, 25, id="toPercent"),
+        pytest.param("quadraticEquation", 2, {"a": "1", "b": "2", "c": "3"}, 11, id="quadraticEquation"),
+        pytest.param("toUnix", "2024-05-01T10:00:00Z", {}, 1714557600, id="toUnix"),
+        pytest.param("sort", [3, 1, 2], {}, [1, 2, 3], id="sort-numbers"),
+        pytest.param("sort", ["b", "a"], {"descending": "true"}, ["b", "a"], id="sort-descending"),
+        pytest.param("indexOf", ["a", "b"], {"item": "b"}, 1, id="indexOf"),
+        pytest.param("indexOf", ["a"], {"item": "z"}, -1, id="indexOf-absent"),
+        pytest.param("sliceByItem", ["a", "b", "c"], {"item": "b"}, ["b", "c"], id="sliceByItem"),
+        pytest.param(
+            "splice", ["a", "b", "c"], {"index": "1", "deleteCount": "1", "item": "x"}, ["a", "x", "c"], id="splice"
+        ),
+        pytest.param("append", ["a"], {"item": "b"}, ["a", "b"], id="append"),
+        pytest.param("append", None, {"item": ["b", "c"]}, ["b", "c"], id="append-to-nothing"),
+        pytest.param(
+            "ConvertKeysToTableFieldFormat",
+            {"Full Name": 1, "e-mail": 2},
+            {},
+            {"fullname": 1, "email": 2},
+            id="table-keys",
+        ),
     ],
 )
 def test_transformer(operator: str, value: Any, args: dict[str, Any], expected: Any) -> None:
@@ -46,10 +85,27 @@ def test_transformer(operator: str, value: Any, args: dict[str, Any], expected: 
 @pytest.mark.parametrize(
     ("operator", "args", "message"),
     [
+        pytest.param("division", {"by": "0"}, "division by zero", id="division-by-zero"),
+        pytest.param("modulo", {"by": "0"}, "modulo by zero", id="modulo-by-zero"),
+        pytest.param("addition", {}, "'by' is required", id="addition-without-by"),
+        pytest.param("multiply", {"by": "x"}, "'by' must be a number", id="multiply-by-text"),
+    ],
+)
+def test_number_transformer_errors(operator: str, args: dict[str, Any], message: str) -> None:
+    """Given a number transformer with a missing or unusable `by`, When applied, Then the error says so."""
+    with pytest.raises(TransformerError, match=message):
+        apply_transformer(operator, [4], args)
+
+
+@pytest.mark.parametrize(
+    ("operator", "args", "message"),
+    [
         pytest.param("notATransformer", {}, "unknown transformer 'notATransformer'", id="unknown"),
         pytest.param("atIndex", {}, "'index' is required", id="atIndex-without-index"),
         pytest.param("atIndex", {"index": "one"}, "must be an integer", id="atIndex-bad-index"),
         pytest.param("replace", {}, "'toReplace' is required", id="replace-without-toReplace"),
+        pytest.param("addition", {"by": "1"}, "'a' is not a number", id="addition-on-text"),
+        pytest.param("replaceMatch", {"regex": "("}, "not a regular expression", id="replaceMatch-bad-regex"),
     ],
 )
 def test_transformer_errors(operator: str, args: dict[str, Any], message: str) -> None:

@@ -251,7 +251,7 @@ def test_the_installed_plugin_is_found_through_its_entry_point(monkeypatch: pyte
     [
         pytest.param("funtranslations", "--help", 0, "usage: python -m standins.funtranslations", id="named"),
         pytest.param("", "--help", 0, "usage: python -m standins.funtranslations", id="the-only-one"),
-        pytest.param("nope", "", 2, "STANDIN: no stand-in named 'nope'; installed: funtranslations", id="unknown"),
+        pytest.param("nope", "", 2, "error: no stand-in named 'nope'; installed: funtranslations", id="unknown"),
     ],
 )
 def test_make_serve_runs_the_stand_in_standin_names(

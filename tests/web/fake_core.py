@@ -10,6 +10,8 @@ import itertools
 from datetime import UTC, datetime
 from typing import Any
 
+from xsoar_local.errors import UsageError
+
 YODA_TABLE = "### Yoda Says...\n|Original|Translation|\n|---|---|\n| {original} | {translation} |\n"
 
 
@@ -96,7 +98,7 @@ class FakeCore:
 
     def create_incident(self, name: str, details: str, playbook_id: str, severity: float) -> dict[str, Any]:
         if playbook_id and playbook_id not in {p["id"] for p in self.playbooks()}:
-            raise ValueError(f"no playbook {playbook_id!r} is installed")
+            raise UsageError(f"no playbook {playbook_id!r} is installed")
         incident_id = str(len(self.incident_fields) + 1)
         fields = {
             "id": incident_id,

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
+from xsoar_local.errors import UsageError
 from xsoar_local.server.serve import RunningServer
 from xsoar_local.web import ServerCoreBridge
 
@@ -38,14 +39,14 @@ def test_completion_carries_the_yaml_argument_details(bridge: ServerCoreBridge) 
     [
         pytest.param(lambda b: b.entries("no-such-investigation"), LookupError, "no-such-investigation", id="404"),
         pytest.param(
-            lambda b: b.create_incident("x", "", "No Such Playbook", 0), ValueError, "Yoda Speak", id="400-lists-known"
+            lambda b: b.create_incident("x", "", "No Such Playbook", 0), UsageError, "Yoda Speak", id="400-lists-known"
         ),
     ],
 )
 def test_server_errors_become_page_errors(
     bridge: ServerCoreBridge, call: Callable[[ServerCoreBridge], object], error: type[Exception], message: str
 ) -> None:
-    """Given a bad id or playbook, When the pages call the core, Then 404 is a LookupError and 400 a ValueError with
+    """Given a bad id or playbook, When the pages call the core, Then 404 is a LookupError and 400 a UsageError with
     the server's message."""
     with pytest.raises(error, match=message):
         call(bridge)

@@ -48,7 +48,6 @@ if TYPE_CHECKING:
     from xsoar_local.engine.params import ParamError, ParamLayer, build_params, env_file_layers, parse_env_file
     from xsoar_local.engine.runner import (
         CommandRun,
-        EngineError,
         command_spec,
         default_instance_name,
         run_command,
@@ -62,6 +61,7 @@ if TYPE_CHECKING:
         parse_war_room,
         split_debug_mode,
     )
+    from xsoar_local.errors import EngineError
 
 _LOCATIONS = {
     "ArgError": "xsoar_local.engine.warroom",
@@ -69,7 +69,7 @@ _LOCATIONS = {
     "CommandRun": "xsoar_local.engine.runner",
     "CommandSpec": "xsoar_local.engine.integration",
     "ERROR": "xsoar_local.engine.entries",
-    "EngineError": "xsoar_local.engine.runner",
+    "EngineError": "xsoar_local.errors",
     "Integration": "xsoar_local.engine.integration",
     "IntegrationError": "xsoar_local.engine.integration",
     "LogEntry": "xsoar_local.engine.entries",

@@ -11,13 +11,14 @@ import yaml
 
 from xsoar_local.engine.integration import Integration, IntegrationError, load_integration
 from xsoar_local.engine.scripts import Script, is_script_yaml, load_script
+from xsoar_local.errors import ContentError
 from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
 
 # Commands every integration answers: they need an instance to say which integration is meant.
 INSTANCE_COMMANDS = ("test-module", "fetch-incidents")
 
 
-class CatalogError(Exception):
+class CatalogError(ContentError):
     """A name does not resolve to one integration command or script in the content root."""
 
 
@@ -29,6 +30,18 @@ class ContentCatalog:
     integrations: tuple[Integration, ...] = ()
     scripts: tuple[Script, ...] = ()
     broken: Mapping[str, str] = field(default_factory=dict)
+    playbooks: tuple[PlaybookFile, ...] = ()
+
+    def playbook(self, reference: str) -> PlaybookFile | None:
+        """The playbook whose id (else name) is `reference`; one two packs hold is a CatalogError."""
+        for key in ("id", "name"):
+            found = [item for item in self.playbooks if getattr(item, key) == reference]
+            if len(found) > 1:
+                places = ", ".join(str(item.path) for item in found)
+                raise CatalogError(f"two playbooks have the {key} {reference!r} in {self.root} ({places})")
+            if found:
+                return found[0]
+        return None
 
     def script(self, name: str) -> Script | None:
         """The script called `name` (its name or id); a name two packs hold is a CatalogError, never a pick."""
@@ -85,52 +98,105 @@ class ContentCatalog:
         raise CatalogError(f"no integration command or script called {name!r} in {self.root} ({self.known()})")
 
 
-def _yaml_kind(path: Path) -> str | None:
-    """'script', 'integration' or None for a YAML that is neither."""
-    try:
-        data = load_yaml_file(path)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlLimitError):
+# Folders of a pack that hold no content items: skipped when looking for YAMLs.
+_SKIPPED_FOLDERS = frozenset({"ReleaseNotes", "test_data", "TestData", "doc_files", "doc_imgs", "node_modules"})
+_SKIPPED_SUFFIXES = ("_unified.yml", "_image.yml")
+
+
+@dataclass(frozen=True)
+class PlaybookFile:
+    """A playbook YAML found in a pack (recognised by its content: a `tasks` map and a `starttaskid`)."""
+
+    path: Path
+    id: str
+    name: str
+    pack: str = ""
+
+
+def yaml_kind(data: object) -> str | None:
+    """'playbook', 'integration', 'script' or None, from a parsed YAML's content (never from its folder).
+
+    A playbook has a `tasks` map and a `starttaskid`; an integration's `script` is a section (a map); a script's
+    `script` is its code (a string, empty or `-` when the code sits beside it) and it has a `type`."""
+    if not isinstance(data, dict):
         return None
+    if isinstance(data.get("tasks"), dict) and "starttaskid" in data:
+        return "playbook"
+    if "script" not in data:
+        return None
+    if isinstance(data["script"], dict):
+        return "integration"
     if is_script_yaml(data):
         return "script"
-    if isinstance(data, dict) and isinstance(data.get("script"), dict):
-        return "integration"
     return None
 
 
-def _locations(pack: Path, folder: str) -> list[Path]:
-    """Package folders (`Scripts/X/X.yml`) and unified files (`Scripts/script-X.yml`) under a pack."""
-    base = pack / folder
-    if not base.is_dir():
-        return []
-    found = [item for item in sorted(base.iterdir()) if item.is_dir() and any(item.glob("*.yml"))]
-    found += [item for item in sorted(base.glob("*.yml")) if not item.name.endswith(("_unified.yml", "_image.yml"))]
-    return found
+def _yaml_files(pack: Path) -> list[Path]:
+    """Every YAML of a pack, in a stable order, outside hidden and non-content folders."""
+    found: list[Path] = []
+    pending = [pack]
+    while pending:
+        folder = pending.pop()
+        try:
+            children = sorted(folder.iterdir())
+        except OSError:
+            continue
+        for child in children:
+            if child.name.startswith(".") or child.name in _SKIPPED_FOLDERS:
+                continue
+            if child.is_dir():
+                pending.append(child)
+            elif child.suffix in (".yml", ".yaml") and not child.name.endswith(_SKIPPED_SUFFIXES):
+                found.append(child)
+    return sorted(found)
+
+
+def _location(pack: Path, path: Path) -> Path | None:
+    """Where an `Integrations/` or `Scripts/` YAML is reported: its package folder, or the unified file itself;
+    None for YAMLs elsewhere in the pack (which are content only when their content says so)."""
+    parts = path.relative_to(pack).parts
+    if len(parts) == 2 and parts[0] in ("Integrations", "Scripts"):
+        return path
+    if len(parts) == 3 and parts[0] in ("Integrations", "Scripts"):
+        return path.parent
+    return None
 
 
 def scan_content(root: Path) -> ContentCatalog:
-    """Load every integration and script of every pack under `root`; a broken one is noted, not fatal."""
+    """Load every integration, script and playbook of every pack under `root`, wherever in the pack it sits
+    (`TestPlaybooks/script-*.yml` included); what each YAML is comes from its content. A YAML that is an
+    integration or script but cannot be loaded is noted as broken, not fatal."""
     root = Path(root)
     if not root.is_dir():
         raise CatalogError(f"the content root {root} is not a folder: pass --packs <folder holding the packs>")
     integrations: list[Integration] = []
     scripts: list[Script] = []
+    playbooks: list[PlaybookFile] = []
     broken: dict[str, str] = {}
-    for pack in sorted(item for item in root.iterdir() if item.is_dir()):
-        for location in _locations(pack, "Integrations"):
+    for pack in sorted(item for item in root.iterdir() if item.is_dir() and not item.name.startswith(".")):
+        for path in _yaml_files(pack):
+            where = _location(pack, path)
             try:
-                integrations.append(_with_pack(load_integration(location), pack.name))
-            except IntegrationError as error:
-                broken[str(location)] = str(error)
-        for location in _locations(pack, "Scripts"):
-            yaml_file = location if location.is_file() else None
-            if yaml_file is not None and _yaml_kind(yaml_file) != "script":
+                data = load_yaml_file(path)
+            except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlLimitError) as error:
+                broken[str(where or path)] = f"Cannot read {path}: {error}"
                 continue
+            kind = yaml_kind(data)
             try:
-                scripts.append(_with_pack(load_script(location), pack.name))
+                if kind == "integration":
+                    integrations.append(_with_pack(load_integration(path), pack.name))
+                elif kind == "script":
+                    scripts.append(_with_pack(load_script(path), pack.name))
+                elif kind is None and where is not None:
+                    broken[str(where)] = (
+                        f"{path} is neither an integration (no `script` section) nor an automation script YAML"
+                    )
             except IntegrationError as error:
-                broken[str(location)] = str(error)
-    return ContentCatalog(root, tuple(integrations), tuple(scripts), broken)
+                broken[str(where or path)] = str(error)
+            if kind == "playbook" and isinstance(data, dict):
+                name = str(data.get("name") or data.get("id") or path.stem)
+                playbooks.append(PlaybookFile(path, str(data.get("id") or name), name, pack.name))
+    return ContentCatalog(root, tuple(integrations), tuple(scripts), broken, tuple(playbooks))
 
 
 _Content = TypeVar("_Content", Integration, Script)

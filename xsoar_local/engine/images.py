@@ -29,6 +29,8 @@ import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from xsoar_local.errors import EngineError
+
 BASE_IMAGE = "demisto/python3"
 IMAGES_VARIABLE = "XSOAR_LOCAL_IMAGES"
 IMAGES_DIR_VARIABLE = "XSOAR_LOCAL_IMAGES_DIR"
@@ -86,7 +88,7 @@ def default_images_dir(environ: Mapping[str, str] = os.environ) -> Path:
     return Path(cache) / "xsoar-local" / "images"
 
 
-class ImageError(Exception):
+class ImageError(EngineError):
     """An image's environment cannot be created (the message says how to proceed)."""
 
 

@@ -25,12 +25,13 @@ import yaml
 from xsoar_local.engine.catalog import ContentCatalog
 from xsoar_local.engine.integration import Integration
 from xsoar_local.engine.params import ParamError, ParamLayer, build_params
+from xsoar_local.errors import UsageError
 from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
 
 ENTRY_KEYS = frozenset({"brand", "name", "params", "pack"})
 
 
-class InstanceError(Exception):
+class InstanceError(UsageError):
     """The instances file, or the instance a run needs, is wrong; the message names the file and the fix."""
 
 

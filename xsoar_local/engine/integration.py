@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from xsoar_local.errors import ContentError
 from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
 
 MARKETPLACE = "xsoar"
@@ -17,7 +18,7 @@ MARKETPLACE = "xsoar"
 BUILTIN_COMMANDS = ("test-module",)
 
 
-class IntegrationError(Exception):
+class IntegrationError(ContentError):
     """The integration folder or YAML cannot be used."""
 
 

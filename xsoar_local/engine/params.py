@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xsoar_local.engine.integration import ParamSpec
+from xsoar_local.errors import UsageError
 
 BOOLEAN = 8
 CREDENTIALS = 9
@@ -18,7 +19,7 @@ _TRUE = frozenset({"true", "yes", "1", "on"})
 _FALSE = frozenset({"false", "no", "0", "off", ""})
 
 
-class ParamError(Exception):
+class ParamError(UsageError):
     """The params cannot make a valid instance."""
 
 

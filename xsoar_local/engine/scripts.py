@@ -22,7 +22,7 @@ FILTER_TAG = "filter"
 ENTIRE_LIST_TAG = "entirelist"
 
 
-class ScriptError(IntegrationError):
+class ScriptLoadError(IntegrationError):
     """The script folder or YAML cannot be used (an IntegrationError, so callers handle both alike)."""
 
 
@@ -79,9 +79,9 @@ def load_script(location: str | Path) -> Script:
     try:
         data = load_yaml_file(yaml_path)
     except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlLimitError) as error:
-        raise ScriptError(f"Cannot read {yaml_path}: {error}") from error
+        raise ScriptLoadError(f"Cannot read {yaml_path}: {error}") from error
     if not is_script_yaml(data):
-        raise ScriptError(f"{yaml_path} is not an automation script YAML (needs `type` and a `script` field).")
+        raise ScriptLoadError(f"{yaml_path} is not an automation script YAML (needs `type` and a `script` field).")
     common = data.get("commonfields") or {}
     name = str(data.get("name") or common.get("id") or yaml_path.stem)
     script_type = str(data.get("type") or "python")
@@ -93,7 +93,7 @@ def load_script(location: str | Path) -> Script:
     elif script_type == "python":
         code_path = yaml_path.with_suffix(".py")
         if not code_path.is_file():
-            raise ScriptError(f"{yaml_path} says `script: '-'` but {code_path.name} is missing beside it.")
+            raise ScriptLoadError(f"{yaml_path} says `script: '-'` but {code_path.name} is missing beside it.")
     return Script(
         id=str(common.get("id") or name),
         name=name,

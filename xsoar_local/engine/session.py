@@ -30,7 +30,6 @@ from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
 from xsoar_local.engine.runner import (
     DEFAULT_TIMEOUT,
     CommandRun,
-    EngineError,
     JobRunner,
     _command_run,
     check_runtime,
@@ -39,8 +38,10 @@ from xsoar_local.engine.runner import (
 )
 from xsoar_local.engine.scripts import Script
 from xsoar_local.engine.state import InstanceState, MemoryInstanceState
-from xsoar_local.engine.warroom import ArgError, check_args, parse_war_room, split_debug_mode
+from xsoar_local.engine.warroom import check_args, parse_war_room, split_debug_mode
+from xsoar_local.errors import EngineError, XsoarLocalError
 from xsoar_local.incident.store import Incident
+from xsoar_local.redact import mask_error
 from xsoar_local.runtime import DEFAULT_DESTINATION
 
 MAX_DEPTH = 8  # nested executeCommand calls: deeper is a loop
@@ -322,7 +323,16 @@ class EngineSession:
         return self._transform_one(script, value, args, incident)
 
     def _transform_one(self, script: Script, value: Any, args: Mapping[str, Any], incident: Incident) -> Any:
-        run = self.run_script(script, check_args(script.spec, {**args, "value": value}), incident, kind="transformer")
+        # The server hands a transformer its value as it is, empty or not (LastArrayElement turns null into []):
+        # `value` is exempt from the required-argument check and never made a string.
+        spec = replace(
+            script.spec,
+            arguments=tuple(
+                replace(arg, required=False) if arg.name == "value" else arg for arg in script.spec.arguments
+            ),
+        )
+        checked = {**check_args(spec, {key: item for key, item in args.items() if key != "value"}), "value": value}
+        run = self.run_script(script, checked, incident, kind="transformer")
         if run.is_error:
             raise EngineError(f"transformer {script.name}: {'; '.join(run.error_messages)}")
         return _returned_value(run)
@@ -390,10 +400,10 @@ class EngineSession:
             )
             try:
                 run = self.execute(name, dict(request.get("args") or {}), incident, depth=call.depth + 1)
-            except (CatalogError, InstanceError, ArgError, EngineError) as error:
+            except XsoarLocalError as error:  # the nested command could not run: the script reads why
                 if isinstance(error, CatalogError):
-                    return {"error": f"Unsupported Command : {name}: {error}"}
-                return {"entries": [{"Type": ERROR, "ContentsFormat": "text", "Contents": str(error)}]}
+                    return {"error": f"Unsupported Command : {name}: {mask_error(error)}"}
+                return {"entries": [{"Type": ERROR, "ContentsFormat": "text", "Contents": mask_error(error)}]}
             call.nested.append(run)
             brand, module = SCRIPTS_BRAND, name
             if run.instance:

@@ -8,17 +8,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from xsoar_local.engine.integration import CommandSpec
+from xsoar_local.errors import UsageError
 
 DEBUG_MODE_ARG = "debug-mode"
 _KEY = re.compile(r"([A-Za-z0-9_][A-Za-z0-9_.\-]*)=")
 _QUOTES = ('"""', '"', "'", "`")
 
 
-class WarRoomSyntaxError(ValueError):
+class WarRoomSyntaxError(UsageError):
     """The line is not War Room command syntax."""
 
 
-class ArgError(ValueError):
+class ArgError(UsageError):
     """The args do not fit the command, as the server would refuse them."""
 
 

@@ -49,8 +49,10 @@ __all__ = [
 # Paths
 # ---------------------------------------------------------------------------------------------
 
-_INDEX = re.compile(r"\[(-?\d+)\]")
-_SEGMENT = re.compile(r"(?P<name>[^\[\]()]*)(?:\((?P<selector>.*)\))?(?P<indexes>(?:\s*\[-?\d+\])*)\s*", re.DOTALL)
+_INDEX = re.compile(r"\[(-?\d*)(?:(:)(-?\d*))?\]")
+_SEGMENT = re.compile(
+    r"(?P<name>[^\[\]()]*)(?:\((?P<selector>.*)\))?(?P<indexes>(?:\s*\[-?\d*(?::-?\d*)?\])*)\s*", re.DOTALL
+)
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,16 @@ class _Filter:
     selector: str
 
 
-_Part = str | int | _Filter
+@dataclass(frozen=True)
+class _Slice:
+    """``[from:to]``: the items from ``from`` to ``to``, both included (the server's DT documentation shows
+    ``[0:2]`` giving three items); either end may be left out."""
+
+    start: int | None
+    end: int | None
+
+
+_Part = str | int | _Filter | _Slice
 
 
 def _split_segments(path: str) -> list[str]:
@@ -110,7 +121,13 @@ def _parse_path(path: str) -> list[_Part]:
         if match.group("selector") is not None:
             validate_selector(match.group("selector"))  # an unsupported selector fails here, naming itself
             parts.append(_Filter(match.group("selector")))
-        parts.extend(int(index) for index in _INDEX.findall(match.group("indexes")))
+        for start, colon, end in _INDEX.findall(match.group("indexes")):
+            if colon:
+                parts.append(_Slice(int(start) if start else None, int(end) if end else None))
+            elif start:
+                parts.append(int(start))
+            else:
+                raise ContextPathError(f"Malformed context path {path!r}: an empty index in {raw!r}")
     return parts
 
 
@@ -152,7 +169,13 @@ def _read(value: Any, parts: list[_Part], start: int = 0) -> Any:
         head = parts[index]
         if value is UNDEFINED or value is None:
             return UNDEFINED
-        if isinstance(head, _Filter):
+        if isinstance(head, _Slice):
+            items = _as_items(value)
+            end = None if head.end is None or head.end == -1 else head.end + 1
+            value = items[head.start : end]
+            if not value:
+                return UNDEFINED
+        elif isinstance(head, _Filter):
             matches = [item for item in _as_items(value) if evaluate_selector(head.selector, item)]
             if not matches:
                 return UNDEFINED

@@ -20,13 +20,25 @@ from functools import lru_cache
 from typing import Any, Final, NoReturn
 
 from xsoar_local.incident.errors import ContextPathError
+from xsoar_local.incident.jsvalues import (
+    UNDEFINED,
+    arithmetic,
+    call_method,
+    loose_equals,
+    member,
+    relate,
+    strict_equals,
+    truthy,
+)
 
 __all__ = [
     "UNDEFINED",
     "UnsupportedSelectorError",
+    "evaluate_expression",
     "evaluate_selector",
     "is_overwrite_selector",
     "split_dt_key",
+    "split_mutator",
     "validate_selector",
 ]
 
@@ -87,15 +99,6 @@ def _matching_paren(text: str, start: int) -> int | None:
 # ---------------------------------------------------------------------------------------------
 
 
-class _Undefined:
-    """JavaScript ``undefined``: a missing key. Distinct from JSON ``null`` (None) for ``===``."""
-
-    __slots__ = ()
-
-
-UNDEFINED: Final = _Undefined()
-
-
 @dataclass(frozen=True)
 class _Literal:
     value: Any
@@ -114,16 +117,33 @@ class _Not:
 
 @dataclass(frozen=True)
 class _Binary:
-    operator: str  # && || == === != !==
+    operator: str  # && || == === != !== < > <= >= + -
     left: _Node
     right: _Node
 
 
-_Node = _Literal | _Ref | _Not | _Binary
+@dataclass(frozen=True)
+class _Member:
+    target: _Node
+    name: str
+
+
+@dataclass(frozen=True)
+class _Call:
+    target: _Node
+    method: str
+    arguments: tuple[_Node, ...]
+
+
+_Node = _Literal | _Ref | _Not | _Binary | _Member | _Call
+# The string and array methods selectors and mutators call (as the server's DT documentation shows them).
+_METHODS: Final = frozenset(
+    {"indexOf", "includes", "startsWith", "endsWith", "toLowerCase", "toUpperCase", "trim", "toString"}
+)
 
 _TOKEN = re.compile(
     r"""\s*(?:
-        (?P<op>===|!==|==|!=|&&|\|\||[!().-])
+        (?P<op>===|!==|==|!=|<=|>=|&&|\|\||[!().<>+,-])
       | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
       | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
       | (?P<name>[A-Za-z_$][A-Za-z0-9_$]*)
@@ -146,8 +166,8 @@ def _tokenize(selector: str) -> list[tuple[str, str]]:
             offending = selector[position:].lstrip()[:10]
             raise UnsupportedSelectorError(
                 f"Unsupported DT selector {selector!r}: cannot read {offending!r} "
-                "(supported: val.X / obj.X, &&, ||, ==, ===, !=, !==, !, parentheses, "
-                "true/false/null, string and number literals)"
+                "(supported: val / val.X / obj.X, .length, string methods, &&, ||, ==, ===, !=, !==, <, >, <=, "
+                ">=, +, -, !, parentheses, true/false/null, string and number literals)"
             )
         tokens.append((match.lastgroup, match.group(match.lastgroup)))
         position = match.end()
@@ -161,7 +181,8 @@ def _unquote(literal: str) -> str:
 
 
 class _Parser:
-    """Recursive-descent parser; precedence (low to high): ||, &&, equality, !, primary."""
+    """Recursive-descent parser; precedence (low to high): ||, &&, equality, relational, additive, unary
+    (! and -), then member access and method calls."""
 
     def __init__(self, selector: str) -> None:
         self.selector = selector
@@ -204,8 +225,22 @@ class _Parser:
         return node
 
     def _equality(self) -> _Node:
-        node = self._unary()
+        node = self._relational()
         while self._peek() in ("==", "===", "!=", "!=="):
+            operator = self._take()[1]
+            node = _Binary(operator, node, self._relational())
+        return node
+
+    def _relational(self) -> _Node:
+        node = self._additive()
+        while self._peek() in ("<", ">", "<=", ">="):
+            operator = self._take()[1]
+            node = _Binary(operator, node, self._additive())
+        return node
+
+    def _additive(self) -> _Node:
+        node = self._unary()
+        while self._peek() in ("+", "-"):
             operator = self._take()[1]
             node = _Binary(operator, node, self._unary())
         return node
@@ -216,11 +251,38 @@ class _Parser:
             return _Not(self._unary())
         if self._peek() == "-":
             self._take()
-            kind, text = self._take()
-            if kind != "number":
-                self._fail("'-' is only supported before a number")
-            return _Literal(-_number(text))
-        return self._primary()
+            if self.position < len(self.tokens) and self.tokens[self.position][0] == "number":
+                return _Literal(-_number(self._take()[1]))
+            return _Binary("-", _Literal(0), self._unary())
+        return self._postfix(self._primary())
+
+    def _postfix(self, node: _Node) -> _Node:
+        while self._peek() == ".":
+            self._take()
+            kind, name = self._take()
+            if kind != "name":
+                self._fail(f"expected a field or method name after '.', got {name!r}")
+            if self._peek() == "(":
+                if name not in _METHODS:
+                    self._fail(f"unknown method {name!r} (supported: {', '.join(sorted(_METHODS))})")
+                node = _Call(node, name, self._arguments())
+            elif isinstance(node, _Ref):
+                node = _Ref(node.root, (*node.path, name))
+            else:
+                node = _Member(node, name)
+        return node
+
+    def _arguments(self) -> tuple[_Node, ...]:
+        self._take()  # the "("
+        arguments: list[_Node] = []
+        while self._peek() != ")":
+            arguments.append(self._or())
+            if self._peek() == ",":
+                self._take()
+            elif self._peek() != ")":
+                self._fail("a method call's arguments are not closed")
+        self._take()
+        return tuple(arguments)
 
     def _primary(self) -> _Node:
         kind, text = self._take()
@@ -237,14 +299,7 @@ class _Parser:
         if kind == "name" and text in _KEYWORDS:
             return _Literal(_KEYWORDS[text])
         if kind == "name" and text in ("val", "obj"):
-            path: list[str] = []
-            while self._peek() == ".":
-                self._take()
-                member_kind, member = self._take()
-                if member_kind != "name":
-                    self._fail(f"expected a field name after '{text}.', got {member!r}")
-                path.append(member)
-            return _Ref(text, tuple(path))
+            return _Ref(text, ())
         if kind == "name":
             self._fail(f"unknown name {text!r} (only val and obj can be referenced)")
         self._fail(f"unexpected {text!r}")
@@ -262,66 +317,8 @@ def _compile(selector: str) -> _Node:
 
 def _lookup(value: Any, path: tuple[str, ...]) -> Any:
     for name in path:
-        if not isinstance(value, Mapping) or name not in value:
-            return UNDEFINED
-        value = value[name]
+        value = member(value, name)
     return value
-
-
-def _truthy(value: Any) -> bool:
-    """JavaScript truthiness: undefined, null, false, 0, NaN and "" are falsy; {} and [] are truthy."""
-    if value is UNDEFINED or value is None:
-        return False
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float):
-        return value == value and value != 0  # NaN != NaN
-    if isinstance(value, str):
-        return value != ""
-    return True
-
-
-_JS_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
-
-
-def _to_number(value: Any) -> float:
-    """JavaScript ``Number(value)`` for the primitives a context holds."""
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    if isinstance(value, int | float):
-        return float(value)
-    text = str(value).strip()
-    if text == "":
-        return 0.0
-    return float(text) if _JS_NUMBER.fullmatch(text) else float("nan")
-
-
-def _loose_equals(left: Any, right: Any) -> bool:
-    """JavaScript ``==`` for JSON values.
-
-    Objects and arrays compare by identity, as in JavaScript; the ``ToPrimitive`` conversion of
-    an object compared with a primitive is not emulated (that comparison is false).
-    """
-    if left is UNDEFINED or left is None or right is UNDEFINED or right is None:
-        return (left is UNDEFINED or left is None) and (right is UNDEFINED or right is None)
-    if isinstance(left, list | dict) or isinstance(right, list | dict):
-        return left is right
-    if isinstance(left, str) and isinstance(right, str):
-        return left == right
-    return _to_number(left) == _to_number(right)
-
-
-def _strict_equals(left: Any, right: Any) -> bool:
-    """JavaScript ``===`` for JSON values (booleans never equal numbers; undefined !== null)."""
-    if left is UNDEFINED or right is UNDEFINED or left is None or right is None:
-        return left is right
-    if isinstance(left, list | dict) or isinstance(right, list | dict):
-        return left is right
-    if isinstance(left, bool) or isinstance(right, bool):
-        return isinstance(left, bool) and isinstance(right, bool) and left == right
-    if isinstance(left, int | float) and isinstance(right, int | float):
-        return left == right
-    return type(left) is type(right) and bool(left == right)
 
 
 def _evaluate(node: _Node, val: Any, obj: Any) -> Any:
@@ -331,16 +328,24 @@ def _evaluate(node: _Node, val: Any, obj: Any) -> Any:
         case _Ref(root, path):
             return _lookup(val if root == "val" else obj, path)
         case _Not(operand):
-            return not _truthy(_evaluate(operand, val, obj))
+            return not truthy(_evaluate(operand, val, obj))
         case _Binary("&&", left, right):
             first = _evaluate(left, val, obj)
-            return _evaluate(right, val, obj) if _truthy(first) else first
+            return _evaluate(right, val, obj) if truthy(first) else first
         case _Binary("||", left, right):
             first = _evaluate(left, val, obj)
-            return first if _truthy(first) else _evaluate(right, val, obj)
+            return first if truthy(first) else _evaluate(right, val, obj)
+        case _Member(target, name):
+            return member(_evaluate(target, val, obj), name)
+        case _Call(target, method, arguments):
+            return call_method(_evaluate(target, val, obj), method, [_evaluate(item, val, obj) for item in arguments])
+        case _Binary(operator, left, right) if operator in ("<", ">", "<=", ">="):
+            return relate(operator, _evaluate(left, val, obj), _evaluate(right, val, obj))
+        case _Binary(operator, left, right) if operator in ("+", "-"):
+            return arithmetic(operator, _evaluate(left, val, obj), _evaluate(right, val, obj))
         case _Binary(operator, left, right):
             a, b = _evaluate(left, val, obj), _evaluate(right, val, obj)
-            equal = _strict_equals(a, b) if operator in ("===", "!==") else _loose_equals(a, b)
+            equal = strict_equals(a, b) if operator in ("===", "!==") else loose_equals(a, b)
             return equal if operator in ("==", "===") else not equal
     raise AssertionError(f"unknown selector node {node!r}")  # pragma: no cover - the parser builds only these
 
@@ -351,7 +356,35 @@ def evaluate_selector(selector: str, val: Any, obj: Any = UNDEFINED) -> bool:
     Raises UnsupportedSelectorError (a ValueError) naming the selector when it is outside the
     supported subset.
     """
-    return _truthy(_evaluate(_compile(selector), val, obj))
+    return truthy(_evaluate(_compile(selector), val, obj))
+
+
+def split_mutator(path: str) -> tuple[str, str | None]:
+    """Split a read path with a DT mutator, ``Path=val.toLowerCase()``, into the path and the expression; a path
+    without one gives ``(path, None)``. The ``=`` is the first one outside parentheses and quotes that is not part
+    of ``==``, ``!=``, ``<=`` or ``>=``."""
+    depth, quote = 0, ""
+    for position, char in enumerate(path):
+        if quote:
+            quote = "" if char == quote and path[position - 1] != "\\" else quote
+        elif char in "'\"":
+            quote = char
+        elif char == "(":
+            depth += 1
+        elif char == ")":
+            depth -= 1
+        elif char == "=" and depth == 0:
+            before = path[position - 1] if position else ""
+            after = path[position + 1] if position + 1 < len(path) else ""
+            if before not in "=!<>" and after != "=":
+                return path[:position].strip(), path[position + 1 :].strip()
+    return path, None
+
+
+def evaluate_expression(expression: str, val: Any) -> Any:
+    """The value of a DT mutator's expression (`Path=val.toLowerCase()`) for one item `val`; undefined is None."""
+    value = _evaluate(_compile(expression), val, UNDEFINED)
+    return None if value is UNDEFINED else value
 
 
 def validate_selector(selector: str) -> None:

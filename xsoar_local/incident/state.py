@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from xsoar_local.atomicfile import write_atomically
+from xsoar_local.errors import StateError  # the state folder cannot be used: one line that says what to do
 from xsoar_local.incident.store import Incident, default_fields
 
 __all__ = [
@@ -52,10 +53,6 @@ STATE_FORMAT_VERSION: Final = 2
 # Larger files are refused, never read whole: a state this big is a runaway context, not a local incident.
 MAX_STATE_BYTES: Final = 16 * 1024 * 1024
 _LEGACY_VERSION: Final = 1
-
-
-class StateError(ValueError):
-    """The state folder or its file cannot be used; the message is one line that says what to do."""
 
 
 class StaleVersionError(StateError):

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Final
 
+from xsoar_local.errors import UsageError
 from xsoar_local.incident.context import delete_path, merge_entry_context, set_path
 
 __all__ = [
@@ -47,7 +48,7 @@ SEVERITIES: Final[Mapping[str, float]] = {
 }
 
 
-class IncidentInputError(ValueError):
+class IncidentInputError(UsageError):
     """User-supplied incident fields (``key=value`` strings or a JSON file) are malformed."""
 
 

@@ -10,32 +10,17 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 from xsoar_local.incident.context import ContextPathError, get_path, longest_existing_prefix, set_path
+from xsoar_local.incident.selector import evaluate_expression, split_mutator
+from xsoar_local.playbook.conditions import ConditionError, evaluate_condition
 from xsoar_local.playbook.transformers import TransformerError, apply_transformer, as_list, to_text
+from xsoar_local.playbook.values import ContentOperators, ExpressionError, is_empty
+
+__all__ = ["REFERENCE", "ContentOperators", "ExpressionError", "Resolver", "is_empty", "nearby_paths"]
 
 REFERENCE = re.compile(r"\$\{([^{}]*)\}")
-
-
-class ExpressionError(Exception):
-    """An argument value is malformed or uses something the local runner does not support."""
-
-
-class ContentOperators(Protocol):
-    """Transformers and filters implemented by the content's own scripts (tagged `transformer` / `filter`)."""
-
-    def has(self, name: str, tag: str) -> bool:
-        """True when a script `name` with `tag` exists."""
-        ...
-
-    def transform(self, name: str, value: Any, args: Mapping[str, Any]) -> Any:
-        """The value after the transformer script `name`."""
-        ...
-
-    def filter(self, name: str, left: Any, right: Any) -> bool:
-        """Whether the filter script `name` holds."""
-        ...
 
 
 @dataclass
@@ -52,9 +37,13 @@ class Resolver:
 
     def lookup(self, path: str) -> Any:
         """The value at a context path; None (and recorded) when nothing is there."""
-        path = path.strip()
+        path, mutator = split_mutator(path.strip())
         try:
             value = get_path(self.view, path)
+            if mutator is not None and value is not None:
+                # `Path=val.toLowerCase()`: the expression maps each item the path gives
+                items = [evaluate_expression(mutator, item) for item in value] if isinstance(value, list) else None
+                value = items if items is not None else evaluate_expression(mutator, value)
         except ContextPathError as error:
             raise ExpressionError(str(error)) from error
         if is_empty(value) and path not in self.unresolved:
@@ -108,8 +97,6 @@ class Resolver:
         A filter names the item's fields by their full path (`root: File`, `left: File.Type`), so each item
         is checked in a view where the root holds just that item.
         """
-        from xsoar_local.playbook.conditions import ConditionError, evaluate_condition  # conditions use this module
-
         if not isinstance(filters, list):
             raise ExpressionError(f"`filters` must be a list of lists of checks, got {filters!r}")
         try:
@@ -155,11 +142,6 @@ class Resolver:
             whole = REFERENCE.fullmatch(text.strip())
             return self.lookup(whole.group(1) if whole else text)
         return self.argument(value)
-
-
-def is_empty(value: Any) -> bool:
-    """What XSOAR treats as empty: nothing, an empty string, an empty list or object."""
-    return value is None or value == "" or value == [] or value == {}
 
 
 def nearby_paths(view: Mapping[str, Any], path: str, limit: int = 5) -> list[str]:

@@ -8,17 +8,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from xsoar_local.commit import merge_run
-from xsoar_local.engine import ArgError, EngineError, IntegrationError, ParamError
 from xsoar_local.engine.catalog import CatalogError
-from xsoar_local.engine.instances import InstanceError
 from xsoar_local.engine.session import EngineSession
+from xsoar_local.errors import XsoarLocalError
 from xsoar_local.incident.store import Incident
 from xsoar_local.playbook.conditions import ConditionError
 from xsoar_local.playbook.expressions import ExpressionError
 from xsoar_local.playbook.runner import CommandCall, CommandOutcome
-
-# What stops a command or script from running: reported as the task's error, never as a crash.
-RUN_ERRORS = (CatalogError, InstanceError, EngineError, ArgError, ParamError, IntegrationError)
+from xsoar_local.redact import mask_error
 
 
 class EngineExecutor:
@@ -40,8 +37,8 @@ class EngineExecutor:
                 run = self.session.execute(call.command, call.args, incident)
             else:
                 run = self.session.execute(call.command, call.args, incident, brand=call.brand)
-        except RUN_ERRORS as error:
-            return CommandOutcome((), incident, str(error))
+        except XsoarLocalError as error:  # what stops it from running is the task's error, never a crash
+            return CommandOutcome((), incident, mask_error(error))
         return CommandOutcome(
             tuple(run.entries),
             run.incident,
@@ -69,12 +66,12 @@ class SessionOperators:
         """The value after the transformer script `name`."""
         try:
             return self.session.transform(name, value, args, self.incident)
-        except RUN_ERRORS as error:
-            raise ExpressionError(str(error)) from error
+        except XsoarLocalError as error:
+            raise ExpressionError(mask_error(error)) from error
 
     def filter(self, name: str, left: Any, right: Any) -> bool:
         """Whether the filter script `name` holds."""
         try:
             return self.session.filter(name, left, right, self.incident)
-        except RUN_ERRORS as error:
-            raise ConditionError(str(error)) from error
+        except XsoarLocalError as error:
+            raise ConditionError(mask_error(error)) from error

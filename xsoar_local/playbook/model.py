@@ -9,6 +9,7 @@ from typing import Any
 
 import yaml
 
+from xsoar_local.errors import ContentError
 from xsoar_local.safeyaml import MAX_YAML_BYTES, YamlLimitError, load_yaml
 
 NONE_BRANCH = "#none#"
@@ -16,8 +17,36 @@ DEFAULT_BRANCH = "#default#"
 ERROR_BRANCH = "#error#"
 
 
-class PlaybookError(Exception):
+DEFAULT_LOOP_MAX = 100  # the server's default when `max` is not set
+
+
+class PlaybookError(ContentError):
     """The playbook YAML cannot be used."""
+
+
+@dataclass(frozen=True)
+class Loop:
+    """A task's `loop` block: run once per item of its inputs (`forEach`), or until an exit condition holds.
+
+    The exit condition is `builtincondition` (condition groups, as in a condition task) or the script `scriptId`
+    with `scriptArguments`, whose result `exitCondition` (when set, else `yes`/`true`) ends the loop."""
+
+    for_each: bool = False
+    exit_condition: tuple[Any, ...] = ()
+    script: str = ""
+    script_arguments: Mapping[str, Any] = field(default_factory=dict)
+    max: int = DEFAULT_LOOP_MAX
+    wait: float = 1.0
+    exit_label: str = ""  # `exitCondition`: the value of the exit script that ends the loop (else yes/true)
+
+
+@dataclass(frozen=True)
+class PlaybookInput:
+    """One entry of a playbook's `inputs:`: its key and default value (`{simple}`/`{complex}`, or none)."""
+
+    key: str
+    value: Any = None
+    required: bool = False
 
 
 @dataclass(frozen=True)
@@ -35,7 +64,10 @@ class Task:
     next_tasks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     continue_on_error: bool = False
     error_path: bool = False  # continueonerrortype: errorPath follows `#error#` instead of `#none#`
-    loops: bool = False  # a `loop` block (run until / for each): not supported, so running it is an error
+    loop: Loop | None = None  # a `loop` block (for each / until); None for a task that runs once
+    playbook: str = ""  # the sub-playbook a `type: playbook` task runs (its id or name)
+    separate_context: bool = False  # the sub-playbook keeps its own context ("private to sub-playbook")
+    skip_unavailable: bool = False  # skip the task when its script, command or sub-playbook is not installed
 
     @property
     def label(self) -> str:
@@ -52,6 +84,8 @@ class Playbook:
     start_task_id: str
     tasks: Mapping[str, Task]
     source: Path | None = None
+    inputs: tuple[PlaybookInput, ...] = ()
+    outputs: tuple[str, ...] = ()  # the context paths (`contextPath`) a sub-playbook hands back to its parent
 
 
 def _next_tasks(raw: Any, where: str) -> dict[str, tuple[str, ...]]:
@@ -94,15 +128,55 @@ def parse_task(key: str, raw: Mapping[str, Any]) -> Task:
         next_tasks=_next_tasks(raw.get("nexttasks"), where),
         continue_on_error=bool(raw.get("continueonerror")),
         error_path=str(raw.get("continueonerrortype") or "") == "errorPath",
-        loops=_has_loop(raw.get("loop")),
+        loop=_loop(raw.get("loop"), where),
+        playbook=str(inner.get("playbookName") or inner.get("playbookId") or ""),
+        separate_context=bool(raw.get("separatecontext")),
+        skip_unavailable=bool(raw.get("skipunavailable")),
     )
 
 
-def _has_loop(raw: Any) -> bool:
-    """Exports write an empty or all-default `loop` block on tasks that do not loop."""
+def _loop(raw: Any, where: str) -> Loop | None:
+    """The task's loop; exports write an empty or all-default `loop` block on tasks that do not loop."""
     if not isinstance(raw, Mapping):
-        return False
-    return bool(raw.get("scriptId") or raw.get("forEach") or raw.get("exitCondition") or raw.get("iscommand"))
+        return None
+    condition = raw.get("builtincondition") or []
+    if not isinstance(condition, list):
+        raise PlaybookError(f"{where}: `loop.builtincondition` must be a list of condition groups")
+    for_each = bool(raw.get("forEach"))
+    script = str(raw.get("scriptId") or "")
+    if not (for_each or script or condition):
+        return None
+    arguments = raw.get("scriptArguments") or {}
+    if not isinstance(arguments, Mapping):
+        raise PlaybookError(f"{where}: `loop.scriptArguments` must be a map")
+    try:
+        most = int(raw.get("max") or DEFAULT_LOOP_MAX)
+        wait = float(raw.get("wait") or 0)
+    except (TypeError, ValueError) as error:
+        raise PlaybookError(f"{where}: `loop.max` and `loop.wait` must be numbers: {error}") from error
+    if most < 1:
+        raise PlaybookError(f"{where}: `loop.max` must be at least 1, not {most}")
+    label = str(raw.get("exitCondition") or "")
+    return Loop(for_each, tuple(condition), script, dict(arguments), most, max(0.0, wait), label)
+
+
+def _inputs(raw: Any, where: str) -> tuple[PlaybookInput, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list) or not all(isinstance(item, Mapping) and item.get("key") for item in raw):
+        raise PlaybookError(f"{where}: `inputs` must be a list of {{key, value}} maps")
+    return tuple(PlaybookInput(str(item["key"]), item.get("value"), bool(item.get("required"))) for item in raw)
+
+
+def _outputs(raw: Any) -> tuple[str, ...]:
+    if not isinstance(raw, list):
+        return ()
+    return tuple(str(item["contextPath"]) for item in raw if isinstance(item, Mapping) and item.get("contextPath"))
+
+
+def is_playbook_yaml(data: Any) -> bool:
+    """A playbook (or test playbook) YAML, recognised by its content: a `tasks` map and a `starttaskid`."""
+    return isinstance(data, Mapping) and isinstance(data.get("tasks"), Mapping) and "starttaskid" in data
 
 
 def parse_playbook(data: Any, source: Path | None = None) -> Playbook:
@@ -120,7 +194,15 @@ def parse_playbook(data: Any, source: Path | None = None) -> Playbook:
             if missing:
                 raise PlaybookError(f"{where}: {task.label} branch {label!r} leads to unknown task(s) {missing}")
     name = str(data.get("name") or data.get("id") or where)
-    return Playbook(id=str(data.get("id") or name), name=name, start_task_id=start, tasks=tasks, source=source)
+    return Playbook(
+        id=str(data.get("id") or name),
+        name=name,
+        start_task_id=start,
+        tasks=tasks,
+        source=source,
+        inputs=_inputs(data.get("inputs"), where),
+        outputs=_outputs(data.get("outputs")),
+    )
 
 
 def load_playbook_text(text: str, source: Path | None = None) -> Playbook:

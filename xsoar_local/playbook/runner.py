@@ -12,176 +12,79 @@ other writers that change the incident during the run keep their changes.
 
 from __future__ import annotations
 
+import os
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from dataclasses import replace
+from typing import Any
 
 from xsoar_local.incident.store import Incident, view_for_expressions
+from xsoar_local.playbook import fanout, flow, polling
 from xsoar_local.playbook.conditions import ConditionError, choose_branch
-from xsoar_local.playbook.expressions import ContentOperators, ExpressionError, Resolver, is_empty, nearby_paths
+from xsoar_local.playbook.expressions import ExpressionError, Resolver, is_empty, nearby_paths
+from xsoar_local.playbook.frames import Frame, PlaybookContent, frame_view, top_inputs
 from xsoar_local.playbook.model import DEFAULT_BRANCH, ERROR_BRANCH, NONE_BRANCH, Playbook, Task
+from xsoar_local.playbook.records import (
+    COMMAND_SEPARATOR,
+    CONTINUED,
+    ERROR,
+    ERROR_ENTRY,
+    MAX_WAIT_ENV,
+    SUCCESS,
+    WARNING,
+    CommandCall,
+    CommandExecutor,
+    CommandOutcome,
+    IncidentHolder,
+    MemoryIncident,
+    OperatorsFor,
+    PlaybookRun,
+    Step,
+    TaskError,
+    TaskResult,
+    WarRoomEntry,
+    branch_ids,
+    has_branch,
+    split_command,
+)
 from xsoar_local.playbook.scripts import BUILTIN_SCRIPTS, MandatoryArgumentError, ScriptError, ScriptResult, run_script
 
-ERROR_ENTRY = 4  # EntryType.ERROR
+__all__ = [
+    "BUILTIN_BRAND",
+    "COMMAND_SEPARATOR",
+    "CONTINUED",
+    "DEFAULT_MAX_STEPS",
+    "ERROR",
+    "ERROR_ENTRY",
+    "MAX_WAIT_ENV",
+    "SUCCESS",
+    "WARNING",
+    "CommandCall",
+    "CommandExecutor",
+    "CommandOutcome",
+    "IncidentHolder",
+    "MemoryIncident",
+    "OperatorsFor",
+    "PlaybookRun",
+    "PlaybookRunner",
+    "TaskError",
+    "TaskResult",
+    "WarRoomEntry",
+    "split_command",
+]
+
 DEFAULT_MAX_STEPS = 500
-COMMAND_SEPARATOR = "|||"
 # The server's own commands (closeInvestigation, ...) are tasks with `script: Builtin|||<name>`; they run locally.
 BUILTIN_BRAND = "Builtin"
 
-# Task statuses in the work plan.
-SUCCESS = "success"
-WARNING = "warning"  # ran, but a non-mandatory argument referred to something empty
-ERROR = "error"
-CONTINUED = "error (continued)"  # failed, but `continueonerror` let the run go on
+
+_Step = Step
 
 
-class TaskError(Exception):
-    """A task could not run or its command returned an error (whose entries still reach the War Room)."""
-
-    def __init__(
-        self, message: str, entries: tuple[Mapping[str, Any], ...] = (), empty_references: tuple[str, ...] = ()
-    ) -> None:
-        super().__init__(message)
-        self.entries = entries
-        self.empty_references = empty_references  # kept so the failed task's work-plan line still names them
-
-
-@dataclass(frozen=True)
-class CommandCall:
-    """An integration command (or, with kind "script", a content script) a task asks for.
-
-    `brand` is empty for "any instance".
-    """
-
-    task_id: str
-    brand: str
-    command: str
-    args: Mapping[str, Any]
-    kind: str = "command"
-
-
-@dataclass(frozen=True)
-class CommandOutcome:
-    """What the executor reports: the entries written and the incident afterwards (EntryContext merged).
-
-    `merge` re-applies the command's context changes to another (newer) copy of the incident; without it the
-    runner can only replace the stored incident with `incident`.
-    """
-
-    entries: tuple[Mapping[str, Any], ...]
-    incident: Incident
-    error: str | None = None
-    merge: Callable[[Incident], Incident] | None = None
-
-
-class IncidentHolder(Protocol):
-    """Where a run's incident is kept (a state folder, a server's store, or memory)."""
-
-    def read(self) -> Incident:
-        """The incident as it is stored now."""
-        ...
-
-    def update(self, change: Callable[[Incident], Incident]) -> Incident:
-        """Apply `change` to the latest stored incident and store the result, atomically; returns it.
-
-        When `change` raises, nothing is stored."""
-        ...
-
-
-class MemoryIncident:
-    """An incident only the run changes (no state folder)."""
-
-    def __init__(self, incident: Incident) -> None:
-        self.incident = incident
-
-    def read(self) -> Incident:
-        return self.incident
-
-    def update(self, change: Callable[[Incident], Incident]) -> Incident:
-        self.incident = change(self.incident)
-        return self.incident
-
-
-CommandExecutor = Callable[[CommandCall, Incident], CommandOutcome]
-# The content's transformer and filter scripts, bound to the incident a task runs on.
-OperatorsFor = Callable[[Incident], ContentOperators]
-
-
-@dataclass(frozen=True)
-class TaskResult:
-    """One line of the work plan."""
-
-    task_id: str
-    name: str
-    type: str
-    action: str  # what the task ran: `Brand|||command`, a script name, or "" for start/title/condition
-    status: str
-    seconds: float
-    message: str = ""
-    branch: str | None = None  # the label a condition took
-    args: Mapping[str, Any] = field(default_factory=dict)
-    empty_references: tuple[str, ...] = ()
-    entries: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)  # its War Room entries, for `on_task`
-
-
-@dataclass(frozen=True)
-class WarRoomEntry:
-    """An entry a task wrote, kept with the task that wrote it."""
-
-    task_id: str
-    task_name: str
-    entry: Mapping[str, Any]
-
-
-@dataclass(frozen=True)
-class PlaybookRun:
-    """The outcome of a run: the work plan, the War Room, the final incident and whether it completed."""
-
-    playbook: Playbook
-    tasks: tuple[TaskResult, ...]
-    entries: tuple[WarRoomEntry, ...]
-    incident: Incident
-    error: str | None = None
-
-    @property
-    def completed(self) -> bool:
-        """True when the walk reached its end without a failure."""
-        return self.error is None
-
-    @property
-    def warnings(self) -> tuple[TaskResult, ...]:
-        """The tasks that ran with an empty value."""
-        return tuple(task for task in self.tasks if task.status == WARNING)
-
-
-@dataclass(frozen=True)
-class _Step:
-    """What running one task produced, before it is put in the work plan."""
-
-    incident: Incident
-    branches: tuple[str, ...]
-    action: str = ""
-    args: Mapping[str, Any] = field(default_factory=dict)
-    entries: tuple[Mapping[str, Any], ...] = ()
-    warnings: tuple[str, ...] = ()
-    branch: str | None = None
-    message: str = ""
-    empty_references: tuple[str, ...] = ()
-    failed: bool = False  # failed, and `continueonerror` let the run go on
-
-
-def _branch_ids(task: Task, label: str) -> tuple[str, ...]:
-    """Task ids under a branch label; labels compare case-insensitively, as the server's validators do."""
-    for key, ids in task.next_tasks.items():
-        if key.lower() == label.lower():
-            return ids
-    return ()
-
-
-def _has_branch(task: Task, label: str) -> bool:
-    return any(key.lower() == label.lower() for key in task.next_tasks)
+_branch_ids = branch_ids
+_has_branch = has_branch
 
 
 def _empty_warning(resolver: Resolver, path: str) -> str:
@@ -233,14 +136,6 @@ def _next_ready(playbook: Playbook, queue: deque[str]) -> str:
     return queue.popleft()
 
 
-def split_command(script: str) -> tuple[str, str] | None:
-    """`Brand|||command` as (brand, command); None for a script name."""
-    if COMMAND_SEPARATOR not in script:
-        return None
-    brand, _, command = script.partition(COMMAND_SEPARATOR)
-    return brand.strip(), command.strip()
-
-
 class PlaybookRunner:
     """Runs playbooks; `execute` runs integration commands, `clock` times the tasks."""
 
@@ -252,17 +147,51 @@ class PlaybookRunner:
         clock: Callable[[], float] = time.monotonic,
         on_task: Callable[[TaskResult], None] | None = None,
         operators: OperatorsFor | None = None,
+        content: PlaybookContent | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        max_wait: float | None = None,
     ) -> None:
         self.execute = execute
         self.operators = operators
         self.max_steps = max_steps
         self.clock = clock
         self.on_task = on_task  # called as each task finishes, so the work plan can be shown as it runs
+        self.content = content  # sub-playbooks and what is installed (skipunavailable); None: neither is known
+        self.sleep = sleep
+        self.max_wait = max_wait if max_wait is not None else _max_wait_from_environment()
+        self._local = threading.local()  # the frame (playbook, inputs, last entries) of the walk on this thread
 
-    def run(self, playbook: Playbook, incident: Incident | IncidentHolder) -> PlaybookRun:
+    def run(
+        self,
+        playbook: Playbook,
+        incident: Incident | IncidentHolder,
+        inputs: Mapping[str, Any] | None = None,
+    ) -> PlaybookRun:
         """Walk the playbook from its start task on `incident` (an Incident kept in memory, or a holder whose
-        latest copy each task reads and updates)."""
+        latest copy each task reads and updates). `inputs` override the playbook's `inputs:` defaults."""
         holder: IncidentHolder = MemoryIncident(incident) if isinstance(incident, Incident) else incident
+        start = holder.read()
+        try:
+            values = top_inputs(playbook, self._resolver(view_for_expressions(start), start), inputs)
+        except ExpressionError as problem:
+            return PlaybookRun(playbook, (), (), start, f"playbook inputs: {problem}")
+        results, war_room, error = self.walk(playbook, holder, Frame(playbook, values))
+        return PlaybookRun(playbook, tuple(results), tuple(war_room), holder.read(), error)
+
+    def walk(
+        self, playbook: Playbook, holder: IncidentHolder, frame: Frame
+    ) -> tuple[list[TaskResult], list[WarRoomEntry], str | None]:
+        """Walk `playbook` in `frame` (a top-level run, or a sub-playbook inside its parent's task)."""
+        previous = getattr(self._local, "frame", None)
+        self._local.frame = frame
+        try:
+            return self._walk(playbook, holder, frame)
+        finally:
+            self._local.frame = previous
+
+    def _walk(
+        self, playbook: Playbook, holder: IncidentHolder, frame: Frame
+    ) -> tuple[list[TaskResult], list[WarRoomEntry], str | None]:
         results: list[TaskResult] = []
         war_room: list[WarRoomEntry] = []
         queue: deque[str] = deque([playbook.start_task_id])
@@ -279,9 +208,11 @@ class PlaybookRunner:
             try:
                 step = self._run_task(task, incident, holder)
             except TaskError as failure:
+                war_room.extend(failure.sub_entries)
+                results.extend(failure.sub_results)
                 if not task.continue_on_error:
                     error = f"{task.label} failed: {failure}"
-                    war_room.extend(WarRoomEntry(task.id, task.name, entry) for entry in failure.entries)
+                    war_room.extend(frame.entry(task, entry) for entry in failure.entries)
                     failed = _Step(incident, (), message=str(failure), empty_references=failure.empty_references)
                     results.append(self._result(task, ERROR, started, failed))
                     self._report(results[-1])
@@ -295,14 +226,44 @@ class PlaybookRunner:
                     empty_references=failure.empty_references,
                     failed=True,
                 )
-            war_room.extend(WarRoomEntry(task.id, task.name, entry) for entry in step.entries)
+            war_room.extend(step.sub_entries)
+            results.extend(step.sub_results)
+            written = [frame.entry(task, entry) for entry in step.entries]
+            war_room.extend(written)
+            if task.type not in ("start", "title", "section"):
+                frame.last_entries = [item.entry_id for item in written]
             status = CONTINUED if step.failed else WARNING if step.warnings else SUCCESS
             results.append(self._result(task, status, started, step))
             self._report(results[-1])
             for next_id in step.branches:
                 if next_id not in queue:  # a join reached from two branches runs once per wave
                     queue.append(next_id)
-        return PlaybookRun(playbook, tuple(results), tuple(war_room), holder.read(), error)
+        return results, war_room, error
+
+    @property
+    def frame(self) -> Frame | None:
+        """The frame of the walk running on this thread (None outside a run)."""
+        found: Frame | None = getattr(self._local, "frame", None)
+        return found
+
+    def view(self, incident: Incident) -> Mapping[str, Any]:
+        """What `${...}` sees in the current frame: the incident's view plus `inputs` and `lastCompletedTaskEntries`."""
+        return frame_view(view_for_expressions(incident), self.frame)
+
+    def wait(self, seconds: float) -> None:
+        """A server wait, shortened to at most `max_wait` seconds locally."""
+        shortened = min(max(0.0, seconds), self.max_wait)
+        if shortened > 0:
+            self.sleep(shortened)
+
+    def call_id(self, task: Task) -> str:
+        """The task id a command call names: a sub-playbook's tasks report as their top-level playbook task."""
+        frame = self.frame
+        return frame.top_task_id if frame is not None and frame.top_task_id else task.id
+
+    def resolver(self, view: Mapping[str, Any], incident: Incident) -> Resolver:
+        """A resolver over `view` with the content's transformers and filters bound to `incident`."""
+        return self._resolver(view, incident)
 
     def _resolver(self, view: Mapping[str, Any], incident: Incident) -> Resolver:
         return Resolver(view, scripts=self.operators(incident) if self.operators is not None else None)
@@ -312,8 +273,9 @@ class PlaybookRunner:
             self.on_task(result)
 
     def _result(self, task: Task, status: str, started: float, step: _Step) -> TaskResult:
+        frame = self.frame
         return TaskResult(
-            task_id=task.id,
+            task_id=(frame.prefix if frame is not None else "") + task.id,
             name=task.name,
             type=task.type,
             action=step.action or task.script,
@@ -333,21 +295,46 @@ class PlaybookRunner:
         return _branch_ids(task, NONE_BRANCH)
 
     def _run_task(self, task: Task, incident: Incident, holder: IncidentHolder) -> _Step:
-        if task.loops:
-            raise TaskError("task loops (`loop`) are not supported by the local runner")
-        if task.type in ("start", "title"):
+        if task.loop is not None:
+            return flow.run_loop(self, task, incident, holder)
+        return self.run_once(task, incident, holder)
+
+    def run_once(self, task: Task, incident: Incident, holder: IncidentHolder) -> _Step:
+        """Run one task once (a loop calls this per iteration)."""
+        if task.type in ("start", "title", "section"):
             return _Step(incident, _branch_ids(task, NONE_BRANCH))
+        if task.type == "playbook":
+            return flow.run_subplaybook(self, task, incident, holder)
+        if self._unavailable(task):
+            message = f"skipped: {task.script!r} is not available (skipunavailable)"
+            return _Step(incident, _branch_ids(task, NONE_BRANCH), message=message)
         if task.type == "condition":
+            if not task.conditions and task.script:
+                return flow.script_condition(self, task, incident, holder)
             return self._condition(task, incident)
         if task.type == "regular":
-            return self._regular(task, incident, holder)
-        raise TaskError(f"task type {task.type!r} is not supported (supported: start, title, regular, condition)")
+            return polling.follow(self, task, holder, self._regular(task, incident, holder))
+        raise TaskError(
+            f"task type {task.type!r} is not supported (supported: start, title, section, regular, condition, playbook)"
+        )
+
+    def _unavailable(self, task: Task) -> bool:
+        """A `skipunavailable` task whose script or command is not installed (or has no instance)."""
+        content = self.content
+        return (
+            task.skip_unavailable
+            and bool(task.script)
+            and content is not None
+            and not content.available(task.script, task.brand)
+        )
 
     def _condition(self, task: Task, incident: Incident) -> _Step:
         if not task.conditions:
-            what = f"script {task.script!r}" if task.script else "a manual decision"
-            raise TaskError(f"condition tasks decided by {what} are not supported; use built-in `conditions`")
-        resolver = self._resolver(view_for_expressions(incident), incident)
+            raise TaskError(
+                "condition tasks decided by a person (no `conditions` and no script) cannot run locally: "
+                "give the task `conditions` or a script that returns the branch label"
+            )
+        resolver = self._resolver(self.view(incident), incident)
         try:
             label = choose_branch(task.conditions, resolver)
         except ConditionError as error:
@@ -361,7 +348,7 @@ class PlaybookRunner:
     def _regular(self, task: Task, incident: Incident, holder: IncidentHolder) -> _Step:
         if not task.script:
             raise TaskError("a regular task without a script or command (a manual task) cannot run locally")
-        view = view_for_expressions(incident)
+        view = self.view(incident)
         resolver = self._resolver(view, incident)
         # Each argument gets its own resolver too, so an empty mandatory one can name the references it came from.
         references: dict[str, tuple[str, ...]] = {}
@@ -419,7 +406,7 @@ class PlaybookRunner:
         brand, name = command
         # An empty argument is left out, so that the command's defaultValue applies.
         given = {key: value for key, value in args.items() if not is_empty(value)}
-        outcome = self.execute(CommandCall(task.id, brand, name, given, kind), incident)
+        outcome = fanout.execute(self, CommandCall(self.call_id(task), brand, name, given, kind), incident)
         failures = [str(entry.get("Contents")) for entry in outcome.entries if entry.get("Type") == ERROR_ENTRY]
         if outcome.error or failures:
             message = outcome.error or "; ".join(failures)
@@ -445,9 +432,21 @@ class PlaybookRunner:
             empty_references=empty,
         )
 
+    def commit(self, holder: IncidentHolder, outcome: CommandOutcome) -> Incident:
+        """Store a command's effect (see `_commit`)."""
+        return self._commit(holder, outcome)
+
     @staticmethod
     def _commit(holder: IncidentHolder, outcome: CommandOutcome) -> Incident:
         """The command's effect stored: merged into the latest incident when the executor can re-apply it."""
         if outcome.merge is not None:
             return holder.update(outcome.merge)
         return holder.update(lambda _latest: outcome.incident)
+
+
+def _max_wait_from_environment() -> float:
+    raw = os.environ.get(MAX_WAIT_ENV, "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else 0.0
+    except ValueError:
+        return 0.0

@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from xsoar_local.errors import ContentError
 from xsoar_local.incident.context import ContextPathError, delete_path, merge_entry_context, set_path
 from xsoar_local.playbook.expressions import is_empty
 from xsoar_local.playbook.transformers import to_text
@@ -19,7 +20,7 @@ NOTE = 1  # EntryType.NOTE
 ERROR = 4  # EntryType.ERROR: a task that writes one fails
 
 
-class ScriptError(Exception):
+class ScriptError(ContentError):
     """A built-in script was called with arguments it cannot use."""
 
 

@@ -1,7 +1,7 @@
-"""`python -m xsoar_local.server` (`make server`): a local XSOAR server in the foreground; Ctrl-C stops it."""
+"""`python -m xsoar_local.server ARGS` (kept for scripts that use it): the same as `xsoar-local server ARGS`."""
 
 import sys
 
-from xsoar_local.server.cli import main
+from xsoar_local.cli import main
 
-sys.exit(main())
+sys.exit(main(["server", *sys.argv[1:]]))

@@ -107,10 +107,6 @@ class InstalledContent:
         return found or next((book for book in self.playbooks if book.name == reference), None)
 
 
-def _yaml_files(folder: Path) -> list[Path]:
-    return sorted(path for path in folder.rglob("*") if path.suffix in (".yml", ".yaml") and path.is_file())
-
-
 def scan_installed(packs_dir: Path) -> InstalledContent:
     """Load what every pack folder under `packs_dir` holds (the engine's catalog, plus playbooks)."""
     catalog = scan_content(Path(packs_dir))
@@ -124,13 +120,13 @@ def scan_installed(packs_dir: Path) -> InstalledContent:
             continue
         integrations.append(InstalledIntegration(integration.pack or "", integration, raw))
     playbooks: list[Playbook] = []
-    for pack in sorted(path for path in Path(packs_dir).iterdir() if path.is_dir() and not path.name.startswith(".")):
-        for folder in ("Playbooks", "TestPlaybooks"):
-            for path in _yaml_files(pack / folder) if (pack / folder).is_dir() else []:
-                try:
-                    playbooks.append(load_playbook(path))
-                except PlaybookError as error:
-                    broken[str(path)] = str(error)
+    # Playbooks are recognised by their content wherever they sit in a pack: the test-only scripts kept in
+    # TestPlaybooks (`script-*.yml`) are scripts, already in the catalog.
+    for found in catalog.playbooks:
+        try:
+            playbooks.append(load_playbook(found.path))
+        except PlaybookError as error:
+            broken[str(found.path)] = str(error)
     return InstalledContent(catalog, tuple(integrations), tuple(playbooks), broken)
 
 

@@ -11,9 +11,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any, Final
 
-from xsoar_local.incident.context import ContextPathError
+from xsoar_local.errors import ContentError
 from xsoar_local.incident.store import Incident, view_for_expressions
-from xsoar_local.playbook.expressions import ExpressionError, Resolver
+from xsoar_local.playbook.expressions import Resolver
 from xsoar_local.server.content import Packs
 from xsoar_local.server.errors import bad_request
 from xsoar_local.server.records import (
@@ -130,7 +130,7 @@ class Investigations:
             return incident.context
         try:
             return Resolver(view_for_expressions(incident)).lookup(path)
-        except (ExpressionError, ContextPathError) as error:
+        except ContentError as error:  # the query cannot be evaluated on this context
             raise bad_request(f"cannot evaluate {query!r}: {error}", "errDTQuery") from error
 
     # ---- creating ----------------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any, Final
 from xsoar_local.commit import StoredIncident
 from xsoar_local.incident.store import Incident
 from xsoar_local.playbook.integrations import EngineExecutor
+from xsoar_local.playbook.library import CatalogContent
 from xsoar_local.playbook.model import Playbook
 from xsoar_local.playbook.runner import (
     CONTINUED,
@@ -131,7 +132,8 @@ class PlaybookRuns:
             return outcome
 
         try:
-            run = PlaybookRunner(execute, on_task=on_task, operators=executor.operators).run(
+            content = CatalogContent(session.catalog, session.instances)
+            run = PlaybookRunner(execute, on_task=on_task, operators=executor.operators, content=content).run(
                 playbook, StoredIncident(self.investigations, inv_id)
             )
         except Exception as error:  # a bug must still end the run, not leave it "inprogress" forever

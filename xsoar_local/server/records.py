@@ -16,6 +16,7 @@ from typing import Any, Final
 
 from xsoar_local.engine.entries import ERROR, NOTE
 from xsoar_local.incident.store import Incident
+from xsoar_local.redact import mask
 
 USER: Final = "admin"
 PLAYGROUND_TYPE: Final = 9
@@ -276,5 +277,6 @@ class Entry:
 
 
 def error_entry(message: str) -> dict[str, Any]:
-    """An engine-shaped error entry (Type 4) the server writes itself."""
-    return {"Type": ERROR, "ContentsFormat": "text", "Contents": message}
+    """An engine-shaped error entry (Type 4) the server writes itself; its text is masked as every toolkit
+    message is."""
+    return {"Type": ERROR, "ContentsFormat": "text", "Contents": mask(message)}

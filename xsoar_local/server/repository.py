@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from xsoar_local.atomicfile import commit_files
+from xsoar_local.redact import mask
 from xsoar_local.server.errors import ServerError, bad_request, not_found
 from xsoar_local.server.records import Entry, IncidentRecord, InstanceRecord
 from xsoar_local.server.state import FORMAT_VERSION, StateFolder, encode
@@ -141,6 +142,7 @@ class Changes:
         self, inv_id: str, raw_entries: Sequence[Mapping[str, Any]], parent: str, **extra: Any
     ) -> list[Entry]:
         """New War Room entries (engine-shaped `raw_entries`), numbered after the investigation's last one."""
+        parent = mask(parent)  # the line as typed is shown and saved: a password written into it is not
         staged = self.entries.setdefault(inv_id, [])
         first = self._repository.next_entry_number(inv_id) + len(staged)
         made = [

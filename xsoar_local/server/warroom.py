@@ -10,20 +10,13 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from xsoar_local.commit import merge_run
-from xsoar_local.engine import (
-    ArgError,
-    EngineError,
-    IntegrationError,
-    ParamError,
-    WarRoomSyntaxError,
-    parse_war_room,
-)
-from xsoar_local.engine.catalog import CatalogError
+from xsoar_local.engine import ParamError, WarRoomSyntaxError, parse_war_room
 from xsoar_local.engine.entries import DEBUG, NOTE
-from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
+from xsoar_local.engine.instances import Instance, InstanceSet
 from xsoar_local.engine.runner import CommandRun
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import StoreInstanceState
+from xsoar_local.errors import XsoarLocalError
 from xsoar_local.incident.context import ContextPathError
 from xsoar_local.incident.store import Incident
 from xsoar_local.playbook.scripts import BUILTIN_SCRIPTS, ScriptError, run_script
@@ -104,9 +97,8 @@ class WarRoom:
         except ContextPathError as error:  # a context key the content made that no path can address
             message = f"The command's outputs were not saved to the context: {error}"
             return self._commit_entries(inv_id, text, [error_entry(message)])
-        except (ServerError, CatalogError, InstanceError, ArgError, EngineError, ParamError, IntegrationError) as error:
-            message = error.detail if isinstance(error, ServerError) else str(error)
-            return self._commit_entries(inv_id, text, [error_entry(message)])
+        except XsoarLocalError as error:  # the line could not run: its error is the War Room's answer
+            return self._commit_entries(inv_id, text, [error_entry(str(error))])
         return self._commit_run(inv_id, text, run)
 
     def _check_runnable(self, name: str, args: Mapping[str, Any]) -> None:

@@ -2,7 +2,7 @@
 
 Typed loosely on purpose: this module imports nothing from xsoar_local.server (the server imports the web app to
 mount it), it only calls the core's public methods, which answer in the REST shapes. The server's errors carry an
-HTTP `status` and a `detail`; they become LookupError (404) or ValueError (other 4xx) for the pages.
+HTTP `status` and a `detail`; a 404 becomes the LookupError of the pages, the others reach the page as they are.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import yaml
 
+from xsoar_local.errors import XsoarLocalError, http_status
 from xsoar_local.web.app import WebApp, create_app
 
 T = TypeVar("T")
@@ -25,16 +26,13 @@ BUILTIN_PREDEFINED: Mapping[str, Mapping[str, tuple[str, ...]]] = {
 
 
 def _translated(call: Callable[[], T]) -> T:
-    """Run a core call; its HTTP-shaped errors become the ones the pages handle."""
+    """Run a core call; an unknown id becomes the LookupError the pages answer with 404, any other refusal (a
+    toolkit error carrying its HTTP status) reaches the page as it is."""
     try:
         return call()
-    except Exception as error:
-        status = getattr(error, "status", None)
-        detail = str(getattr(error, "detail", "") or error)
-        if status == 404:
-            raise LookupError(detail) from error
-        if isinstance(status, int) and 400 <= status < 500:
-            raise ValueError(detail) from error
+    except XsoarLocalError as error:
+        if http_status(error) == 404:
+            raise LookupError(str(error)) from error
         raise
 
 
@@ -197,6 +195,7 @@ def _as_list(value: Any) -> Iterable[Any]:
     return []
 
 
-def server_web_app(core: Any, api_key: str) -> WebApp:
-    """The web War Room over the server's core (`web_app_factory` for the server's app)."""
-    return create_app(ServerCoreBridge(core), api_key)
+def server_web_app(core: Any, api_key: str, announce: Callable[[str], None] | None = None) -> WebApp:
+    """The web War Room over the server's core (`web_app_factory` for the server's app); `announce` prints the
+    fresh log-in links it makes."""
+    return create_app(ServerCoreBridge(core), api_key, announce=announce)

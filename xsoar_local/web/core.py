@@ -2,7 +2,8 @@
 
 Everything comes back in the server's REST shapes (entries as /entry/execute/sync answers them, the run state as
 GET /inv-playbook/{id}); the pages only render it. Raise LookupError for an unknown id (the page answers 404)
-and ValueError with a message meant for the user for bad input (the page shows it).
+and an `xsoar_local.errors` error with a message meant for the user for bad input (the page shows it with the
+status of its category).
 """
 
 from __future__ import annotations
