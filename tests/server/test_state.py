@@ -16,6 +16,7 @@ import requests
 from tests.server.test_core import PROBE, instance_body, pack_zip
 from xsoar_local import atomicfile
 from xsoar_local.atomicfile import commit_files
+from xsoar_local.server.errors import ServerError
 from xsoar_local.server.repository import MAX_ENTRY_BYTES, MAX_RECORD_BYTES
 from xsoar_local.server.serve import RunningServer, run_server
 
@@ -207,31 +208,44 @@ def test_the_writer_leaves_every_file_as_it_was_when_one_write_fails(tmp_path: P
     assert sorted(path.name for path in tmp_path.iterdir()) == ["kept.json", "log.jsonl"]
 
 
-@pytest.mark.parametrize(
-    ("line", "says"),
-    [
-        pytest.param(f"!Print value={'x' * (MAX_ENTRY_BYTES + 1024)}", "War Room entry", id="huge entry"),
-        pytest.param(f"!Set key=Big value={'x' * (MAX_RECORD_BYTES + 1024)}", "incident", id="huge context value"),
-    ],
-)
-def test_a_huge_entry_or_context_value_is_refused(serve: Callable[[], Client], line: str, says: str):
+def test_a_huge_war_room_line_is_refused(serve: Callable[[], Client]):
     """
     Given a running server
-    When a War Room line writes an entry over the entry cap, or a context value over the incident cap
+    When a War Room line would write an entry over the entry cap (`!Print` of a 4 MB value)
     Then the answer is 413 naming the limit, the context and War Room are unchanged, and the next command works
     """
     client = serve()
     playground = client.playground()
     before = client.seen()
-    answer = client.execute(playground, line)
+    answer = client.execute(playground, f"!Print value={'x' * (MAX_ENTRY_BYTES + 1024)}")
     assert answer.status_code == 413, f"expected 413: {answer.status_code} {answer.text[:300]}"
     body = answer.json()
     assert body["id"] == "errStateTooLarge", body
-    assert says in body["detail"], body["detail"]
+    assert "War Room" in body["detail"], body["detail"]
     assert "MB limit" in body["detail"], body["detail"]
     assert client.seen() == before
     assert client.execute(playground, "!Set key=Small value=xxx").status_code == 200
     assert client.context(playground)["Small"] == "xxx"
+
+
+def test_a_context_value_over_the_incident_cap_is_refused(serve: Callable[[], Client]):
+    """
+    Given a running server and an incident
+    When a playbook task's result would grow the incident's context over the 16 MB cap
+    Then the update is refused with 413 naming the limit, and the stored context is unchanged
+    """
+    client = serve()
+    investigations = client.server.core.investigations
+    playground = client.playground()
+    with pytest.raises(ServerError) as refused:
+        investigations.update_incident(
+            playground, lambda incident: incident.with_context_value("Big", "x" * (MAX_RECORD_BYTES + 1024))
+        )
+    assert refused.value.status == 413
+    assert "incident" in refused.value.detail
+    assert "MB limit" in refused.value.detail
+    assert "Big" not in client.context(playground)
+    assert "Big" not in serve().context(playground)
 
 
 @pytest.mark.parametrize(

@@ -142,6 +142,8 @@ class Changes:
         self, inv_id: str, raw_entries: Sequence[Mapping[str, Any]], parent: str, **extra: Any
     ) -> list[Entry]:
         """New War Room entries (engine-shaped `raw_entries`), numbered after the investigation's last one."""
+        if len(parent) > MAX_ENTRY_BYTES:  # each entry keeps its line: one over the entry cap cannot be stored
+            raise _too_large("the War Room line", len(parent.encode("utf-8", "surrogatepass")), MAX_ENTRY_BYTES)
         parent = mask(parent)  # the line as typed is shown and saved: a password written into it is not
         staged = self.entries.setdefault(inv_id, [])
         first = self._repository.next_entry_number(inv_id) + len(staged)
