@@ -21,6 +21,7 @@ from xsoar_local.contentroot import resolve_packs, resolve_state_dir
 from xsoar_local.engine import CommandRun, Integration, check_args, command_spec, load_integration, parse_war_room
 from xsoar_local.engine.catalog import ContentCatalog, scan_content
 from xsoar_local.engine.confine import Limits
+from xsoar_local.engine.executors import set_warm
 from xsoar_local.engine.images import python_chooser
 from xsoar_local.engine.instances import InstanceSet, load_instances
 from xsoar_local.engine.session import EngineSession
@@ -35,7 +36,6 @@ from xsoar_local.redact import mask, mask_error
 from xsoar_local.render import neutralise, render_run, terminal_json
 from xsoar_local.runtime import ensure_runtime
 from xsoar_local.services import ServiceRegistry
-from xsoar_local.testplaybooks import run_test_playbooks
 
 __all__ = ["DEFAULT_PACKS", "ServiceInfo", "build_parser", "main", "run_to_json", "saved_after", "war_room_line"]
 
@@ -250,11 +250,18 @@ def _server(options: argparse.Namespace, console: Console) -> int:
     return serve_foreground(options)
 
 
+def _test_playbooks(options: argparse.Namespace, console: Console) -> int:
+    # Imported when the command runs: `run` and the others never pay for the test-playbooks command's modules.
+    from xsoar_local.testplaybooks import run_test_playbooks
+
+    return run_test_playbooks(options, console)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
     "run": cmd_run,
     "fetch": cmd_fetch,
     "playbook": cmd_playbook,
-    "test-playbooks": run_test_playbooks,
+    "test-playbooks": _test_playbooks,
     "server": _server,
 }
 
@@ -262,6 +269,14 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
 def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     options, extra = parser.parse_known_args(argv)
+    set_warm(False if getattr(options, "cold", False) else None)  # None: XSOAR_LOCAL_WARM decides
+    try:
+        return _dispatch(parser, options, extra)
+    finally:
+        set_warm(None)  # the switch is this invocation's only (main() may be called again in one process)
+
+
+def _dispatch(parser: argparse.ArgumentParser, options: argparse.Namespace, extra: list[str]) -> int:
     if options.subcommand == "serve":  # a stand-in runs no XSOAR content: it needs no runtime and no content root
         return cmd_serve(options, Console(), extra)
     if extra:

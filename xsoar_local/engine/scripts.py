@@ -48,16 +48,6 @@ class Script:
         return CommandSpec(name=self.name, arguments=self.arguments)
 
     @property
-    def is_transformer(self) -> bool:
-        """Tagged `transformer`: usable in a `complex` argument's transformers."""
-        return TRANSFORMER_TAG in self.tags
-
-    @property
-    def is_filter(self) -> bool:
-        """Tagged `filter`: usable as a condition or filter operator."""
-        return FILTER_TAG in self.tags
-
-    @property
     def entire_list(self) -> bool:
         """Tagged `entirelist`: a transformer that gets the whole list once instead of each item."""
         return ENTIRE_LIST_TAG in self.tags
@@ -90,8 +80,8 @@ def load_script(location: str | Path) -> Script:
     inline = data.get("script")
     if inline and str(inline).strip() not in ("-", ""):
         code = str(inline)
-    elif script_type == "python":
-        code_path = yaml_path.with_suffix(".py")
+    elif script_type in ("python", "javascript"):
+        code_path = yaml_path.with_suffix(".py" if script_type == "python" else ".js")
         if not code_path.is_file():
             raise ScriptLoadError(f"{yaml_path} says `script: '-'` but {code_path.name} is missing beside it.")
     return Script(

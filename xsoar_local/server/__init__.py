@@ -8,9 +8,9 @@ content.py         packs feature: upload, listing, what the installed packs hold
 packs.py           uploaded pack zips: unpack, check, install into the state folder
 instances.py       instances feature: integration instances and their secrets
 investigations.py  investigations feature: incidents, investigations, context, entries
-warroom.py         War Room feature: notes, built-in scripts, commands through the engine
+warroom.py         War Room feature: notes, commands and server-native commands through the engine registry
 playbooks.py       playbook runs feature: background runs, their state, entries in task order
-workers.py         warm execution: a pre-imported worker process per docker image that forks per command
+(warm execution lives in xsoar_local.engine.executors; the server only says whether to use it)
 api.py             the Werkzeug app: routing, API-key auth, the server's error bodies
 __main__.py        `python -m xsoar_local.server` (`make server`)
 """

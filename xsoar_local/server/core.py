@@ -6,7 +6,7 @@
     content.py         packs: upload, listing, what the installed packs hold
     instances.py       integration instances and their secrets
     investigations.py  incidents, investigations, context, entries (and the playbook runs' incident holder)
-    warroom.py         War Room lines: notes, built-ins, commands through the engine
+    warroom.py         War Room lines: notes, commands and server-native commands through the engine registry
     playbooks.py       playbook runs in background threads
 
 Every public method takes and returns JSON-able dicts shaped as the XSOAR server's REST API shapes them, and
@@ -29,15 +29,14 @@ from xsoar_local.server.playbooks import PlaybookRuns
 from xsoar_local.server.records import USER
 from xsoar_local.server.repository import StateRepository
 from xsoar_local.server.warroom import DEFAULT_COMMAND_TIMEOUT, WarRoom
-from xsoar_local.server.workers import WarmPool
 
 __all__ = ["SECRET_MASK", "ServerCore"]
 
 
 class ServerCore:
-    """One local XSOAR server's behaviour. `open()` takes the state folder; `close()` stops workers and frees it.
+    """One local XSOAR server's behaviour. `open()` takes the state folder; `close()` frees it.
 
-    `warm=False` runs every command in a fresh engine child (`run_command`) instead of a warm worker.
+    `warm=False` runs every command in a fresh engine child instead of a warm worker (xsoar_local.engine.executors).
     """
 
     def __init__(
@@ -64,10 +63,6 @@ class ServerCore:
         self.investigations = Investigations(self.state, self.packs, self.run_playbook)
         self.playbooks = PlaybookRuns(self.state, self.investigations, self.war_room)
 
-    @property
-    def pool(self) -> WarmPool:
-        return self.war_room.pool
-
     # ---- life cycle -----------------------------------------------------------------------------------------
     def open(self) -> ServerCore:
         """Own the state folder, load it, and recover what a stop interrupted."""
@@ -83,9 +78,8 @@ class ServerCore:
         return self
 
     def close(self) -> None:
-        """Wait for running playbooks, stop the warm workers, release the folder."""
+        """Wait for running playbooks, release the folder (the engine stops its warm workers at process exit)."""
         self.playbooks.join(self.war_room.command_timeout)
-        self.pool.close()
         self.state.close()
 
     def __enter__(self) -> ServerCore:

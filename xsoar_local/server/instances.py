@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from xsoar_local.engine import ParamError, ParamLayer, build_params
 from xsoar_local.engine.instances import Instance
+from xsoar_local.engine.params import MissingParamError
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.incident.state import StateStore
 from xsoar_local.incident.store import Incident
@@ -146,8 +147,10 @@ class Instances:
         }
         try:
             return build_params(installed.integration.params, [ParamLayer("the instance settings", values)])
+        except MissingParamError as error:
+            raise bad_request(error.problem, "errBadInstance") from error
         except ParamError as error:
-            raise bad_request(str(error).split(": set it with")[0], "errBadInstance") from error
+            raise bad_request(str(error), "errBadInstance") from error
 
     def brand_of(self, instance_name: str) -> str:
         """The brand an entry of the instance shows ("Scripts" for a script's)."""

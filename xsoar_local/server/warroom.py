@@ -1,7 +1,9 @@
 """The War Room feature: a War Room line (a chat note or a `!command`) run in an investigation, and its entries.
 
-Commands run outside the lock (in warm workers, several at once); each result is merged into the incident as it
-is when the command finishes, so concurrent commands into one incident all land in its context.
+Names resolve through the engine's command registry (server-native commands such as `getEntries` or
+`closeInvestigation`, the toolkit's fallback scripts, content scripts, integration commands). Commands run outside
+the lock (on the engine's executors, warm unless switched off, several at once); each result is merged into the
+incident as it is when the command finishes, so concurrent commands into one incident all land in its context.
 """
 
 from __future__ import annotations
@@ -13,20 +15,20 @@ from xsoar_local.commit import merge_run
 from xsoar_local.engine import ParamError, WarRoomSyntaxError, parse_war_room
 from xsoar_local.engine.entries import DEBUG, NOTE
 from xsoar_local.engine.instances import Instance, InstanceSet
+from xsoar_local.engine.native import BUILTIN_BRAND, NATIVE_COMMANDS
+from xsoar_local.engine.registry import CommandRegistry
 from xsoar_local.engine.runner import CommandRun
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import StoreInstanceState
 from xsoar_local.errors import XsoarLocalError
 from xsoar_local.incident.context import ContextPathError
 from xsoar_local.incident.store import Incident
-from xsoar_local.playbook.scripts import BUILTIN_SCRIPTS, ScriptError, run_script
 from xsoar_local.runtime import DEFAULT_DESTINATION
 from xsoar_local.server.content import Packs
 from xsoar_local.server.errors import ServerError, bad_request
 from xsoar_local.server.instances import Instances
 from xsoar_local.server.records import error_entry
 from xsoar_local.server.repository import StateRepository
-from xsoar_local.server.workers import WarmPool
 
 DEFAULT_COMMAND_TIMEOUT: Final = 300.0
 
@@ -42,7 +44,7 @@ def _debug_entry(run: CommandRun) -> dict[str, Any]:
 
 
 class WarRoom:
-    """Runs War Room lines over the installed content and the enabled instances (warm workers when `warm`)."""
+    """Runs War Room lines over the installed content and the enabled instances (warm executors when `warm`)."""
 
     def __init__(
         self,
@@ -63,7 +65,6 @@ class WarRoom:
         self.runtime_dir = runtime_dir
         # What the engine passes to integrations (proxy, CA...): None = the allow-listed part of this environment.
         self.engine_env = dict(engine_env) if engine_env is not None else None
-        self.pool = WarmPool()
 
     @property
     def content(self) -> Any:
@@ -87,8 +88,6 @@ class WarRoom:
             parsed = parse_war_room(text)
         except WarRoomSyntaxError as error:
             return self._commit_entries(inv_id, text, [error_entry(str(error))])
-        if parsed.name in BUILTIN_SCRIPTS and not self.content.catalog.has_script(parsed.name):
-            return self._run_builtin(inv_id, text, parsed.name, dict(parsed.args), parsed.positional)
         with self.state.lock:
             incident = self.state.incident(inv_id).incident()
         try:
@@ -102,8 +101,11 @@ class WarRoom:
         return self._commit_run(inv_id, text, run)
 
     def _check_runnable(self, name: str, args: Mapping[str, Any]) -> None:
-        """A command needs an enabled instance: the server never makes one up (scripts need none)."""
-        if self.content.catalog.script(name) is not None and not args.get("using-brand"):
+        """A command needs an enabled instance: the server never makes one up (scripts and the engine's own commands
+        need none)."""
+        if args.get("using-brand") == BUILTIN_BRAND:
+            return
+        if not args.get("using-brand") and (name in NATIVE_COMMANDS or self.content.catalog.has_script(name)):
             return
         with self.state.lock:
             enabled = self.state.settings.enabled_instances()
@@ -128,7 +130,7 @@ class WarRoom:
                 raw.append(error_entry(f"The command's outputs were not saved to the context: {error}"))
             if run.debug:
                 raw.append(_debug_entry(run))
-            brand = self.instances.brand_of(run.instance)
+            brand = run.brand or self.instances.brand_of(run.instance)
             stored = changes.add_entries(inv_id, raw, line, brand=brand, instance=run.instance)
             return [entry.to_json() for entry in stored]
 
@@ -137,24 +139,8 @@ class WarRoom:
             self.state.incident(inv_id)
             return [entry.to_json() for entry in changes.add_entries(inv_id, raw, parent)]
 
-    def _run_builtin(
-        self, inv_id: str, line: str, name: str, args: dict[str, Any], positional: str | None
-    ) -> list[dict[str, Any]]:
-        with self.state.transaction() as changes:
-            record = changes.incident(inv_id)
-            try:
-                if positional is not None:
-                    raise ScriptError(f"{name} takes named arguments only (name=value), not {positional!r}")
-                result = run_script(name, args, record.fields, record.context)
-            except ScriptError as error:
-                stored = changes.add_entries(inv_id, [error_entry(str(error))], line, brand="Builtin")
-            else:
-                record.apply(Incident(fields=dict(result.fields), context=dict(result.context)))
-                stored = changes.add_entries(inv_id, list(result.entries), line, brand="Builtin")
-            return [entry.to_json() for entry in stored]
-
     def _session(self) -> EngineSession:
-        """An engine over the installed content and the enabled instances, with warm workers when `warm`."""
+        """An engine over the installed content and the enabled instances (warm executors unless `warm` is off)."""
         with self.state.lock:
             records = self.state.settings.enabled_instances()
         content = self.content
@@ -176,15 +162,30 @@ class WarRoom:
             StoreInstanceState(self.instances.store),
             env=self.engine_env,
             timeout=self.command_timeout,
-            job_runner=self.pool.run_job if self.warm else None,
+            # warm: the process's warm executors (XSOAR_LOCAL_WARM=off still turns them off); else cold
+            warm=None if self.warm else False,
+            war_room=self._war_room,
             runtime_dir=self.runtime_dir,
         )
 
+    def _war_room(self, incident: Incident) -> list[dict[str, Any]]:
+        """The investigation's War Room entries, as stored (what getEntries and getEntry read)."""
+        with self.state.lock:
+            return [entry.to_json() for entry in self.state.entries(str(incident.fields.get("id") or ""))]
+
     def completion_data(self) -> dict[str, Any]:
-        """What a War Room command line can complete: built-in scripts and each enabled instance's commands."""
+        """What a War Room command line can complete: the engine's own commands (or the content script that shadows
+        a fallback) and each enabled instance's commands."""
+        registry = CommandRegistry(self.content.catalog, InstanceSet(self.content.catalog, []))
         commands: dict[str, dict[str, Any]] = {
-            name: {"name": name, "brand": "Builtin", "arguments": sorted(script.arguments), "description": ""}
-            for name, script in BUILTIN_SCRIPTS.items()
+            item.name: {
+                "name": item.name,
+                "brand": item.brand,
+                "arguments": list(item.arguments),
+                "description": f"{item.description} ({item.kind})" if item.description else f"({item.kind})",
+            }
+            for item in registry.listing()
+            if item.name in NATIVE_COMMANDS
         }
         with self.state.lock:
             brands = {item.brand for item in self.state.settings.enabled_instances()}
