@@ -27,6 +27,7 @@ from typing import Any
 from xsoar_local.engine.catalog import CatalogError, ContentCatalog
 from xsoar_local.engine.entries import ERROR, NOTE, is_error
 from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
+from xsoar_local.engine.native_lists import BUILTIN_BRAND, BUILTIN_MODULE, LIST_ARGUMENTS, LIST_COMMANDS
 from xsoar_local.engine.runner import (
     DEFAULT_TIMEOUT,
     CommandRun,
@@ -37,9 +38,10 @@ from xsoar_local.engine.runner import (
     run_in_child,
 )
 from xsoar_local.engine.scripts import Script
-from xsoar_local.engine.state import InstanceState, MemoryInstanceState
+from xsoar_local.engine.state import InstanceState, MemoryInstanceState, StoreInstanceState
 from xsoar_local.engine.warroom import check_args, parse_war_room, split_debug_mode
 from xsoar_local.errors import EngineError, XsoarLocalError
+from xsoar_local.incident.lists import ListError, ListStore, MemoryListStore, StateListStore
 from xsoar_local.incident.store import Incident
 from xsoar_local.redact import mask_error
 from xsoar_local.runtime import DEFAULT_DESTINATION
@@ -80,6 +82,7 @@ class Planned:
     line: str
     script: Script | None = None
     instance: Instance | None = None
+    list_command: bool = False  # a server list command (native_lists.py), run by the engine itself
 
 
 @dataclass
@@ -147,10 +150,16 @@ class EngineSession:
         python_for: PythonFor = _same_python,
         runtime_dir: Path = DEFAULT_DESTINATION,
         job_runner: JobRunner | None = None,
+        lists: ListStore | None = None,
     ) -> None:
         self.catalog = catalog
         self.instances = instances
         self.state: InstanceState = state if state is not None else MemoryInstanceState()
+        # XSOAR lists live beside the instances' state: in its state folder when it has one
+        if lists is None:
+            keeper = self.state
+            lists = StateListStore(keeper.store) if isinstance(keeper, StoreInstanceState) else MemoryListStore()
+        self.lists: ListStore = lists
         self.env = env
         self.timeout = timeout
         self.python_for = python_for
@@ -177,6 +186,8 @@ class EngineSession:
         using = str(args.pop(USING, "") or "")
         brand = str(args.pop(USING_BRAND, "") or brand)
         line = line or _line(name, args)
+        if name in LIST_COMMANDS and not using and brand in ("", BUILTIN_BRAND):
+            return Planned(name, _list_args(name, args, positional), line, list_command=True)
         if not using and not brand:
             target = self.catalog.resolve(name)
             if isinstance(target, Script):
@@ -189,6 +200,8 @@ class EngineSession:
 
     def run_planned(self, planned: Planned, incident: Incident, *, depth: int = 0) -> CommandRun:
         """Run what `plan` resolved."""
+        if planned.list_command:
+            return self.run_list_command(planned.name, planned.args, incident)
         if planned.script is not None:
             return self.run_script(planned.script, planned.args, incident, depth=depth)
         assert planned.instance is not None
@@ -210,6 +223,12 @@ class EngineSession:
             raise EngineError(f"{name}: executeCommand nested deeper than {MAX_DEPTH} levels (a script calls itself?)")
         planned = self.plan_call(name, args, brand=brand, positional=positional, line=line)
         return self.run_planned(planned, incident, depth=depth)
+
+    def run_list_command(self, name: str, args: Mapping[str, Any], incident: Incident) -> CommandRun:
+        """A server list command (getList, setList, addToList, removeFromList, createList) on this session's lists."""
+        started = time.monotonic()
+        entries = LIST_COMMANDS[name](args, self.lists)
+        return CommandRun(name, dict(args), "", entries, [], incident, duration=time.monotonic() - started)
 
     def run_command(
         self,
@@ -406,7 +425,9 @@ class EngineSession:
                 return {"entries": [{"Type": ERROR, "ContentsFormat": "text", "Contents": mask_error(error)}]}
             call.nested.append(run)
             brand, module = SCRIPTS_BRAND, name
-            if run.instance:
+            if name in LIST_COMMANDS and not run.instance:
+                brand, module = BUILTIN_BRAND, BUILTIN_MODULE
+            elif run.instance:
                 instance = self.instances.by_name(run.instance)
                 brand, module = instance.brand, instance.name
             investigation = str(incident.fields.get("id") or "1")
@@ -421,6 +442,17 @@ def _refuse_non_python(script: Script) -> None:
         raise EngineError(
             f"script {script.name!r} is {script.type} ({script.yaml_path}): the local engine runs Python scripts only"
         )
+
+
+def _list_args(name: str, args: Mapping[str, Any], positional: str | None) -> dict[str, Any]:
+    """A list command's arguments: a bare value is the list's name; an argument it does not take is refused."""
+    checked = dict(args)
+    if positional is not None:
+        checked.setdefault("listName", positional)
+    unknown = sorted(set(checked) - LIST_ARGUMENTS[name])
+    if unknown:
+        raise ListError(f"{name} has no argument(s) {unknown} (it takes {sorted(LIST_ARGUMENTS[name])})")
+    return checked
 
 
 def _line(name: str, args: Mapping[str, Any]) -> str:

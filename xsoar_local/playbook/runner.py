@@ -20,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from xsoar_local.engine.native_lists import LIST_COMMANDS
 from xsoar_local.incident.store import Incident, view_for_expressions
 from xsoar_local.playbook import fanout, flow, polling
 from xsoar_local.playbook.conditions import ConditionError, choose_branch
@@ -368,7 +369,8 @@ class PlaybookRunner:
             kind = "script"
         else:
             kind = "command"
-        if command is None or command[0] == BUILTIN_BRAND:
+        # The server's list commands run in the engine (it holds the lists), whatever the brand says.
+        if command is None or (command[0] == BUILTIN_BRAND and command[1] not in LIST_COMMANDS):
             script_name = task.script if command is None else command[1]
             ran: list[ScriptResult] = []
 

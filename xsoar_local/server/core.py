@@ -34,10 +34,12 @@ from xsoar_local.engine import (
 from xsoar_local.engine.demisto_api import SERVER_VERSION
 from xsoar_local.engine.entries import DEBUG, ERROR, NOTE
 from xsoar_local.engine.instances import Instance, InstanceSet
+from xsoar_local.engine.native_lists import BUILTIN_BRAND, LIST_COMMANDS
 from xsoar_local.engine.runner import CommandRun
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import StoreInstanceState
 from xsoar_local.errors import ContentError, XsoarLocalError
+from xsoar_local.incident.lists import StateListStore
 from xsoar_local.incident.state import StateStore
 from xsoar_local.incident.store import Incident, view_for_expressions
 from xsoar_local.playbook.expressions import Resolver
@@ -60,6 +62,7 @@ from xsoar_local.runtime import DEFAULT_DESTINATION
 from xsoar_local.server import packs
 from xsoar_local.server.content import InstalledContent, InstalledIntegration, scan_installed
 from xsoar_local.server.errors import ServerError, bad_request, not_found
+from xsoar_local.server.lists import ServerLists
 from xsoar_local.server.state import StateFolder, snapshot
 from xsoar_local.server.workers import WarmPool
 
@@ -325,6 +328,11 @@ class ServerCore:
             raise RuntimeError("the server core is not open")
         return self._instance_store
 
+    @property
+    def lists(self) -> ServerLists:
+        """The XSOAR lists, kept in the engine's state store beside the instances' state (what scripts reach too)."""
+        return ServerLists(StateListStore(self._instances()))
+
     def _session(self) -> EngineSession:
         """An engine over the installed content and the enabled instances, with warm workers when `warm`."""
         with self._lock:
@@ -568,6 +576,8 @@ class ServerCore:
 
     def _check_runnable(self, name: str, args: Mapping[str, Any]) -> None:
         """A command needs an enabled instance: the server never makes one up (scripts need none)."""
+        if name in LIST_COMMANDS and args.get("using-brand") in (None, "", BUILTIN_BRAND):
+            return  # the server's own list commands
         if self.content.catalog.script(name) is not None and not args.get("using-brand"):
             return
         with self._lock:
@@ -590,7 +600,7 @@ class ServerCore:
             raw = list(run.entries)
             if run.debug:
                 raw.append(_debug_entry(run))
-            brand = self._brand_of(run.instance)
+            brand = BUILTIN_BRAND if run.command in LIST_COMMANDS and not run.instance else self._brand_of(run.instance)
             stored = self._add_entries(inv_id, raw, line, brand=brand, instance=run.instance)
             self._save()
             return copy.deepcopy(stored)
