@@ -249,6 +249,13 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--allow-remote", action="store_true", help="allow a --host that is not a loopback address")
     parser.add_argument(
+        "--allowed-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="with --allow-remote: a name clients may use in the Host header besides loopback ones (repeatable)",
+    )
+    parser.add_argument(
         "--auth-id",
         default=os.environ.get("XSIAM_AUTH_ID") or "1",
         help="the API key's id for XSOAR 8 clients (x-xdr-auth-id; default $XSIAM_AUTH_ID or 1)",

@@ -56,7 +56,7 @@ def _commit_instance(state: State, instance: str, before: dict[str, object], ver
     after = run.incident.integration_context(instance)
     if after != before:
         state.set_integration_context(instance, after, version)
-    if run.last_run:
+    if run.result.get("last_run_set"):  # setLastRun({}) clears a stored lastRun, as on a server
         state.set_last_run(instance, run.last_run)
 
 

@@ -1,6 +1,8 @@
 """`python -m standins.funtranslations`: serve the FunTranslations-compatible service until Ctrl-C or SIGTERM.
 
-Prints the API base URL (and, with --tls, the CA bundle path) on one line each, then serves.
+Prints the API base URL (and, with --tls, the CA bundle path) on one line each, then serves. Keys are secrets:
+give them in $FUNTRANSLATIONS_PAID_KEYS / $FUNTRANSLATIONS_KNOWN_KEYS or --paid-keys-file rather than on the
+command line, where `ps` shows them.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from standins.funtranslations.faults import ACCEPTED_FORMS, Fault, parse_fault
+from standins.funtranslations.keys import KNOWN_KEYS_ENV, PAID_KEYS_ENV, keys_from_environment
 from standins.funtranslations.server import ServiceConfig, serve
 from xsoar_local.exitstatus import ExitStatus
 
@@ -53,22 +56,48 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--window", type=float, default=3600.0, metavar="SECONDS", help="window (default: 3600)")
     parser.add_argument("--no-rate-limit", action="store_true", help="turn the rate limit off")
-    parser.add_argument("--paid-key", action="append", default=[], metavar="KEY", help="a paid key: never limited")
-    parser.add_argument("--known-key", action="append", default=[], metavar="KEY", help="a free key: limited per key")
+    parser.add_argument(
+        "--paid-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help=f"a paid key: never limited (visible in `ps`: prefer ${PAID_KEYS_ENV} or --paid-keys-file)",
+    )
+    parser.add_argument(
+        "--paid-keys-file", metavar="FILE", help="paid keys, one a line (blank lines and # comments skipped)"
+    )
+    parser.add_argument(
+        "--known-key",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help=f"a free key: limited per key (or ${KNOWN_KEYS_ENV})",
+    )
     parser.add_argument("--fault", action="append", default=[], type=_fault, metavar="SPEC", help=ACCEPTED_FORMS)
     return parser
+
+
+def _keys_file(path: str) -> list[str]:
+    with open(path, encoding="utf-8") as handle:
+        return [line.strip() for line in handle if line.strip() and not line.lstrip().startswith("#")]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     parser = build_parser()
     args = parser.parse_args(argv)
+    paid = [*args.paid_key, *keys_from_environment(PAID_KEYS_ENV)]
+    if args.paid_keys_file:
+        try:
+            paid += _keys_file(args.paid_keys_file)
+        except (OSError, UnicodeDecodeError) as error:
+            parser.error(f"--paid-keys-file: cannot read {args.paid_keys_file}: {error}")
     try:
         config = ServiceConfig(
             rate_limit=None if args.no_rate_limit else args.rate_limit,
             window_seconds=args.window,
-            paid_keys=frozenset(args.paid_key),
-            known_keys=frozenset(args.known_key),
+            paid_keys=frozenset(paid),
+            known_keys=frozenset([*args.known_key, *keys_from_environment(KNOWN_KEYS_ENV)]),
             faults=tuple(args.fault),
             tls=args.tls,
             host=args.host,
@@ -94,9 +123,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             stop.wait()
     except KeyboardInterrupt:
         pass
-    except OSError as error:
+    except OSError as error:  # it could not start as asked (a port in use): a usage error, like a bad option
         print(f"error: {error}", file=sys.stderr)
-        return ExitStatus.FAILED
+        return ExitStatus.USAGE
     return ExitStatus.OK
 
 

@@ -3,7 +3,8 @@
 It serves the YodaSpeak integration: `run`, `playbook` and `test-playbooks` start it on a free loopback port at
 the free tier's limit (5 requests an hour, fresh each run) and point the instance's `url` param at it. Like the
 real service it refuses API keys it does not know (401); `--paid-key KEY` names keys it accepts as a paid plan's,
-without a rate limit. With `--real`, `$FUNTRANSLATIONS_API_KEY` fills the `apikey` param.
+without a rate limit (or `$FUNTRANSLATIONS_PAID_KEYS`, which `ps` does not show). With `--real`,
+`$FUNTRANSLATIONS_API_KEY` fills the `apikey` param.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 
 from standins.funtranslations.faults import ACCEPTED_FORMS, parse_fault
+from standins.funtranslations.keys import PAID_KEYS_ENV, keys_from_environment
 from xsoar_local.services import RunningStandIn, ServiceOption, ServicePlugin
 
 FREE_TIER_REQUESTS, FREE_TIER_WINDOW_SECONDS = 5, 3600.0
@@ -29,7 +31,7 @@ def _start(faults: tuple[str, ...], options: Mapping[str, tuple[str, ...]]) -> I
     config = ServiceConfig(
         rate_limit=FREE_TIER_REQUESTS,
         window_seconds=FREE_TIER_WINDOW_SECONDS,
-        paid_keys=frozenset(options.get("paid_key", ())),
+        paid_keys=frozenset([*options.get("paid_key", ()), *keys_from_environment(PAID_KEYS_ENV)]),
         faults=tuple(parse_fault(spec) for spec in faults),
         tls=False,
     )
@@ -60,7 +62,7 @@ PLUGIN = ServicePlugin(
             metavar="KEY",
             label="paid keys",
             help="a key the embedded FunTranslations stand-in accepts as a paid plan's (repeatable); "
-            "it refuses other keys with 401",
+            f"it refuses other keys with 401. Visible in `ps`: prefer ${PAID_KEYS_ENV} (keys separated by commas)",
         ),
     ),
     main=_main,

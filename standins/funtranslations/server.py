@@ -24,12 +24,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import ThreadedWSGIServer
-
 from standins.funtranslations.app import RecordedRequest, RequestLog, TranslationService
 from standins.funtranslations.faults import Fault
 from standins.funtranslations.ratelimit import RateLimiter, validate_limit
-from xsoar_local.httpserve import PlainLogHandler, is_loopback, local_tls
+from xsoar_local.httpserve import ExplainedBind, ListenError, PlainLogHandler, is_loopback, local_tls
 
 __all__ = ["RecordedRequest", "RunningService", "ServiceConfig", "serve"]
 
@@ -108,7 +106,7 @@ class _Handler(PlainLogHandler):
 STOP_SECONDS = 1.0
 
 
-class _Server(ThreadedWSGIServer):
+class _Server(ExplainedBind):
     """Tracks each open connection and its handler thread, so stopping never waits on a client."""
 
     daemon_threads = True
@@ -196,9 +194,8 @@ def serve(config: ServiceConfig | None = None) -> Iterator[RunningService]:
 def _bind(config: ServiceConfig, app: TranslationService) -> _Server:
     try:
         return _Server(config.host, config.port, app, handler=_Handler)
-    except SystemExit:
-        # Werkzeug exits the process when it cannot bind; a library must raise instead.
-        raise OSError(f"cannot listen on {config.host}:{config.port}; choose another --port (0 = any free)") from None
+    except ListenError as error:
+        raise OSError(str(error)) from None
 
 
 def _tls_context(host: str, folder: Path) -> tuple[ssl.SSLContext, Path]:

@@ -199,13 +199,19 @@ def test_plain_integration_context_replaces_and_persists(capsys: pytest.CaptureF
     assert answer == {"before": {"token": "t1"}, "after": {"token": "t2"}}, answer
 
 
-def test_a_stale_version_is_refused(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    """Given the stored context at version 1, When a write claims version 0, Then it fails as on the server."""
+@pytest.mark.parametrize("claimed", [pytest.param(0, id="behind"), pytest.param(2, id="ahead")])
+def test_a_version_other_than_the_stored_one_is_refused(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, claimed: int
+) -> None:
+    """Given the stored context at version 1, When a write claims version 0 (stale) or 2 (ahead of the store),
+    Then it fails as on the server, and the stored context is unchanged."""
     probe(capsys, tmp_path, "context-versioned", {"a": 1})
-    outcome = run_line(capsys, tmp_path, "!probe-call stale-version payload='{\"version\": 0}'")
-    assert outcome.status == 1, outcome.entries
+    outcome = run_line(capsys, tmp_path, f"!probe-call stale-version payload='{{\"version\": {claimed}}}'")
+    assert outcome.status == 1, f"version {claimed} was accepted: {outcome.entries}"
     assert "DB Version" in outcome.contents, outcome.contents
-    assert "not 0" in outcome.contents, outcome.contents
+    assert f"not {claimed}" in outcome.contents, outcome.contents
+    after = probe(capsys, tmp_path, "context-versioned", {})
+    assert after["before"] == {"context": {"a": 1}, "version": 1}, "the refused write changed the stored context"
 
 
 def test_execute_command_from_an_integration_returns_server_entries(
@@ -238,3 +244,21 @@ def test_unimplemented_functions_fail_naming_themselves(
     outcome = run_line(capsys, tmp_path, f'!probe-call missing payload=\'{{"name": "{name}"}}\'')
     assert outcome.status == 1, outcome.entries
     assert outcome.contents == f"NotImplementedError: demisto.{name}() is not implemented by the local engine"
+
+
+def test_set_last_run_none_is_an_empty_last_run(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Given a command, When it calls setLastRun(None), Then getLastRun() gives {} (never None). (setLastRun({})
+    clearing a stored lastRun is in test_fetch.py, where lastRun is stored.)"""
+    assert probe(capsys, tmp_path, "set-last-run", {"value": None}) == {}, "getLastRun() after setLastRun(None)"
+    assert probe(capsys, tmp_path, "set-last-run", {"value": {"time": "t1"}}) == {"time": "t1"}
+
+
+def test_getters_hand_out_copies(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Given a stored integration context, When a command edits what getLastRun() and getIntegrationContext()
+    returned without calling set..., Then the getters still answer the stored values and nothing edited is saved."""
+    probe(capsys, tmp_path, "context-plain", {"token": "t1"})
+    answer = probe(capsys, tmp_path, "edit-copies")
+    assert answer == {"last_run": {}, "context": {"token": "t1"}}, f"an edit reached what the getters hold: {answer}"
+    assert probe(capsys, tmp_path, "context-plain", {"token": "t2"})["before"] == {"token": "t1"}, (
+        "the edit of getIntegrationContext()'s dict was saved"
+    )

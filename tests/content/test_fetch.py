@@ -23,12 +23,24 @@ def fetch(capsys: pytest.CaptureFixture[str], state: Path, *extra: str, instance
     return xsoar(capsys, *argv)
 
 
-def with_outage(tmp_path: Path, outage: bool) -> Path:
-    """The fixture instances file with the Gatekeeper instance's outage switch set."""
+def with_outage(tmp_path: Path, outage: bool, param: str = "simulate_outage") -> Path:
+    """The fixture instances file with one of the Gatekeeper instance's switches set."""
     document = yaml.safe_load(INSTANCES.read_text(encoding="utf-8"))
     instances: list[dict[str, Any]] = copy.deepcopy(document["instances"])
-    instances[0]["params"]["simulate_outage"] = outage
-    return write_instances(tmp_path / f"instances-{outage}.yml", instances)
+    instances[0]["params"][param] = outage
+    return write_instances(tmp_path / f"instances-{param}-{outage}.yml", instances)
+
+
+def test_set_last_run_with_an_empty_dict_starts_over(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Given a fetch that stored lastRun {"last_id": 2}, When the next fetch calls setLastRun({}), Then the stored
+    lastRun is cleared (a server saves an empty one), and the fetch after it starts from the first alert again."""
+    assert fetch(capsys, tmp_path, "--json").document["last_run"] == {"last_id": 2}
+    cleared = fetch(capsys, tmp_path, "--json", instances=with_outage(tmp_path, True, "start_over"))
+    assert cleared.status == 0, cleared.err
+    assert cleared.document["last_run"] == {}, cleared.document
+    assert StateStore(tmp_path).read().last_run("Gatekeeper_main") == {}, "setLastRun({}) was not saved"
+    again = fetch(capsys, tmp_path, "--json")
+    assert [item["name"] for item in again.document["incidents"]] == ["Alert 1", "Alert 2"], again.document
 
 
 def test_two_fetches_continue_where_the_first_stopped(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -108,13 +108,16 @@ def test_the_page_masks_the_secret(server: RunningServer, monkeypatch: pytest.Mo
     """Given the page logged in, When a War Room line naming the leaky address runs there, Then the War Room it
     shows names the address with the password masked."""
     monkeypatch.setenv("DEMISTO_API_KEY", API_KEY)
-    client = Client(web_war_room(server.core))
-    page = client.get(f"/?token={API_KEY}", follow_redirects=True)
+    web = web_war_room(server.core)
+    client = Client(web)
+    page = client.post(
+        "/ui/login", data={"key": API_KEY}, headers={"Origin": "http://localhost"}, follow_redirects=True
+    )
     csrf = re.search(r'<meta name="csrf-token" content="([^"]+)">', page.text)
     assert csrf, page.text[:500]
 
     response = client.post(
-        f"/ui/api/investigations/{server.core.playground_id()}/execute",
+        f"{web.sessions.root}/api/investigations/{server.core.playground_id()}/execute",
         data=json.dumps({"command": f"!{LEAKY}"}),
         headers={"Content-Type": "application/json", "X-CSRF-Token": csrf.group(1), "Origin": "http://localhost"},
     )

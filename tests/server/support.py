@@ -21,6 +21,7 @@ DRIVER = Path(__file__).with_name("sdk_driver.py")
 STOP_TIMEOUT = 60
 _URL = re.compile(r"Local XSOAR server at (\S+)")
 _KEY = re.compile(r"API key \([^)]*\): (\S+)")
+_LOGIN = re.compile(r"War Room in a browser[^:]*: (\S+)")
 # Variables of the developer's shell that would point the clients elsewhere.
 _CLIENT_VARIABLES = ("DEMISTO_", "XSIAM_", "HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "SSL_CERT_FILE")
 
@@ -46,6 +47,7 @@ class ServerProcess:
     banner: str = ""
     url: str = ""
     api_key: str = ""
+    login_link: str = ""
 
     def start(self) -> ServerProcess:
         command = [sys.executable, "-m", "xsoar_local.server", "--port", "0", "--state-dir", str(self.state_dir)]
@@ -67,10 +69,13 @@ class ServerProcess:
                 break
         self.banner = "".join(lines)
         url, key = _URL.search(self.banner), _KEY.search(self.banner)
-        if url is None or key is None:
+        given = self.env.get("DEMISTO_API_KEY")  # a key from the environment is never printed
+        if url is None or (key is None and not given):
             self.process.kill()
             raise RuntimeError(f"the server did not start:\n{self.banner}{self.process.stdout.read()}")
-        self.url, self.api_key = url.group(1), key.group(1)
+        self.url, self.api_key = url.group(1), key.group(1) if key is not None else str(given)
+        link = _LOGIN.search(self.banner)
+        self.login_link = link.group(1) if link is not None else ""
         return self
 
     def stop(self) -> tuple[int, str]:

@@ -94,10 +94,10 @@ def test_the_key_comes_from_the_environment_or_is_generated_and_kept(
     tmp_path: Path, start_server: Callable[..., ServerProcess]
 ):
     """
-    Given no DEMISTO_API_KEY, then DEMISTO_API_KEY=my-key
+    Given no DEMISTO_API_KEY, then DEMISTO_API_KEY set to a key of 24 characters
     When starting the server twice without it and once with it
     Then a random key is generated, kept in the state folder (same after restart, file mode 600), and the
-    environment's key wins when given
+    environment's key wins when given, without ever being printed
     """
     first = start_server(tmp_path / "state")
     generated = first.api_key
@@ -107,11 +107,14 @@ def test_the_key_comes_from_the_environment_or_is_generated_and_kept(
     assert len(generated) >= 32
     second.stop()
     assert oct((tmp_path / "state" / "api-key").stat().st_mode & 0o777) == "0o600"
-    third = start_server(tmp_path / "state", env={"DEMISTO_API_KEY": "my-key"})
-    assert third.api_key == "my-key"
+    own = "my-own-key-0123456789abc"
+    third = start_server(tmp_path / "state", env={"DEMISTO_API_KEY": own})
     assert "from DEMISTO_API_KEY" in third.banner
     assert _call(third, "GET", "/about", {"Authorization": generated}).status_code == 401
-    third.stop()
+    assert _call(third, "GET", "/about", {"Authorization": own}).status_code == 200
+    _, said = third.stop()
+    assert own not in third.banner + said, "the key from the environment was printed"
+    assert "?token=" not in third.banner, "the log-in link must not carry the key"
 
 
 def _start(*args: str) -> subprocess.CompletedProcess[str]:

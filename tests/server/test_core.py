@@ -210,7 +210,7 @@ def test_unknown_playbook_is_refused(core: ServerCore):
 
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[RunningServer]:
-    with run_server(tmp_path / "served", environ={"DEMISTO_API_KEY": "k"}) as server:
+    with run_server(tmp_path / "served", environ={"DEMISTO_API_KEY": "test-key-0123456789abcdef"}) as server:
         server.core.upload_pack(pack_zip(), "Probe.zip")
         yield server
 

@@ -21,3 +21,17 @@ def test_readme_lists_exactly_the_served_endpoints():
     served = {(method, re.sub(r"<[^>]+>", "{}", path)) for method, path, _, _ in ENDPOINTS}
     assert documented - served == set(), "the README documents endpoints the server does not serve"
     assert served - documented == set(), "the server serves endpoints the README does not list"
+
+
+def test_the_readme_names_the_line_make_reports_for_run():
+    """
+    Given the README's example of what make prints when `make run` fails (`make: *** [Makefile:NN: run] Error 1`)
+    When comparing it with the Makefile
+    Then line NN is the `run` recipe's command, the line make names
+    """
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    quoted = re.findall(r"\[Makefile:(\d+): run\]", readme)
+    assert quoted, "the README no longer quotes make's line for a failed `make run`"
+    lines = (REPO_ROOT / "Makefile").read_text(encoding="utf-8").splitlines()
+    recipe = next(number for number, line in enumerate(lines, start=1) if line.startswith("run:")) + 1
+    assert {int(number) for number in quoted} == {recipe}, f"make names Makefile:{recipe} for `make run`"

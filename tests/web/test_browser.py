@@ -3,10 +3,12 @@ stand-in, exactly as a user opens it after `make server`."""
 
 from __future__ import annotations
 
+import http.server
 import os
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import ClassVar, TypeVar
 
 import pytest
 from selenium import webdriver
@@ -18,7 +20,8 @@ from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from standins.funtranslations.faults import parse_fault
 from standins.funtranslations.server import RunningService, ServiceConfig, serve
-from tests.web.conftest import API_KEY, set_instance_url
+from tests.web.conftest import API_KEY, api, set_instance_url
+from xsoar_local.server.cli import login_link
 from xsoar_local.server.serve import RunningServer
 
 T = TypeVar("T")
@@ -39,8 +42,11 @@ def wait_for(browser: webdriver.Chrome, what: str, check: Callable[[webdriver.Ch
 
 
 def log_in(browser: webdriver.Chrome, server: RunningServer) -> None:
+    """Open a log-in link as `make server` prints it (a one-time code)."""
     browser.delete_all_cookies()
-    browser.get(f"{server.url}/?token={API_KEY}")
+    link = login_link(server)
+    assert link is not None, "the server has no War Room mounted"
+    browser.get(link)
     wait_for(browser, "the War Room after log-in", lambda b: b.find_elements(By.NAME, "command"))
 
 
@@ -66,16 +72,80 @@ def plan_state(browser: webdriver.Chrome) -> str:
     return (found[0].get_attribute("data-state") or "") if found else ""
 
 
-def test_token_logs_in_and_leaves_the_address_bar(browser: webdriver.Chrome, server: RunningServer) -> None:
-    """Given the address make server prints, When opened with ?token=, Then the War Room opens, the key is gone from
-    the address bar, the page and its scripts, and the session cookie is out of the scripts' reach."""
+def root_of(server: RunningServer) -> str:
+    """The session root of the server's War Room (what a logged-in browser's pages live under)."""
+    return str(server.app.web_app.sessions.root)  # type: ignore[union-attr]
+
+
+def test_the_printed_link_logs_in_and_the_key_never_shows(browser: webdriver.Chrome, server: RunningServer) -> None:
+    """Given the log-in link make server prints, When opened, Then the War Room opens at the session root, the link's
+    code is gone from the address bar, the key is in no address, page or script, and the session cookie is out of
+    the scripts' reach."""
     log_in(browser, server)
-    assert browser.current_url == f"{server.url}/ui/playground", browser.current_url
+    assert browser.current_url == f"{server.url}{root_of(server)}/playground", browser.current_url
     assert API_KEY not in browser.page_source, "the API key is in the page"
     script = browser.execute_script("return fetch('/ui/static/warroom.js').then(r => r.text())")
     assert API_KEY not in script, "the API key is in the page's script"
     assert browser.execute_script("return document.cookie") == "", "the session cookie must be HttpOnly"
     assert browser.find_element(By.ID, "context").is_displayed()
+
+
+class _CookieCatcher(http.server.BaseHTTPRequestHandler):
+    """Another program on another loopback port: it records the cookies browsers send it."""
+
+    seen: ClassVar[list[str]] = []
+
+    def do_GET(self) -> None:
+        self.seen.append(self.headers.get("Cookie") or "")
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html")
+        self.end_headers()
+        self.wfile.write(b"<p>another server</p>")
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+
+def test_another_port_never_receives_the_session(browser: webdriver.Chrome, server: RunningServer) -> None:
+    """
+    Given a logged-in browser, and another server on another loopback port
+    When the browser visits that server's pages, its `/`, `/ui/...` and even the War Room's own paths there
+    Then no request to it carries the War Room's session cookie (cookies ignore ports; the session root does not)
+    """
+    log_in(browser, server)
+    _CookieCatcher.seen.clear()
+    other = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _CookieCatcher)
+    threading.Thread(target=other.serve_forever, daemon=True).start()
+    try:
+        for path in ("/", "/ui/playground", "/ui/api/completions", "/WorkPlan/1"):
+            browser.get(f"http://127.0.0.1:{other.server_address[1]}{path}")
+            wait_for(browser, "the other server's page", lambda b: "another server" in b.page_source)
+    finally:
+        other.shutdown()
+        other.server_close()
+    assert len(_CookieCatcher.seen) >= 4, _CookieCatcher.seen
+    assert not [cookie for cookie in _CookieCatcher.seen if "xsoar_local_session" in cookie], _CookieCatcher.seen
+
+
+def test_the_work_plan_link_opens_the_incident(browser: webdriver.Chrome, server: RunningServer) -> None:
+    """
+    Given an incident, and the console link demisto-sdk's run-playbook prints for it (`/WorkPlan/<id>`)
+    When a logged-in browser opens the link, and then one that is not logged in
+    Then the first lands on the incident's page; the second is asked to log in and then lands there
+    """
+    incident = api(
+        server, "POST", "/incident", json={"name": "Opened from the console link", "createInvestigation": True}
+    )
+    log_in(browser, server)
+    browser.get(f"{server.url}/WorkPlan/{incident['id']}")
+    target = f"{server.url}{root_of(server)}/incidents/{incident['id']}"
+    wait_for(browser, "the incident's page", lambda b: b.current_url == target)
+    assert "Opened from the console link" in browser.page_source
+    browser.delete_all_cookies()
+    browser.get(f"{server.url}/WorkPlan/{incident['id']}")
+    wait_for(browser, "the key form", lambda b: b.find_elements(By.NAME, "key"))
+    browser.find_element(By.NAME, "key").send_keys(API_KEY + Keys.ENTER)
+    wait_for(browser, "the incident's page after log-in", lambda b: b.current_url == target)
 
 
 @pytest.mark.parametrize(

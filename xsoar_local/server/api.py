@@ -6,8 +6,11 @@ Every endpoint is served at its path and, for XSOAR 8 clients (demisto-py with a
 Each API request needs `Authorization: <api key>` (on `/xsoar` paths also `x-xdr-auth-id: <auth id>`), or a
 web session that `session_check(request)` accepts; anything else gets 401 before routing.
 
-`web_app_factory(core)` returns a WSGI app (the web War Room); it is mounted at `/` and `/ui/...` and does its
-own authentication for its pages.
+`web_app_factory(core)` returns a WSGI app (the web War Room); it is mounted at `/`, `/ui/...` and `/WorkPlan/...`
+and does its own authentication for its pages.
+
+Before anything else: a Host header that does not name loopback (or an allowed name) gets 400, and a body over
+`body_limit(path)` gets 413 without being read (a chunked one is read up to the limit, no further).
 """
 
 from __future__ import annotations
@@ -17,20 +20,27 @@ import json
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from xsoar_local.errors import XsoarLocalError
+from xsoar_local.httpserve import is_loopback
 from xsoar_local.server.core import ServerCore
 from xsoar_local.server.errors import ServerError, as_server_error, bad_request
+from xsoar_local.server.packs import MAX_ZIP_BYTES
 
 _LOG = logging.getLogger("xsoar_local.server")
 SAAS_PREFIX: Final = "/xsoar"
 AUTH_ID_HEADER: Final = "x-xdr-auth-id"
 WEB_PREFIX: Final = "/ui"
 PUBLIC_API_PREFIX: Final = "/public_api/"  # XSOAR 8's tenant API, called with the key's id too
+UPLOAD_PATH: Final = "/contentpacks/installed/upload"
+MAX_UPLOAD_BODY: Final = MAX_ZIP_BYTES + 1024 * 1024  # the zip and its multipart framing
+MAX_JSON_BODY: Final = 16 * 1024 * 1024  # every other request (the CLI's state cap)
+WORK_PLAN_PREFIX: Final = "/WorkPlan/"  # the console link demisto-sdk's run-playbook prints
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 SessionCheck = Callable[[Request], bool]
@@ -42,7 +52,7 @@ ENDPOINTS: Final = (
     ("GET", "/public_api/v1/healthcheck", "xdr_health", 'XSOAR 8 tenant health (`{"status": "available"}`)'),
     ("GET", "/user", "user", "the current user (`username`)"),
     ("GET", "/contentpacks/metadata/installed", "installed_packs", "installed packs (`id`, `name`, `currentVersion`)"),
-    ("POST", "/contentpacks/installed/upload", "upload_pack", "install a pack zip (multipart field `file`)"),
+    ("POST", UPLOAD_PATH, "upload_pack", "install a pack zip (multipart field `file`)"),
     ("POST", "/settings/integration/search", "search_integrations", "module configurations and instances"),
     ("PUT", "/settings/integration", "save_instance", "create or update an integration instance"),
     ("POST", "/settings/integration/test", "test_instance", "run test-module: `{success, message}`"),
@@ -75,6 +85,25 @@ def _unauthorized(detail: str) -> Response:
     return error_response(ServerError(401, "errUnauthorized", "Unauthorized", detail))
 
 
+def body_limit(path: str) -> int:
+    """The most bytes a request body to `path` may have (the upload's zip, else a JSON body)."""
+    if path.removeprefix(SAAS_PREFIX) == UPLOAD_PATH:
+        return MAX_UPLOAD_BODY
+    return MAX_JSON_BODY
+
+
+def too_large(path: str, size: int | None = None) -> ServerError:
+    """413 for a body over `body_limit(path)`."""
+    limit = body_limit(path)
+    said = f" ({size:,} bytes)" if size is not None else ""
+    return ServerError(
+        413,
+        "errRequestTooLarge",
+        "Request entity too large",
+        f"the request body{said} is over the {limit // (1024 * 1024)} MB this server accepts for {path}",
+    )
+
+
 def _body(request: Request) -> dict[str, Any]:
     if not request.get_data():
         return {}
@@ -82,9 +111,53 @@ def _body(request: Request) -> dict[str, Any]:
         value = json.loads(request.get_data(as_text=True))
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise bad_request(f"the request body is not valid JSON ({error})", "errBadJSON") from error
+    except RecursionError:
+        raise bad_request("the request body is nested too deeply to be a request", "errBadJSON") from None
     if not isinstance(value, dict):
         raise bad_request("the request body must be a JSON object", "errBadJSON")
     return value
+
+
+def _whole(value: Any, name: str, default: int) -> int:
+    """A paging number from a request body: a whole number >= 0 (or a string of digits), else 400."""
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip().isdigit():
+        raise bad_request(f"`{name}` must be a whole number >= 0, not {json.dumps(value)[:40]}")
+    return int(value)
+
+
+def _listed(value: Any, name: str) -> list[Any]:
+    """`type`/`id` filters: one value or a list of them (the README's integer form and demisto-py's list form)."""
+    if value is None or value == "":
+        return []
+    items = value if isinstance(value, list) else [value]
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (int, str)):
+            raise bad_request(f"`{name}` must be a value or a list of values, not {json.dumps(value)[:40]}")
+    return items
+
+
+def search_filter(body: dict[str, Any]) -> dict[str, Any]:
+    """The `/investigations/search` body checked and normalized: `{"filter": {type: [int], id: [str], page, size}}`."""
+    given = body.get("filter")
+    if given is not None and not isinstance(given, dict):
+        raise bad_request('`filter` must be a JSON object, e.g. {"filter": {"type": [9]}}')
+    search: dict[str, Any] = given if isinstance(given, dict) else body
+    types = []
+    for item in _listed(search.get("type"), "type"):
+        if not str(item).strip().lstrip("-").isdigit():
+            raise bad_request(f"`type` must hold investigation type numbers (9: playground), not {item!r}")
+        types.append(int(item))
+    size = _whole(search.get("size"), "size", 0) or _whole(search.get("pageSize"), "pageSize", 0) or 50
+    return {
+        "filter": {
+            "type": types,
+            "id": [str(item) for item in _listed(search.get("id"), "id")],
+            "page": _whole(search.get("page"), "page", 0),
+            "size": size,
+        }
+    }
 
 
 class Api:
@@ -98,6 +171,7 @@ class Api:
         auth_id: str = "1",
         web_app: WSGIApp | None = None,
         session_check: SessionCheck | None = None,
+        allowed_hosts: Iterable[str] = (),
     ) -> None:
         if not api_key:
             raise ValueError("the server needs an API key")
@@ -106,6 +180,7 @@ class Api:
         self.auth_id = auth_id
         self.web_app = web_app
         self.session_check = session_check
+        self.allowed_hosts = frozenset(name.lower() for name in allowed_hosts)
         self.routes = Map([Rule(path, methods=[method], endpoint=name) for method, path, name, _ in ENDPOINTS])
 
     def authenticated(self, request: Request, saas: bool) -> str | None:
@@ -125,15 +200,48 @@ class Api:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
-        if self.web_app is not None and (path == "/" or path == WEB_PREFIX or path.startswith(WEB_PREFIX + "/")):
+        wrong_host = self.wrong_host(environ.get("HTTP_HOST"))
+        if wrong_host is not None:
+            return error_response(wrong_host)(environ, start_response)
+        length = str(environ.get("CONTENT_LENGTH") or "0")
+        if length.isdigit() and int(length) > body_limit(path):
+            return error_response(too_large(path, int(length)))(environ, start_response)
+        web = path in ("/", WEB_PREFIX) or path.startswith((WEB_PREFIX + "/", WORK_PLAN_PREFIX))
+        if self.web_app is not None and web:
             return self.web_app(environ, start_response)
         saas = path == SAAS_PREFIX or path.startswith(SAAS_PREFIX + "/")
         if saas:
             environ = {**environ, "PATH_INFO": path[len(SAAS_PREFIX) :] or "/"}
         saas = saas or path.startswith(PUBLIC_API_PREFIX)
         request = Request(environ)
+        if request.content_length is None and environ.get("wsgi.input_terminated"):
+            # A chunked body announces no length: read it once, never more than one byte past the limit.
+            request.max_content_length = body_limit(path) + 1
+            if len(request.get_data(cache=True)) > body_limit(path):
+                return error_response(too_large(path))(environ, start_response)
         response = self.dispatch(request, saas)
         return response(environ, start_response)
+
+    def wrong_host(self, host: str | None) -> ServerError | None:
+        """None when the Host header names this machine (or a name allowed with --allow-remote), else the 400.
+
+        A page from another site that a DNS name rebinds to 127.0.0.1 still sends its own name as Host.
+        """
+        if host is None:
+            return None  # HTTP/1.0 without Host: nothing a browser sends
+        try:
+            name = urlsplit(f"//{host}").hostname or ""
+        except ValueError:
+            name = ""
+        if name and (is_loopback(name) or name.lower() in self.allowed_hosts):
+            return None
+        return ServerError(
+            400,
+            "errBadHost",
+            "Bad request",
+            "the Host header does not name this server: use its loopback address (127.0.0.1 or localhost), or start "
+            "it with --allow-remote --allowed-host NAME for another name",
+        )
 
     def dispatch(self, request: Request, saas: bool) -> Response:
         why = self.authenticated(request, saas)
@@ -211,7 +319,7 @@ class Api:
         return Response(status=200)
 
     def on_search_investigations(self, request: Request, saas: bool) -> Response:
-        return json_response(self.core.search_investigations(_body(request)))
+        return json_response(self.core.search_investigations(search_filter(_body(request))))
 
     def on_execute(self, request: Request, saas: bool) -> Response:
         body = _body(request)
@@ -230,7 +338,8 @@ class Api:
         return json_response(self.core.investigate(str(body.get("id") or body.get("incidentId") or "")))
 
     def on_investigation(self, request: Request, saas: bool, inv_id: str) -> Response:
-        return json_response(self.core.investigation(inv_id, _body(request)))
+        body = _body(request)
+        return json_response(self.core.investigation(inv_id, {"pageSize": _whole(body.get("pageSize"), "pageSize", 0)}))
 
     def on_context(self, request: Request, saas: bool, inv_id: str) -> Response:
         body = _body(request)
@@ -266,7 +375,10 @@ def make_app(
     auth_id: str = "1",
     web_app_factory: Callable[[ServerCore], WSGIApp] | None = None,
     session_check: SessionCheck | None = None,
+    allowed_hosts: Iterable[str] = (),
 ) -> Api:
-    """The server's WSGI app; the web War Room (if given) is mounted at `/` and `/ui/...`."""
+    """The server's WSGI app; the web War Room (if given) is mounted at `/`, `/ui/...` and `/WorkPlan/...`."""
     web_app = web_app_factory(core) if web_app_factory is not None else None
-    return Api(core, api_key, auth_id=auth_id, web_app=web_app, session_check=session_check)
+    return Api(
+        core, api_key, auth_id=auth_id, web_app=web_app, session_check=session_check, allowed_hosts=allowed_hosts
+    )

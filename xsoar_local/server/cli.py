@@ -17,38 +17,55 @@ from types import FrameType
 from xsoar_local.exitstatus import ExitStatus
 from xsoar_local.httpserve import is_loopback
 from xsoar_local.server.core import ServerCore
-from xsoar_local.server.serve import run_server
+from xsoar_local.server.serve import RunningServer, run_server
 from xsoar_local.web import WebApp, make_web_app
 
 
 def banner(
-    server_url: str, api_key: str, key_source: str, auth_id: str, ca_bundle: Path | None, state_dir: Path
+    server_url: str,
+    api_key: str,
+    key_source: str,
+    auth_id: str,
+    ca_bundle: Path | None,
+    state_dir: Path,
+    login_link: str | None = None,
 ) -> str:
-    where = "from DEMISTO_API_KEY" if key_source == "DEMISTO_API_KEY" else f"kept in {key_source}"
+    """What the server prints when it is up. A key from the environment is never printed: it may be a real
+    server's key (set for `make upload`), and the shell that set it has it already."""
+    from_environment = key_source == "DEMISTO_API_KEY"
     lines = [
         f"Local XSOAR server at {server_url}  (state: {state_dir})",
-        f"API key ({where}): {api_key}",
+        "API key: from DEMISTO_API_KEY (not shown)"
+        if from_environment
+        else f"API key (kept in {key_source}): {api_key}",
         "",
         "Point demisto-sdk and demisto-py at it:",
         f"  export DEMISTO_BASE_URL={server_url}",
-        f"  export DEMISTO_API_KEY={api_key}",
     ]
+    if not from_environment:
+        lines.append(f"  export DEMISTO_API_KEY={api_key}")
     if ca_bundle is not None:
         lines += [
             f"  export DEMISTO_VERIFY_SSL=true SSL_CERT_FILE={ca_bundle}",
             f"TLS: the CA certificate is {ca_bundle}",
         ]
-    lines += [
-        f"XSOAR 8 style (/xsoar paths, x-xdr-auth-id): also export XSIAM_AUTH_ID={auth_id}",
-        f"War Room in a browser: {server_url}/?token={api_key}",
-        "Press Ctrl-C to stop.",
-    ]
+    lines.append(f"XSOAR 8 style (/xsoar paths, x-xdr-auth-id): also export XSIAM_AUTH_ID={auth_id}")
+    if login_link:
+        lines.append(f"War Room in a browser (this link logs in once, within 10 minutes): {login_link}")
+    lines.append("Press Ctrl-C to stop.")
     return "\n".join(lines)
 
 
 def web_war_room(core: ServerCore) -> WebApp:
-    """The War Room pages (xsoar_local.web) over this server's core; log-ins are checked against its API key."""
-    return make_web_app(core, core.state.api_key(os.environ)[0])
+    """The War Room pages (xsoar_local.web) over this server's core; log-ins are checked against its API key, and
+    the fresh log-in links the page makes are printed here."""
+    return make_web_app(core, core.state.api_key(os.environ)[0], announce=lambda line: print(line, flush=True))
+
+
+def login_link(server: RunningServer) -> str | None:
+    """A one-time log-in link for the War Room, when the server has one mounted."""
+    web = server.app.web_app
+    return web.login_link(server.url) if isinstance(web, WebApp) else None
 
 
 def serve_foreground(options: argparse.Namespace) -> int:
@@ -74,12 +91,21 @@ def serve_foreground(options: argparse.Namespace) -> int:
         port=options.port,
         tls=options.tls,
         allow_remote=options.allow_remote,
+        allowed_hosts=options.allowed_host,
         warm=not options.cold,
         auth_id=options.auth_id,
         web_app_factory=web_war_room,
     ) as server:
         print(
-            banner(server.url, server.api_key, server.key_source, server.auth_id, server.ca_bundle, options.state_dir),
+            banner(
+                server.url,
+                server.api_key,
+                server.key_source,
+                server.auth_id,
+                server.ca_bundle,
+                options.state_dir,
+                login_link(server),
+            ),
             flush=True,
         )
         while not stop.wait(0.5):

@@ -23,14 +23,19 @@ import yaml
 from xsoar_local.engine.catalog import yaml_kind
 from xsoar_local.engine.integration import IntegrationError, load_integration
 from xsoar_local.playbook.model import PlaybookError, parse_playbook
+from xsoar_local.safeyaml import YamlLimitError, load_yaml
 from xsoar_local.server.errors import ServerError
 
 MAX_ZIP_BYTES: Final = 50 * 1024 * 1024
 MAX_MEMBERS: Final = 5000
 MAX_UNPACKED_BYTES: Final = 200 * 1024 * 1024
+MAX_NESTING: Final = 1  # an upload may hold pack zips; a zip inside those is a file like any other
+MAX_NAME_BYTES: Final = 255  # one path component, as Linux file systems allow
+MAX_PATH_BYTES: Final = 1024
 UPLOAD_ERROR_ID: Final = "errUploadContentPacks"
 UPLOAD_ERROR_TITLE: Final = "Could not upload content packs"
 CONTENT_FOLDERS: Final = ("Integrations", "Scripts", "Playbooks", "TestPlaybooks")
+_READ_CHUNK: Final = 1024 * 1024
 
 
 def upload_error(detail: str) -> ServerError:
@@ -47,29 +52,86 @@ class PackUpload:
     files: dict[str, bytes]
 
 
-def _safe_members(archive: zipfile.ZipFile, where: str) -> dict[str, bytes]:
-    infos = [info for info in archive.infolist() if not info.is_dir()]
-    if len(infos) > MAX_MEMBERS:
-        raise upload_error(f"{where} holds {len(infos)} files; at most {MAX_MEMBERS} are accepted")
-    if sum(info.file_size for info in infos) > MAX_UNPACKED_BYTES:
-        raise upload_error(f"{where} unpacks to more than {MAX_UNPACKED_BYTES // (1024 * 1024)} MB")
-    files: dict[str, bytes] = {}
-    for info in infos:
-        path = PurePosixPath(info.filename.replace("\\", "/"))
-        if path.is_absolute() or ".." in path.parts or not path.parts:
-            raise upload_error(f"{where} has a member outside the pack folder: {info.filename!r}")
-        files[str(path)] = archive.read(info)
-    return files
+@dataclass
+class UploadBudget:
+    """What one upload may unpack to, as a whole: every zip in it, inner ones too, draws on the same budget.
+
+    The sizes a zip declares are charged before anything is decompressed, and the bytes are counted again as
+    they come out, so neither a lying header nor many small zips get past the limits.
+    """
+
+    bytes_left: int = MAX_UNPACKED_BYTES
+    members_left: int = MAX_MEMBERS
+
+    def charge(self, where: str, members: int, size: int) -> None:
+        if members > self.members_left:
+            raise upload_error(f"{where}: the upload holds more than {MAX_MEMBERS} files in all (inner zips included)")
+        if size > self.bytes_left:
+            raise upload_error(
+                f"{where}: the upload unpacks to more than {MAX_UNPACKED_BYTES // (1024 * 1024)} MB in all "
+                "(inner zips included)"
+            )
+        self.members_left -= members
+        self.bytes_left -= size
 
 
-def _open_zip(data: bytes, where: str) -> dict[str, bytes]:
+def _check_name(name: str, where: str) -> str:
+    """The member's path inside the pack, or an upload error for one that cannot be a file there."""
+    path = PurePosixPath(name.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        raise upload_error(f"{where} has a member outside the pack folder: {name!r}")
+    text = str(path)
+    if any(ord(char) < 32 for char in text):
+        raise upload_error(f"{where} has a member whose name holds a control character: {name!r}")
+    try:
+        encoded = [part.encode("utf-8") for part in path.parts]
+    except UnicodeEncodeError:
+        raise upload_error(f"{where} has a member whose name is not valid UTF-8: {name!r}") from None
+    if any(len(part) > MAX_NAME_BYTES for part in encoded) or len(text.encode("utf-8")) > MAX_PATH_BYTES:
+        raise upload_error(
+            f"{where} has a member whose name is too long (at most {MAX_NAME_BYTES} bytes a folder or file name, "
+            f"{MAX_PATH_BYTES} in all): {text[:80]!r}..."
+        )
+    return text
+
+
+def _check_layout(names: list[str], where: str) -> None:
+    """No name twice, and no name that is a file and a folder at once (`a` and `a/b`)."""
+    seen: set[str] = set()
+    folders: set[str] = set()
+    for name in names:
+        if name in seen:
+            raise upload_error(f"{where} holds {name!r} more than once")
+        seen.add(name)
+        folders.update(str(parent) for parent in PurePosixPath(name).parents if str(parent) != ".")
+    clash = sorted(seen & folders)
+    if clash:
+        raise upload_error(f"{where} holds {clash[0]!r} both as a file and as a folder")
+
+
+def _read_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, where: str) -> bytes:
+    """The member's bytes, counted as they are decompressed (never more than its declared size)."""
+    chunks = []
+    read = 0
+    with archive.open(info) as member:
+        while chunk := member.read(_READ_CHUNK):
+            read += len(chunk)
+            if read > info.file_size:
+                raise upload_error(f"{where}: {info.filename!r} unpacks to more than the size its zip entry gives")
+            chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _open_zip(data: bytes, where: str, budget: UploadBudget) -> dict[str, bytes]:
+    """Every file of a zip, its names and declared sizes checked against the budget before any is decompressed."""
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            broken = archive.testzip()
-            if broken is not None:
-                raise upload_error(f"{where} is corrupt: the member {broken!r} fails its CRC check")
-            return _safe_members(archive, where)
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError) as error:
+            infos = [info for info in archive.infolist() if not info.is_dir()]
+            names = [_check_name(info.filename, where) for info in infos]
+            _check_layout(names, where)
+            budget.charge(where, len(infos), sum(info.file_size for info in infos))
+            return {name: _read_member(archive, info, where) for name, info in zip(names, infos, strict=True)}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, ValueError, NotImplementedError) as error:
         raise upload_error(f"{where} is not a valid zip file ({error}); build it with `make pack`") from error
 
 
@@ -119,12 +181,26 @@ def _check_content(files: dict[str, bytes], where: str) -> None:
                     raise upload_error(f"{where}: {name} is not a usable integration: {error}") from error
             elif parts[0] in ("Playbooks", "TestPlaybooks"):
                 try:
-                    document = yaml.safe_load(content.decode("utf-8"))
+                    document = load_yaml(content.decode("utf-8"), name)
                     if yaml_kind(document) in ("script", "integration"):
                         continue  # a test-only script kept beside the test playbooks (`script-*.yml`)
                     parse_playbook(document, Path(name))
-                except (UnicodeDecodeError, yaml.YAMLError, PlaybookError) as error:
+                except (UnicodeDecodeError, yaml.YAMLError, YamlLimitError, PlaybookError) as error:
                     raise upload_error(f"{where}: {name} is not a usable playbook: {error}") from error
+            else:
+                try:  # the installed content is read with the same bounded loader: refuse here what it would skip
+                    load_yaml(content.decode("utf-8"), name)
+                except (UnicodeDecodeError, YamlLimitError, yaml.YAMLError) as error:
+                    raise upload_error(f"{where}: {name} cannot be read as YAML: {error}") from error
+
+
+def _usable_folder_name(name: str) -> bool:
+    """Whether `name` can be a folder of the state's `packs/` and nothing else (no separator, NUL or surrogate)."""
+    if not name or name.startswith(".") or "/" in name or "\\" in name:
+        return False
+    if any(ord(char) < 32 or 0xD800 <= ord(char) <= 0xDFFF for char in name):
+        return False
+    return len(name.encode("utf-8")) <= MAX_NAME_BYTES
 
 
 def _pack_from_files(files: dict[str, bytes], where: str, fallback_id: str) -> PackUpload:
@@ -140,8 +216,11 @@ def _pack_from_files(files: dict[str, bytes], where: str, fallback_id: str) -> P
         raise upload_error(f"{where}: pack_metadata.json has no `name`")
     pack_id = str(extra.get("id") or metadata.get("id") or fallback_id or metadata["name"]).strip()
     pack_id = pack_id.replace(" ", "")
-    if not pack_id or pack_id.startswith(".") or "/" in pack_id or "\\" in pack_id:
-        raise upload_error(f"{where}: cannot name the pack from {pack_id!r}; give metadata.json an `id`")
+    if not _usable_folder_name(pack_id):
+        raise upload_error(
+            f"{where}: cannot name the pack's folder {pack_id[:80]!r}: give metadata.json an `id` that can be a folder "
+            f"name (no `/`, `\\` or control characters, not starting with `.`, at most {MAX_NAME_BYTES} bytes)"
+        )
     if not any(PurePosixPath(name).parts[0] in CONTENT_FOLDERS for name in files if "/" in name):
         raise upload_error(f"{where} holds no content: expected {', '.join(CONTENT_FOLDERS)} folders")
     _check_content(files, where)
@@ -155,11 +234,15 @@ def read_upload(data: bytes, filename: str) -> list[PackUpload]:
         raise upload_error(f"{where} is empty: send the pack zip as the multipart field `file`")
     if len(data) > MAX_ZIP_BYTES:
         raise upload_error(f"{where} is larger than {MAX_ZIP_BYTES // (1024 * 1024)} MB")
-    files = _open_zip(data, where)
+    budget = UploadBudget()
+    files = _open_zip(data, where, budget)
     stem = PurePosixPath(filename or "").stem
     inner = [name for name in files if name.endswith(".zip") and "/" not in name]
     if "pack_metadata.json" not in _strip_common_folder(files) and inner and len(inner) == len(files):
-        packs = [_pack_from_files(_open_zip(files[name], name), name, PurePosixPath(name).stem) for name in inner]
+        # MAX_NESTING: these inner zips are opened, anything zipped inside them stays a file
+        packs = [
+            _pack_from_files(_open_zip(files.pop(name), name, budget), name, PurePosixPath(name).stem) for name in inner
+        ]
     else:
         packs = [_pack_from_files(files, where, stem)]
     ids = [pack.id for pack in packs]

@@ -11,25 +11,36 @@ import logging
 import os
 import ssl
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from werkzeug.serving import ThreadedWSGIServer
-
 from xsoar_local.errors import UsageError
-from xsoar_local.httpserve import PlainLogHandler, is_loopback, local_tls
-from xsoar_local.server.api import SessionCheck, WSGIApp, make_app
+from xsoar_local.httpserve import BoundedServer, ListenError, PlainLogHandler, is_loopback, local_tls
+from xsoar_local.server.api import Api, SessionCheck, WSGIApp, make_app
 from xsoar_local.server.core import ServerCore
 from xsoar_local.server.state import write_atomically
 
 _LOG = logging.getLogger("xsoar_local.server")
 CA_FILE_NAME = "local-xsoar-ca.pem"
+MAX_CONNECTIONS = 200  # open at once; when full, the connection idle longest is closed
+IDLE_SECONDS = 30  # a connection that sends nothing for this long is closed
+STOP_SECONDS = 30.0  # how long stopping waits for requests being answered (commands running) before cutting them
+MIN_KEY_LENGTH = 16
 
 
 class ServeError(UsageError):
     """The server cannot start as asked; the message says what to change."""
+
+
+def check_key(api_key: str, source: str) -> None:
+    """Refuse a key anyone could guess: the server runs commands for whoever holds it."""
+    if len(api_key) < MIN_KEY_LENGTH:
+        raise ServeError(
+            f"the API key from {source} is {len(api_key)} characters long; use at least {MIN_KEY_LENGTH} random "
+            "characters (e.g. `openssl rand -hex 16`), or unset it and let the server generate and keep one"
+        )
 
 
 @dataclass(frozen=True)
@@ -44,15 +55,16 @@ class RunningServer:
     auth_id: str
     ca_bundle: Path | None
     core: ServerCore
+    app: Api
 
 
 class _Handler(PlainLogHandler):
     logger = _LOG
-    timeout = 60
+    timeout = IDLE_SECONDS
 
 
-class _Server(ThreadedWSGIServer):
-    daemon_threads = False
+class _Server(BoundedServer):
+    max_connections = MAX_CONNECTIONS
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         _LOG.debug("connection from %s failed", client_address, exc_info=True)
@@ -79,8 +91,13 @@ def run_server(
     engine_env: Mapping[str, str] | None = None,
     web_app_factory: Callable[[ServerCore], WSGIApp] | None = None,
     session_check: SessionCheck | None = None,
+    allowed_hosts: Iterable[str] = (),
+    max_connections: int = MAX_CONNECTIONS,
 ) -> Iterator[RunningServer]:
-    """Open the state folder, serve until the block exits, then stop workers and free the folder."""
+    """Open the state folder, serve until the block exits, then stop workers and free the folder.
+
+    `allowed_hosts`: names besides loopback ones that the Host header may give (with `allow_remote`).
+    """
     if not is_loopback(host) and not allow_remote:
         raise ServeError(
             f"{host} is not a loopback address: the local server listens on 127.0.0.1 unless you pass "
@@ -88,17 +105,27 @@ def run_server(
         )
     if isinstance(port, bool) or not 0 <= int(port) <= 65535:
         raise ServeError(f"--port must be 0 (any free port) to 65535, not {port!r}")
+    names = set(allowed_hosts) if allow_remote else set()
+    if allow_remote and host not in ("0.0.0.0", "::"):
+        names.add(host)
     environ = os.environ if environ is None else environ
     core = ServerCore(state_dir, warm=warm, engine_env=engine_env)
     with core:
         api_key, key_source = core.state.api_key(dict(environ))
-        app = make_app(core, api_key, auth_id=auth_id, web_app_factory=web_app_factory, session_check=session_check)
+        check_key(api_key, key_source)
+        app = make_app(
+            core,
+            api_key,
+            auth_id=auth_id,
+            web_app_factory=web_app_factory,
+            session_check=session_check,
+            allowed_hosts=names,
+        )
         try:
             server = _Server(host, int(port), app, handler=_Handler)
-        except SystemExit:
-            raise ServeError(f"cannot listen on {host}:{port}; choose another --port (0 = any free)") from None
-        except OSError as error:
-            raise ServeError(f"cannot listen on {host}:{port} ({error}); choose another --port") from None
+        except ListenError as error:
+            raise ServeError(str(error)) from None
+        server.max_connections = max_connections
         ca_bundle = None
         if tls:
             context, ca_bundle = _tls_context(host, core.state.folder)
@@ -109,7 +136,11 @@ def run_server(
         shown = f"[{host}]" if ":" in host else host
         url = f"{'https' if tls else 'http'}://{shown}:{server.port}"
         try:
-            yield RunningServer(url, host, server.port, api_key, key_source, auth_id, ca_bundle, core)
+            yield RunningServer(url, host, server.port, api_key, key_source, auth_id, ca_bundle, core, app)
         finally:
             server.shutdown()
             thread.join()
+            server.server_close()
+            cut = server.close_connections(STOP_SECONDS)
+            if cut:
+                _LOG.warning("stopped %d request(s) still running after %.0f s", cut, STOP_SECONDS)

@@ -12,6 +12,7 @@ import mimetypes
 from collections.abc import Callable, Iterable
 from importlib import resources
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from werkzeug.exceptions import (
@@ -30,12 +31,13 @@ from xsoar_local.errors import UsageError, XsoarLocalError, http_status
 from xsoar_local.redact import mask, mask_error
 from xsoar_local.web import views
 from xsoar_local.web.auth import (
-    COOKIE_NAME,
     CSRF_FIELD,
     CSRF_HEADER,
+    SCOPED_PREFIX,
     SESSION_SECONDS,
     Session,
     Sessions,
+    cookie_name,
     csrf_ok,
     same_origin,
 )
@@ -61,10 +63,14 @@ SECURITY_HEADERS = {
 
 _ROUTES = Map(
     [
+        # Open to anyone: the log-in, the page's static files, and links that lead to a page (they log in first).
         Rule("/", endpoint="index", methods=["GET"]),
         Rule("/ui", redirect_to="/"),
         Rule("/ui/", redirect_to="/"),
         Rule("/ui/login", endpoint="login", methods=["POST"]),
+        Rule("/ui/static/<path:name>", endpoint="static", methods=["GET"]),
+        Rule("/WorkPlan/<incident_id>", endpoint="work_plan_link", methods=["GET"]),
+        # Under the session's root only (`/ui/s/<scope>/...`, where the browser sends the cookie).
         Rule("/ui/logout", endpoint="logout", methods=["POST"]),
         Rule("/ui/playground", endpoint="playground", methods=["GET"]),
         Rule("/ui/incidents", endpoint="incidents", methods=["GET"]),
@@ -73,9 +79,10 @@ _ROUTES = Map(
         Rule("/ui/api/investigations/<investigation_id>/execute", endpoint="api_execute", methods=["POST"]),
         Rule("/ui/api/investigations/<investigation_id>", endpoint="api_investigation", methods=["GET"]),
         Rule("/ui/api/completions", endpoint="api_completions", methods=["GET"]),
-        Rule("/ui/static/<path:name>", endpoint="static", methods=["GET"]),
     ]
 )
+INNER_PATH = "xsoar_local.web.path"  # the path without the session root, as the routes name it
+PUBLIC_ENDPOINTS = frozenset({"index", "login", "static", "work_plan_link"})
 
 
 def _severity_name(value: Any) -> str:
@@ -93,12 +100,19 @@ def _status_name(value: Any) -> str:
 
 
 class WebApp:
-    """The War Room pages over a `WarRoomCore`; `api_key` is what the log-in checks (it is never sent back)."""
+    """The War Room pages over a `WarRoomCore`; `api_key` is what the log-in checks (it is never sent back).
 
-    def __init__(self, core: WarRoomCore, api_key: str, *, user: str = "admin") -> None:
+    `announce(line)` is told a fresh login link when the log-in page is shown and no unused code is left (the
+    server prints it on its console), so a user who missed the first one gets another without the key.
+    """
+
+    def __init__(
+        self, core: WarRoomCore, api_key: str, *, user: str = "admin", announce: Callable[[str], None] | None = None
+    ) -> None:
         self.core = core
         self.user = user
         self.sessions = Sessions(api_key)
+        self.announce = announce
         self.templates = Environment(
             loader=PackageLoader("xsoar_local.web", "templates"),
             autoescape=select_autoescape(default=True, default_for_string=True),
@@ -110,6 +124,10 @@ class WebApp:
         self.templates.globals["context_tree"] = views.context_tree
         self.templates.filters["when"] = lambda value: views.format_time(value)[1]
 
+    def login_link(self, base_url: str) -> str:
+        """A link that logs a browser in once, within the code's lifetime (what the server prints)."""
+        return f"{base_url.rstrip('/')}/?code={self.sessions.issue_code()}"
+
     # ---- WSGI -----------------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         request = Request(environ)
@@ -120,21 +138,40 @@ class WebApp:
         return response(environ, start_response)
 
     def dispatch(self, request: Request) -> Response:
-        """Route one request; log-in is checked before any handler but the log-in ones and static files."""
+        """Route one request; log-in is checked before any handler but the public ones.
+
+        The logged-in pages are served under the session root `/ui/s/<scope>/...` only: the browser sends the
+        session cookie there and nowhere else. The same pages asked for without the root send the browser to the
+        log-in (which then leads on to them).
+        """
+        path = request.path
+        root = self.sessions.root
+        scoped = path.startswith(root + "/")
+        inner = "/ui" + path[len(root) :] if scoped else path
+        request.environ[INNER_PATH] = inner
+        if path.startswith(SCOPED_PREFIX) and not scoped:  # another server's root, or this one's before a restart
+            if path.startswith(SCOPED_PREFIX) and "/api/" in path:
+                return self._json({"error": "not logged in: open the log-in link the server printed"}, 401)
+            return redirect("/", code=303)
         adapter = _ROUTES.bind_to_environ(request.environ)
         try:
-            endpoint, values = adapter.match()
-            if endpoint in ("index", "login", "static"):
+            endpoint, values = adapter.match(path_info=inner)
+            if endpoint in PUBLIC_ENDPOINTS:
                 response: Response = getattr(self, f"on_{endpoint}")(request, **values)
                 return response
-            session = self.sessions.find(request)
+            session = self.sessions.find(request) if scoped else None
             if session is None:
                 if endpoint.startswith("api_"):
-                    return self._json({"error": "not logged in: open the server's address with ?token=<API key>"}, 401)
+                    return self._json({"error": "not logged in: open the log-in link the server printed"}, 401)
+                if endpoint == "incident" and request.method == "GET":
+                    return self._login_page(request, next_path=f"/incidents/{quote(values['incident_id'], safe='')}")
                 return redirect("/", code=303)
             return getattr(self, f"on_{endpoint}")(request, session, **values)  # type: ignore[no-any-return]
-        except RequestRedirect as moved:  # /ui, and a path with a trailing slash too many
-            return moved.get_response(request.environ)
+        except RequestRedirect as moved:  # /ui, and a path with a trailing slash too many: never an absolute URL
+            target = urlsplit(moved.new_url).path
+            if scoped and target.startswith("/ui/"):
+                target = root + target[len("/ui") :]
+            return redirect(target if target.startswith("/") else "/", code=308)
         except LookupError as error:
             return self._error(request, NotFound(f"not found: {error}"))
         except HTTPException as error:
@@ -147,7 +184,7 @@ class WebApp:
 
     def _error(self, request: Request, error: HTTPException) -> Response:
         message = mask(error.description or error.name)
-        if request.path.startswith("/ui/api/"):
+        if str(request.environ.get(INNER_PATH, request.path)).startswith("/ui/api/"):
             return self._json({"error": message}, error.code or 500)
         html = self._render("error.html", None, code=error.code, title=error.name, message=message)
         return Response(html, status=error.code, mimetype="text/html")
@@ -155,7 +192,11 @@ class WebApp:
     # ---- helpers --------------------------------------------------------------------------------
     def _render(self, template: str, session: Session | None, **values: Any) -> str:
         return self.templates.get_template(template).render(
-            csrf_token=session.csrf_token if session else "", user=self.user, logged_in=session is not None, **values
+            csrf_token=session.csrf_token if session else "",
+            user=self.user,
+            logged_in=session is not None,
+            root=self.sessions.root if session else "",
+            **values,
         )
 
     def _page(self, template: str, session: Session | None, status: int = 200, **values: Any) -> Response:
@@ -184,45 +225,70 @@ class WebApp:
         return result
 
     # ---- log-in ---------------------------------------------------------------------------------
-    def _logged_in(self, request: Request) -> Response:
+    def _logged_in(self, request: Request, next_path: str = "") -> Response:
         session = self.sessions.open()
-        response = redirect("/ui/playground", code=303)
+        root = self.sessions.root
+        target = next_path if next_path.startswith("/incidents/") and "//" not in next_path else "/playground"
+        response = redirect(root + target, code=303)
         response.set_cookie(
-            COOKIE_NAME,
+            cookie_name(request),
             session.session_id,
             max_age=SESSION_SECONDS,
-            path="/",
+            path=root + "/",
             httponly=True,
             samesite="Strict",
             secure=request.scheme == "https",
         )
         return response
 
+    def _login_page(
+        self, request: Request, *, status: int = 401, error: str = "", code: str = "", next_path: str = ""
+    ) -> Response:
+        if not code and self.announce is not None and not self.sessions.has_live_code():
+            self.announce(f"War Room log-in link (works once, for 10 minutes): {self.login_link(request.host_url)}")
+        return self._page("login.html", None, status=status, error=error, code=code, next_path=next_path)
+
     def on_index(self, request: Request) -> Response:
-        """`/?token=KEY` logs in and drops the key from the address bar; `/` shows the form or the playground."""
-        token = request.args.get("token")
-        if token is not None:
-            if self.sessions.key_matches(token):
-                return self._logged_in(request)
-            return self._page("login.html", None, status=401, error="That is not this server's API key.")
-        if self.sessions.find(request) is not None:
-            return redirect("/ui/playground", code=303)
-        return self._page("login.html", None, status=401)
+        """`/` shows the log-in form; `/?code=CODE` (the printed link) the same form with the code, which the page
+        posts at once (a code is spent by a POST, never by a GET that a browser may prefetch)."""
+        if "token" in request.args:
+            return self._login_page(
+                request, error="Log-in links no longer carry the API key: use the link the server printed."
+            )
+        return self._login_page(request, code=request.args.get("code", ""))
 
     def on_login(self, request: Request) -> Response:
-        """The log-in form's post (same origin only)."""
+        """The log-in form's post (same origin only): a one-time code, or the API key typed in."""
         if not same_origin(request):
             raise Forbidden("log-in refused: the form was not posted from this server's page")
+        next_path = request.form.get("next", "")
+        code = request.form.get("code", "")
+        if code:
+            if self.sessions.redeem_code(code):
+                return self._logged_in(request, next_path)
+            return self._login_page(
+                request,
+                error="That log-in link was used or has expired: the server printed a new one.",
+                next_path=next_path,
+            )
         if self.sessions.key_matches(request.form.get("key", "")):
-            return self._logged_in(request)
-        return self._page("login.html", None, status=401, error="That is not this server's API key.")
+            return self._logged_in(request, next_path)
+        return self._login_page(request, error="That is not this server's API key.", next_path=next_path)
+
+    def on_work_plan_link(self, request: Request, incident_id: str) -> Response:
+        """`/WorkPlan/<id>`, the console link of demisto-sdk's run-playbook: the incident's page.
+
+        The session cookie is not sent here (it belongs to the session root), so the page script, which knows the
+        root of a logged-in browser, goes on to the incident; a browser that is not logged in logs in first.
+        """
+        return self._login_page(request, next_path=f"/incidents/{quote(incident_id, safe='')}")
 
     def on_logout(self, request: Request, session: Session) -> Response:
         """Forget the session and the cookie."""
         self._check_csrf(request, session, request.form.get(CSRF_FIELD))
         self.sessions.close(session)
         response = redirect("/", code=303)
-        response.delete_cookie(COOKIE_NAME, path="/", httponly=True, samesite="Strict")
+        response.delete_cookie(cookie_name(request), path=self.sessions.root + "/", httponly=True, samesite="Strict")
         return response
 
     # ---- pages ----------------------------------------------------------------------------------
@@ -266,7 +332,7 @@ class WebApp:
             incident = self.core.create_incident(name, details, playbook_id, severity)
         except UsageError as error:  # the form asks for something the core refuses: shown on the form
             return self.on_incidents(request, session, error=mask_error(error), status=http_status(error))
-        return redirect(f"/ui/incidents/{incident['id']}", code=303)
+        return redirect(f"{self.sessions.root}/incidents/{quote(str(incident['id']), safe='')}", code=303)
 
     def on_incident(self, request: Request, session: Session, incident_id: str) -> Response:
         """An incident: its work plan, War Room and context."""
@@ -321,9 +387,11 @@ class WebApp:
         return response
 
 
-def create_app(core: WarRoomCore, api_key: str, *, user: str = "admin") -> WebApp:
-    """The web War Room for `core`; mount it at `/` (it answers `/` and `/ui/...`)."""
-    return WebApp(core, api_key, user=user)
+def create_app(
+    core: WarRoomCore, api_key: str, *, user: str = "admin", announce: Callable[[str], None] | None = None
+) -> WebApp:
+    """The web War Room for `core`; mount it at `/` (it answers `/`, `/ui/...` and `/WorkPlan/...`)."""
+    return WebApp(core, api_key, user=user, announce=announce)
 
 
 def _http_error(error: XsoarLocalError) -> HTTPException:

@@ -195,6 +195,7 @@ def _as_list(value: Any) -> Iterable[Any]:
     return []
 
 
-def server_web_app(core: Any, api_key: str) -> WebApp:
-    """The web War Room over the server's core (`web_app_factory` for the server's app)."""
-    return create_app(ServerCoreBridge(core), api_key)
+def server_web_app(core: Any, api_key: str, announce: Callable[[str], None] | None = None) -> WebApp:
+    """The web War Room over the server's core (`web_app_factory` for the server's app); `announce` prints the
+    fresh log-in links it makes."""
+    return create_app(ServerCoreBridge(core), api_key, announce=announce)

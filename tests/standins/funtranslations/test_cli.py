@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import subprocess
@@ -96,3 +97,40 @@ def test_bad_arguments_exit_2_saying_what_to_change(
         main(args)
     assert exited.value.code == 2, f"expected exit status 2, got {exited.value.code}"
     assert hint in capsys.readouterr().err, f"the error should mention {hint!r}"
+
+
+@pytest.mark.parametrize(
+    ("how", "args", "env"),
+    [
+        pytest.param("environment", (), {"FUNTRANSLATIONS_PAID_KEYS": "gold, silver"}, id="environment"),
+        pytest.param("file", ("--paid-keys-file", "{keys}"), {}, id="file"),
+    ],
+)
+def test_paid_keys_can_stay_off_the_command_line(
+    tmp_path: Path, how: str, args: tuple[str, ...], env: dict[str, str]
+) -> None:
+    """Given paid keys from $FUNTRANSLATIONS_PAID_KEYS or --paid-keys-file (not `--paid-key`, which `ps` shows)
+    When the CLI serves and a key is sent
+    Then the keys are paid ones (never limited), and none of them is on the process's command line."""
+    keys = tmp_path / "paid-keys"
+    keys.write_text("# paid plans\ngold\n\nsilver\n", encoding="utf-8")
+    command = [sys.executable, "-m", "standins.funtranslations", "--rate-limit", "1"]
+    command += [arg.format(keys=keys) for arg in args]
+    environ = {key: value for key, value in os.environ.items() if not key.startswith("FUNTRANSLATIONS_")}
+    process = subprocess.Popen(
+        command, cwd=REPO_ROOT, env={**environ, **env}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        url = process.stdout.readline().strip()
+        assert url.startswith("http://127.0.0.1:"), f"the CLI did not start ({how}): {url!r}"
+        shown = Path(f"/proc/{process.pid}/cmdline").read_bytes()
+        assert b"gold" not in shown, "the key is on the command line"
+        for key in ("gold", "silver", "gold"):
+            answer = requests.post(
+                url + "yoda", data={"text": TEXT}, headers={"X-Funtranslations-Api-Secret": key}, timeout=10
+            )
+            assert answer.status_code == 200, f"paid key {key} from the {how} refused or limited: {answer.text}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=30)

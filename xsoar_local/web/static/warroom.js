@@ -2,6 +2,31 @@
 // Every HTML fragment swapped in here was rendered (escaped, sanitized) by the server; text we build uses textContent.
 "use strict";
 
+// The log-in: a printed link's code is posted at once; a logged-in page remembers its root (per origin, so per
+// port), which lets a link outside it (/WorkPlan/<id>) lead on to the page without the cookie being sent there.
+(function () {
+  const storageKey = "xsoar-local-root";
+  const rootMeta = document.querySelector('meta[name="ui-root"]');
+  if (rootMeta) {
+    try { localStorage.setItem(storageKey, rootMeta.content); } catch (error) { /* storage off: links log in */ }
+    return;
+  }
+  const codeForm = document.getElementById("code-form");
+  if (codeForm && codeForm.dataset.autosubmit === "1") {
+    codeForm.submit();
+    return;
+  }
+  const login = document.getElementById("login-form");
+  if (login && login.dataset.next) {
+    let root = null;
+    try {
+      root = localStorage.getItem(storageKey);
+      localStorage.removeItem(storageKey); // one try: a stale root (a restarted server) ends at this form
+    } catch (error) { /* storage off */ }
+    if (root && root.startsWith("/ui/s/")) window.location.replace(root + login.dataset.next);
+  }
+})();
+
 (function () {
   const form = document.getElementById("command-form");
   if (!form) return;
@@ -12,7 +37,8 @@
   const csrf = document.querySelector('meta[name="csrf-token"]').content;
   const investigation = form.dataset.investigation;
   const query = form.dataset.incident === "1" ? "?incident=1" : "";
-  const base = "/ui/api/investigations/" + encodeURIComponent(investigation);
+  const root = document.querySelector('meta[name="ui-root"]').content;
+  const base = root + "/api/investigations/" + encodeURIComponent(investigation);
 
   function show(fragments) {
     const entries = document.getElementById("entries");
@@ -90,7 +116,7 @@
   let catalog = [];
   let items = [];
   let selected = -1;
-  call("/ui/api/completions").then((data) => { catalog = data; }).catch(() => {});
+  call(root + "/api/completions").then((data) => { catalog = data; }).catch(() => {});
 
   function currentToken(text) {
     // Where the token under the caret starts, unless the caret sits inside a quoted value.

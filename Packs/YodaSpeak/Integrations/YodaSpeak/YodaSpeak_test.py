@@ -543,6 +543,33 @@ def test_test_module(mocker: Any, requests_mock: Any, mock: dict[str, Any], expe
     assert requests_mock.last_request.text == SENT_FORM, "a test translation is sent"
 
 
+@pytest.mark.parametrize(
+    "mock",
+    [
+        pytest.param({"json": load("translate_zero_total.json")}, id="success-total-zero"),
+        pytest.param({"json": load("translate_missing_translated.json")}, id="no-translated-text"),
+        pytest.param({"json": {"error": {"message": "Translator offline"}}}, id="error-envelope-with-200"),
+        pytest.param(
+            {"text": "<html><body>Sign in</body></html>", "headers": {"Content-Type": "text/html"}}, id="html"
+        ),
+    ],
+)
+def test_test_module_needs_a_translation(mocker: Any, requests_mock: Any, mock: dict[str, Any]) -> None:
+    """
+    Given: a URL that answers 200 without a translation (a proxy's HTML page, `success.total` 0, no text).
+    When: the Test button runs test-module.
+    Then: it does not say ok: the error says no translation came back and which setting to check.
+    """
+    requests_mock.post(YODA_URL, **mock)
+
+    run = run_main(mocker, "test-module", {})
+
+    assert "ok" not in run["entries"], "test-module reported ok without a translation"
+    message = error_of(run)
+    assert message.startswith("Failed to execute test-module command."), message
+    assert "API URL parameter" in message, message
+
+
 # ---- the cache, through the integration context ---------------------------------------------------------------------
 
 
