@@ -101,6 +101,19 @@ def test_a_missing_list_is_item_not_found_everywhere(opened: tuple[ServerCore, C
     assert _call(client, "GET", "/lists/names") == (200, []), "a failed write created a list"
 
 
+def test_a_playbook_on_the_server_keeps_a_list(opened: tuple[ServerCore, Client]) -> None:
+    """
+    Given the Ledger pack's test playbook (a script task and a `Builtin|||addToList` task)
+    When an incident runs it on the server
+    Then it completes and the list it kept is served by /lists/download
+    """
+    core, client = opened
+    incident = core.create_incident({"name": "lists", "playbookId": "Ledger_Lists_Test", "createInvestigation": True})
+    state = core.wait_for_playbook(incident["id"], timeout=120)
+    assert state["state"] == "completed", f"the playbook did not complete: {state.get('message')} {state['tasks']}"
+    assert _call(client, "GET", "/lists/download/Ledger%20Playbook") == (200, "beta;gamma")
+
+
 @pytest.mark.parametrize(
     ("body", "status", "says"),
     [
