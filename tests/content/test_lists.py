@@ -97,6 +97,7 @@ def test_war_room_list_commands(
         pytest.param("!createList listName=../etc listData=x", "'/'", id="path-in-name"),
         pytest.param('!createList listName="tab\there" listData=x', "'\\t'", id="control-character"),
         pytest.param(f"!createList listName={'n' * 257} listData=x", "keep it to 256", id="name-too-long"),
+        pytest.param('!createList listName="txt.\u202eexe" listData=x', "'\\u202e'", id="bidi-override"),
         pytest.param("!getList listName=Missing", "Item not found (8)", id="missing-list"),
         pytest.param("!getList listName=x bogus=1", "no argument(s) ['bogus']", id="unknown-argument"),
     ],

@@ -9,7 +9,8 @@ A list is kept in the state folder's ``state.json`` (``xsoar_local.incident.stat
 read-modify-write written atomically, so lists survive restarts and concurrent writers (two scripts appending to
 one list) both land. ``MemoryListStore`` keeps lists for one process (a playbook run without a state folder).
 
-Names are checked once here for every entry point: no empty name, no control characters, no lone surrogates, no
+Names are checked once here for every entry point: no empty name, no control or bidirectional-override characters,
+no lone surrogates, no
 `/` or `\\` (a name is a path segment of `/lists/download/{name}`), no leading or trailing blanks. A list's data
 is text, at most ``MAX_LIST_CHARS`` characters; a change that would pass it is refused and nothing is saved.
 """
@@ -81,6 +82,10 @@ def _lone_surrogate(text: str) -> int | None:
     return next((index for index, char in enumerate(text) if "\ud800" <= char <= "\udfff"), None)
 
 
+# Path separators, and the bidirectional controls that make a name read differently from what it is.
+_REFUSED: Final = frozenset("/\\\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 def check_name(name: Any) -> str:
     """The list name as given, or a ListError saying why no list can have it."""
     if not isinstance(name, str) or not name.strip():
@@ -91,10 +96,11 @@ def check_name(name: Any) -> str:
         raise ListError(f"the list name {name!r} starts or ends with blanks: remove them")
     if _lone_surrogate(name) is not None:
         raise ListError(f"the list name {name!r} holds a lone surrogate, not a character: send valid Unicode text")
-    bad = next((char for char in name if char in "/\\" or unicodedata.category(char) in ("Cc", "Cf")), None)
-    if bad is not None or name in (".", ".."):
-        shown = repr(bad) if bad is not None else "a dot name"
-        raise ListError(f"the list name {name!r} holds {shown}: use letters, digits, blanks and punctuation but / \\")
+    bad = next((char for char in name if char in _REFUSED or unicodedata.category(char) == "Cc"), None)
+    if bad is not None:
+        raise ListError(f"the list name {name!r} holds {bad!r}: remove it (a name is text without / or \\)")
+    if name in (".", ".."):
+        raise ListError(f"{name!r} cannot name a list (it is a path step): pick a name with other characters")
     return name
 
 
