@@ -16,18 +16,22 @@ from werkzeug.test import Client
 from tests.server.support import ServerProcess
 from xsoar_local.server.api import make_app
 from xsoar_local.server.core import ServerCore
+from xsoar_local.server.errors import ServerError
 
 LEDGER = Path(__file__).resolve().parents[1] / "fixtures" / "content" / "lists" / "Packs" / "Ledger"
 KEY = "lists-test-key"
+SEEDED = ["Ledger Seed", "Ledger Thresholds"]  # the lists the Ledger pack ships
 
 
-def pack_zip(folder: Path) -> bytes:
-    """The folder zipped as `demisto-sdk zip-packs` lays a pack out (files at the root)."""
+def pack_zip(folder: Path, extra: dict[str, str] | None = None) -> bytes:
+    """The folder zipped as `demisto-sdk zip-packs` lays a pack out (files at the root), with `extra` files."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for path in sorted(folder.rglob("*")):
             if path.is_file():
                 archive.write(path, path.relative_to(folder).as_posix())
+        for name, text in (extra or {}).items():
+            archive.writestr(name, text)
     return buffer.getvalue()
 
 
@@ -78,9 +82,8 @@ def test_list_endpoints_and_war_room_share_one_store_that_survives_a_restart(
     with ServerCore(tmp_path / "state", warm=False) as again:
         status, every = _call(Client(make_app(again, KEY)), "GET", "/lists/")
     assert status == 200, every
-    assert {item["name"]: item["data"] for item in every} == {"Kept by a script": "beta", "Watch": "a|b"}, (
-        "the lists did not survive the restart"
-    )
+    kept = {item["name"]: item["data"] for item in every if item["name"] not in SEEDED}
+    assert kept == {"Kept by a script": "beta", "Watch": "a|b"}, "the lists did not survive the restart"
 
 
 def test_a_missing_list_is_item_not_found_everywhere(opened: tuple[ServerCore, Client]) -> None:
@@ -98,7 +101,44 @@ def test_a_missing_list_is_item_not_found_everywhere(opened: tuple[ServerCore, C
         assert status == 404, f"{method} {path} answered {status}: {answer}"
         assert "Item not found (8)" in answer["detail"], answer
         assert "Ghost" in answer["detail"], f"the error does not name the list: {answer}"
-    assert _call(client, "GET", "/lists/names") == (200, []), "a failed write created a list"
+    assert _call(client, "GET", "/lists/names") == (200, SEEDED), "a failed write created a list"
+
+
+def test_a_packs_lists_are_created_once_and_keep_what_was_written(opened: tuple[ServerCore, Client]) -> None:
+    """
+    Given the Ledger pack installed (a split list, and a unified JSON list)
+    When a script changes one, and the pack is uploaded again
+    Then both lists came with their data and type, and the reinstall kept the changed data
+    """
+    core, client = opened
+    status, every = _call(client, "GET", "/lists/")
+    assert status == 200, every
+    shipped = {item["name"]: (item["data"], item["type"]) for item in every}
+    assert shipped == {
+        "Ledger Seed": ("seed-1,seed-2", "plain_text"),
+        "Ledger Thresholds": ('{"high": 80, "low": 20}', "json"),
+    }, shipped
+    assert _war_room(client, core, '!addToList listName="Ledger Seed" listData=seed-3')[0]["type"] == 1
+    core.upload_pack(pack_zip(LEDGER), "Ledger.zip")
+    assert _call(client, "GET", "/lists/download/Ledger%20Seed") == (200, "seed-1,seed-2,seed-3"), (
+        "reinstalling the pack overwrote what was written into its list"
+    )
+
+
+def test_a_pack_with_a_broken_list_is_refused_whole(tmp_path: Path) -> None:
+    """
+    Given a pack whose Lists/ holds a list named with a `/`
+    When it is uploaded
+    Then the upload is refused naming the file and why, and neither the pack nor any of its lists is installed
+    """
+    broken = {"Lists/list-Bad.json": json.dumps({"name": "a/b", "data": "x", "allRead": False, "type": "plain_text"})}
+    with ServerCore(tmp_path / "state", warm=False) as core:
+        with pytest.raises(ServerError) as refused:
+            core.upload_pack(pack_zip(LEDGER, broken), "Ledger.zip")
+        assert (refused.value.status, refused.value.error_id) == (400, "errUploadContentPacks"), refused.value
+        assert "Lists/list-Bad.json" in str(refused.value), refused.value
+        assert "'/'" in str(refused.value), refused.value
+        assert (core.installed_packs(), core.lists.names()) == ([], []), "a refused upload installed something"
 
 
 def test_a_playbook_on_the_server_keeps_a_list(opened: tuple[ServerCore, Client]) -> None:
@@ -138,7 +178,7 @@ def test_save_refuses_what_cannot_be_kept(
     answered, answer = _call(client, "POST", "/lists/save", body)
     assert answered == status, f"expected {status}, got {answered}: {answer}"
     assert says in answer["detail"], f"the error does not say {says!r}: {answer['detail']}"
-    assert _call(client, "GET", "/lists/names") == (200, []), "a refused save created a list"
+    assert _call(client, "GET", "/lists/names") == (200, SEEDED), "a refused save created a list"
 
 
 def test_save_with_a_stale_version_is_a_conflict(opened: tuple[ServerCore, Client]) -> None:

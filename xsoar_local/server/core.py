@@ -62,7 +62,7 @@ from xsoar_local.runtime import DEFAULT_DESTINATION
 from xsoar_local.server import packs
 from xsoar_local.server.content import InstalledContent, InstalledIntegration, scan_installed
 from xsoar_local.server.errors import ServerError, bad_request, not_found
-from xsoar_local.server.lists import ServerLists
+from xsoar_local.server.lists import ServerLists, lists_in_pack
 from xsoar_local.server.state import StateFolder, snapshot
 from xsoar_local.server.workers import WarmPool
 
@@ -193,8 +193,11 @@ class ServerCore:
     def upload_pack(self, data: bytes, filename: str = "") -> list[dict[str, Any]]:
         """Install the pack(s) in a zip; a ServerError (400, errUploadContentPacks) changes nothing."""
         uploads = packs.read_upload(data, filename)
+        pack_lists = [lists_in_pack(pack.files, filename or pack.id) for pack in uploads]  # refused before installing
         with self._lock:
             installed = [packs.install(pack, self.state.packs_dir) for pack in uploads]
+            for items in pack_lists:
+                self.lists.add_missing(items)
             for meta in installed:
                 self._doc["packs"][meta["id"]] = meta
             self._content = scan_installed(self.state.packs_dir)
