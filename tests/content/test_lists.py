@@ -17,6 +17,7 @@ from xsoar_local.incident.state import StateStore
 from .support import FIXTURES, run_line, xsoar
 
 LEDGER_ROOT = FIXTURES / "lists" / "Packs"
+SEEDED = {"Ledger Seed": "seed-1,seed-2", "Ledger Thresholds": '{"high": 80, "low": 20}'}  # the pack's Lists/
 
 
 def _run(capsys: pytest.CaptureFixture[str], state: Path, line: str) -> Any:
@@ -47,6 +48,21 @@ def test_a_script_keeps_a_list_through_execute_command(capsys: pytest.CaptureFix
     }, outcome.contents
     later = _run(capsys, tmp_path, '!LedgerLists listName="Blocked IPs" action=read')
     assert later.contents == {"name": "Blocked IPs", "data": "2.2.2.2"}, "the list did not survive the run"
+
+
+def test_the_lists_a_pack_ships_are_there_and_keep_what_runs_wrote(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """
+    Given the Ledger pack's Lists/ (a split list and a unified JSON list) and an empty state folder
+    When getList reads one, addToList changes it, and a later run reads it again
+    Then the shipped text is there from the first run, and the later run sees the change (not the shipped text)
+    """
+    assert _run(capsys, tmp_path, '!getList "Ledger Thresholds"').contents == SEEDED["Ledger Thresholds"]
+    assert _run(capsys, tmp_path, '!addToList listName="Ledger Seed" listData=seed-3').status == 0
+    assert _run(capsys, tmp_path, '!getList "Ledger Seed"').contents == "seed-1,seed-2,seed-3", (
+        "a later run put the shipped text back over what was written"
+    )
 
 
 @pytest.mark.parametrize(
@@ -114,7 +130,7 @@ def test_refused_list_commands_say_why_and_save_nothing(
     assert outcome.status != 0, f"{line} was accepted: {outcome.out}"
     said = outcome.err + " ".join(str(entry["Contents"]) for entry in (outcome.entries if outcome.out else []))
     assert says in said, f"{line}: the error does not say {says!r}: {said}"
-    assert _stored(tmp_path) == {}, "a refused command saved a list"
+    assert _stored(tmp_path) == SEEDED, "a refused command saved a list"
 
 
 @pytest.mark.parametrize(
@@ -180,4 +196,4 @@ def test_a_playbook_keeps_a_list_in_the_state_folder(capsys: pytest.CaptureFixtu
     assert outcome.status == 0, f"the playbook failed: {document.get('error')} {outcome.err}"
     assert document["completed"], document["error"]
     assert document["context"]["Ledger"]["List"]["data"] == "beta;gamma", document["context"]
-    assert _stored(tmp_path) == {"Ledger Playbook": "beta;gamma"}, "the playbook's list is not in the state folder"
+    assert _stored(tmp_path) == {**SEEDED, "Ledger Playbook": "beta;gamma"}, "the playbook's list is not kept"

@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime
+import functools
 import json
 import sys
 import time
@@ -41,7 +42,14 @@ from xsoar_local.engine.scripts import Script
 from xsoar_local.engine.state import InstanceState, MemoryInstanceState, StoreInstanceState
 from xsoar_local.engine.warroom import check_args, parse_war_room, split_debug_mode
 from xsoar_local.errors import EngineError, XsoarLocalError
-from xsoar_local.incident.lists import ListError, ListStore, MemoryListStore, StateListStore
+from xsoar_local.incident.lists import (
+    ListError,
+    ListStore,
+    MemoryListStore,
+    PackList,
+    StateListStore,
+    lists_in_root,
+)
 from xsoar_local.incident.store import Incident
 from xsoar_local.redact import mask_error
 from xsoar_local.runtime import DEFAULT_DESTINATION
@@ -155,10 +163,15 @@ class EngineSession:
         self.catalog = catalog
         self.instances = instances
         self.state: InstanceState = state if state is not None else MemoryInstanceState()
-        # XSOAR lists live beside the instances' state: in its state folder when it has one
+        # XSOAR lists live beside the instances' state: in its state folder when it has one. The content root is
+        # what is installed, so the lists its packs ship are created where missing (a server passes its own store:
+        # its packs' lists were created when they were uploaded).
         if lists is None:
             keeper = self.state
             lists = StateListStore(keeper.store) if isinstance(keeper, StoreInstanceState) else MemoryListStore()
+            shipped = _shipped_lists(Path(catalog.root))
+            if shipped:
+                lists.add_missing(list(shipped))
         self.lists: ListStore = lists
         self.env = env
         self.timeout = timeout
@@ -442,6 +455,12 @@ def _refuse_non_python(script: Script) -> None:
         raise EngineError(
             f"script {script.name!r} is {script.type} ({script.yaml_path}): the local engine runs Python scripts only"
         )
+
+
+@functools.lru_cache(maxsize=8)
+def _shipped_lists(root: Path) -> tuple[PackList, ...]:
+    """The lists the content root's packs ship, read once per process (a content repository is large)."""
+    return tuple(lists_in_root(root))
 
 
 def _list_args(name: str, args: Mapping[str, Any], positional: str | None) -> dict[str, Any]:

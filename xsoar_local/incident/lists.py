@@ -25,6 +25,7 @@ import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
 from typing import Any, Final
 
 from xsoar_local.errors import UsageError
@@ -40,10 +41,13 @@ __all__ = [
     "ListNotFoundError",
     "ListStore",
     "MemoryListStore",
+    "PackList",
     "StateListStore",
     "XsoarList",
     "check_data",
     "check_name",
+    "lists_in_files",
+    "lists_in_root",
 ]
 
 # What the server answers for a list it does not have: content compares Contents with it, so it is kept exact.
@@ -188,6 +192,70 @@ class XsoarList:
         }
 
 
+LISTS_FOLDER: Final = "Lists"
+# The keys that tell a list content item from other JSON (as demisto-sdk tells them).
+_LIST_KEYS: Final = frozenset({"data", "allRead", "truncated"})
+_DATA_SUFFIXES: Final = (".txt", ".json", ".html", ".css", ".csv", ".md")
+
+
+@dataclass(frozen=True)
+class PackList:
+    """A list content item a pack ships (its `Lists/` folder)."""
+
+    name: str
+    data: str
+    type: str
+
+
+def _split_data(files: Mapping[str, bytes], path: PurePosixPath) -> bytes | None:
+    """A split list's data file (`<Folder>_data.<ext>` beside its JSON)."""
+    stem = str(path.parent / f"{path.parent.name}_data")
+    return next((files[stem + suffix] for suffix in _DATA_SUFFIXES if stem + suffix in files), None)
+
+
+def lists_in_files(files: Mapping[str, bytes], where: str) -> list[PackList]:
+    """The list content items among a pack's files (paths relative to the pack): unified JSON with `data`
+    inline, or split with a `<Name>_data.<ext>` file beside it. A broken one is a ListError naming the file."""
+    found: list[PackList] = []
+    for name, content in sorted(files.items()):
+        path = PurePosixPath(name)
+        if path.parts[0] != LISTS_FOLDER or path.suffix != ".json" or path.stem.endswith("_data"):
+            continue
+        try:
+            item = json.loads(content.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ListError(f"{where}: {name} is not JSON ({error})") from error
+        if not isinstance(item, dict) or not _LIST_KEYS & set(item):
+            continue
+        data: Any = item.get("data")
+        split = _split_data(files, path) if data in (None, "", "-") else None
+        if split is not None:
+            data = split.decode("utf-8", errors="replace")
+        try:
+            list_name = check_name(item.get("name") or item.get("id"))
+            kind = str(item.get("type") or DEFAULT_TYPE)
+            found.append(PackList(list_name, check_data(list_name, data), kind if kind in LIST_TYPES else DEFAULT_TYPE))
+        except ListError as error:
+            raise ListError(f"{where}: {name}: {error}") from error
+    return found
+
+
+def lists_in_root(root: Path) -> list[PackList]:
+    """The lists every pack under a content root ships (a pack is a folder with `pack_metadata.json`)."""
+    found: list[PackList] = []
+    for folder in sorted(Path(root).rglob(LISTS_FOLDER)):
+        pack = folder.parent
+        if not folder.is_dir() or not (pack / "pack_metadata.json").is_file():
+            continue
+        files = {
+            path.relative_to(pack).as_posix(): path.read_bytes()
+            for path in sorted(folder.rglob("*"))
+            if path.is_file() and path.suffix in (".json", *_DATA_SUFFIXES)
+        }
+        found += lists_in_files(files, str(pack))
+    return found
+
+
 class ListStore:
     """The lists of one state folder (or process). Subclasses give `_records()`: the records, changed in place
     and saved when the block ends normally; a ListError inside the block saves nothing."""
@@ -271,6 +339,16 @@ class ListStore:
             )
             records[name] = saved.to_json()
         return saved
+
+    def add_missing(self, items: list[PackList]) -> list[str]:
+        """Create the shipped lists this store lacks (one that exists keeps its data); the names created."""
+        created: list[str] = []
+        with self._records() as records:
+            for item in items:
+                if item.name not in records:
+                    records[item.name] = XsoarList(item.name, item.data, item.type, 1, _now()).to_json()
+                    created.append(item.name)
+        return created
 
     def delete(self, name: str) -> None:
         """Remove the list; ListNotFoundError when it is missing."""

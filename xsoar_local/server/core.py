@@ -361,6 +361,7 @@ class ServerCore:
             timeout=self.command_timeout,
             job_runner=self.pool.run_job if self.warm else None,
             runtime_dir=self.runtime_dir,
+            lists=StateListStore(self._instances()),
         )
 
     # ---- investigations ------------------------------------------------------------------------------------

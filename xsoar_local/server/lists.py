@@ -17,69 +17,25 @@ keeps its data (what playbooks wrote into it is not lost by reinstalling the pac
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
-from pathlib import PurePosixPath
-from typing import Any, Final
+from typing import Any
 
-from xsoar_local.incident.lists import (
-    LIST_TYPES,
-    ListError,
-    ListExistsError,
-    ListNotFoundError,
-    ListStore,
-    check_data,
-    check_name,
-)
+from xsoar_local.incident.lists import ListError, ListNotFoundError, ListStore, PackList, lists_in_files
 from xsoar_local.server.errors import ServerError, bad_request
 
-__all__ = ["PackList", "ServerLists", "lists_in_pack"]
-
-LISTS_FOLDER: Final = "Lists"
-# The keys that tell a list content item from other JSON (as demisto-sdk tells them).
-_LIST_KEYS: Final = frozenset({"data", "allRead", "truncated"})
-_DATA_SUFFIXES: Final = (".txt", ".json", ".html", ".css", ".csv", ".md")
-
-PackList = tuple[str, str, str]  # name, data, type
-
-
-def _upload_error(detail: str) -> ServerError:
-    return ServerError(400, "errUploadContentPacks", "Could not upload content packs", detail)
-
-
-def _split_data(files: Mapping[str, bytes], path: PurePosixPath) -> bytes | None:
-    """A split list's data file (`<Folder>_data.<ext>` beside its JSON)."""
-    stem = path.parent / f"{path.parent.name}_data"
-    return next((files[str(stem) + suffix] for suffix in _DATA_SUFFIXES if str(stem) + suffix in files), None)
-
-
-def lists_in_pack(files: Mapping[str, bytes], where: str) -> list[PackList]:
-    """The list content items of a pack's files (paths relative to the pack); a 400 upload error for a broken one."""
-    found: list[PackList] = []
-    for name, content in sorted(files.items()):
-        path = PurePosixPath(name)
-        if path.parts[0] != LISTS_FOLDER or path.suffix != ".json" or path.stem.endswith("_data"):
-            continue
-        try:
-            item = json.loads(content.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise _upload_error(f"{where}: {name} is not JSON ({error})") from error
-        if not isinstance(item, dict) or not _LIST_KEYS & set(item):
-            continue
-        data: Any = item.get("data")
-        split = _split_data(files, path) if data in (None, "", "-") else None
-        if split is not None:
-            data = split.decode("utf-8", errors="replace")
-        try:
-            list_name = check_name(item.get("name") or item.get("id"))
-            found.append((list_name, check_data(list_name, data), str(item.get("type") or "plain_text")))
-        except ListError as error:
-            raise _upload_error(f"{where}: {name}: {error}") from error
-    return found
+__all__ = ["ServerLists", "lists_in_pack"]
 
 
 def _not_found(error: ListNotFoundError) -> ServerError:
     return ServerError(404, "errListNotFound", "List not found", str(error))
+
+
+def lists_in_pack(files: Mapping[str, bytes], where: str) -> list[PackList]:
+    """The lists an uploaded pack ships; a broken one is the upload error (400) naming the file."""
+    try:
+        return lists_in_files(files, where)
+    except ListError as error:
+        raise ServerError(400, "errUploadContentPacks", "Could not upload content packs", str(error)) from error
 
 
 class ServerLists:
@@ -90,14 +46,7 @@ class ServerLists:
 
     def add_missing(self, items: list[PackList]) -> list[str]:
         """Create the pack's lists the server does not have; the names created."""
-        created = []
-        for name, data, kind in items:
-            try:
-                self.store.create(name, data, kind=kind if kind in LIST_TYPES else None)
-            except ListExistsError:
-                continue
-            created.append(name)
-        return created
+        return self.store.add_missing(items)
 
     def all(self) -> list[dict[str, Any]]:
         """`GET /lists/`."""
