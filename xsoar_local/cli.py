@@ -17,6 +17,7 @@ from rich.console import Console
 
 from xsoar_local.cli_args import DEFAULT_PACKS, build_parser
 from xsoar_local.commit import merge_run
+from xsoar_local.contentroot import resolve_packs, resolve_state_dir
 from xsoar_local.engine import CommandRun, Integration, check_args, command_spec, load_integration, parse_war_room
 from xsoar_local.engine.catalog import ContentCatalog, scan_content
 from xsoar_local.engine.images import python_chooser
@@ -28,10 +29,12 @@ from xsoar_local.exitstatus import ExitStatus, exit_status
 from xsoar_local.incident.state import StateStore
 from xsoar_local.incident.store import Incident
 from xsoar_local.instance import DefaultInstances, ParamSources, registry
-from xsoar_local.playbook.cli import cmd_playbook, cmd_test_playbooks
+from xsoar_local.playbook.cli import cmd_playbook
 from xsoar_local.redact import mask, mask_error
 from xsoar_local.render import neutralise, render_run, terminal_json
+from xsoar_local.runtime import ensure_runtime
 from xsoar_local.services import ServiceRegistry
+from xsoar_local.testplaybooks import run_test_playbooks
 
 __all__ = ["DEFAULT_PACKS", "ServiceInfo", "build_parser", "main", "run_to_json", "saved_after", "war_room_line"]
 
@@ -238,7 +241,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
     "run": cmd_run,
     "fetch": cmd_fetch,
     "playbook": cmd_playbook,
-    "test-playbooks": cmd_test_playbooks,
+    "test-playbooks": run_test_playbooks,
     "server": _server,
 }
 
@@ -246,10 +249,13 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
 def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     options, extra = parser.parse_known_args(argv)
-    if options.subcommand == "serve":
+    if options.subcommand == "serve":  # a stand-in runs no XSOAR content: it needs no runtime and no content root
         return cmd_serve(options, Console(), extra)
     if extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    ensure_runtime()  # before any slow set-up: without a runtime, one line says where to get it
+    resolve_packs(options)
+    resolve_state_dir(options)
     return COMMANDS[options.subcommand](options, Console())
 
 

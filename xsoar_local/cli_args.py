@@ -12,11 +12,13 @@ import os
 from pathlib import Path
 from typing import Any
 
+from xsoar_local import package_version
 from xsoar_local.incident.store import DEFAULT_STATE_DIR, STATE_DIR_ENV
 from xsoar_local.instance import InstanceSetupError, registry
 from xsoar_local.playbook.runner import DEFAULT_MAX_STEPS
 from xsoar_local.runtime import REPO_ROOT
 from xsoar_local.services import ServiceRegistry
+from xsoar_local.testplaybooks.selection import parse_shard
 
 __all__ = ["DEFAULT_PACKS", "DEFAULT_PORT", "DEFAULT_SERVER_STATE_DIR", "build_parser"]
 
@@ -30,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="xsoar-local", description="Run, test and serve XSOAR content locally, offline."
     )
+    parser.add_argument("--version", action="version", version=f"xsoar-local {package_version()}")
     subparsers = parser.add_subparsers(dest="subcommand", required=True, metavar="COMMAND")
     add_run_parser(subparsers, registry())
     add_fetch_parser(subparsers)
@@ -72,7 +75,9 @@ def add_run_parser(subparsers: Any, services: ServiceRegistry) -> None:
     )
     parser.add_argument("--integration", help="one integration folder or unified YAML (instead of --packs)")
     parser.add_argument(
-        "--packs", default=str(DEFAULT_PACKS), help="the content root: !name is a command or script found there"
+        "--packs",
+        help="the content root: !name is a command or script found there "
+        "(default: the nearest Packs/ at or above the working folder, or $DEMISTO_SDK_CONTENT_PATH/Packs)",
     )
     parser.add_argument("--instances", help="YAML file of instances: instances: [{brand, name, params}]")
     what = parser.add_mutually_exclusive_group()
@@ -155,7 +160,11 @@ def add_fetch_parser(subparsers: Any) -> None:
         help="run one fetch-incidents of an instance",
         description="Run fetch-incidents once for an instance: its incidents are stored, its lastRun moves on.",
     )
-    parser.add_argument("--packs", default=str(DEFAULT_PACKS), help="the content root holding the packs")
+    parser.add_argument(
+        "--packs",
+        help="the content root holding the packs "
+        "(default: the nearest Packs/ at or above the working folder, or $DEMISTO_SDK_CONTENT_PATH/Packs)",
+    )
     parser.add_argument("--instances", help="YAML file of instances: instances: [{brand, name, params}]")
     parser.add_argument("--instance", required=True, help="the instance to fetch with (a name in --instances)")
     parser.add_argument("--param", action="append", metavar="NAME=VALUE", help="param of a default instance")
@@ -184,7 +193,9 @@ def _positive_steps(value: str) -> int:
 
 def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
-        "--packs", default=str(DEFAULT_PACKS), help="the content root: playbooks, integrations and scripts"
+        "--packs",
+        help="the content root: playbooks, integrations and scripts "
+        "(default: the nearest Packs/ at or above the working folder, or $DEMISTO_SDK_CONTENT_PATH/Packs)",
     )
     parser.add_argument("--instances", help="YAML file of instances: instances: [{brand, name, params}]")
     parser.add_argument(
@@ -225,11 +236,51 @@ def add_playbook_parsers(subparsers: Any) -> None:
     _common_options(run)
     tests = subparsers.add_parser(
         "test-playbooks",
-        help="run every test playbook",
-        description="Run each Packs/*/TestPlaybooks/*.yml on a fresh incident; fail if any does not complete.",
+        help="run the test playbooks of a content repository",
+        description="Run test playbooks (Packs/*/TestPlaybooks/), each on a fresh incident, with Tests/conf.json's "
+        "instances and skips; exit 0 only when every selected one completes.",
     )
     tests.add_argument("-v", "--verbose", action="store_true", help="also print each run's War Room and context")
     _common_options(tests)
+    _selection_options(tests)
+
+
+def _workers(value: str) -> int:
+    try:
+        count = int(value)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of parallel runs: give 1 or more")
+    return count
+
+
+def _selection_options(parser: argparse.ArgumentParser) -> None:
+    """`test-playbooks`: which playbooks, how many at once, which shard, the report (xsoar_local.testplaybooks)."""
+    parser.add_argument(
+        "playbooks",
+        nargs="*",
+        metavar="PLAYBOOK",
+        help="a test playbook's path, folder, id or name, or a glob of them (default: every test playbook)",
+    )
+    parser.add_argument(
+        "--pack", action="append", metavar="NAME", help="only the test playbooks of this pack (repeatable)"
+    )
+    parser.add_argument(
+        "-j", "--jobs", type=_workers, default=1, metavar="N", help="run N playbooks at once (default 1)"
+    )
+    parser.add_argument(
+        "--shard",
+        type=parse_shard,
+        metavar="K/N",
+        help="run only shard K of N of the selection (a CI matrix: the same split on every machine)",
+    )
+    parser.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report (one test case per playbook)")
+    parser.add_argument(
+        "--changed",
+        action="store_true",
+        help="the PLAYBOOK arguments are changed files (a pre-commit hook): run the test playbooks of their packs",
+    )
 
 
 def add_server_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,10 +1,13 @@
-"""Fetch the XSOAR runtime modules that a server injects into every integration.
+"""Fetch the XSOAR runtime modules that a server injects into every integration and script.
 
-`CommonServerPython.py`, `demistomock.py` and `CommonServerUserPython.py` are not on the
-package index. They are copied (or, as a last resort, downloaded from pinned public URLs)
-into a git-ignored folder, and every file must match the digest pinned here: a source
-that serves anything else is refused, and the destination is only replaced once every
-file has been verified, so a failed fetch never leaves a half-written runtime behind.
+`CommonServerPython.py`, `demistomock.py`, `CommonServerUserPython.py` and `CommonServer.js` are not on the
+package index. They are copied from a local folder (`$XSOAR_RUNTIME_DIR`, or `../shared/xsoar-runtime` beside a
+checkout of this repository) or downloaded from pinned public URLs, into a git-ignored folder of the checkout or,
+for an installed `xsoar-local`, a per-user cache. Every file must match the digest pinned in `PINS`: a source that
+serves anything else is refused, and the destination is only replaced once every file has been verified, so a
+failed fetch never leaves a half-written runtime behind.
+
+This module uses the standard library only: the Makefile runs it with the system Python before any slow set-up.
 """
 
 from __future__ import annotations
@@ -14,20 +17,26 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import types
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from xsoar_local.errors import EngineError
+from xsoar_local.errors import EngineError, UsageError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DESTINATION = REPO_ROOT / ".xsoar-runtime"
-SHARED_SOURCE = REPO_ROOT.parent / "shared" / "xsoar-runtime"
 SOURCE_ENV_VAR = "XSOAR_RUNTIME_DIR"
+CACHE_ENV_VAR = "XDG_CACHE_HOME"
 
 _TEMPLATE = "https://raw.githubusercontent.com/demisto/content-ci-cd-template/3719e347ddbb337b714d68d9822ddb0c87829624/"
+_CONTENT = "https://raw.githubusercontent.com/demisto/content/e7c9cf21d88ab0eb3e43bc7ef497569d1aa2252f/"
+# A host must answer within CONNECT_DEADLINE, so that a machine without network fails well within 5 s; a download
+# under way may then pause up to READ_TIMEOUT between reads.
+CONNECT_DEADLINE = 3.0
+READ_TIMEOUT = 30.0
 
 
 @dataclass(frozen=True)
@@ -39,27 +48,66 @@ class RuntimeFile:
     url: str | None  # None: the file is empty on a fresh server and is written, not fetched
 
 
-RUNTIME_FILES: tuple[RuntimeFile, ...] = (
-    RuntimeFile(
+# THE pin table: every runtime file, its digest and its public source. A file added here (the JavaScript engine's
+# CommonServer.js is one) is fetched, cached and verified like the others.
+PINS: dict[str, RuntimeFile] = {
+    "CommonServerPython.py": RuntimeFile(
         "CommonServerPython.py",
         "38af7492cb821589a807dccb85f18be04bfc201b16e0197a8418d6043f38d363",
         _TEMPLATE + "CommonServerPython.py",
     ),
-    RuntimeFile(
+    "demistomock.py": RuntimeFile(
         "demistomock.py",
         "a4964c9434037fd82ab278fde67e55caa154eab06c7334164b6da51b902e921f",
         _TEMPLATE + "demistomock.py",
     ),
-    RuntimeFile(
+    "CommonServerUserPython.py": RuntimeFile(
         "CommonServerUserPython.py",
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
         None,
     ),
-)
+    "CommonServer.js": RuntimeFile(
+        "CommonServer.js",
+        "5fc02f7e4664de721c22da8f330784d18bb3b14e95429deccc11b3674fc346d3",
+        _CONTENT + "Packs/Base/Scripts/CommonServer/CommonServer.js",
+    ),
+}
+RUNTIME_FILES: tuple[RuntimeFile, ...] = tuple(PINS.values())
+
+
+def pins_digest(files: tuple[RuntimeFile, ...] = RUNTIME_FILES) -> str:
+    """A short digest of the pin table: the cache folder's name, so a changed pin never reuses an old cache."""
+    table = "".join(f"{item.name}={item.sha256};" for item in files)
+    return hashlib.sha256(table.encode()).hexdigest()[:16]
+
+
+def in_checkout(root: Path = REPO_ROOT) -> bool:
+    """True when this module runs from a checkout of the repository (or an editable install), not from a wheel."""
+    return (root / "pyproject.toml").is_file() and (root / "xsoar_local").is_dir()
+
+
+def user_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:
+    """The per-user runtime cache: $XDG_CACHE_HOME (else ~/.cache)/xsoar-local/runtime/<pins digest>."""
+    base = environ.get(CACHE_ENV_VAR) or str(Path.home() / ".cache")
+    return Path(base) / "xsoar-local" / "runtime" / pins_digest()
+
+
+def default_destination(environ: Mapping[str, str] = os.environ) -> Path:
+    """Where the runtime lives: .xsoar-runtime/ in a checkout (pytest and mypy use it), else the user's cache."""
+    return REPO_ROOT / ".xsoar-runtime" if in_checkout() else user_cache_dir(environ)
+
+
+DEFAULT_DESTINATION = default_destination()
+# Only a checkout has a `../shared` beside it; an installed package never looks next to site-packages.
+SHARED_SOURCE = REPO_ROOT.parent / "shared" / "xsoar-runtime"
 
 
 class RuntimeFetchError(EngineError):
     """The runtime could not be fetched or did not match its pinned digests."""
+
+
+class RuntimeUnavailableError(UsageError):
+    """No runtime in place, no folder to copy it from and no download: the user must say where it is."""
 
 
 def sha256_of(data: bytes) -> str:
@@ -102,22 +150,40 @@ def download(fetch: Callable[[str], bytes] | None = None) -> dict[str, bytes]:
 
 
 def _http_get(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=60) as response:
+    """One pinned URL. Opening it (name lookup, connection, TLS, headers) has a deadline of its own, as a socket
+    timeout does not bound a name lookup: a machine whose DNS server never answers fails as fast as one without a
+    network. Reading the body, once the host answered, is bounded by the socket timeout only."""
+    opened: list[Any] = []
+
+    def open_url() -> None:
+        try:
+            opened.append(urllib.request.urlopen(url, timeout=READ_TIMEOUT))
+        except BaseException as error:  # re-raised in the caller's thread below
+            opened.append(error)
+
+    worker = threading.Thread(target=open_url, name="xsoar-runtime-download", daemon=True)
+    worker.start()
+    worker.join(CONNECT_DEADLINE)
+    if not opened:
+        raise OSError(f"no answer from {url.split('/')[2]} within {CONNECT_DEADLINE:g} s")
+    if isinstance(opened[0], BaseException):
+        raise opened[0]
+    with opened[0] as response:
         return bytes(response.read())
 
 
-def choose_source(environ: Mapping[str, str], shared: Path = SHARED_SOURCE) -> Path | None:
-    """Pick the local folder to copy from: $XSOAR_RUNTIME_DIR, else ../shared, else None."""
+def choose_source(environ: Mapping[str, str], shared: Path | None = SHARED_SOURCE) -> Path | None:
+    """Pick the local folder to copy from: $XSOAR_RUNTIME_DIR, else ../shared (a checkout only), else None."""
     configured = environ.get(SOURCE_ENV_VAR)
     if configured:
         path = Path(configured)
         if not path.is_dir():
             raise RuntimeFetchError(
                 f"{SOURCE_ENV_VAR}={configured} is not a folder: point it at a folder holding "
-                "CommonServerPython.py, demistomock.py and CommonServerUserPython.py, or unset it."
+                f"{', '.join(PINS)}, or unset it."
             )
         return path
-    return shared if shared.is_dir() else None
+    return shared if shared is not None and shared.is_dir() else None
 
 
 def install(files: Mapping[str, bytes], destination: Path) -> None:
@@ -131,7 +197,12 @@ def install(files: Mapping[str, bytes], destination: Path) -> None:
         verify(read_directory(staging))
         if destination.exists():
             shutil.rmtree(destination)
-        staging.rename(destination)
+        try:
+            staging.rename(destination)
+        except OSError:
+            # Another process (a parallel run, a second terminal) installed the same pinned files first.
+            if not is_installed(destination):
+                raise
     finally:
         if staging.exists():
             shutil.rmtree(staging)
@@ -146,15 +217,20 @@ def is_installed(destination: Path = DEFAULT_DESTINATION) -> bool:
     return True
 
 
+def pinned_urls() -> str:
+    """The pinned download URLs, space-separated (for one-line messages)."""
+    return " ".join(item.url for item in RUNTIME_FILES if item.url)
+
+
 def fetch_runtime(
     destination: Path = DEFAULT_DESTINATION,
     environ: Mapping[str, str] = os.environ,
-    shared: Path = SHARED_SOURCE,
+    shared: Path | None = SHARED_SOURCE,
     fetch: Callable[[str], bytes] | None = None,
 ) -> str:
     """Make `destination` hold the verified runtime; return a sentence saying where it came from."""
     if is_installed(destination):
-        return f"XSOAR runtime already in place in {destination.name}/ (digests verified)."
+        return f"XSOAR runtime already in place in {destination} (digests verified)."
     source = choose_source(environ, shared)
     if source is not None:
         files = read_directory(source)
@@ -165,14 +241,13 @@ def fetch_runtime(
                 f"The XSOAR runtime in {source} is not the pinned one ({error}). Restore the "
                 f"original files there, or set {SOURCE_ENV_VAR} to a folder that has them."
             ) from error
-        return f"XSOAR runtime copied from {source} into {destination.name}/ (digests verified)."
+        return f"XSOAR runtime copied from {source} into {destination} (digests verified)."
     try:
         files = download(fetch)
     except OSError as error:
-        raise RuntimeFetchError(
-            f"Could not download the XSOAR runtime ({error}). Without network access, set "
-            f"{SOURCE_ENV_VAR} to a folder holding the runtime files, or place them in "
-            "../shared/xsoar-runtime beside this repository."
+        raise RuntimeUnavailableError(
+            f"The XSOAR runtime is not installed and could not be downloaded ({error}): set {SOURCE_ENV_VAR} to a "
+            f"folder holding {', '.join(PINS)} (the pinned files from {pinned_urls()})."
         ) from error
     try:
         install(files, destination)
@@ -180,7 +255,27 @@ def fetch_runtime(
         raise RuntimeFetchError(
             f"The downloaded XSOAR runtime is not the pinned one ({error}); nothing was written."
         ) from error
-    return f"XSOAR runtime downloaded into {destination.name}/ (digests verified)."
+    return f"XSOAR runtime downloaded into {destination} (digests verified)."
+
+
+def ensure_runtime(
+    destination: Path = DEFAULT_DESTINATION,
+    environ: Mapping[str, str] = os.environ,
+    shared: Path | None = None,
+    fetch: Callable[[str], bytes] | None = None,
+) -> Path:
+    """The verified runtime folder, fetched first when it is not in place (every command calls this up front).
+
+    Cheap when the runtime is in place (four digests). A file missing is fetched; a file present with another digest
+    is refused (RuntimeTamperedError), as every run refuses it. `shared` defaults to ../shared/xsoar-runtime in a
+    checkout and to nothing for an installed package.
+    """
+    present = read_directory(destination)
+    if len(present) == len(RUNTIME_FILES):
+        read_verified(destination)  # a file changed after set-up is refused, never silently replaced
+        return destination
+    fetch_runtime(destination, environ, SHARED_SOURCE if shared is None and in_checkout() else shared, fetch)
+    return destination
 
 
 class RuntimeTamperedError(RuntimeFetchError):
@@ -190,7 +285,7 @@ class RuntimeTamperedError(RuntimeFetchError):
 def read_verified(destination: Path = DEFAULT_DESTINATION) -> dict[str, bytes]:
     """Read every installed runtime file once and check it against its pinned digest.
 
-    Called on every run that loads the runtime (three small files: cheap). The caller executes exactly
+    Called on every run that loads the runtime (four small files: cheap). The caller executes exactly
     the bytes returned, never the files again and never bytecode cached beside them, so nothing changed
     after the check (or planted in ``__pycache__``) can run.
     """
@@ -202,12 +297,13 @@ def read_verified(destination: Path = DEFAULT_DESTINATION) -> dict[str, bytes]:
         except OSError as error:
             raise RuntimeTamperedError(
                 f"The XSOAR runtime file {path} cannot be read ({error.strerror or error}): "
-                "run `make setup` (or .venv/bin/python -m xsoar_local.runtime) to install it."
+                "run `make setup` in a checkout (elsewhere: python -m xsoar_local.runtime) to install it."
             ) from error
         if sha256_of(data) != runtime_file.sha256:
             raise RuntimeTamperedError(
                 f"The XSOAR runtime file {path} does not match its pinned SHA-256 (it changed after set-up), "
-                "so it was not run: restore it with `make runtime` (or .venv/bin/python -m xsoar_local.runtime)."
+                "so it was not run: restore it with `make runtime` in a checkout (elsewhere: delete it and run "
+                "python -m xsoar_local.runtime)."
             )
         files[runtime_file.name] = data
     return files
@@ -223,12 +319,15 @@ def module_from_verified(name: str, data: bytes, path: Path) -> types.ModuleType
 
 
 def main() -> int:
-    """Command-line entry point: fetch the runtime and report, or explain the failure."""
+    """Command-line entry point: fetch the runtime and report, or explain the failure in one line."""
     try:
-        print(fetch_runtime())
+        print(fetch_runtime(shared=SHARED_SOURCE if in_checkout() else None))
     except RuntimeFetchError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except RuntimeUnavailableError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

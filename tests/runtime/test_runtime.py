@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import pytest
 
 from xsoar_local import runtime
-from xsoar_local.runtime import RUNTIME_FILES, RuntimeFetchError, fetch_runtime
+from xsoar_local.runtime import RUNTIME_FILES, RuntimeFetchError, RuntimeUnavailableError, fetch_runtime
 
 # The runtime that `make setup` installed: genuine files, whatever source they came from.
 INSTALLED = Path(runtime.DEFAULT_DESTINATION)
@@ -122,15 +123,19 @@ def test_a_failed_download_says_how_to_work_offline(tmp_path: Path) -> None:
     """
     Given no local source and no network
     When the runtime is fetched
-    Then the error names XSOAR_RUNTIME_DIR and nothing is written
+    Then the error (a usage error: the user must say where the runtime is) names XSOAR_RUNTIME_DIR and every
+    pinned URL, and nothing is written
     """
 
     def offline(url: str) -> bytes:
         raise OSError("Network is unreachable")
 
-    with pytest.raises(RuntimeFetchError, match="XSOAR_RUNTIME_DIR"):
+    with pytest.raises(RuntimeUnavailableError, match="XSOAR_RUNTIME_DIR") as raised:
         fetch_runtime(tmp_path / "dest", environ={}, shared=tmp_path / "absent", fetch=offline)
 
+    for pinned in (item.url for item in RUNTIME_FILES if item.url):
+        assert pinned in str(raised.value), f"the error should name {pinned}: {raised.value}"
+    assert "\n" not in str(raised.value), "the error is one line"
     assert not (tmp_path / "dest").exists(), "a failed download must not create the destination"
 
 
@@ -157,3 +162,55 @@ def test_an_installed_runtime_is_not_fetched_again(tmp_path: Path) -> None:
     message = fetch_runtime(destination, environ={}, shared=tmp_path / "absent")
 
     assert "already in place" in message, message
+
+
+@pytest.mark.parametrize(
+    ("environ", "base"),
+    [
+        pytest.param({"XDG_CACHE_HOME": "/srv/cache"}, Path("/srv/cache"), id="xdg-cache-home"),
+        pytest.param({}, Path.home() / ".cache", id="home-cache"),
+    ],
+)
+def test_an_installed_tool_caches_the_runtime_per_user_and_pin_table(environ: dict[str, str], base: Path) -> None:
+    """Given an installed tool (no checkout), When its runtime folder is chosen,
+    Then it is <cache>/xsoar-local/runtime/<digest of the pin table>: a changed pin never reuses an old cache."""
+    folder = runtime.user_cache_dir(environ)
+    assert folder == base / "xsoar-local" / "runtime" / runtime.pins_digest(), folder
+    changed = (*RUNTIME_FILES[:-1], runtime.RuntimeFile(RUNTIME_FILES[-1].name, "0" * 64, None))
+    assert runtime.pins_digest(changed) != runtime.pins_digest(), "the digest must follow the pins"
+
+
+def test_ensure_fetches_a_missing_file_and_refuses_a_changed_one(tmp_path: Path) -> None:
+    """Given a runtime folder missing one file, When the runtime is ensured, Then the file is fetched from
+    XSOAR_RUNTIME_DIR; Given then a file changed after set-up, Then it is refused by name, never replaced."""
+    source = write_folder(tmp_path / "source", real_files())
+    partial = dict(real_files())
+    del partial["CommonServer.js"]  # a runtime installed before the JavaScript library was pinned
+    destination = write_folder(tmp_path / "dest", partial)
+
+    runtime.ensure_runtime(destination, environ={"XSOAR_RUNTIME_DIR": str(source)}, shared=tmp_path / "absent")
+
+    assert runtime.is_installed(destination), "the missing file should have been fetched"
+    (destination / "demistomock.py").write_bytes(b"# changed\n")
+    with pytest.raises(runtime.RuntimeTamperedError, match=r"demistomock\.py"):
+        runtime.ensure_runtime(destination, environ={"XSOAR_RUNTIME_DIR": str(source)}, shared=tmp_path / "absent")
+    assert (destination / "demistomock.py").read_bytes() == b"# changed\n", "a changed file is not silently replaced"
+
+
+def test_a_host_that_never_answers_is_given_up_at_the_deadline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given a download whose name lookup or connection never answers (a DNS server that is down),
+    When the runtime file is requested, Then it fails at the connect deadline with a message naming the host,
+    instead of waiting as long as the resolver does."""
+    released = threading.Event()
+
+    def never_answers(url: str, timeout: float) -> object:
+        released.wait(30)
+        raise OSError("released")
+
+    monkeypatch.setattr(runtime.urllib.request, "urlopen", never_answers)
+    monkeypatch.setattr(runtime, "CONNECT_DEADLINE", 0.2)
+    try:
+        with pytest.raises(OSError, match=r"no answer from raw\.githubusercontent\.com within 0\.2 s"):
+            runtime._http_get(RUNTIME_FILES[0].url or "")
+    finally:
+        released.set()

@@ -29,6 +29,7 @@ def checkout(tmp_path: Path) -> Path:
     shutil.copytree(ROOT / "xsoar_local", copy / "xsoar_local", ignore=ignore)
     shutil.copytree(ROOT / INTEGRATION, copy / INTEGRATION, ignore=ignore)
     shutil.copytree(runtime.DEFAULT_DESTINATION, copy / ".xsoar-runtime", ignore=ignore)
+    shutil.copy2(ROOT / "pyproject.toml", copy / "pyproject.toml")  # a checkout keeps its runtime in .xsoar-runtime
     return copy
 
 

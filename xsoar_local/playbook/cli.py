@@ -9,32 +9,29 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import yaml
 from rich.console import Console
 from rich.text import Text
 
 from xsoar_local.commit import StoredIncident
-from xsoar_local.engine.catalog import scan_content, yaml_kind
+from xsoar_local.engine.catalog import scan_content
 from xsoar_local.engine.images import python_chooser
 from xsoar_local.engine.instances import load_instances
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import InstanceState, MemoryInstanceState, StoreInstanceState
-from xsoar_local.errors import UsageError, XsoarLocalError
+from xsoar_local.errors import UsageError
 from xsoar_local.exitstatus import ExitStatus
 from xsoar_local.incident.state import StateStore
 from xsoar_local.incident.store import Incident, incident_from_overrides
 from xsoar_local.instance import DefaultInstances, ParamSources
 from xsoar_local.playbook.integrations import EngineExecutor
 from xsoar_local.playbook.library import CatalogContent
-from xsoar_local.playbook.model import Playbook, is_playbook_yaml, load_playbook
-from xsoar_local.playbook.report import render_outcome, run_to_json, summary, task_line
+from xsoar_local.playbook.model import Playbook, load_playbook
+from xsoar_local.playbook.report import render_outcome, run_to_json, task_line
 from xsoar_local.playbook.runner import IncidentHolder, PlaybookRun, PlaybookRunner, TaskResult
-from xsoar_local.redact import mask_error
 from xsoar_local.render import neutralise, terminal_json
 from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
 
@@ -61,21 +58,6 @@ def find_playbook(reference: str, packs_root: Path) -> Path:
             names.append(str(data.get("name") or data.get("id")))
     known = ", ".join(repr(name) for name in names) or "none"
     raise PlaybookUsageError(f"no playbook file or playbook named {reference!r} in {packs_root} (found: {known})")
-
-
-def test_playbook_paths(packs_root: Path) -> list[Path]:
-    """Every test playbook: the playbook YAMLs (by content) of Packs/*/TestPlaybooks; the scripts kept there
-    (`script-*.yml`) are scripts the playbooks call, not playbooks."""
-    found = []
-    for path in sorted(packs_root.glob("*/TestPlaybooks/*.yml")):
-        try:
-            data = load_yaml_file(path)
-        except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlLimitError):
-            found.append(path)  # unreadable: kept, so that running it reports why
-            continue
-        if is_playbook_yaml(data) or yaml_kind(data) is None:
-            found.append(path)
-    return found
 
 
 class Session:
@@ -153,35 +135,3 @@ def cmd_playbook(options: argparse.Namespace, console: Console) -> int:
     else:
         console.print(render_outcome(run))
     return ExitStatus.OK if run.completed else ExitStatus.FAILED
-
-
-def cmd_test_playbooks(options: argparse.Namespace, console: Console) -> int:
-    """`test-playbooks`: run every test playbook, each on a fresh incident; fail if any does not complete."""
-    with contextlib.ExitStack() as stack:  # a wrong content root or instances file fails every playbook alike
-        Session(options, stack)
-    paths = test_playbook_paths(Path(options.packs))
-    if not paths:
-        print(f"error: no test playbooks in {options.packs}/*/TestPlaybooks/", file=sys.stderr)
-        return ExitStatus.FAILED
-    runs: list[dict[str, Any]] = []
-    failed = 0
-    for path in paths:
-        try:
-            run = _run_one(options, console, path, Incident())
-        except XsoarLocalError as error:  # this playbook cannot run; the others still do
-            failed += 1
-            message = mask_error(error)
-            runs.append({"playbook": {"source": str(path)}, "completed": False, "error": message})
-            if not options.json:
-                console.print(Text(neutralise(f"✘ {path}: {message}"), style="bold red"))
-            continue
-        failed += 0 if run.completed else 1
-        runs.append(run_to_json(run))
-        if not options.json:
-            console.print(render_outcome(run, show_context=options.verbose) if options.verbose else summary(run))
-    if options.json:
-        print(terminal_json({"passed": len(paths) - failed, "failed": failed, "runs": runs}))
-    else:
-        style = "bold red" if failed else "bold green"
-        console.print(f"[{style}]{len(paths) - failed} of {len(paths)} test playbook(s) completed[/]")
-    return ExitStatus.FAILED if failed else ExitStatus.OK

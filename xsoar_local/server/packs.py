@@ -22,7 +22,8 @@ import yaml
 
 from xsoar_local.engine.catalog import yaml_kind
 from xsoar_local.engine.integration import IntegrationError, load_integration
-from xsoar_local.playbook.model import PlaybookError, parse_playbook
+from xsoar_local.errors import ContentError
+from xsoar_local.playbook.model import parse_playbook
 from xsoar_local.safeyaml import YamlLimitError, load_yaml
 from xsoar_local.server.errors import ServerError
 
@@ -185,7 +186,7 @@ def _check_content(files: dict[str, bytes], where: str) -> None:
                     if yaml_kind(document) in ("script", "integration"):
                         continue  # a test-only script kept beside the test playbooks (`script-*.yml`)
                     parse_playbook(document, Path(name))
-                except (UnicodeDecodeError, yaml.YAMLError, YamlLimitError, PlaybookError) as error:
+                except (UnicodeDecodeError, yaml.YAMLError, ContentError) as error:  # YamlLimitError, PlaybookError
                     raise upload_error(f"{where}: {name} is not a usable playbook: {error}") from error
             else:
                 try:  # the installed content is read with the same bounded loader: refuse here what it would skip
