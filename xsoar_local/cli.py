@@ -20,6 +20,7 @@ from xsoar_local.commit import merge_run
 from xsoar_local.contentroot import resolve_packs, resolve_state_dir
 from xsoar_local.engine import CommandRun, Integration, check_args, command_spec, load_integration, parse_war_room
 from xsoar_local.engine.catalog import ContentCatalog, scan_content
+from xsoar_local.engine.confine import Limits
 from xsoar_local.engine.images import python_chooser
 from xsoar_local.engine.instances import InstanceSet, load_instances
 from xsoar_local.engine.session import EngineSession
@@ -144,7 +145,13 @@ def cmd_run(options: argparse.Namespace, console: Console) -> int:
         line = _war_room_line(catalog, options.command, options.text)
         if options.debug:
             line += " debug-mode=true"
-        session = EngineSession(catalog, instances, StoreInstanceState(store), python_for=python_chooser())
+        session = EngineSession(
+            catalog,
+            instances,
+            StoreInstanceState(store),
+            python_for=python_chooser(),
+            timeout=Limits.from_environment(timeout=options.timeout).timeout,
+        )
         planned = session.plan(line)  # a line the server would refuse changes nothing
         given = [flag for flag, values in [("--fault", options.fault), *_option_values(services, options)] if values]
         if given and defaults.service is None:
@@ -182,7 +189,13 @@ def cmd_fetch(options: argparse.Namespace, console: Console) -> int:
         store = StateStore(Path(options.state_dir))
         defaults = DefaultInstances(sources, stack)
         catalog, instances = _content(options, defaults)
-        session = EngineSession(catalog, instances, StoreInstanceState(store), python_for=python_chooser())
+        session = EngineSession(
+            catalog,
+            instances,
+            StoreInstanceState(store),
+            python_for=python_chooser(),
+            timeout=Limits.from_environment(timeout=options.timeout).timeout,
+        )
         fetch = session.fetch(options.instance)
     if options.json:
         document: dict[str, Any] = {"incidents": fetch.incidents, "last_run": fetch.last_run}

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from xsoar_local import package_version
+from xsoar_local.engine.confine import DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, parse_timeout
 from xsoar_local.incident.store import DEFAULT_STATE_DIR, STATE_DIR_ENV
 from xsoar_local.instance import InstanceSetupError, registry
 from xsoar_local.playbook.runner import DEFAULT_MAX_STEPS
@@ -64,6 +65,16 @@ def add_serve_parser(subparsers: Any) -> None:
         allow_abbrev=False,
     )
     parser.add_argument("--stand-in", metavar="NAME", help="the stand-in to serve (default: the only one installed)")
+
+
+def add_timeout_argument(parser: argparse.ArgumentParser) -> None:
+    """`--timeout SECONDS`: the time limit of each command (xsoar_local.engine.confine)."""
+    parser.add_argument(
+        "--timeout",
+        type=parse_timeout,
+        metavar="SECONDS",
+        help=f"stop a command that runs longer (default ${TIMEOUT_VARIABLE}, else {DEFAULT_TIMEOUT:g})",
+    )
 
 
 def add_run_parser(subparsers: Any, services: ServiceRegistry) -> None:
@@ -129,6 +140,7 @@ def add_run_parser(subparsers: Any, services: ServiceRegistry) -> None:
     parser.add_argument("--debug", action="store_true", help="run with debug-mode=true")
     parser.add_argument("--json", action="store_true", help="print the entries and context as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="also print the integration's logs")
+    add_timeout_argument(parser)
     _add_stand_in_options(parser, services)
 
 
@@ -177,6 +189,7 @@ def add_fetch_parser(subparsers: Any) -> None:
         help=f"the state folder: incidents and instances' lastRun (default: ${STATE_DIR_ENV}, else .xsoar-local)",
     )
     parser.add_argument("--json", action="store_true", help='print {"incidents": [...], "last_run": {...}}')
+    add_timeout_argument(parser)
 
 
 def _positive_steps(value: str) -> int:
@@ -213,6 +226,7 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
         help="stop a looping playbook after this many tasks",
     )
     parser.add_argument("--json", action="store_true", help="print the run(s) as JSON")
+    add_timeout_argument(parser)
 
 
 def add_playbook_parsers(subparsers: Any) -> None:
@@ -312,4 +326,5 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         help="the API key's id for XSOAR 8 clients (x-xdr-auth-id; default $XSIAM_AUTH_ID or 1)",
     )
     parser.add_argument("--cold", action="store_true", help="run each command in a fresh process (no warm workers)")
+    add_timeout_argument(parser)
     parser.add_argument("--verbose", action="store_true", help="log every request")

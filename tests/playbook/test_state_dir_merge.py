@@ -25,11 +25,17 @@ def test_a_change_made_during_the_run_is_kept(tmp_path: Path) -> None:
     """
     packs = tmp_path / "Packs"
     shutil.copytree(PROBE, packs / "Probe")
-    gate, state_dir = tmp_path / "gate", tmp_path / "state"
+    gate, state_dir = tmp_path / "gates" / "gate", tmp_path / "state"
+    gate.parent.mkdir()
     argv = [sys.executable, "-m", "xsoar_local", "playbook", "--packs", str(packs), "--playbook", "Probe Wait Playbook"]
     argv += ["--incident", f"details={gate}", "--state-dir", str(state_dir), "--json"]
     process = subprocess.Popen(
-        argv, cwd=REPO_ROOT, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        argv,
+        cwd=REPO_ROOT,
+        # the gate's folder is the command's one folder outside its box
+        env={**os.environ, "XSOAR_LOCAL_SANDBOX_SHARE": str(gate.parent)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
     )
     try:
         deadline = time.monotonic() + 60

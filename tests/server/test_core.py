@@ -308,13 +308,17 @@ def _wait_for_task(core: ServerCore, inv_id: str, started: Path, timeout: float 
         time.sleep(0.02)
 
 
-def test_war_room_commands_during_a_playbook_run_are_kept(core: ServerCore, tmp_path: Path):
+def test_war_room_commands_during_a_playbook_run_are_kept(
+    core: ServerCore, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
     """
     Given a playbook whose first task waits at a gate (its command holds the run) and then runs Set
     When a built-in script and an integration command (another instance) run in its War Room meanwhile
     Then after the run the incident's context holds the War Room's results AND the playbook's (no lost update)
     """
-    gate = tmp_path / "gate"
+    gate = tmp_path / "gates" / "gate"
+    gate.parent.mkdir()
+    monkeypatch.setenv("XSOAR_LOCAL_SANDBOX_SHARE", str(gate.parent))  # the command's one folder outside its box
     incident = core.create_incident(
         {"name": "race", "details": str(gate), "playbookId": "Probe Wait Playbook", "createInvestigation": True}
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xsoar_local.engine.confine import BOX_VARIABLE, LIMITER, Box, Limits, kill_group
 from xsoar_local.engine.entries import LogEntry, crash_entry, entry_contexts, is_error
 from xsoar_local.engine.integration import CommandSpec, Integration
 from xsoar_local.engine.sandbox import CHANNEL_FD_VARIABLE
@@ -232,7 +233,21 @@ def run_in_child(
     to files (never pipes), so a chatty child cannot block while the parent waits on the request channel.
     """
     check_runtime(Path(str(job.get("runtime_dir") or DEFAULT_DESTINATION)))
+    limits = Limits.from_environment(timeout=timeout)
+    with LIMITER.slot(limits):  # waiting in line does not count against the time limit
+        return _run_in_box(job, on_request, env, timeout, python, limits)
+
+
+def _run_in_box(
+    job: dict[str, Any],
+    on_request: RequestHandler,
+    env: Mapping[str, str] | None,
+    timeout: float,
+    python: str,
+    limits: Limits,
+) -> tuple[dict[str, Any], list[LogEntry]]:
     deadline = time.monotonic() + timeout
+    on_request = LIMITER.lend(on_request)  # nested commands run on this command's place in the queue
     with tempfile.TemporaryDirectory(prefix="xsoar-local-") as workdir:
         result_path = Path(workdir) / "result.json"
         job = {**job, "result_path": str(result_path)}
@@ -242,10 +257,14 @@ def run_in_child(
         requests_read, requests_write = os.pipe()
         environment = child_environment(os.environ, env)
         environment[CHANNEL_FD_VARIABLE] = str(requests_write)
+        box = Box.for_job(job, workdir, environment, limits).prepare()
+        environment[BOX_VARIABLE] = box.to_json()
         with open(Path(workdir) / "stdout", "w+b") as out, open(Path(workdir) / "stderr", "w+b") as err:
             try:
                 process = subprocess.Popen(
-                    [python, "-m", "xsoar_local.engine.sandbox"],
+                    # the sandbox starts inside the box (xsoar_local.engine.confine), in a session of its own
+                    [python, "-m", "xsoar_local.engine.confine", "xsoar_local.engine.sandbox"],
+                    start_new_session=True,
                     stdin=subprocess.PIPE,
                     stdout=out,
                     stderr=err,
@@ -255,36 +274,17 @@ def run_in_child(
                     # as in a container: files the code writes (fileResult) land in a folder of its own, not ours
                     cwd=workdir,
                 )
+            except BaseException:
+                kill_group(None, box)
+                raise
             finally:
                 os.close(requests_write)
-            assert process.stdin is not None
-            timed_out = False
-            with os.fdopen(requests_read, "r", encoding="utf-8") as requests:
-                try:
-                    process.stdin.write(json.dumps(job, default=str) + "\n")
-                    process.stdin.flush()
-                    while True:
-                        ready, _, _ = select.select([requests], [], [], max(0.0, deadline - time.monotonic()))
-                        if not ready:
-                            timed_out = True
-                            break
-                        line = requests.readline()
-                        if not line:
-                            break  # the child closed the channel: it has finished
-                        reply = on_request(json.loads(line))
-                        process.stdin.write(json.dumps(reply, default=str) + "\n")
-                        process.stdin.flush()
-                except (BrokenPipeError, OSError):
-                    pass  # the child died mid-conversation; its exit status tells the rest
-            with contextlib.suppress(OSError):
-                process.stdin.close()
             try:
-                process.wait(timeout=0 if timed_out else max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                timed_out = True
-            if timed_out:
-                process.kill()
+                timed_out = _converse(process, requests_read, job, on_request, deadline)
+            finally:
+                kill_group(process.pid, box)  # whatever the command started ends with it, even on an error
                 process.wait()
+            if timed_out:
                 message = f"The command did not finish within {timeout:g} seconds; the engine stopped it."
                 return {"entries": [crash_entry(message)], "crashed": True}, []
             out.seek(0)
@@ -296,6 +296,43 @@ def run_in_child(
     raw_logs = [LogEntry("stdout", line) for line in stdout_text.splitlines()]
     raw_logs += [LogEntry("stderr", line) for line in stderr_text.splitlines()]
     return result, raw_logs
+
+
+def _converse(
+    process: subprocess.Popen[str], requests_read: int, job: dict[str, Any], on_request: RequestHandler, deadline: float
+) -> bool:
+    """Send the job, answer the child's requests until it ends; True when the deadline passed first."""
+    assert process.stdin is not None
+    timed_out = False
+    with os.fdopen(requests_read, "r", encoding="utf-8") as requests:
+        try:
+            process.stdin.write(json.dumps(job, default=str) + "\n")
+            process.stdin.flush()
+            while True:
+                # a child of the content may hold the channel open after the sandbox ended: its exit decides
+                ready, _, _ = select.select([requests], [], [], min(0.5, max(0.0, deadline - time.monotonic())))
+                if not ready:
+                    if process.poll() is not None:
+                        break
+                    if time.monotonic() >= deadline:
+                        timed_out = True
+                        break
+                    continue
+                line = requests.readline()
+                if not line:
+                    break  # the child closed the channel: it has finished
+                reply = on_request(json.loads(line))
+                process.stdin.write(json.dumps(reply, default=str) + "\n")
+                process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass  # the child died mid-conversation; its exit status tells the rest
+    with contextlib.suppress(OSError):
+        process.stdin.close()
+    try:
+        process.wait(timeout=0 if timed_out else max(0.1, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+        timed_out = True
+    return timed_out
 
 
 def run_command(

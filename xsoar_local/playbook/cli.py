@@ -18,6 +18,7 @@ from rich.text import Text
 
 from xsoar_local.commit import StoredIncident
 from xsoar_local.engine.catalog import scan_content
+from xsoar_local.engine.confine import Limits
 from xsoar_local.engine.images import python_chooser
 from xsoar_local.engine.instances import load_instances
 from xsoar_local.engine.session import EngineSession
@@ -76,7 +77,8 @@ class Session:
         instances = load_instances(catalog, instances_file, defaults, defaults.name_for)
         # With a state folder the instances' saved integration contexts are used and kept; else they live for the run.
         state: InstanceState = StoreInstanceState(store) if store is not None else MemoryInstanceState()
-        self.engine = EngineSession(catalog, instances, state, python_for=python_chooser())
+        timeout = Limits.from_environment(timeout=getattr(options, "timeout", None)).timeout
+        self.engine = EngineSession(catalog, instances, state, python_for=python_chooser(), timeout=timeout)
 
     def run(
         self, playbook: Playbook, incident: Incident | IncidentHolder, on_task: Callable[[TaskResult], None] | None

@@ -93,6 +93,7 @@ def serve_foreground(options: argparse.Namespace) -> int:
         allow_remote=options.allow_remote,
         allowed_hosts=options.allowed_host,
         warm=not options.cold,
+        command_timeout=getattr(options, "timeout", None),
         auth_id=options.auth_id,
         web_app_factory=web_war_room,
     ) as server:

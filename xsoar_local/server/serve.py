@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xsoar_local.engine.confine import Limits
 from xsoar_local.errors import UsageError
 from xsoar_local.httpserve import BoundedServer, ListenError, PlainLogHandler, is_loopback, local_tls
 from xsoar_local.server.api import Api, SessionCheck, WSGIApp, make_app
@@ -86,6 +87,7 @@ def run_server(
     tls: bool = False,
     allow_remote: bool = False,
     warm: bool = True,
+    command_timeout: float | None = None,
     auth_id: str = "1",
     environ: Mapping[str, str] | None = None,
     engine_env: Mapping[str, str] | None = None,
@@ -109,7 +111,9 @@ def run_server(
     if allow_remote and host not in ("0.0.0.0", "::"):
         names.add(host)
     environ = os.environ if environ is None else environ
-    core = ServerCore(state_dir, warm=warm, engine_env=engine_env)
+    # the time limit: `command_timeout` (--timeout), else XSOAR_LOCAL_TIMEOUT, else the default
+    timeout = Limits.from_environment(environ, timeout=command_timeout).timeout
+    core = ServerCore(state_dir, warm=warm, command_timeout=timeout, engine_env=engine_env)
     with core:
         api_key, key_source = core.state.api_key(dict(environ))
         check_key(api_key, key_source)

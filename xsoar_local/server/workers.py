@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -22,6 +21,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
+from xsoar_local.engine.confine import LIMITER, Box, Limits, kill_group
 from xsoar_local.engine.entries import LogEntry, crash_entry
 from xsoar_local.engine.runner import RequestHandler, child_environment
 from xsoar_local.errors import EngineError
@@ -100,9 +100,22 @@ class Worker:
         `on_request` answers the code's `demisto.executeCommand` calls, served over a Unix socket in the job's
         temporary folder while the fork runs.
         """
+        limits = Limits.from_environment(timeout=timeout)
+        with LIMITER.slot(limits):  # waiting in line does not count against the time limit
+            return self._run(job, env, timeout, LIMITER.lend(on_request) if on_request else None, limits)
+
+    def _run(
+        self,
+        job: Mapping[str, Any],
+        env: Mapping[str, str],
+        timeout: float,
+        on_request: RequestHandler | None,
+        limits: Limits,
+    ) -> dict[str, Any]:
         job_id = uuid.uuid4().hex
         pending = _Pending()
         with tempfile.TemporaryDirectory(prefix="xsoar-warm-") as workdir:
+            box = Box.for_job(job, workdir, env, limits).prepare()
             folder = Path(workdir)
             listener = None
             if on_request is not None:
@@ -118,6 +131,7 @@ class Worker:
                 "log_path": str(folder / "output.log"),
                 "workdir": workdir,
                 "channel_path": str(folder / "channel.sock") if listener is not None else "",
+                "box": box.to_json(),
             }
             line = (json.dumps(request, default=str) + "\n").encode("utf-8")
             try:
@@ -132,8 +146,7 @@ class Worker:
                 try:
                     finished = pending.done.wait(timeout)
                     if not finished and pending.pid is not None:
-                        with contextlib.suppress(ProcessLookupError):
-                            os.kill(pending.pid, signal.SIGKILL)
+                        kill_group(pending.pid, unreaped=True)  # not done: the worker has not reaped it
                         pending.done.wait(5)
                 finally:
                     with self._lock:
@@ -141,6 +154,7 @@ class Worker:
             finally:
                 if listener is not None:
                     listener.close()
+                kill_group(pending.pid, box)  # whatever the command started ends with it
             output = _read_text(folder / "output.log")
             if not finished:
                 message = f"The command did not finish within {timeout:g} seconds; the engine stopped it."

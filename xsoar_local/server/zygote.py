@@ -32,6 +32,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from xsoar_local.engine.confine import kill_group
+
 # Imported once here so each fork starts with them: what CommonServerPython and most integrations import.
 PRELOAD = (
     "json",
@@ -197,6 +199,9 @@ def _child(request: dict[str, Any]) -> None:
         os.environ.update({str(key): str(value) for key, value in (request.get("env") or {}).items()})
         if request.get("workdir"):
             os.chdir(request["workdir"])
+        from xsoar_local.engine.confine import Box, enter
+
+        enter(Box.from_request(request))  # limits and sandbox, before any content code
         from xsoar_local.engine.sandbox import LineChannel, run_job
 
         channel = _LazyChannel(request["channel_path"], LineChannel) if request.get("channel_path") else None
@@ -234,6 +239,7 @@ class _Spare:
         if self.pid == 0:
             chunks: list[bytes] = []
             try:
+                os.setsid()  # the command's process group: killed as a whole when it ends (confine.kill_group)
                 signal.set_wakeup_fd(-1)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 for descriptor in (*close_in_child, self.write_end):
@@ -305,11 +311,14 @@ def serve() -> int:
                     pass
         while True:  # reap every ended fork, the waiting one included
             try:
-                pid, status = os.waitpid(-1, os.WNOHANG)
+                ended = os.waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT)
             except ChildProcessError:
                 break
-            if pid == 0:
+            if ended is None:
                 break
+            # before it is reaped its pid cannot be reused: what the command left running goes with it
+            kill_group(ended.si_pid)
+            pid, status = os.waitpid(ended.si_pid, 0)
             if spare is not None and pid == spare.pid:  # the waiting fork died: make another on the next command
                 spare.dismiss()
                 spare = None

@@ -1,0 +1,179 @@
+"""Commands run in a box (`xsoar-local run`, a fresh process per command): what content starts dies with it, its
+memory and process count are limited, its time limit is configurable, and it cannot read what is not its own."""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from tests.content.support import Outcome, run_line
+from xsoar_local.cli import main
+from xsoar_local.engine.confine import landlock_abi
+
+CONFINE_PACKS = Path(__file__).resolve().parents[1] / "fixtures" / "content" / "confine" / "Packs"
+
+
+def running_sleepers(seconds: str) -> list[int]:
+    """The processes running `sleep SECONDS` (zombies waiting for their reaper do not run)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+            state = (entry / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if command[:2] == [b"sleep", seconds.encode()] and state != "Z":
+            found.append(int(entry.name))
+    return found
+
+
+def unique_seconds() -> str:
+    """A sleep length no other test uses, so the test finds exactly its own children."""
+    return str(random.randrange(100_000, 900_000))
+
+
+def box_probe(capsys: pytest.CaptureFixture[str], state: Path, line: str, *extra: str) -> Outcome:
+    return run_line(capsys, state, f"!BoxProbe {line}", *extra, packs=CONFINE_PACKS, instances=None)
+
+
+def test_children_of_a_finished_command_are_killed(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Given a script that starts 20 `sleep` children and returns at once
+    When it runs through `xsoar-local run`
+    Then it succeeds, and once the command has answered none of its children is still running"""
+    seconds = unique_seconds()
+    outcome = box_probe(capsys, tmp_path, f"sleepers count=20 seconds={seconds}")
+    assert outcome.status == 0, outcome.err or outcome.entries
+    assert len(outcome.contents["pids"]) == 20, outcome.contents
+    left = running_sleepers(seconds)
+    assert left == [], f"the command's children outlived it: {len(left)} `sleep {seconds}` still running"
+
+
+@pytest.mark.parametrize(
+    ("flag", "variable"),
+    [
+        pytest.param(("--timeout", "2"), None, id="--timeout"),
+        pytest.param((), "2", id="XSOAR_LOCAL_TIMEOUT"),
+    ],
+)
+def test_a_command_past_its_time_limit_is_stopped_with_its_children(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    flag: tuple[str, ...],
+    variable: str | None,
+) -> None:
+    """Given a script that starts 5 `sleep` children and then never ends, and a time limit of 2 seconds
+    (by --timeout or by XSOAR_LOCAL_TIMEOUT)
+    When it runs through `xsoar-local run`
+    Then the answer is an error entry naming the 2-second limit, and none of its children is left running"""
+    if variable is not None:
+        monkeypatch.setenv("XSOAR_LOCAL_TIMEOUT", variable)
+    seconds = unique_seconds()
+    outcome = box_probe(capsys, tmp_path, f"hang count=5 seconds={seconds}", *flag)
+    assert outcome.status == 1, f"expected the error-entry status: {outcome.err or outcome.entries}"
+    message = outcome.entries[-1]["Contents"]
+    assert "did not finish within 2 seconds" in message, message
+    left = running_sleepers(seconds)
+    assert left == [], f"a timed-out command's children outlived it: {len(left)} `sleep {seconds}` still running"
+
+
+@pytest.mark.parametrize(
+    ("argv", "variable", "says"),
+    [
+        pytest.param(("--timeout", "0"), None, "--timeout: '0' is not a positive number", id="flag-zero"),
+        pytest.param(("--timeout", "soon"), None, "'soon' is not a positive number", id="flag-word"),
+        pytest.param((), "-1", "XSOAR_LOCAL_TIMEOUT='-1' is not a positive number", id="variable"),
+    ],
+)
+def test_a_bad_time_limit_is_refused_with_what_to_set(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    argv: tuple[str, ...],
+    variable: str | None,
+    says: str,
+) -> None:
+    """Given a time limit that is not a positive number
+    When `xsoar-local run` is started with it
+    Then it exits 2 with one line naming the setting, and runs nothing"""
+    if variable is not None:
+        monkeypatch.setenv("XSOAR_LOCAL_TIMEOUT", variable)
+    capsys.readouterr()
+    argv_all = ["run", "--packs", str(CONFINE_PACKS), "--state-dir", str(tmp_path), "--command", "!BoxProbe sleepers"]
+    try:
+        status = main([*argv_all, *argv])
+    except SystemExit as exit_:  # argparse refuses a bad flag value itself
+        status = int(str(exit_.code))
+    err = capsys.readouterr().err
+    assert status == 2, f"status {status}: {err}"
+    assert says in err, err
+    assert "Traceback" not in err, err
+
+
+def test_memory_past_the_limit_is_an_error_entry(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Given a memory limit of 256 MB (XSOAR_LOCAL_MEMORY_MB)
+    When a script allocates 512 MB
+    Then the answer is an error entry saying memory ran out, not a success"""
+    monkeypatch.setenv("XSOAR_LOCAL_MEMORY_MB", "256")
+    outcome = box_probe(capsys, tmp_path, "allocate mb=512")
+    assert outcome.status == 1, f"the allocation was allowed: {outcome.entries}"
+    assert "MemoryError" in outcome.entries[-1]["Contents"], outcome.entries
+
+
+def test_a_command_cannot_start_more_processes_than_allowed(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Given a limit of 5 processes per command (XSOAR_LOCAL_MAX_PROCESSES)
+    When a script tries to start 10 children
+    Then starting them fails before the tenth, with the error the system gives, and none is left running"""
+    monkeypatch.setenv("XSOAR_LOCAL_MAX_PROCESSES", "5")
+    seconds = unique_seconds()
+    outcome = box_probe(capsys, tmp_path, f"spawn count=10 seconds={seconds}")
+    assert outcome.status == 0, outcome.err or outcome.entries
+    answer = outcome.contents
+    assert answer["started"] < 5, f"the command started {answer['started']} processes despite the limit of 5"
+    assert "Error" in answer["error"], answer
+    assert running_sleepers(seconds) == []
+
+
+def test_content_cannot_read_the_callers_files_or_environment(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Given a file of the caller's (0600, like the state's secrets) and the caller's /proc/<pid>/environ
+    When a script tries to read each, and its own script file
+    Then it reads its own file but neither of the caller's"""
+    assert landlock_abi() > 0, "this machine offers Landlock: the box must be on here (see README)"
+    secret = tmp_path / "secret-store" / "api-key"
+    secret.parent.mkdir()
+    secret.write_text("K3Y-0F-THE-SERVER\n", encoding="utf-8")
+    secret.chmod(0o600)
+    own = CONFINE_PACKS / "Confine" / "Scripts" / "BoxProbe" / "BoxProbe.py"
+    state = tmp_path / "state"
+    for path, readable in ((own, True), (secret, False), (Path(f"/proc/{os.getpid()}/environ"), False)):
+        outcome = box_probe(capsys, state, f"read path={path}")
+        assert outcome.status == 0, outcome.err or outcome.entries
+        assert outcome.contents["read"] is readable, f"{path}: {outcome.contents}"
+        if not readable:
+            assert "PermissionError" in outcome.contents["error"], outcome.contents
+
+
+def test_with_the_sandbox_off_content_reads_what_the_user_can(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Given XSOAR_LOCAL_SANDBOX=off (what a system without Landlock gets, as the README says)
+    When a script reads a 0600 file of the user running xsoar-local
+    Then it reads it: only the limits and the group kill apply"""
+    monkeypatch.setenv("XSOAR_LOCAL_SANDBOX", "off")
+    secret = tmp_path / "api-key"
+    secret.write_text("K3Y\n", encoding="utf-8")
+    secret.chmod(0o600)
+    outcome = box_probe(capsys, tmp_path / "state", f"read path={secret}")
+    assert outcome.status == 0, outcome.err or outcome.entries
+    assert outcome.contents == {"read": True, "bytes": 4, "text": "K3Y\n"}, outcome.contents
