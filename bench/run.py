@@ -8,9 +8,13 @@
 3. Cold start: one command end to end in fresh processes, as `make run` does, against the same bare request
    in a fresh `python -c` process; medians of a few runs, and their ratio.
 4. Warm execution: one War Room command through the local server (`POST /entry/execute/sync`, HTTP round trip
-   included, warm workers) against the in-process call (interleaved) and the cold engine child of section 3.
+   included, warm workers) against the in-process call (interleaved, in several runs) and the cold engine child
+   of section 3.
+5. Done when (issue #19): every figure of the issue as a ratio of two sides measured alternately in this run,
+   with its target (bench/donewhen.py); a figure whose feature the checkout lacks is reported as skipped.
 
-    python -m bench.run [--markdown docs/benchmark.md] [--overhead-runs N] [--cold-runs N] [--warm-runs N]
+    python -m bench.run [--markdown docs/benchmark.md] [--overhead-runs N] [--cold-runs N] [--warm-runs N] ...
+    (python -m bench.run --help lists the counts of every figure)
 
 Exit status 1 if the integration spent more calls than the floor.
 """
@@ -25,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,9 +38,11 @@ import requests
 from rich.console import Console
 from rich.table import Table
 
+from bench import donewhen
+from bench.donewhen import CODE_NOTE, Row, measured_environment
 from bench.inprocess import TRANSLATE, YODA_FOLDER, InProcessYodaSpeak
 from bench.sampling import interleaved
-from bench.warm import measure_warm
+from bench.warm import SeedingTooSlowError, measure_scale, measure_scripts, measure_warm
 from bench.workload import REPEATS, SENTENCES, workload
 from standins.funtranslations.server import RunningService, ServiceConfig, serve
 from xsoar_local.engine import ParamLayer, build_params, load_integration, run_command
@@ -73,7 +80,8 @@ class Results:
     quota: Quota
     overhead: tuple[Timing, Timing]  # integration, bare
     cold: tuple[Timing, Timing, Timing]  # make run (CLI), engine child, bare process
-    warm: tuple[Timing, Timing]  # through the server, in process (interleaved)
+    warm: tuple[Timing, Timing]  # through the server, in process (interleaved; every round's samples)
+    done_when: tuple[Row, ...] = ()  # issue #19's figures
 
 
 def timing(label: str, samples: list[float]) -> Timing:
@@ -116,11 +124,11 @@ def measure_overhead(service: RunningService, yoda: InProcessYodaSpeak, runs: in
 
 def measure_cold_start(service: RunningService, runs: int) -> tuple[Timing, Timing, Timing]:
     """Fresh processes: `make run`'s CLI (its own service + the engine child), the engine child alone, bare python."""
-    env = {name: value for name, value in os.environ.items() if name not in PROXY_VARIABLES}
+    env = measured_environment()
     yoda = load_integration(YODA_FOLDER)
     params = build_params(yoda.params, [ParamLayer("bench", {"url": service.url})])
     samples: dict[str, list[float]] = {"cli": [], "engine": [], "bare": []}
-    for run in range(runs):
+    for run in range(-1, runs):  # run -1: untimed, so bytecode and the runtime's compiled code are in place
         text = f"{OVERHEAD_TEXT} (cold start {run})"  # never cached
         with tempfile.TemporaryDirectory(prefix="bench-state-") as state:
             argv = [sys.executable, "-m", "xsoar_local", "run", "--integration", str(YODA_FOLDER)]
@@ -128,22 +136,140 @@ def measure_cold_start(service: RunningService, runs: int) -> tuple[Timing, Timi
             completed = subprocess.run(
                 [*argv, "--state-dir", state, "--text", text], cwd=REPO_ROOT, env=env, capture_output=True, check=False
             )
-            samples["cli"].append(time.perf_counter() - started)
+            if run >= 0:
+                samples["cli"].append(time.perf_counter() - started)
             if completed.returncode != 0:
                 raise RuntimeError(f"make run failed: {completed.stdout.decode()}{completed.stderr.decode()}")
         started = time.perf_counter()
         result = run_command(yoda, TRANSLATE, {"text": text}, params, Incident(), env=env)
-        samples["engine"].append(time.perf_counter() - started)
+        if run >= 0:
+            samples["engine"].append(time.perf_counter() - started)
         if result.is_error:
             raise RuntimeError(f"the engine run failed: {result.error_messages}")
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", BARE_CHILD, service.url + "yoda", text], env=env, check=True)
-        samples["bare"].append(time.perf_counter() - started)
+        if run >= 0:
+            samples["bare"].append(time.perf_counter() - started)
     return (
         timing("make run: CLI process + its service + engine child", samples["cli"]),
         timing("engine child alone (run_command, one fresh process)", samples["engine"]),
         timing("bare: python -c 'requests.post(...)'", samples["bare"]),
     )
+
+
+# ---- issue #19's Done-when figures --------------------------------------------------------------------------
+def _guarded(figure: str, target: str, measure: Callable[[], Row]) -> Row:
+    """A figure's row; a figure that fails to measure says so in its row and the others still run."""
+    try:
+        return measure()
+    except Exception as error:  # the bench reports every figure it can
+        return Row(figure, target, note=f"could not be measured: {type(error).__name__}: {error}")
+
+
+def warm_rounds_row(rounds: list[dict[str, list[float]]]) -> Row:
+    """War Room command through the server / in process: the median ratio over every round, and each round's."""
+    server = [sample for samples in rounds for sample in samples["server"]]
+    local = [sample for samples in rounds for sample in samples["in process"]]
+    ratio = statistics.median(server) / statistics.median(local)
+    each = [statistics.median(samples["server"]) / statistics.median(samples["in process"]) for samples in rounds]
+    detail = f"server {ms(statistics.median(server))}, in process {ms(statistics.median(local))}; "
+    detail += "runs: " + ", ".join(f"{value:.2f}x" for value in each)
+    return Row(
+        f"War Room command: through the server / in process ({len(rounds)} runs of {len(rounds[0]['server'])})",
+        "at most 5x; no run over 6x",
+        ratio,
+        ratio <= 5 and max(each) <= 6,
+        detail,
+    )
+
+
+def cold_rows(cold: tuple[Timing, Timing, Timing]) -> list[Row]:
+    cli, engine, bare = cold
+    return [
+        Row(
+            f"cold engine child / bare python -c 'requests.post(...)' (median of {engine.runs})",
+            "at most 1.9x",
+            engine.median / bare.median,
+            engine.median / bare.median <= 1.9,
+            f"child {ms(engine.median)}, bare {ms(bare.median)}",
+        ),
+        Row(
+            f"make run end to end / bare (median of {cli.runs})",
+            "at most 4.5x",
+            cli.median / bare.median,
+            cli.median / bare.median <= 4.5,
+            f"make run {ms(cli.median)}, bare {ms(bare.median)}",
+        ),
+    ]
+
+
+def scale_row(service: RunningService, options: argparse.Namespace) -> Row:
+    small, large = 10, options.incidents
+    figure = f"War Room command with {large:,} incidents in the state / with {small} (median of {options.scale_runs})"
+    target = "at most 1.5x"
+    try:
+        samples = measure_scale(service, OVERHEAD_TEXT, options.scale_runs, small, large, options.seed_budget)
+    except SeedingTooSlowError as slow:
+        note = f"creating {large:,} incidents took over {options.seed_budget:g} s (stopped at {slow.reached:,})"
+        return Row(figure, target, note=note)
+    few, many = (statistics.median(samples[f"{count} incidents"]) for count in (small, large))
+    return Row(figure, target, many / few, many / few <= 1.5, f"{large:,}: {ms(many)}, {small}: {ms(few)}")
+
+
+def javascript_row(options: argparse.Namespace) -> Row:
+    figure = f"JavaScript script command (warm) / Python script command (warm) (median of {options.script_runs})"
+    target = "at most 3x"
+    if not donewhen.javascript_available():
+        return Row(figure, target, note=f"no JavaScript engine in this checkout yet ({donewhen.JS_PACKAGE})")
+    lines = {"javascript": "!BenchJsEcho value=bench", "python": "!BenchPyEcho value=bench"}
+    samples = measure_scripts(donewhen.script_pack(), lines, options.script_runs)
+    javascript, python = statistics.median(samples["javascript"]), statistics.median(samples["python"])
+    return Row(
+        figure, target, javascript / python, javascript / python <= 3, f"JS {ms(javascript)}, Python {ms(python)}"
+    )
+
+
+def done_when(
+    service: RunningService,
+    options: argparse.Namespace,
+    cold: tuple[Timing, Timing, Timing],
+    warm_rounds: list[dict[str, list[float]]],
+    console: Console,
+) -> tuple[Row, ...]:
+    """Every figure of issue #19's Done-when list, in its order."""
+    rows: list[Row] = []
+    with console.status("script tasks in playbooks: warm and --cold"):
+        rows.append(
+            _guarded(
+                "script task in a playbook: --cold / warm",
+                "at least 10x",
+                lambda: donewhen.playbook_task_row(options.task_rounds, options.task_playbooks, options.tasks),
+            )
+        )
+    rows.append(warm_rounds_row(warm_rounds))
+    rows += cold_rows(cold)
+    with console.status(f"test-playbooks -j 1 and -j 2 on {options.parallel_playbooks} playbooks"):
+        rows.append(
+            _guarded(
+                "test-playbooks -j 1 / -j 2",
+                "at least 1.6x",
+                lambda: donewhen.parallel_row(options.parallel_rounds, options.parallel_playbooks, options.tasks),
+            )
+        )
+    with console.status(f"a War Room command with {options.incidents:,} incidents in the state and with 10"):
+        rows.append(
+            _guarded("War Room command, many incidents / few", "at most 1.5x", lambda: scale_row(service, options))
+        )
+    with console.status("JavaScript and Python script commands, warm"):
+        rows.append(_guarded("JavaScript / Python script command", "at most 3x", lambda: javascript_row(options)))
+    return tuple(rows)
+
+
+DONE_WHEN_HEADERS = ("figure (issue #19, Done when)", "ratio", "target", "met", "medians / why not measured")
+
+
+def done_when_rows(rows: tuple[Row, ...]) -> list[list[str]]:
+    return [[row.figure, row.ratio_text(), row.target, row.met_text(), row.note or row.detail] for row in rows]
 
 
 # ---- reporting ----------------------------------------------------------------------------------------------
@@ -205,7 +331,7 @@ def rows(results: Results) -> dict[str, list[list[str]]]:
             [in_process.label, ms(in_process.median), f"{ms(in_process.spread[0])} - {ms(in_process.spread[1])}"],
             [engine.label, ms(engine.median), f"{ms(engine.spread[0])} - {ms(engine.spread[1])}"],
             [
-                "ratio server / in process (goal: at most 10x)",
+                "ratio server / in process (goal: at most 5x)",
                 ratio(server, in_process),
                 f"median of {server.runs} each",
             ],
@@ -237,6 +363,17 @@ def print_results(console: Console, results: Results, info: dict[str, str]) -> N
         for row in table_rows:
             table.add_row(*row)
         console.print(table)
+    if results.done_when:
+        table = Table(title="Done when (issue #19): ratios from this run", title_justify="left")
+        for index, header in enumerate(DONE_WHEN_HEADERS):
+            table.add_column(header, justify="right" if index in (1, 3) else "left")
+        for row in done_when_rows(results.done_when):
+            table.add_row(*row)
+        console.print(table)
+        console.print(CODE_NOTE, soft_wrap=True)
+        missed = donewhen.failing_text(results.done_when)
+        if missed:
+            console.print(f"[yellow]{missed}[/yellow]", soft_wrap=True)
     console.print("Machine: " + ", ".join(f"{key} {value}" for key, value in info.items()), soft_wrap=True)
 
 
@@ -284,14 +421,23 @@ def markdown(results: Results, info: dict[str, str], options: argparse.Namespace
         f"`POST /entry/execute/sync` with `!{TRANSLATE}` to the local server (`xsoar_local.server`, in this "
         "process's threads; HTTP round trip, auth, the War Room and the state folder's atomic writes included; "
         "the command runs in a fork of the warm worker for its docker image, made while the previous command "
-        "finished and handed the command when it arrives; CommonServerPython's module body still runs in it per "
-        "command) against the same command in process "
-        f"(`main()`), interleaved, cache off, {options.warm_runs} runs each after a warm-up, medians; and the cold "
-        "engine child of the section above (one fresh process per command).",
+        "finished and handed the command when it arrives; CommonServerPython's module body ran once in the worker, "
+        "and the fork re-runs only its statements that read the command) against the same command in process "
+        f"(`main()`), interleaved, cache off, {options.warm_rounds} runs of {options.warm_runs} each after a "
+        "warm-up, medians of every sample; and the cold engine child of the section above (one fresh process per "
+        "command).",
     )
-    for name, table_rows in rows(results).items():
+    tables = dict(rows(results).items())
+    if results.done_when:
+        sections["done_when"] = (
+            "## Done when (issue #19): ratios from this run",
+            "Each figure is a ratio of two things measured side by side in this run (their samples alternate). "
+            + CODE_NOTE.replace("\n", " "),
+        )
+        tables["done_when"] = done_when_rows(results.done_when)
+    for name, table_rows in tables.items():
         title, text = sections[name]
-        headers = HEADERS[name]
+        headers = DONE_WHEN_HEADERS if name == "done_when" else HEADERS[name]
         lines += [title, "", text, "", "| " + " | ".join(headers) + " |", "| --- |" + " ---: |" * (len(headers) - 1)]
         lines += ["| " + " | ".join(row) + " |" for row in table_rows]
         lines.append("")
@@ -303,6 +449,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overhead-runs", type=int, default=500, help="warm runs of each side (default 500)")
     parser.add_argument("--cold-runs", type=int, default=7, help="fresh-process runs of each side (default 7)")
     parser.add_argument("--warm-runs", type=int, default=100, help="runs of each side through the server (default 100)")
+    parser.add_argument("--warm-rounds", type=int, default=5, help="runs of the server figure (default 5)")
+    parser.add_argument("--task-rounds", type=int, default=2, help="test-playbooks runs per side (default 2)")
+    parser.add_argument("--task-playbooks", type=int, default=5, help="playbooks for the task figure (default 5)")
+    parser.add_argument("--tasks", type=int, default=4, help="script tasks per generated playbook (default 4)")
+    parser.add_argument("--parallel-playbooks", type=int, default=20, help="playbooks for -j (default 20)")
+    parser.add_argument("--parallel-rounds", type=int, default=1, help="test-playbooks runs per -j (default 1)")
+    parser.add_argument("--incidents", type=int, default=10_000, help="incidents in the big state (default 10000)")
+    parser.add_argument("--scale-runs", type=int, default=50, help="commands per state size (default 50)")
+    parser.add_argument("--seed-budget", type=float, default=300, help="seconds allowed to create them (default 300)")
+    parser.add_argument("--script-runs", type=int, default=50, help="JavaScript and Python commands (default 50)")
     parser.add_argument("--markdown", type=Path, help="also write the figures as markdown to this file")
     options = parser.parse_args(argv)
     for name in PROXY_VARIABLES:  # loopback only; CommonServerPython would drop them in process anyway
@@ -316,13 +472,22 @@ def main(argv: list[str] | None = None) -> int:
             overhead = measure_overhead(service, yoda, options.overhead_runs)
         with console.status(f"cold start: {options.cold_runs} fresh-process runs each"):
             cold = measure_cold_start(service, options.cold_runs)
-        with console.status(f"warm execution: {options.warm_runs} runs through the local server"):
-            warm_samples = measure_warm(service, yoda, OVERHEAD_TEXT, options.warm_runs)
+        warm_rounds = []
+        for number in range(options.warm_rounds):
+            with console.status(f"warm execution, run {number + 1}: {options.warm_runs} runs through the local server"):
+                warm_rounds.append(measure_warm(service, yoda, OVERHEAD_TEXT, options.warm_runs))
         warm = (
-            timing("War Room command through the local server (HTTP, warm worker)", warm_samples["server"]),
-            timing("the same command in process (main(), cache off)", warm_samples["in process"]),
+            timing(
+                "War Room command through the local server (HTTP, warm worker)",
+                [sample for samples in warm_rounds for sample in samples["server"]],
+            ),
+            timing(
+                "the same command in process (main(), cache off)",
+                [sample for samples in warm_rounds for sample in samples["in process"]],
+            ),
         )
-    results = Results(quota, overhead, cold, warm)
+        rows_ = done_when(service, options, cold, warm_rounds, console)
+    results = Results(quota, overhead, cold, warm, rows_)
     info = machine()
     print_results(console, results, info)
     if options.markdown:

@@ -8,10 +8,13 @@ FunTranslations stand-in.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import secrets
 import tempfile
+import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +23,7 @@ import requests
 from bench.inprocess import TRANSLATE, InProcessYodaSpeak
 from bench.sampling import interleaved
 from standins.funtranslations.server import RunningService
+from xsoar_local.errors import StateError
 from xsoar_local.runtime import REPO_ROOT
 from xsoar_local.server.serve import run_server
 
@@ -74,3 +78,73 @@ def measure_warm(service: RunningService, yoda: InProcessYodaSpeak, text: str, r
         calls = {"server": through_server, "in process": lambda: yoda.translate(text)}
         # warm-up: the worker process, connection pools
         return interleaved(calls, runs, warm_up=max(5, runs // 10), service=service)
+
+
+def _zip(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, data in sorted(files.items()):
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+class SeedingTooSlowError(StateError):
+    """Seeding the server state took longer than the budget."""
+
+    def __init__(self, reached: int) -> None:
+        super().__init__(reached)
+        self.reached = reached
+
+
+def measure_scale(
+    service: RunningService, text: str, runs: int, small: int, large: int, budget: float
+) -> dict[str, list[float]]:
+    """Interleaved samples (seconds) of one War Room command on a server holding `small` incidents and on one
+    holding `large`; SeedingTooSlowError when creating the incidents (`POST /incident`'s path) outlasts `budget`."""
+    key = secrets.token_hex(16)
+    with contextlib.ExitStack() as stack:
+        calls = {}
+        for label, count in ((f"{small} incidents", small), (f"{large} incidents", large)):
+            state = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-scale-"))
+            server = stack.enter_context(run_server(Path(state), environ={"DEMISTO_API_KEY": key}))
+            core = server.core
+            core.upload_pack(pack_zip(), "YodaSpeak.zip")
+            configuration = core.search_integrations()["configurations"][0]
+            core.save_instance(_instance(configuration, {"url": service.url, "cache_hours": "0"}))
+            deadline = time.monotonic() + budget
+            for index in range(count):
+                core.create_incident({"name": f"bench incident {index}", "details": text})
+                if time.monotonic() > deadline:
+                    raise SeedingTooSlowError(index + 1)
+            session = requests.Session()
+            session.headers["Authorization"] = key
+            calls[label] = _war_room_call(session, server.url, core.playground_id(), f'!{TRANSLATE} text="{text}"')
+        return interleaved(calls, runs, warm_up=max(3, runs // 10), service=service)
+
+
+def _war_room_call(session: requests.Session, url: str, investigation: str, line: str) -> Callable[[], None]:
+    body = {"investigationId": investigation, "data": line}
+
+    def call() -> None:
+        response = session.post(url + "/entry/execute/sync", json=body, timeout=120)
+        response.raise_for_status()
+        entries = response.json()
+        if [entry["type"] for entry in entries] != [1]:
+            raise RuntimeError(f"{line} failed through the server: {entries}")
+
+    return call
+
+
+def measure_scripts(files: dict[str, bytes], lines: dict[str, str], runs: int) -> dict[str, list[float]]:
+    """Interleaved samples (seconds) of War Room lines (label -> line) on a server with the pack `files`."""
+    key = secrets.token_hex(16)
+    with (
+        tempfile.TemporaryDirectory(prefix="bench-scripts-") as state,
+        run_server(Path(state), environ={"DEMISTO_API_KEY": key}) as server,
+    ):
+        server.core.upload_pack(_zip(files), "BenchScripts.zip")
+        session = requests.Session()
+        session.headers["Authorization"] = key
+        investigation = server.core.playground_id()
+        calls = {label: _war_room_call(session, server.url, investigation, line) for label, line in lines.items()}
+        return interleaved(calls, runs, warm_up=max(3, runs // 10), service=None)

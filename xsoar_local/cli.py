@@ -35,7 +35,6 @@ from xsoar_local.redact import mask, mask_error
 from xsoar_local.render import neutralise, render_run, terminal_json
 from xsoar_local.runtime import ensure_runtime
 from xsoar_local.services import ServiceRegistry
-from xsoar_local.testplaybooks import run_test_playbooks
 
 __all__ = ["DEFAULT_PACKS", "ServiceInfo", "build_parser", "main", "run_to_json", "saved_after", "war_room_line"]
 
@@ -250,11 +249,18 @@ def _server(options: argparse.Namespace, console: Console) -> int:
     return serve_foreground(options)
 
 
+def _test_playbooks(options: argparse.Namespace, console: Console) -> int:
+    # Imported when the command runs: `run` and the others never pay for the test-playbooks command's modules.
+    from xsoar_local.testplaybooks import run_test_playbooks
+
+    return run_test_playbooks(options, console)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
     "run": cmd_run,
     "fetch": cmd_fetch,
     "playbook": cmd_playbook,
-    "test-playbooks": run_test_playbooks,
+    "test-playbooks": _test_playbooks,
     "server": _server,
 }
 

@@ -17,7 +17,6 @@ import threading
 import time
 from typing import Any, ClassVar
 
-import trustme
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 
 from xsoar_local.errors import UsageError
@@ -168,6 +167,8 @@ def is_loopback(host: str) -> bool:
 
 def local_tls(host: str) -> tuple[ssl.SSLContext, bytes]:
     """A server context with a certificate for `host` and localhost, and the PEM of the new CA that signed it."""
+    import trustme  # only for TLS: it imports most of cryptography, which a plain-HTTP stand-in never needs
+
     authority = trustme.CA()
     certificate = authority.issue_cert(*sorted({host, "127.0.0.1", "localhost"}))
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -282,15 +282,18 @@ class RuntimeTamperedError(RuntimeFetchError):
     """An installed runtime file is missing or differs from its pinned digest: it must not run."""
 
 
-def read_verified(destination: Path = DEFAULT_DESTINATION) -> dict[str, bytes]:
+def read_verified(
+    destination: Path = DEFAULT_DESTINATION, expected: tuple[RuntimeFile, ...] = RUNTIME_FILES
+) -> dict[str, bytes]:
     """Read every installed runtime file once and check it against its pinned digest.
 
     Called on every run that loads the runtime (four small files: cheap). The caller executes exactly
-    the bytes returned, never the files again and never bytecode cached beside them, so nothing changed
-    after the check (or planted in ``__pycache__``) can run.
+    the bytes returned, never the files again and never Python's bytecode cache, so nothing changed after
+    the check (or planted in ``__pycache__``) can run. (The engine's own cache of their compiled form,
+    `engine/codecache.py`, is found by these bytes' digest, not by the files.)
     """
     files: dict[str, bytes] = {}
-    for runtime_file in RUNTIME_FILES:
+    for runtime_file in expected:
         path = destination / runtime_file.name
         try:
             data = path.read_bytes()
@@ -307,6 +310,11 @@ def read_verified(destination: Path = DEFAULT_DESTINATION) -> dict[str, bytes]:
             )
         files[runtime_file.name] = data
     return files
+
+
+def read_verified_file(name: str, destination: Path = DEFAULT_DESTINATION) -> bytes:
+    """One installed runtime file, checked against its pinned digest (see `read_verified`)."""
+    return read_verified(destination, (PINS[name],))[name]
 
 
 def module_from_verified(name: str, data: bytes, path: Path) -> types.ModuleType:

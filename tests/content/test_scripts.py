@@ -7,8 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from xsoar_local.incident.state import StateStore
-
 from .support import PACKS, run_line, xsoar
 
 
@@ -96,15 +94,13 @@ def test_names_the_server_provides_need_no_import(capsys: pytest.CaptureFixture[
     assert outcome.contents == {"requests": "requests", "json": "[1]", "re": True, "datetime": "datetime"}
 
 
-def test_javascript_script_is_refused_naming_it(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    """Given a JavaScript script, When run, Then one line names it and says why; nothing is written."""
+def test_javascript_script_runs_as_a_war_room_command(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """Given a JavaScript script, When run as a War Room command, Then the embedded engine runs it with
+    CommonServer.js (entryTypes, formats) and its returned entry is the command's entry."""
     outcome = run_line(capsys, tmp_path, "!GkJsPrint hello")
-    assert outcome.status == 2, outcome.out
-    assert outcome.err.strip().splitlines() == [
-        f"error: script 'GkJsPrint' is javascript ({PACKS}/Gatekeeper/Scripts/GkJsPrint/GkJsPrint.yml): "
-        "the local engine runs Python scripts only"
-    ]
-    assert StateStore(tmp_path).read().incidents == {}, "a refused run writes no incident"
+    assert outcome.status == 0, outcome.err or outcome.entries
+    assert outcome.entries[0]["Type"] == 1, outcome.entries
+    assert outcome.contents == "hello", outcome.entries
 
 
 @pytest.mark.parametrize(

@@ -69,6 +69,7 @@ def test_the_wheel_holds_the_toolkit_only_with_pinned_ranges(wheels: Path) -> No
     runtime_names = set(runtime.PINS)
     assert not [name for name in names if Path(name).name in runtime_names], "a runtime file is in the wheel"
     assert any(name.startswith("xsoar_local/web/templates/") for name in names), "the web templates are missing"
+    assert "xsoar_local/engine/javascript/glue.js" in names, "the JavaScript engine's glue.js is missing"
     requirements = metadata.get_all("Requires-Dist") or []
     core_requirements = [item for item in requirements if "extra ==" not in item]
     for requirement in core_requirements:

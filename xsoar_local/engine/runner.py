@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xsoar_local.engine import codecache
 from xsoar_local.engine.confine import BOX_VARIABLE, LIMITER, Box, Limits, kill_group
 from xsoar_local.engine.entries import LogEntry, crash_entry, entry_contexts, is_error
 from xsoar_local.engine.integration import CommandSpec, Integration
@@ -208,11 +209,16 @@ JobRunner = Callable[..., tuple[dict[str, Any], list[LogEntry]]]
 
 
 def check_runtime(runtime_dir: Path = DEFAULT_DESTINATION) -> None:
-    """Before anything runs: a tampered runtime stops the run with one line (the child checks again)."""
+    """Before anything runs: a tampered runtime stops the run with one line (the child checks again). The
+    runtime's compiled form is put in its cache here, outside the sandbox: the child may only read it."""
     try:
-        read_verified(runtime_dir)
+        verified = read_verified(runtime_dir)
     except RuntimeTamperedError as error:
         raise EngineError(str(error)) from error
+    folder = runtime_dir.resolve()  # the child names the files by the resolved folder, and so does the cache key
+    for name in ("CommonServerPython.py", "CommonServerUserPython.py"):
+        if name in verified:
+            codecache.ensure(str(folder / name), verified[name], folder / codecache.CACHE_FOLDER)
 
 
 def _no_nested_commands(request: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,10 @@ removed first, as `demisto-sdk unify` removes them (reference: xsoar-scripts-fet
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import hashlib
+import importlib
 import io
 import json
 import os
@@ -23,11 +26,14 @@ import re
 import sys
 import traceback
 import types
+import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from xsoar_local.engine import codecache
 from xsoar_local.engine.demisto_api import Channel, ServerDemisto
 from xsoar_local.engine.entries import ERROR, LogEntry, crash_entry
+from xsoar_local.engine.prepared import take_prepared
 from xsoar_local.runtime import RuntimeTamperedError, read_verified
 
 CHANNEL_FD_VARIABLE = "XSOAR_LOCAL_CHANNEL_FD"
@@ -87,12 +93,13 @@ _RUNTIME_CODE: dict[tuple[str, str], types.CodeType] = {}
 
 
 def compile_runtime(filename: str, data: bytes) -> types.CodeType:
-    """A runtime module's code, compiled from its VERIFIED bytes once per process and digest (in memory only;
-    a warm worker compiles it before it forks, so each fork finds it compiled)."""
+    """A runtime module's code from its VERIFIED bytes: once per process and digest in memory (a warm worker
+    prepares it before it forks, so each fork finds it ready), and between processes from the compiled-code
+    cache beside the runtime (`codecache`: keyed by the verified bytes' digest, never by the file)."""
     key = (filename, hashlib.sha256(data).hexdigest())
     code = _RUNTIME_CODE.get(key)
     if code is None:
-        code = _RUNTIME_CODE[key] = compile(data, filename, "exec")
+        code = _RUNTIME_CODE[key] = codecache.compiled(filename, data, Path(filename).parent / codecache.CACHE_FOLDER)
     return code
 
 
@@ -113,6 +120,28 @@ def compile_content(job: dict[str, Any]) -> types.CodeType:
     return code
 
 
+def prefer_stdlib_distutils() -> None:
+    """Make CommonServerPython's `from distutils.version import LooseVersion` find the standard library's distutils
+    where Python still has one (3.11 and older), not setuptools' replacement: that one imports all of setuptools
+    for this one small class, which takes about as long as importing requests, in every cold child. The two
+    LooseVersion classes parse and compare alike. Later distutils imports of the code find the standard library's
+    too (a later `import setuptools` swaps in its own, with its usual warning). On Python 3.12 and later, which
+    have no distutils of their own, nothing changes."""
+    if "distutils" in sys.modules or sys.version_info >= (3, 12):
+        return
+    shims = [finder for finder in sys.meta_path if type(finder).__module__ == "_distutils_hack"]
+    for shim in shims:
+        sys.meta_path.remove(shim)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # distutils' own notice that it is deprecated
+            importlib.import_module("distutils.version")
+    except ImportError:
+        pass  # a Python built without it: the replacement is found as before
+    finally:
+        sys.meta_path[0:0] = shims
+
+
 def _execute(demisto: ServerDemisto, job: dict[str, Any], verified: dict[str, bytes]) -> dict[str, Any]:
     """CSP, CSUP and the code in one `builtins` namespace; returns the namespace.
 
@@ -123,16 +152,30 @@ def _execute(demisto: ServerDemisto, job: dict[str, Any], verified: dict[str, by
     sys.modules["demistomock"] = demisto  # type: ignore[assignment]
     namespace: dict[str, Any] = {"__name__": "builtins", "__builtins__": __builtins__, "demisto": demisto}
     layers = [runtime / "CommonServerPython.py"]
+    # In a fork of a warm worker, CSP's module body already ran in the worker: only the statements that read
+    # the command's state run again, now with this command's `demisto` (see engine/prepared.py).
+    prepared = take_prepared(str(layers[0]), verified)
+    if prepared is not None:
+        namespace = prepared.namespace
+        namespace["demisto"] = demisto
+        for statement in prepared.per_command:
+            exec(statement, namespace)  # the verified runtime's own statements
+        _register_module(layers.pop(), namespace)
     if job.get("use_csup", True):
         layers.append(runtime / "CommonServerUserPython.py")
+    prefer_stdlib_distutils()
     for layer in layers:
         exec(compile_runtime(str(layer), verified[layer.name]), namespace)  # the server's (verified) runtime
-        module = types.ModuleType(layer.stem)
-        module.__dict__.update(namespace)
-        module.__name__ = layer.stem
-        sys.modules[layer.stem] = module  # a stray `import CommonServerPython` still finds it
+        _register_module(layer, namespace)
     exec(compile_content(job), namespace)  # running the content is the point
     return namespace
+
+
+def _register_module(layer: Path, namespace: dict[str, Any]) -> None:
+    module = types.ModuleType(layer.stem)
+    module.__dict__.update(namespace)
+    module.__name__ = layer.stem
+    sys.modules[layer.stem] = module  # a stray `import CommonServerPython` still finds it
 
 
 def run_job(job: dict[str, Any], channel: Channel | None = None) -> dict[str, Any]:
@@ -224,5 +267,24 @@ def main() -> int:
     return 0
 
 
+def leave(status: int) -> NoReturn:
+    """End the one-shot child once its result is written, without the interpreter's teardown (freeing every
+    module and object CommonServerPython made, a large share of a cold run), as a server discards a script's
+    container once its result is in. The code's atexit handlers still run and the output streams are flushed
+    first; while a non-daemon thread of the code is still running, the normal exit waits for it as usual."""
+    threading = sys.modules.get("threading")
+    if threading is not None and any(
+        thread.is_alive() and not thread.daemon
+        for thread in threading.enumerate()
+        if thread is not threading.main_thread()
+    ):
+        sys.exit(status)
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    os._exit(status)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    leave(main())

@@ -90,8 +90,8 @@ def load_script(location: str | Path) -> Script:
     inline = data.get("script")
     if inline and str(inline).strip() not in ("-", ""):
         code = str(inline)
-    elif script_type == "python":
-        code_path = yaml_path.with_suffix(".py")
+    elif script_type in ("python", "javascript"):
+        code_path = yaml_path.with_suffix(".py" if script_type == "python" else ".js")
         if not code_path.is_file():
             raise ScriptLoadError(f"{yaml_path} says `script: '-'` but {code_path.name} is missing beside it.")
     return Script(

@@ -28,6 +28,7 @@ from typing import Any
 from xsoar_local.engine.catalog import CatalogError, ContentCatalog
 from xsoar_local.engine.entries import ERROR, NOTE, is_error
 from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
+from xsoar_local.engine.javascript import run_job as run_javascript_job
 from xsoar_local.engine.native_lists import BUILTIN_BRAND, BUILTIN_MODULE, LIST_ARGUMENTS, LIST_COMMANDS
 from xsoar_local.engine.runner import (
     DEFAULT_TIMEOUT,
@@ -336,13 +337,16 @@ class EngineSession:
             "use_csup": True,
         }
         started = time.monotonic()
-        result, raw_logs = self.job_runner(
-            job,
-            on_request=self._handler(call),
-            env=self.env,
-            timeout=self.timeout,
-            python=self.python_for(script.docker_image),
-        )
+        if script.type == "javascript":  # JavaScript has no Docker image: the embedded engine runs it
+            result, raw_logs = run_javascript_job(job, on_request=self._handler(call), timeout=self.timeout)
+        else:
+            result, raw_logs = self.job_runner(
+                job,
+                on_request=self._handler(call),
+                env=self.env,
+                timeout=self.timeout,
+                python=self.python_for(script.docker_image),
+            )
         return replace(
             _command_run(script.name, args, "", incident, result, raw_logs, started, debug), nested=tuple(call.nested)
         )
@@ -451,9 +455,10 @@ class EngineSession:
 
 
 def _refuse_non_python(script: Script) -> None:
-    if script.type != "python":
+    if script.type not in ("python", "javascript"):
         raise EngineError(
-            f"script {script.name!r} is {script.type} ({script.yaml_path}): the local engine runs Python scripts only"
+            f"script {script.name!r} is {script.type} ({script.yaml_path}): "
+            "the local engine runs Python and JavaScript scripts only"
         )
 
 

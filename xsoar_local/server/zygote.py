@@ -83,6 +83,11 @@ def warm_requests() -> bool:
         prepared = session.prepare_request(request)
         with contextlib.suppress(Exception):  # older requests lack this method; the warm-up is only a help
             adapter.get_connection_with_tls_context(prepared, verify=True)
+        # What Session.request does with the settings before sending: its Mapping checks walk every subclass
+        # of Mapping once per type (thousands once CommonServerPython is loaded) unless cached here.
+        with contextlib.suppress(Exception):
+            session.merge_environment_settings(prepared.url, {}, None, None, None)
+            session.merge_environment_settings(prepared.url, {"http": ""}, False, True, None)
     return True
 
 
@@ -125,24 +130,30 @@ def _literal_patterns(tree: ast.AST) -> list[tuple[str, int]]:
 
 
 def warm_runtime(runtime_dir: Path) -> int:
-    """Prepare the server's runtime modules without running them: check their digests and compile the verified
-    bytes, import what they import, and compile their literal regexes. Running them stays per command (their
-    import-time state depends on the instance's params and on the time the command starts). Returns how many
-    modules were prepared; a tampered runtime prepares nothing (each command then refuses to run, as it checks
-    the digests again)."""
-    from xsoar_local.engine.sandbox import compile_runtime
+    """Prepare the server's runtime modules: check their digests and compile the verified bytes, run
+    CommonServerPython's module body once (`engine.prepared`: each fork re-runs only the statements that read
+    the command's params, command, context, clock or environment), import what the modules import, and compile
+    their literal regexes. Returns how many modules were prepared; a tampered runtime prepares nothing (each
+    command then refuses to run, as it checks the digests again)."""
+    from xsoar_local.engine.prepared import prepare_runtime
+    from xsoar_local.engine.sandbox import compile_runtime, prefer_stdlib_distutils
     from xsoar_local.runtime import RuntimeTamperedError, read_verified
 
     try:
         verified = read_verified(runtime_dir)
     except RuntimeTamperedError:
         return 0
+    prefer_stdlib_distutils()  # as each command's own import would
     prepared = 0
     for name in ("CommonServerPython.py", "CommonServerUserPython.py"):
         data = verified.get(name)
         if data is None:
             continue
-        compile_runtime(str(runtime_dir / name), data)
+        code = compile_runtime(str(runtime_dir / name), data)
+        if name == "CommonServerPython.py":
+            # Its module body once here, not once per fork: each fork re-runs only what reads the command.
+            with contextlib.suppress(Exception):  # a body that fails here runs whole in each command, as before
+                prepare_runtime(str(runtime_dir / name), data, code)
         tree = ast.parse(data)
         for module in _imported_modules(tree):
             if module in ("demistomock", "CommonServerPython", "CommonServerUserPython"):
@@ -332,9 +343,9 @@ def main() -> int:
     # Ctrl-C in the server's terminal reaches this process group too; the server decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     preload()
-    warm_requests()
     if len(sys.argv) > 1:
         warm_runtime(Path(sys.argv[1]))
+    warm_requests()  # after the runtime: its classes are part of what the first-use caches cover
     _emit({"id": "", "event": "ready", "pid": os.getpid()})
     return serve()
 

@@ -10,6 +10,19 @@
 Hand-written on the standard library rather than a pytest plugin: see the README's "Test playbooks in CI".
 """
 
-from xsoar_local.testplaybooks.command import run_test_playbooks
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from xsoar_local.testplaybooks.command import run_test_playbooks
 
 __all__ = ["run_test_playbooks"]
+
+
+def __getattr__(name: str) -> Any:
+    # The command line reads `selection` for its flags on every start; the command itself (and the report and
+    # rendering modules it needs) is imported only when test-playbooks runs.
+    if name == "run_test_playbooks":
+        from xsoar_local.testplaybooks.command import run_test_playbooks
+
+        return run_test_playbooks
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,0 +1,129 @@
+"""CommonServerPython's module body runs once per warm worker, yet every command sees a fresh import of it.
+
+The warm worker runs the module body before it forks; each fork re-runs only the statements that read the
+command (params, debug mode, the clock). These tests run real jobs through a warm worker (`WarmPool.run_job`,
+the engine's JobRunner for warm execution) and, for comparison, through a fresh process (`run_in_child`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from xsoar_local.engine.codecache import compiled
+from xsoar_local.engine.prepared import prepare_runtime
+from xsoar_local.engine.runner import run_in_child
+from xsoar_local.runtime import DEFAULT_DESTINATION, read_verified
+from xsoar_local.server.workers import WarmPool
+
+# What a fresh import computes from the command: the code reports it, then changes CSP's globals in every way it
+# can (rebinding a function, mutating a module-level dict, rebinding a constant) to see whether the next
+# command inherits any of it.
+PROBE = """
+import json, os
+from datetime import datetime
+demisto.results(json.dumps({
+    "worker": os.getppid(),
+    "secrets": sorted(LOG.replace_strs),
+    "params_type": type(demisto.callingContext["params"]).__name__,
+    "started_after_sending": SAFE_SLEEP_START_TIME >= datetime.fromisoformat(demisto.args()["sent_at"]),
+    "debug_logger": _requests_logger is not None,
+    "left_by_the_previous_command": {
+        "table_function": not callable(tableToMarkdown),
+        "line_mapping": "PlantedByACommand" in _MODULES_LINE_MAPPING,
+        "constant": IS_PY3 is None,
+        "new_global": "PLANTED_GLOBAL" in globals(),
+    },
+}))
+tableToMarkdown = None
+_MODULES_LINE_MAPPING["PlantedByACommand"] = {}
+IS_PY3 = None
+PLANTED_GLOBAL = True
+"""
+
+
+def probe_job(folder: Path, secret: str, debug: bool = False) -> dict[str, Any]:
+    """An integration command job as the engine builds it, with the probe as the code."""
+    return {
+        "kind": "integration",
+        "name": "WarmProbe",
+        "code": PROBE,
+        "folder": str(folder),
+        "runtime_dir": str(DEFAULT_DESTINATION),
+        "command": "warm-probe",
+        "args": {"sent_at": datetime.now().isoformat()},
+        "params": {"url": "https://probe.example", "credentials": {"identifier": "user", "password": secret}},
+        "is_debug": debug,
+        "brand": "WarmProbe",
+        "instance": "WarmProbe_instance_1",
+        "docker_image": "demisto/python3:warm-probe",
+        "context": {},
+        "incident": {"id": "1"},
+    }
+
+
+def report(result: dict[str, Any]) -> dict[str, Any]:
+    entries = result.get("entries") or []
+    assert entries, f"the probe wrote no entry: {result}"
+    assert not result.get("crashed"), f"the probe crashed: {result}"
+    return dict(json.loads(entries[0]["Contents"]))
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[WarmPool]:
+    warm = WarmPool()
+    yield warm
+    warm.close()
+
+
+@pytest.mark.parametrize(
+    "warm",
+    [pytest.param(True, id="warm worker (module body once)"), pytest.param(False, id="fresh process each time")],
+)
+def test_each_command_sees_a_fresh_import(pool: WarmPool, tmp_path: Path, warm: bool) -> None:
+    """Given three commands of one integration with different secrets, the second in debug mode,
+    When they run one after the other (through one warm worker, or each in a fresh process),
+    Then each saw its own params' secrets in LOG and in callingContext, its own debug mode and a start time after it
+    was sent, and none saw the globals the previous command changed."""
+    runner = pool.run_job if warm else run_in_child
+    secrets = ["first-secret-1111", "second-secret-2222", "third-secret-3333"]
+    reports = []
+    for index, secret in enumerate(secrets):
+        result, _raw = runner(probe_job(tmp_path, secret, debug=index == 1))
+        reports.append(report(result))
+    for secret, seen in zip(secrets, reports, strict=True):
+        assert secret in seen["secrets"], f"LOG does not mask this command's secret {secret}: {seen['secrets']}"
+        assert not set(secrets) - {secret} & set(seen["secrets"]), f"LOG masks another command's secret: {seen}"
+        assert seen["params_type"] == "SmartGetDict", f"callingContext params not set from this command: {seen}"
+        assert seen["started_after_sending"], "SAFE_SLEEP_START_TIME is older than the command"
+        assert not any(seen["left_by_the_previous_command"].values()), f"a previous command's change leaked: {seen}"
+    assert [seen["debug_logger"] for seen in reports] == [False, True, False], "debug mode was not per command"
+    if warm:
+        assert len({seen["worker"] for seen in reports}) == 1, "the commands did not run in forks of one worker"
+
+
+def test_only_the_statements_that_read_the_command_run_per_command() -> None:
+    """Given the pinned CommonServerPython,
+    When a worker prepares it,
+    Then exactly four top-level statements are kept to run per command: the start time, the params copy into
+    callingContext, LOG with the params' secrets, and the debug-mode request logger; the rest ran once."""
+    verified = read_verified(DEFAULT_DESTINATION)
+    filename = str(DEFAULT_DESTINATION / "CommonServerPython.py")
+    data = verified["CommonServerPython.py"]
+    prepared = prepare_runtime(filename, data, compiled(filename, data, None))
+    lines = data.decode("utf-8").splitlines()
+    kept = [" ".join(line.strip() for line in lines[number - 1 : number + 1]) for number in prepared.per_command_lines]
+    expected = [
+        "SAFE_SLEEP_START_TIME = datetime.now()",
+        "SmartGetDict(demisto.params())",
+        "LOG = IntegrationLogger",
+        "is_debug_mode()",
+    ]
+    assert len(kept) == len(expected), f"per-command statements: {kept}"
+    for statement, part in zip(kept, expected, strict=True):
+        assert part in statement, f"per-command statement {statement!r} is not the expected one ({part!r})"

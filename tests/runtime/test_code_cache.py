@@ -1,0 +1,135 @@
+"""The runtime's compiled-code cache only ever gives the code of the verified bytes it was asked for.
+
+`codecache.compiled(filename, source, folder)` is what the engine calls with the runtime's verified bytes; these
+tests plant entries the way an attacker or a torn write would and check the genuine code is what comes back.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from xsoar_local.engine import codecache
+
+GENUINE = b"VALUE = 'genuine'\n"
+PLANTED = b"VALUE = 'planted'\n"
+
+
+def value_of(code: Any) -> str:
+    namespace: dict[str, Any] = {}
+    exec(code, namespace)  # test code compiled from the constants above
+    return str(namespace["VALUE"])
+
+
+def entry_path(folder: Path, filename: str, source: bytes) -> Path:
+    return folder / (codecache.cache_key(filename, source).hex() + ".code")
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> tuple[Path, str]:
+    """A runtime folder (private, as set-up makes it) and the file name the code reports."""
+    folder = tmp_path / "runtime"
+    folder.mkdir(mode=0o700)
+    return folder / codecache.CACHE_FOLDER, str(folder / "CommonServerPython.py")
+
+
+def test_a_second_run_loads_the_entry_instead_of_compiling(
+    runtime: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given the code compiled once into the cache,
+    When it is asked for again with compiling made impossible,
+    Then the cached entry gives the genuine code."""
+    folder, filename = runtime
+    assert value_of(codecache.compiled(filename, GENUINE, folder)) == "genuine"
+    assert entry_path(folder, filename, GENUINE).is_file(), "no cache entry was written"
+
+    def no_compiling(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("compiled from source although a valid entry exists")
+
+    monkeypatch.setattr(codecache, "compile", no_compiling, raising=False)
+    assert value_of(codecache.compiled(filename, GENUINE, folder)) == "genuine"
+
+
+def _forge(entry: Path, payload: bytes, keep_digest: bool) -> None:
+    """Replace the entry's code; with keep_digest the header still names the old payload's digest."""
+    data = entry.read_bytes()
+    header = data[: codecache._HEADER_SIZE]
+    if not keep_digest:
+        header = header[: -codecache._DIGEST_SIZE] + hashlib.sha256(payload).digest()
+    entry.write_bytes(header + payload)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param("payload", id="code replaced, header digest left: the payload check refuses it"),
+        pytest.param("truncated", id="entry cut short (a torn write)"),
+        pytest.param("other-source", id="a valid entry of other source bytes renamed into place"),
+        pytest.param("group-writable-entry", id="entry others can write, even if genuine-looking"),
+        pytest.param("group-writable-folder", id="cache folder others can write"),
+        pytest.param("symlinked-folder", id="cache folder is a symlink to a folder with a forged entry"),
+    ],
+)
+def test_a_planted_or_broken_entry_is_never_run(runtime: tuple[Path, str], tmp_path: Path, tamper: str) -> None:
+    """Given a cache entry for the genuine bytes that was tampered with or sits where others can write,
+    When the genuine bytes are asked for,
+    Then the genuine code comes back (compiled from the verified source), never the planted one."""
+    folder, filename = runtime
+    codecache.compiled(filename, GENUINE, folder)
+    entry = entry_path(folder, filename, GENUINE)
+    planted = marshal.dumps(compile(PLANTED, filename, "exec"))
+    if tamper == "payload":
+        _forge(entry, planted, keep_digest=True)
+    elif tamper == "truncated":
+        entry.write_bytes(entry.read_bytes()[:-100])
+    elif tamper == "other-source":
+        codecache.compiled(filename, PLANTED, folder)
+        os.replace(entry_path(folder, filename, PLANTED), entry)
+    elif tamper == "group-writable-entry":
+        _forge(entry, planted, keep_digest=False)
+        entry.chmod(0o620)
+    elif tamper == "group-writable-folder":
+        _forge(entry, planted, keep_digest=False)
+        folder.chmod(0o770)
+    elif tamper == "symlinked-folder":
+        elsewhere = tmp_path / "elsewhere"
+        folder.rename(elsewhere)
+        _forge(entry_path(elsewhere, filename, GENUINE), planted, keep_digest=False)
+        folder.symlink_to(elsewhere)
+    assert value_of(codecache.compiled(filename, GENUINE, folder)) == "genuine", f"{tamper}: the planted code came back"
+
+
+def test_another_interpreter_or_file_name_never_matches(runtime: tuple[Path, str]) -> None:
+    """Given the same bytes under two file names,
+    When each is cached,
+    Then each has its own entry (the key holds the name the code reports, the source digest and the bytecode
+    magic), and the code reports the name it was asked for."""
+    folder, filename = runtime
+    other = filename.replace("CommonServerPython", "Other")
+    first = codecache.compiled(filename, GENUINE, folder)
+    second = codecache.compiled(other, GENUINE, folder)
+    assert (first.co_filename, second.co_filename) == (filename, other)
+    assert entry_path(folder, filename, GENUINE) != entry_path(folder, other, GENUINE)
+    assert len(list(folder.glob("*.code"))) == 2
+
+
+def test_the_engine_writes_the_entry_a_sandboxed_child_only_reads(
+    runtime: tuple[Path, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given the engine's parent preparing the cache before it starts a child (`ensure`),
+    When the child asks for the code with compiling made impossible (as it may read the cache but not write it),
+    Then it gets the genuine code from the entry the parent wrote."""
+    folder, filename = runtime
+    codecache.ensure(filename, GENUINE, folder)
+    assert entry_path(folder, filename, GENUINE).is_file(), "the parent wrote no entry"
+
+    def no_compiling(*_args: object, **_kwargs: object) -> None:
+        raise AssertionError("the child compiled from source although the parent prepared the entry")
+
+    monkeypatch.setattr(codecache, "compile", no_compiling, raising=False)
+    assert value_of(codecache.compiled(filename, GENUINE, folder)) == "genuine"

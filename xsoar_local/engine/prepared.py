@@ -1,0 +1,196 @@
+"""CommonServerPython's module body run once per warm worker, not once per command.
+
+A warm worker (`zygote`) runs CommonServerPython before it forks, so each command's fork starts with every
+function, class, regex and import of it in place: a pristine copy of what the worker made, since a fork owns its
+memory (what one command changes dies with its fork, and the worker itself never runs a command).
+
+Part of the module body must still run per command, because a fresh import would compute it from the command:
+CommonServerPython copies `demisto.params()` into `callingContext` (`SmartGetDict`), collects the secrets its
+`LOG` masks from the params, turns on request logging in debug mode, and notes the time it starts
+(`SAFE_SLEEP_START_TIME`). Those top-level statements are found, not listed by hand, so a new runtime is handled
+the same way. A top-level statement runs again in each fork when:
+
+- it used the server's `demisto` object while the worker ran it (recorded: any attribute of the stand-in
+  `demisto` read during that statement, at any call depth), or
+- it names `demisto`, reads the clock (`.now()`, `.time()`, ...) or the environment (`os.getenv`, `os.environ`)
+  in the part that runs at import (function bodies run later, when called, and see the command's values then), or
+- it reads a name one of those statements binds (a default argument, a base class, an alias), repeatedly.
+
+In the fork these statements run in their file order after the server's `demisto` object for the command has
+replaced the worker's stand-in, with the command's environment in place, so they see what a fresh import of
+that command would see.
+"""
+
+from __future__ import annotations
+
+import ast
+import bisect
+import contextlib
+import hashlib
+import io
+import os
+import sys
+import types
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from xsoar_local.engine.demisto_api import ServerDemisto
+
+RUNTIME_MODULE = "CommonServerPython"
+_CLOCK_OR_ENVIRONMENT = frozenset({"now", "utcnow", "today", "time", "time_ns", "monotonic", "perf_counter", "getenv"})
+
+
+@dataclass
+class PreparedRuntime:
+    """CommonServerPython's namespace as the worker left it, and the statements each command runs again."""
+
+    filename: str
+    digest: str
+    namespace: dict[str, Any]
+    per_command: tuple[types.CodeType, ...]
+    per_command_lines: tuple[int, ...]  # the first line of each, for the record
+    owner: int  # the worker's pid: only its forks take it
+
+
+_PREPARED: PreparedRuntime | None = None
+
+
+class _RecordingDemisto(ServerDemisto):
+    """The worker's stand-in `demisto` (no command, no params): it notes which top-level statement of the
+    runtime module was running each time one of its attributes was read."""
+
+    def __init__(self, module_code: types.CodeType) -> None:
+        self._module_code = module_code
+        self.read_at: set[int] = set()
+        super().__init__({"kind": "integration", "name": "", "args": {}, "params": {}, "command": ""})
+
+    def __getattribute__(self, name: str) -> Any:
+        if not name.startswith("_"):
+            module_code = object.__getattribute__(self, "_module_code")
+            frame = sys._getframe(1)
+            while frame is not None and frame.f_code is not module_code:
+                frame = frame.f_back  # type: ignore[assignment]
+            if frame is not None:
+                object.__getattribute__(self, "read_at").add(frame.f_lineno)
+        return super().__getattribute__(name)
+
+
+def _runs_at_import(node: ast.AST) -> Iterator[ast.AST]:
+    """The nodes of a statement that run when it runs: not the bodies of the functions and lambdas it defines."""
+    yield node
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+        arguments = node.args
+        children: list[ast.AST] = [*arguments.defaults, *(value for value in arguments.kw_defaults if value)]
+        if not isinstance(node, ast.Lambda):
+            children += node.decorator_list
+            children += [
+                argument.annotation
+                for argument in (*arguments.posonlyargs, *arguments.args, *arguments.kwonlyargs)
+                if argument.annotation
+            ]
+            children += [node.returns] if node.returns else []
+    else:
+        children = list(ast.iter_child_nodes(node))
+    for child in children:
+        yield from _runs_at_import(child)
+
+
+def _bound_names(statement: ast.stmt) -> set[str]:
+    names: set[str] = set()
+    for node in _runs_at_import(statement):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+            names.add(node.id)
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            names.add(node.name)
+        elif isinstance(node, ast.Import | ast.ImportFrom):
+            names.update((alias.asname or alias.name).split(".")[0] for alias in node.names)
+    return names
+
+
+def _read_names(statement: ast.stmt) -> set[str]:
+    return {
+        node.id for node in _runs_at_import(statement) if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load)
+    }
+
+
+def _reads_command_state(statement: ast.stmt) -> bool:
+    """Names `demisto`, or reads the clock or the environment, in the part that runs at import."""
+    for node in _runs_at_import(statement):
+        if isinstance(node, ast.Name) and node.id == "demisto":
+            return True
+        if isinstance(node, ast.Attribute) and node.attr == "environ":
+            return True
+        if isinstance(node, ast.Call):
+            called = node.func
+            name = called.attr if isinstance(called, ast.Attribute) else getattr(called, "id", "")
+            if name in _CLOCK_OR_ENVIRONMENT:
+                return True
+    return False
+
+
+def _start_line(statement: ast.stmt) -> int:
+    decorators: list[ast.expr] = getattr(statement, "decorator_list", [])
+    return min([statement.lineno, *(decorator.lineno for decorator in decorators)])
+
+
+def per_command_statements(tree: ast.Module, read_at: set[int]) -> list[ast.stmt]:
+    """The top-level statements each command runs again (see the module doc), in file order."""
+    statements = tree.body
+    starts = [_start_line(statement) for statement in statements]
+    chosen = {index for index, statement in enumerate(statements) if _reads_command_state(statement)}
+    for line in read_at:
+        index = bisect.bisect_right(starts, line) - 1
+        if index >= 0:
+            chosen.add(index)
+    bound: set[str] = set()
+    while True:
+        for index in chosen:
+            bound |= _bound_names(statements[index])
+        grown = {
+            index
+            for index, statement in enumerate(statements)
+            if index not in chosen and _read_names(statement) & bound
+        }
+        if not grown:
+            return [statements[index] for index in sorted(chosen)]
+        chosen |= grown
+
+
+def prepare_runtime(filename: str, data: bytes, module_code: types.CodeType) -> PreparedRuntime:
+    """Run CommonServerPython (`data`, verified; `module_code` its compiled form) in this worker with a stand-in
+    `demisto`, and keep its namespace and per-command statements for this worker's forks (`take_prepared`).
+    Raises whatever the module body raises: the worker then prepares nothing and each command imports it whole."""
+    global _PREPARED
+    stand_in = _RecordingDemisto(module_code)
+    sys.modules["demistomock"] = stand_in  # type: ignore[assignment]
+    namespace: dict[str, Any] = {"__name__": "builtins", "__builtins__": __builtins__, "demisto": stand_in}
+    # The worker's stdout is its protocol with the server: nothing the module prints may reach it.
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        exec(module_code, namespace)  # the verified runtime
+    statements = per_command_statements(ast.parse(data, filename), stand_in.read_at)
+    codes = tuple(compile(ast.Module(body=[statement], type_ignores=[]), filename, "exec") for statement in statements)
+    _PREPARED = PreparedRuntime(
+        filename=filename,
+        digest=hashlib.sha256(data).hexdigest(),
+        namespace=namespace,
+        per_command=codes,
+        per_command_lines=tuple(_start_line(statement) for statement in statements),
+        owner=os.getpid(),
+    )
+    return _PREPARED
+
+
+def take_prepared(filename: str, verified: Mapping[str, bytes]) -> PreparedRuntime | None:
+    """In a fork of the worker that prepared the runtime: its prepared runtime, once (a second command in the
+    same process gets None and imports the runtime whole). None in the worker itself, for another file, or when
+    the verified bytes are not the ones prepared."""
+    global _PREPARED
+    prepared = _PREPARED
+    if prepared is None or prepared.owner == os.getpid():
+        return None
+    _PREPARED = None
+    data = verified.get(os.path.basename(filename))
+    if prepared.filename != filename or data is None or hashlib.sha256(data).hexdigest() != prepared.digest:
+        return None
+    return prepared
