@@ -66,6 +66,26 @@ def test_the_lists_a_pack_ships_are_there_and_keep_what_runs_wrote(
 
 
 @pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        pytest.param("Ledger Seed", {"Type": 1, "Contents": {"data": "seed-1,seed-2,js-1", "error": False}}, id="kept"),
+        pytest.param("Nope", {"Type": 4, "Contents": "addToList failed: Item not found (8)"}, id="missing"),
+    ],
+)
+def test_a_javascript_script_keeps_a_list(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, name: str, expected: dict[str, Any]
+) -> None:
+    """
+    Given LedgerJsAppend (JavaScript: executeCommand('addToList'), then 'getList')
+    When it appends to the pack's list, and to a list that does not exist
+    Then the list commands answer JavaScript as they answer Python: the text after the append, or the error entry
+    """
+    outcome = _run(capsys, tmp_path, f'!LedgerJsAppend listName="{name}" item=js-1')
+    entry = outcome.entries[0]
+    assert {"Type": entry["Type"], "Contents": entry["Contents"]} == expected, outcome.entries
+
+
+@pytest.mark.parametrize(
     ("lines", "expected"),
     [
         pytest.param(
