@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -169,3 +171,32 @@ def test_debug_modes_environment_log_does_not_hold_the_callers_secret() -> None:
     everything = json.dumps([log.to_json() for log in result.logs] + result.entries)
     for leaked in (SECRET_NAME, SECRET_VALUE):
         assert leaked not in everything, f"{leaked!r} from the caller's environment reached the run's logs"
+
+
+def test_an_installed_package_puts_itself_on_pythonpath_not_its_site_packages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given xsoar_local installed in a site-packages folder (no checkout around it) beside another library
+    When the child's environment is chosen for it and a Python starts with that environment
+    Then the child imports that xsoar_local, but not the other library: the packages of the child's own
+    environment (an image's) must not be hidden behind the toolkit's site-packages"""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    site = tmp_path / "venv" / "lib" / "site-packages"
+    (site / "xsoar_local").mkdir(parents=True)
+    (site / "xsoar_local" / "__init__.py").write_text("", encoding="utf-8")
+    (site / "vendored_lib").mkdir()
+    (site / "vendored_lib" / "__init__.py").write_text("", encoding="utf-8")
+    env = child_environment({"PATH": os.environ.get("PATH", "")}, {}, site)
+    look = (
+        "import importlib.util, json, xsoar_local\n"
+        "print(json.dumps([xsoar_local.__file__, bool(importlib.util.find_spec('vendored_lib'))]))"
+    )
+
+    completed = subprocess.run(
+        [sys.executable, "-c", look], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+
+    assert completed.returncode == 0, completed.stderr
+    package, other_library = json.loads(completed.stdout)
+    assert Path(package).resolve() == (site / "xsoar_local" / "__init__.py").resolve(), f"imported {package}"
+    assert not other_library, f"the toolkit's site-packages is on the child's path: PYTHONPATH={env['PYTHONPATH']}"

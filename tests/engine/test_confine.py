@@ -3,15 +3,19 @@ memory and process count are limited, its time limit is configurable, and it can
 
 from __future__ import annotations
 
+import json
 import os
 import random
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from tests.content.support import Outcome, run_line
 from xsoar_local.cli import main
-from xsoar_local.engine.confine import landlock_abi
+from xsoar_local.engine.confine import BOX_VARIABLE, Box, Limits, landlock_abi
 
 CONFINE_PACKS = Path(__file__).resolve().parents[1] / "fixtures" / "content" / "confine" / "Packs"
 
@@ -177,3 +181,74 @@ def test_with_the_sandbox_off_content_reads_what_the_user_can(
     outcome = box_probe(capsys, tmp_path / "state", f"read path={secret}")
     assert outcome.status == 0, outcome.err or outcome.entries
     assert outcome.contents == {"read": True, "bytes": 4, "text": "K3Y\n"}, outcome.contents
+
+
+# What the boxed process reports: where xsoar_local came from, whether a library of its environment imports, and
+# what reading a state file gave.
+PROBE = """
+import json, sys
+import xsoar_local
+answer = {"package": xsoar_local.__file__}
+try:
+    import vendored_lib
+    answer["library"] = vendored_lib.VALUE
+except OSError as error:
+    answer["library"] = type(error).__name__
+try:
+    with open(sys.argv[-1], encoding="utf-8") as handle:
+        answer["state"] = handle.read()
+except OSError as error:
+    answer["state"] = type(error).__name__
+print(json.dumps(answer))
+"""
+
+
+@pytest.mark.parametrize(
+    "content_on_path",
+    [
+        pytest.param(False, id="installed-package"),
+        pytest.param(True, id="installed-package-content-repository-on-PYTHONPATH"),
+    ],
+)
+def test_a_package_installed_outside_the_checkout_imports_in_its_box_but_not_its_state(
+    tmp_path: Path, content_on_path: bool
+) -> None:
+    """Given xsoar_local installed in a site-packages folder outside this checkout, beside another library (as
+    requests is in a venv the wheel went into), and a content repository whose default state folder
+    `.xsoar-local/` (beside `Packs/`) holds a secret, that repository optionally on $PYTHONPATH too
+    When a process enters the box of an integration of that repository (`python -m xsoar_local.engine.confine`)
+    Then it imports the installed package and the library, and reading the state file is refused"""
+    assert landlock_abi() > 0, "this machine offers Landlock: the box must be on here (see README)"
+    source = Path(__file__).resolve().parents[2] / "xsoar_local"
+    site = tmp_path / "venv" / "lib" / "site-packages"
+    shutil.copytree(source, site / "xsoar_local", ignore=shutil.ignore_patterns("__pycache__"))
+    (site / "vendored_lib").mkdir()
+    (site / "vendored_lib" / "__init__.py").write_text("VALUE = 'imported'\n", encoding="utf-8")
+    (site / "box_probe_main.py").write_text(PROBE, encoding="utf-8")
+    repository = tmp_path / "content"
+    integration = repository / "Packs" / "Pack" / "Integrations" / "Thing"
+    integration.mkdir(parents=True)
+    secret = repository / ".xsoar-local" / "instances" / "Thing_instance_1.json"
+    secret.parent.mkdir(parents=True)
+    secret.write_text('{"token": "K3Y"}', encoding="utf-8")
+    workdir = tmp_path / "job"
+    workdir.mkdir()
+    box = Box.for_job({"folder": str(integration)}, workdir, {}, Limits())
+    path = [str(site), str(repository)] if content_on_path else [str(site)]
+    environment = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": os.pathsep.join(path), BOX_VARIABLE: box.to_json()}
+
+    completed = subprocess.run(
+        [sys.executable, "-m", "xsoar_local.engine.confine", "box_probe_main", str(secret)],
+        cwd=workdir,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert completed.returncode == 0, f"the boxed process failed:\n{completed.stdout}\n{completed.stderr}"
+    answer = json.loads(completed.stdout)
+    assert Path(answer["package"]).is_relative_to(site), f"xsoar_local came from the checkout: {answer['package']}"
+    assert answer["library"] == "imported", f"a library beside the installed package was not importable: {answer}"
+    assert answer["state"] == "PermissionError", f"the state folder beside Packs/ was readable: {answer}"

@@ -17,6 +17,13 @@ Child side (`enter(box)`, in the command's process, before any content code runs
 - Landlock (Linux 5.13+, no privilege needed): the process can read only the interpreter, its libraries, the
   runtime, the content's own folder, the CA and system files named below, and write only its own job folder;
   it cannot signal or trace processes outside its box (the server's /proc/<pid>/environ included);
+- what the interpreter imports from is readable wherever it is installed: its prefixes and standard library,
+  every `sys.path` entry (the child's own site-packages, a `--user` site, $PYTHONPATH) and the `xsoar_local`
+  package itself (a checkout, a venv outside it, a per-image environment). Two things are never readable even
+  below such a path: a checkout of this repository beyond its `xsoar_local` package, and the box's `hide`
+  folders (the default state folders: the checkout's `.xsoar-local/` and the one beside the content's `Packs/`,
+  plus $XSOAR_LOCAL_STATE_DIR). Landlock only adds rights, so an allowed folder that holds a hidden one is
+  allowed entry by entry, around it;
 - run as root: every capability dropped (the bounding set too), so that uid 0 gives no way around the above.
 
 `python -m xsoar_local.engine.confine MODULE` enters the box described by $XSOAR_LOCAL_BOX, then runs MODULE as
@@ -99,6 +106,11 @@ SYSTEM_READ = (
     "/proc/sys/kernel/osrelease",
     "/sys/devices/system/cpu",
 )
+# The state folder of a content repository (beside its Packs/) and of a checkout, as xsoar_local.contentroot and
+# xsoar_local.incident.store name them (not imported: the box is entered before anything else is loaded).
+STATE_FOLDER = ".xsoar-local"
+PACKS_FOLDER = "Packs"
+STATE_DIR_VARIABLE = "XSOAR_LOCAL_STATE_DIR"
 DEVICES = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom")
 # The environment variables that name a CA bundle or folder the content must be able to read.
 CA_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE", "SSL_CERT_DIR")
@@ -185,6 +197,7 @@ class Box:
     write: tuple[str, ...] = ()
     cgroup: str = ""
     home: str = ""  # HOME and TMPDIR of the content: its job folder
+    hide: tuple[str, ...] = ()  # folders that stay unreadable even below a readable path (the state folders)
 
     @classmethod
     def for_job(
@@ -202,6 +215,7 @@ class Box:
             read=tuple(read),
             write=(str(workdir), *limits.share),
             home=str(workdir),
+            hide=state_folders(job),
         )
 
     @classmethod
@@ -218,12 +232,36 @@ class Box:
     @classmethod
     def from_json(cls, text: str) -> Box:
         data = json.loads(text)
-        return cls(**{**data, "read": tuple(data.get("read") or ()), "write": tuple(data.get("write") or ())})
+        lists = {key: tuple(data.get(key) or ()) for key in ("read", "write", "hide")}
+        return cls(**{**data, **lists})
 
     def prepare(self) -> Box:
         """The box with a process-count cgroup of its own, where this process may make one (root, cgroup pids)."""
         path = _new_cgroup(self.max_processes)
         return replace(self, cgroup=str(path)) if path is not None else self
+
+
+def _checkout() -> Path | None:
+    """The checkout of this repository this module runs from; None for an installed package (site-packages)."""
+    root = Path(__file__).resolve().parent.parent.parent
+    return root if (root / "pyproject.toml").is_file() and (root / "xsoar_local").is_dir() else None
+
+
+def state_folders(job: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
+    """The state folders content must not read, wherever they sit: the checkout's default, the default of an
+    installed tool (`.xsoar-local/` beside the `Packs/` that holds the job's content), $XSOAR_LOCAL_STATE_DIR."""
+    environ = os.environ if environ is None else environ
+    found: list[Path] = []
+    checkout = _checkout()
+    if checkout is not None:
+        found.append(checkout / STATE_FOLDER)
+    for key in ("folder", "code_path"):
+        if job.get(key):
+            place = Path(str(job[key])).resolve()
+            found += [folder.parent / STATE_FOLDER for folder in place.parents if folder.name == PACKS_FOLDER]
+    if environ.get(STATE_DIR_VARIABLE):
+        found.append(Path(environ[STATE_DIR_VARIABLE]).resolve())
+    return tuple(dict.fromkeys(str(path) for path in found))
 
 
 def _cgroup_bases() -> Iterator[Path]:
@@ -412,19 +450,53 @@ def _handled(abi: int) -> int:
 
 
 def _interpreter_paths() -> list[str]:
-    """What Python needs to import: its prefixes and sys.path, but never the toolkit's checkout as a whole
-    (its `.xsoar-local` holds the default state folders): there only the `xsoar_local` package."""
+    """What this interpreter imports from, wherever it is installed: its prefixes, its standard library and
+    site-packages, every sys.path entry, and the `xsoar_local` package. A checkout of this repository on sys.path
+    gives its `xsoar_local` package only (the rest of it is the developer's, `.xsoar-local` and `.venv` among it)."""
+    import sysconfig
+
     package = Path(__file__).resolve().parent.parent
-    checkout = package.parent
+    checkout = _checkout()
     found = [sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix, os.path.dirname(sys.executable)]
+    found += [path for key, path in sysconfig.get_paths().items() if key in _LIBRARY_PATHS]
+    found.append(str(package))
     for entry in sys.path:
         if not entry:
             continue
-        if Path(entry).resolve() == checkout:
+        if checkout is not None and Path(entry).resolve() == checkout:
             found.append(str(package))
         else:
             found.append(entry)
     return found
+
+
+# sysconfig's names of the folders Python imports from (its headers and scripts are not needed to import).
+_LIBRARY_PATHS = frozenset({"stdlib", "platstdlib", "purelib", "platlib"})
+
+
+def _around(path: str, hide: tuple[Path, ...], seen: frozenset[Path] = frozenset()) -> list[str]:
+    """`path` when no hidden folder is in it; else its entries, each the same way, but never a hidden folder
+    (Landlock cannot take back a right it gave to a folder, so a folder holding a hidden one is not given whole)."""
+    try:
+        place = Path(path).resolve()
+    except (OSError, RuntimeError):
+        return []  # a symbolic-link loop: nothing to read there
+    inside = tuple(folder for folder in hide if folder == place or place in folder.parents)
+    if not inside:
+        return [path]
+    if place in inside or place in seen:
+        return []
+    try:
+        entries = sorted(os.scandir(place), key=lambda entry: entry.name)
+    except OSError:
+        return []
+    return [allowed for entry in entries for allowed in _around(entry.path, inside, seen | {place})]
+
+
+def readable_paths(box: Box) -> list[str]:
+    """Everything the box lets its process read, around its hidden folders."""
+    hide = tuple(Path(folder).resolve() for folder in box.hide)
+    return [allowed for path in (*SYSTEM_READ, *_interpreter_paths(), *box.read) for allowed in _around(path, hide)]
 
 
 def _landlock(box: Box, abi: int) -> None:
@@ -438,9 +510,7 @@ def _landlock(box: Box, abi: int) -> None:
     try:
         read_rights = _EXECUTE | _READ_FILE | _READ_DIR
         write_rights = handled & ~(_MAKE_CHAR | _MAKE_BLOCK)
-        rules: list[tuple[str, int]] = [
-            (path, read_rights) for path in (*SYSTEM_READ, *_interpreter_paths(), *box.read)
-        ]
+        rules: list[tuple[str, int]] = [(path, read_rights) for path in readable_paths(box)]
         rules += [(path, _READ_FILE | _WRITE_FILE | (_TRUNCATE if abi >= 3 else 0)) for path in DEVICES]
         rules += [(path, write_rights) for path in box.write]
         for path, rights in rules:

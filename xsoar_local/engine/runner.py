@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import math
 import os
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +27,14 @@ from xsoar_local.engine.warroom import check_args, parse_war_room, split_debug_m
 from xsoar_local.errors import EngineError  # the engine's own failures: one class, the category's
 from xsoar_local.incident.store import Incident
 from xsoar_local.redact import Redactor
-from xsoar_local.runtime import DEFAULT_DESTINATION, REPO_ROOT, RuntimeTamperedError, read_verified
+from xsoar_local.runtime import (
+    CACHE_ENV_VAR,
+    DEFAULT_DESTINATION,
+    REPO_ROOT,
+    RuntimeTamperedError,
+    in_checkout,
+    read_verified,
+)
 
 DEFAULT_TIMEOUT = 300.0
 
@@ -177,6 +186,29 @@ def _check_timeout(name: str, value: str) -> None:
         raise EngineError(f"{name}={value!r} is not a number of seconds: set it to a number such as 30, or unset it.")
 
 
+def import_root(package_root: Path = REPO_ROOT, cache: Path | None = None) -> Path:
+    """The folder the child imports xsoar_local from: a checkout itself, else (an installed package, whose
+    `package_root` is the site-packages it went into) a folder of the user's cache holding only a link to the
+    package. Put first on PYTHONPATH, a whole site-packages would hide the packages of the child's own environment
+    (an image's pins) behind the toolkit's, and open all of it to the sandbox."""
+    package = (package_root / "xsoar_local").resolve()
+    if in_checkout(package_root) or not package.is_dir():
+        return package_root
+    if cache is None:
+        cache = Path(os.environ.get(CACHE_ENV_VAR) or Path.home() / ".cache") / "xsoar-local" / "import"
+    folder = cache / hashlib.sha256(str(package).encode()).hexdigest()[:16]
+    link = folder / "xsoar_local"
+    try:
+        if not (link.is_symlink() and Path(os.readlink(link)) == package):
+            folder.mkdir(parents=True, exist_ok=True)
+            staged = folder / f".xsoar_local-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+            os.symlink(package, staged, target_is_directory=True)
+            os.replace(staged, link)  # atomic: a parallel run sees the old link or the new one, never none
+    except OSError:
+        return package_root  # no cache to write (or no links here): the site-packages, as before
+    return folder
+
+
 def child_environment(
     parent: Mapping[str, str], env: Mapping[str, str] | None = None, repo_root: Path = REPO_ROOT
 ) -> dict[str, str]:
@@ -186,8 +218,8 @@ def child_environment(
     reach the child. From `parent` come the variables Python needs to run (PATH, HOME, locale, TZ, temp folder,
     PYTHONPATH) and, only when `env` is None, the network settings an engine passes through (proxy, CA, timeout).
     When `env` is given it decides the network settings alone, so a test's outcome cannot depend on the shell;
-    every variable in `env` is set on top. The repository root is put first on PYTHONPATH for the sandbox's
-    own import of xsoar_local.
+    every variable in `env` is set on top. The folder the sandbox imports xsoar_local from (`import_root`) is
+    put first on PYTHONPATH.
     """
     child = _selected(parent, RUNTIME_VARIABLES, RUNTIME_PREFIXES)
     if env is None:
@@ -197,7 +229,7 @@ def child_environment(
     for name, value in child.items():
         if name == "REQUESTS_TIMEOUT" or name.startswith(NETWORK_PREFIXES):
             _check_timeout(name, value)
-    child["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo_root), child.get("PYTHONPATH", "")]))
+    child["PYTHONPATH"] = os.pathsep.join(filter(None, [str(import_root(repo_root)), child.get("PYTHONPATH", "")]))
     child.setdefault("PYTHONIOENCODING", "utf-8")
     return child
 
