@@ -10,10 +10,10 @@ from __future__ import annotations
 import importlib
 import sys
 import types
-from typing import Any
 
 from xsoar_local.engine import ParamLayer, build_params, is_error, load_integration
 from xsoar_local.engine.demisto_api import ServerDemisto
+from xsoar_local.engine.jobs import Job
 from xsoar_local.runtime import DEFAULT_DESTINATION, REPO_ROOT
 
 YODA_FOLDER = REPO_ROOT / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak"
@@ -31,14 +31,16 @@ class InProcessYodaSpeak:
                 sys.path.insert(0, folder)
         integration = load_integration(YODA_FOLDER)
         params = build_params(integration.params, [ParamLayer("bench", {"url": url, "cache_hours": str(cache_hours)})])
-        self.job: dict[str, Any] = {
-            "args": {},
-            "params": params,
-            "command": TRANSLATE,
-            "brand": integration.brand,
-            "instance": f"{integration.brand}_instance_1",
-            "is_debug": False,
-        }
+        self.job = Job(
+            kind="integration",
+            name=integration.name,
+            folder=str(YODA_FOLDER),
+            runtime_dir=str(DEFAULT_DESTINATION),
+            params=params,
+            command=TRANSLATE,
+            brand=integration.brand,
+            instance=f"{integration.brand}_instance_1",
+        )
         # The server's demisto object stands in for the demistomock module, as in the engine's sandbox.
         self.engine = ServerDemisto(self.job)
         sys.modules["demistomock"] = self.engine  # type: ignore[assignment]

@@ -21,6 +21,7 @@ from xsoar_local.contentroot import resolve_packs, resolve_state_dir
 from xsoar_local.engine import CommandRun, Integration, check_args, command_spec, load_integration, parse_war_room
 from xsoar_local.engine.catalog import ContentCatalog, scan_content
 from xsoar_local.engine.confine import Limits
+from xsoar_local.engine.executors import set_warm
 from xsoar_local.engine.images import python_chooser
 from xsoar_local.engine.instances import InstanceSet, load_instances
 from xsoar_local.engine.session import EngineSession
@@ -268,6 +269,14 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
 def _run(argv: Sequence[str] | None) -> int:
     parser = build_parser()
     options, extra = parser.parse_known_args(argv)
+    set_warm(False if getattr(options, "cold", False) else None)  # None: XSOAR_LOCAL_WARM decides
+    try:
+        return _dispatch(parser, options, extra)
+    finally:
+        set_warm(None)  # the switch is this invocation's only (main() may be called again in one process)
+
+
+def _dispatch(parser: argparse.ArgumentParser, options: argparse.Namespace, extra: list[str]) -> int:
     if options.subcommand == "serve":  # a stand-in runs no XSOAR content: it needs no runtime and no content root
         return cmd_serve(options, Console(), extra)
     if extra:

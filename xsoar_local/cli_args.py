@@ -14,6 +14,7 @@ from typing import Any
 
 from xsoar_local import package_version
 from xsoar_local.engine.confine import DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, parse_timeout
+from xsoar_local.engine.executors import add_cold_option
 from xsoar_local.incident.store import DEFAULT_STATE_DIR, STATE_DIR_ENV
 from xsoar_local.instance import InstanceSetupError, registry
 from xsoar_local.playbook.runner import DEFAULT_MAX_STEPS
@@ -141,6 +142,7 @@ def add_run_parser(subparsers: Any, services: ServiceRegistry) -> None:
     parser.add_argument("--json", action="store_true", help="print the entries and context as JSON")
     parser.add_argument("-v", "--verbose", action="store_true", help="also print the integration's logs")
     add_timeout_argument(parser)
+    add_cold_option(parser)
     _add_stand_in_options(parser, services)
 
 
@@ -190,6 +192,7 @@ def add_fetch_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--json", action="store_true", help='print {"incidents": [...], "last_run": {...}}')
     add_timeout_argument(parser)
+    add_cold_option(parser)
 
 
 def _positive_steps(value: str) -> int:
@@ -227,6 +230,7 @@ def _common_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the run(s) as JSON")
     add_timeout_argument(parser)
+    add_cold_option(parser)
 
 
 def add_playbook_parsers(subparsers: Any) -> None:

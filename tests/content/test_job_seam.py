@@ -30,7 +30,7 @@ WORKER = textwrap.dedent(
         return {"entries": [entry], "context": {**request["context"], "Gatekeeper": {"Alert": [{"id": 9}]}}}
 
     result = run_job(json.loads(sys.stdin.read()), channel)
-    print(json.dumps({"result": result, "requests": requests}, default=str))
+    print(json.dumps({"result": result.to_json(), "requests": requests}, default=str))
     """
 )
 

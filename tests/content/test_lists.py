@@ -129,7 +129,7 @@ def test_war_room_list_commands(
 @pytest.mark.parametrize(
     ("line", "says"),
     [
-        pytest.param('!createList listName="" listData=x', "needs a name", id="empty-name"),
+        pytest.param('!createList listName="" listData=x', "listName", id="empty-name"),
         pytest.param("!createList listName=../etc listData=x", "'/'", id="path-in-name"),
         pytest.param('!createList listName="tab\there" listData=x', "'\\t'", id="control-character"),
         pytest.param(f"!createList listName={'n' * 257} listData=x", "keep it to 256", id="name-too-long"),

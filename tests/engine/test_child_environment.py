@@ -11,7 +11,16 @@ from pathlib import Path
 
 import pytest
 
-from xsoar_local.engine import CommandRun, ParamLayer, build_params, load_integration, run_war_room
+from xsoar_local.engine import (
+    CommandRun,
+    ParamLayer,
+    build_params,
+    check_args,
+    command_spec,
+    load_integration,
+    parse_war_room,
+    run_command,
+)
 from xsoar_local.engine.runner import child_environment
 from xsoar_local.incident.store import Incident
 
@@ -140,7 +149,9 @@ def developer_shell(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def run(line: str) -> CommandRun:
-    return run_war_room(ECHO, line, PARAMS, Incident())
+    parsed = parse_war_room(line)
+    args = check_args(command_spec(ECHO, parsed.name), parsed.args, parsed.positional)
+    return run_command(ECHO, parsed.name, args, PARAMS, Incident())
 
 
 @pytest.mark.usefixtures("developer_shell")

@@ -14,8 +14,15 @@ from typing import Any
 
 import pytest
 
-from xsoar_local.engine.runner import run_in_child
+from xsoar_local.engine.executors import RunOptions, refuse_nested
+from xsoar_local.engine.executors.cold import run_in_child
+from xsoar_local.engine.jobs import Job
 from xsoar_local.runtime import DEFAULT_DESTINATION
+
+
+def run_cold(job: dict[str, Any]) -> dict[str, Any]:
+    """Run the job in a cold child; its result as JSON."""
+    return run_in_child(Job.from_json(job), refuse_nested, RunOptions()).to_json()
 
 
 def script_job(folder: Path, code: str, args: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -47,7 +54,7 @@ def test_atexit_handlers_and_running_threads_still_finish(tmp_path: Path, monkey
         "demisto.results('started')\n"
     )
     monkeypatch.setenv("XSOAR_LOCAL_SANDBOX_SHARE", str(tmp_path))  # the marks' folder, outside the command's box
-    result, _raw = run_in_child(script_job(tmp_path, code, {"folder": str(tmp_path)}))
+    result = run_cold(script_job(tmp_path, code, {"folder": str(tmp_path)}))
     assert [entry["Contents"] for entry in result["entries"]] == ["started"], result
     assert (tmp_path / "atexit").read_text() == "ran", "the code's atexit handler did not run"
     assert (tmp_path / "thread").read_text() == "ran", "the code's running thread was cut off"
@@ -63,6 +70,6 @@ def test_distutils_comes_from_the_standard_library_without_setuptools(tmp_path: 
         "demisto.results(json.dumps({'newer': LooseVersion('6.10.0') > LooseVersion('6.9.1'),\n"
         "    'setuptools': 'setuptools' in sys.modules}))\n"
     )
-    result, _raw = run_in_child(script_job(tmp_path, code))
+    result = run_cold(script_job(tmp_path, code))
     expected = {"newer": True, "setuptools": sys.version_info >= (3, 12)}
     assert json.loads(result["entries"][0]["Contents"]) == expected, result

@@ -15,10 +15,13 @@ from xsoar_local.engine import (
     EngineError,
     ParamLayer,
     build_params,
+    check_args,
+    command_spec,
     load_integration,
+    parse_war_room,
     run_command,
-    run_war_room,
 )
+from xsoar_local.engine.jobs import Job
 from xsoar_local.engine.runner import apply_result, build_job
 from xsoar_local.incident.store import Incident
 
@@ -30,7 +33,9 @@ DT_KEY = "Echo.Item(val.Message && val.Message == obj.Message)"
 
 
 def run(line: str, incident: Incident | None = None, **options: Any) -> CommandRun:
-    return run_war_room(ECHO, line, PARAMS, incident or Incident(), **options)
+    parsed = parse_war_room(line)
+    args = check_args(command_spec(ECHO, parsed.name), parsed.args, parsed.positional)
+    return run_command(ECHO, parsed.name, args, PARAMS, incident or Incident(), **options)
 
 
 def contents(run_: CommandRun) -> Any:
@@ -96,16 +101,17 @@ def test_job_installs_params_args_and_incident() -> None:
     incident = Incident(context={"A": 1}, integration_contexts={"EchoTest_instance_1": {"n": 1}})
     job = build_job(
         ECHO,
-        "echo-args",
-        {"first": "1"},
-        PARAMS,
         incident,
+        command="echo-args",
+        args={"first": "1"},
+        params=PARAMS,
         instance="EchoTest_instance_1",
         debug=True,
     )
-    assert (job["command"], job["args"], job["params"]) == ("echo-args", {"first": "1"}, PARAMS), "inputs"
-    assert (job["brand"], job["is_debug"], job["context"]) == ("EchoTest", True, {"A": 1}), "calling context parts"
-    assert job["integration_context"] == {"n": 1}, "the instance's integration context is handed over"
+    assert (job.command, job.args, job.params) == ("echo-args", {"first": "1"}, PARAMS), "inputs"
+    assert (job.brand, job.is_debug, job.context) == ("EchoTest", True, {"A": 1}), "calling context parts"
+    assert job.integration_context == {"n": 1}, "the instance's integration context is handed over"
+    assert Job.from_json(json.loads(json.dumps(job.to_json()))) == job, "the job crosses a process boundary intact"
 
 
 def test_unknown_command_and_unchecked_args_fail_before_any_process() -> None:
@@ -253,5 +259,5 @@ def test_fetch_incidents(line: str, expected: dict[str, Any]) -> None:
     if result.is_error:
         assert "fetch failed" in result.error_messages[0], "return_error's message should be the error entry"
     else:
-        assert result.result["fetched_incidents"] == [{"name": "one"}], "demisto.incidents(list) is what was fetched"
+        assert result.result.fetched_incidents == ({"name": "one"},), "demisto.incidents(list) is what was fetched"
         assert result.entries == [], "fetched incidents are not War Room entries"

@@ -1,8 +1,8 @@
 """CommonServerPython's module body runs once per warm worker, yet every command sees a fresh import of it.
 
 The warm worker runs the module body before it forks; each fork re-runs only the statements that read the
-command (params, debug mode, the clock). These tests run real jobs through a warm worker (`WarmPool.run_job`,
-the engine's JobRunner for warm execution) and, for comparison, through a fresh process (`run_in_child`).
+command (params, debug mode, the clock). These tests run real jobs through the warm executor and, for comparison,
+through the cold one (a fresh process each time).
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from typing import Any
 import pytest
 
 from xsoar_local.engine.codecache import compiled
+from xsoar_local.engine.executors import RunOptions, refuse_nested
+from xsoar_local.engine.executors.cold import ColdExecutor
+from xsoar_local.engine.executors.warm import WarmExecutor
+from xsoar_local.engine.jobs import Job
 from xsoar_local.engine.prepared import prepare_runtime
-from xsoar_local.engine.runner import run_in_child
 from xsoar_local.runtime import DEFAULT_DESTINATION, read_verified
-from xsoar_local.server.workers import WarmPool
 
 # What a fresh import computes from the command: the code reports it, then changes CSP's globals in every way it
 # can (rebinding a function, mutating a module-level dict, rebinding a constant) to see whether the next
@@ -75,8 +77,8 @@ def report(result: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-def pool() -> Iterator[WarmPool]:
-    warm = WarmPool()
+def pool() -> Iterator[WarmExecutor]:
+    warm = WarmExecutor()
     yield warm
     warm.close()
 
@@ -85,16 +87,17 @@ def pool() -> Iterator[WarmPool]:
     "warm",
     [pytest.param(True, id="warm worker (module body once)"), pytest.param(False, id="fresh process each time")],
 )
-def test_each_command_sees_a_fresh_import(pool: WarmPool, tmp_path: Path, warm: bool) -> None:
+def test_each_command_sees_a_fresh_import(pool: WarmExecutor, tmp_path: Path, warm: bool) -> None:
     """Given three commands of one integration with different secrets, the second in debug mode,
     When they run one after the other (through one warm worker, or each in a fresh process),
     Then each saw its own params' secrets in LOG and in callingContext, its own debug mode and a start time after it
     was sent, and none saw the globals the previous command changed."""
-    runner = pool.run_job if warm else run_in_child
+    executor = pool if warm else ColdExecutor()
     secrets = ["first-secret-1111", "second-secret-2222", "third-secret-3333"]
     reports = []
     for index, secret in enumerate(secrets):
-        result, _raw = runner(probe_job(tmp_path, secret, debug=index == 1))
+        job = Job.from_json(probe_job(tmp_path, secret, debug=index == 1))
+        result = executor.run(job, refuse_nested, RunOptions()).to_json()
         reports.append(report(result))
     for secret, seen in zip(secrets, reports, strict=True):
         assert secret in seen["secrets"], f"LOG does not mask this command's secret {secret}: {seen['secrets']}"

@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from xsoar_local.engine.native import NATIVE_COMMANDS
 from xsoar_local.incident.store import Incident
 from xsoar_local.playbook import CommandCall, CommandOutcome, Playbook, PlaybookRun, PlaybookRunner
+from xsoar_local.playbook.integrations import native_outcome
 from xsoar_local.playbook.model import parse_playbook
 
 
@@ -76,6 +78,9 @@ class FakeExecutor:
     calls: list[CommandCall] = field(default_factory=list)
 
     def __call__(self, call: CommandCall, incident: Incident) -> CommandOutcome:
+        native = NATIVE_COMMANDS.get(call.command) if call.brand in ("", "Builtin") else None
+        if native is not None and call.command not in self.answers:  # the engine's own: never an integration call
+            return native_outcome(native, call.args, incident)
         self.calls.append(call)
         if call.command not in self.answers:
             what = "unknown script" if call.kind == "script" else "fake executor: no answer for"

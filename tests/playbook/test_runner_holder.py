@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from xsoar_local.engine.native import NATIVE_COMMANDS
 from xsoar_local.incident.store import Incident
 from xsoar_local.playbook import CommandCall, CommandOutcome, PlaybookRunner
+from xsoar_local.playbook.integrations import native_outcome
 from xsoar_local.playbook.runner import MemoryIncident
 
 from .helpers import playbook, simple, task
@@ -37,6 +39,8 @@ def test_each_task_merges_into_the_latest_incident() -> None:
     shared = SharedIncident(Incident(fields={"id": "7"}))
 
     def execute(call: CommandCall, incident: Incident) -> CommandOutcome:
+        if call.command == "Set":  # the engine's own fallback, as the engine executor runs it
+            return native_outcome(NATIVE_COMMANDS["Set"], call.args, incident)
         shared.war_room_writes("WarRoom.Note", "kept")  # lands while the command runs
         outputs: Callable[[Incident], Incident] = lambda latest: latest.with_entry_context(  # noqa: E731
             {"Probe.Answer": 42}
@@ -64,6 +68,8 @@ def test_an_incident_given_directly_is_kept_in_memory() -> None:
     """
     given = Incident(fields={"id": "1"})
     book = playbook(task("1", script="Set", args={"key": "Key", "value": simple("v")}))
-    run = PlaybookRunner(lambda call, incident: CommandOutcome((), incident)).run(book, given)
+    run = PlaybookRunner(lambda call, inc: native_outcome(NATIVE_COMMANDS[call.command], call.args, inc)).run(
+        book, given
+    )
     assert run.incident.context == {"Key": "v"}
     assert given.context == {}

@@ -15,7 +15,8 @@ For callers (the CLI, the playbook runner):
                      # under run.instance (default "<brand>_instance_1"); the caller saves it (StateStore)
 
 `run_command(..., check=True)` checks the args itself; `debug-mode=true` in the args is removed and turns on
-debug mode. `run_war_room(integration, '!cmd arg="v"', params, incident)` parses and checks a War Room line.
+debug mode. A War Room line over a content root goes through `EngineSession.war_room` (session.py), which
+resolves it with the command registry (registry.py). Jobs run on executors (executors/): warm by default.
 Errors before running: ParamError, ArgError, WarRoomSyntaxError, EngineError, IntegrationError (all Exceptions
 with a message meant for the user).
 
@@ -27,7 +28,7 @@ Embedding the engine in-process: when CommonServerPython is imported it replaces
 `demistomock.callingContext['params']` with a copy (a `SmartGetDict` of `demisto.params()`), and its `LOG`
 collects the secrets to mask from those params. Params must therefore be final before the first import: a change
 made to your dict afterwards is neither seen by the integration nor masked. The sandbox installs them before that
-import, and a fresh process per command keeps one command's import from serving the next.
+import, and a fresh process (or fork) per command keeps one command's import from serving the next.
 """
 
 import importlib
@@ -51,7 +52,6 @@ if TYPE_CHECKING:
         command_spec,
         default_instance_name,
         run_command,
-        run_war_room,
     )
     from xsoar_local.engine.warroom import (
         ArgError,
@@ -91,7 +91,6 @@ _LOCATIONS = {
     "parse_env_file": "xsoar_local.engine.params",
     "parse_war_room": "xsoar_local.engine.warroom",
     "run_command": "xsoar_local.engine.runner",
-    "run_war_room": "xsoar_local.engine.runner",
     "split_debug_mode": "xsoar_local.engine.warroom",
 }
 
@@ -131,6 +130,5 @@ __all__ = [
     "parse_env_file",
     "parse_war_room",
     "run_command",
-    "run_war_room",
     "split_debug_mode",
 ]

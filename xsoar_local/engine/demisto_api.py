@@ -15,8 +15,9 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from xsoar_local.engine.entries import ERROR, NOTE, LogEntry, normalise_results
-from xsoar_local.incident.context import ContextPathError, get_path, merge_entry_context, set_path
+from xsoar_local.engine.entries import NOTE, LogEntry, normalise_results
+from xsoar_local.engine.jobs import INTEGRATION, Job
+from xsoar_local.incident.context import ContextPathError, get_path, set_path
 
 SERVER_VERSION = {"version": "8.9.0", "buildNumber": "local"}
 
@@ -69,54 +70,54 @@ def _format(message: Any, args: tuple[Any, ...]) -> str:
 class ServerDemisto:
     """One command's or script's view of the server.
 
-    `job` is the engine job (see xsoar_local.engine.sandbox); `channel` reaches the parent engine for
+    `job` is the engine job (xsoar_local.engine.jobs.Job); `channel` reaches the parent engine for
     `executeCommand` (None: no engine to ask, so the call fails naming why).
     """
 
-    def __init__(self, job: Mapping[str, Any], channel: Channel | None = None) -> None:
+    def __init__(self, job: Job, channel: Channel | None = None) -> None:
         self._job = job
         self._channel = channel
-        self._kind = str(job.get("kind") or "integration")
-        self._context: dict[str, Any] = copy.deepcopy(dict(job.get("context") or {}))
-        self._incident: dict[str, Any] = copy.deepcopy(dict(job.get("incident") or {"id": "1"}))
+        self._context: dict[str, Any] = copy.deepcopy(dict(job.context))
+        self._incident: dict[str, Any] = copy.deepcopy(dict(job.incident or {"id": "1"}))
         self.entries: list[dict[str, Any]] = []
         self.raw_results: list[Any] = []
         self.logs: list[LogEntry] = []
         self.context_sets: list[list[Any]] = []
-        self.integration_context: dict[str, Any] = copy.deepcopy(dict(job.get("integration_context") or {}))
-        self.integration_context_version = int(job.get("integration_context_version") or 0)
-        self.last_run: dict[str, Any] = copy.deepcopy(dict(job.get("last_run") or {}))
+        self.integration_context: dict[str, Any] = copy.deepcopy(dict(job.integration_context))
+        self.integration_context_version = job.integration_context_version
+        self.last_run: dict[str, Any] = copy.deepcopy(dict(job.last_run))
         self.last_run_set = False
         self.fetched_incidents: list[Any] | None = None
-        self.is_debug = bool(job.get("is_debug"))
+        self.is_debug = job.is_debug
         self.callingContext = self._calling_context()
 
     # -- identity ---------------------------------------------------------------------------------
     def _calling_context(self) -> dict[str, Any]:
-        integration = self._kind == "integration"
-        name = str(self._job.get("name") or "")
+        job = self._job
+        integration = job.kind == INTEGRATION
+        name = job.name
         context: dict[str, Any] = {
             "Inv": {"id": self._investigation_id()},
             "Incidents": [self._incident],
             "ExecutionContext": self._context,
             "ParentEntry": {},
             "IsDebug": self.is_debug,
-            "DockerImage": str(self._job.get("docker_image") or ""),
-            "IntegrationBrand": str(self._job.get("brand") or "") if integration else "",
-            "IntegrationInstance": str(self._job.get("instance") or "") if integration else "",
+            "DockerImage": job.docker_image,
+            "IntegrationBrand": job.brand if integration else "",
+            "IntegrationInstance": job.instance if integration else "",
             "ScriptName": "" if integration else name,
             "ExecutedCommands": [
                 {
-                    "moduleBrand": self._job.get("brand") if integration else "Scripts",
-                    "name": str(self._job.get("command") or name),
+                    "moduleBrand": job.brand if integration else "Scripts",
+                    "name": job.command or name,
                 }
             ],
         }
-        calling: dict[str, Any] = {"args": dict(self._job.get("args") or {}), "integration": integration}
+        calling: dict[str, Any] = {"args": copy.deepcopy(dict(job.args)), "integration": integration}
         calling["context"] = context
         if integration:
-            calling["params"] = dict(self._job.get("params") or {})
-            calling["command"] = str(self._job.get("command") or "")
+            calling["params"] = copy.deepcopy(dict(job.params))
+            calling["command"] = job.command
         return calling
 
     def _investigation_id(self) -> str:
@@ -146,7 +147,7 @@ class ServerDemisto:
 
     def integrationInstance(self) -> str:  # noqa: N802
         """The instance's name."""
-        return str(self._job.get("instance") or "")
+        return self._job.instance
 
     def demistoVersion(self) -> dict[str, str]:  # noqa: N802
         """The server version CommonServerPython gates features on."""
@@ -335,12 +336,3 @@ def _dt_path(expression: str, obj: Any) -> str:
     if not isinstance(obj, Mapping):
         return "root" + ("" if path.startswith(".") else ".") + path
     return path
-
-
-def merge_reply_context(context: Mapping[str, Any], entries: list[dict[str, Any]]) -> dict[str, Any]:
-    """The context after a nested command's entries were merged (what the caller's context() then shows)."""
-    merged = dict(context)
-    for entry in entries:
-        if entry.get("Type") != ERROR and isinstance(entry.get("EntryContext"), Mapping):
-            merged = merge_entry_context(merged, entry["EntryContext"])
-    return merged

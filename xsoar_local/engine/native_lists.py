@@ -31,6 +31,7 @@ __all__ = [
     "BUILTIN_MODULE",
     "LIST_ARGUMENTS",
     "LIST_COMMANDS",
+    "LIST_DESCRIPTIONS",
     "add_to_list",
     "create_list",
     "get_list",
@@ -138,6 +139,14 @@ LIST_COMMANDS: Final[Mapping[str, Handler]] = {
     "addToList": add_to_list,
     "removeFromList": remove_from_list,
     "createList": create_list,
+}
+
+LIST_DESCRIPTIONS: Final[Mapping[str, str]] = {
+    "getList": "A list's text",
+    "setList": "Replace a list's text",
+    "addToList": "Append an item to a list",
+    "removeFromList": "Remove an item from a list",
+    "createList": "Create a list",
 }
 
 # Each command's arguments (for completion and for refusing typos on a War Room line).

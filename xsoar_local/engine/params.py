@@ -23,6 +23,16 @@ class ParamError(UsageError):
     """The params cannot make a valid instance."""
 
 
+class MissingParamError(ParamError):
+    """Required params have no value. `problem` says which; `hint` says how this entry point sets them (a caller
+    with its own way, such as the server's instance settings, shows `problem` alone)."""
+
+    def __init__(self, problem: str, hint: str) -> None:
+        super().__init__(f"{problem}: {hint}")
+        self.problem = problem
+        self.hint = hint
+
+
 @dataclass(frozen=True)
 class ParamLayer:
     """Values from one source (e.g. `--param`), named so that errors can say where a value came from."""
@@ -171,5 +181,5 @@ def build_params(
         hint = missing_hint or (
             f"set it with --param {first}=VALUE, a {first}=VALUE line in --env-file, or the {DEMISTO_PARAMS} JSON"
         )
-        raise ParamError(f"missing required param {names}: {hint.format(name=first)}")
+        raise MissingParamError(f"missing required param {names}", hint.format(name=first))
     return params

@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from xsoar_local.engine.demisto_api import ServerDemisto
+from xsoar_local.engine.jobs import INTEGRATION, Job
 
 RUNTIME_MODULE = "CommonServerPython"
 _CLOCK_OR_ENVIRONMENT = frozenset({"now", "utcnow", "today", "time", "time_ns", "monotonic", "perf_counter", "getenv"})
@@ -63,7 +64,7 @@ class _RecordingDemisto(ServerDemisto):
     def __init__(self, module_code: types.CodeType) -> None:
         self._module_code = module_code
         self.read_at: set[int] = set()
-        super().__init__({"kind": "integration", "name": "", "args": {}, "params": {}, "command": ""})
+        super().__init__(Job(kind=INTEGRATION, name="", folder=".", runtime_dir=""))
 
     def __getattribute__(self, name: str) -> Any:
         if not name.startswith("_"):

@@ -1,10 +1,10 @@
 """Run one integration command or automation script the way the server's container runs it.
 
-`run_job(job, channel=None) -> result` (JSON-able dicts in and out) runs in the calling process: warm workers
-fork a pre-imported process and call it. `python -m xsoar_local.engine.sandbox` is the one-shot form the engine
-starts per run: the job is the first JSON line on stdin, `demisto.executeCommand` requests go out as JSON lines on
-the file descriptor in $XSOAR_LOCAL_CHANNEL_FD and their replies come back as further lines on stdin; the result
-is written to the file named by `job["result_path"]` (stdout belongs to the code's prints).
+`run_job(job, channel=None) -> JobResult` runs in the calling process: the warm executor forks a pre-imported
+process and calls it (through `run_to_file`). `python -m xsoar_local.engine.sandbox` is the one-shot form the cold
+executor starts per run: the job is the first JSON line on stdin, `demisto.executeCommand` requests go out as JSON
+lines on the file descriptor in $XSOAR_LOCAL_CHANNEL_FD and their replies come back as further lines on stdin; the
+result is written as JSON to the file named by the line's `result_path` (stdout belongs to the code's prints).
 
 As on the server, CommonServerPython, then CommonServerUserPython (not for out-of-the-box integrations), then the
 code run in ONE namespace whose `__name__` is `builtins`: every name CSP defines or imports (`requests`,
@@ -27,12 +27,14 @@ import sys
 import traceback
 import types
 import warnings
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, NoReturn
 
 from xsoar_local.engine import codecache
 from xsoar_local.engine.demisto_api import Channel, ServerDemisto
 from xsoar_local.engine.entries import ERROR, LogEntry, crash_entry
+from xsoar_local.engine.jobs import INTEGRATION, Job, JobResult
 from xsoar_local.engine.prepared import take_prepared
 from xsoar_local.runtime import RuntimeTamperedError, read_verified
 
@@ -81,12 +83,11 @@ def strip_server_imports(source: str) -> str:
     return _SERVER_PROVIDED_IMPORTS.sub("", source)
 
 
-def _code(job: dict[str, Any]) -> tuple[str, str]:
+def _code(job: Job) -> tuple[str, str]:
     """The job's source and the file name tracebacks show."""
-    if job.get("code_path"):
-        path = str(job["code_path"])
-        return Path(path).read_text(encoding="utf-8"), path
-    return str(job.get("code") or ""), f"<{job.get('name') or 'script'}>"
+    if job.code_path:
+        return Path(job.code_path).read_text(encoding="utf-8"), job.code_path
+    return str(job.code or ""), f"<{job.name or 'script'}>"
 
 
 _RUNTIME_CODE: dict[tuple[str, str], types.CodeType] = {}
@@ -107,10 +108,10 @@ _CONTENT_CODE: dict[tuple[str, str], types.CodeType] = {}
 _CONTENT_CODE_LIMIT = 64
 
 
-def compile_content(job: dict[str, Any]) -> types.CodeType:
+def compile_content(job: Job | Mapping[str, Any]) -> types.CodeType:
     """The job's code as the server runs it, compiled once per process and source text (a warm worker compiles
     it before forking, so each fork starts with it compiled)."""
-    source, filename = _code(job)
+    source, filename = _code(job if isinstance(job, Job) else Job.from_json(job))
     key = (filename, hashlib.sha256(source.encode("utf-8")).hexdigest())
     code = _CONTENT_CODE.get(key)
     if code is None:
@@ -142,12 +143,12 @@ def prefer_stdlib_distutils() -> None:
         sys.meta_path[0:0] = shims
 
 
-def _execute(demisto: ServerDemisto, job: dict[str, Any], verified: dict[str, bytes]) -> dict[str, Any]:
+def _execute(demisto: ServerDemisto, job: Job, verified: dict[str, bytes]) -> dict[str, Any]:
     """CSP, CSUP and the code in one `builtins` namespace; returns the namespace.
 
     The runtime runs from `verified`: the bytes whose digests were checked, never the files read again.
     """
-    runtime = Path(str(job["runtime_dir"]))
+    runtime = Path(job.runtime_dir)
     # CSP does `import demistomock as demisto`: the server's object stands in for the module.
     sys.modules["demistomock"] = demisto  # type: ignore[assignment]
     namespace: dict[str, Any] = {"__name__": "builtins", "__builtins__": __builtins__, "demisto": demisto}
@@ -161,7 +162,7 @@ def _execute(demisto: ServerDemisto, job: dict[str, Any], verified: dict[str, by
         for statement in prepared.per_command:
             exec(statement, namespace)  # the verified runtime's own statements
         _register_module(layers.pop(), namespace)
-    if job.get("use_csup", True):
+    if job.use_csup:
         layers.append(runtime / "CommonServerUserPython.py")
     prefer_stdlib_distutils()
     for layer in layers:
@@ -178,19 +179,20 @@ def _register_module(layer: Path, namespace: dict[str, Any]) -> None:
     sys.modules[layer.stem] = module  # a stray `import CommonServerPython` still finds it
 
 
-def run_job(job: dict[str, Any], channel: Channel | None = None) -> dict[str, Any]:
+def run_job(job: Job | Mapping[str, Any], channel: Channel | None = None) -> JobResult:
     """Run one command or script in this process and return what the engine captured (see the module doc).
 
     Raises RuntimeTamperedError (before any code runs) when the runtime files differ from their pinned digests.
     """
-    if str(job["folder"]) not in sys.path:
-        sys.path.insert(0, str(job["folder"]))
+    job = job if isinstance(job, Job) else Job.from_json(job)
+    if job.folder not in sys.path:
+        sys.path.insert(0, job.folder)
     sys.dont_write_bytecode = True
-    verified = read_verified(Path(str(job["runtime_dir"])))  # checked again here: these very bytes are what runs
+    verified = read_verified(Path(job.runtime_dir))  # checked again here: these very bytes are what runs
     demisto = ServerDemisto(job, channel)
     exit_code: int | None = None
     crashed = False
-    what = "script" if job.get("kind", "integration") != "integration" else "integration"
+    what = "integration" if job.kind == INTEGRATION else "script"
     stdout, stderr = sys.stdout, sys.stderr
     sys.stdout, sys.stderr = _LogWriter(demisto.logs, "log"), _LogWriter(demisto.logs, "stderr")
     try:
@@ -203,7 +205,7 @@ def run_job(job: dict[str, Any], channel: Channel | None = None) -> dict[str, An
             demisto.entries.append(crash_entry(f"The {what} exited with status {exit_code}."))
     except BaseException as error:
         demisto.logs.append(LogEntry("error", traceback.format_exc()))
-        if job.get("command") in SERVER_HANDLED_COMMANDS:
+        if job.command in SERVER_HANDLED_COMMANDS:
             # return_error raises instead of exiting for these; the server reports the message as the error
             demisto.entries.append({"Type": ERROR, "ContentsFormat": "text", "Contents": str(error)})
         else:
@@ -218,20 +220,31 @@ def run_job(job: dict[str, Any], channel: Channel | None = None) -> dict[str, An
         for writer in (sys.stdout, sys.stderr):
             writer.flush()
         sys.stdout, sys.stderr = stdout, stderr
-    return {
-        "entries": demisto.entries,
-        "raw_results": demisto.raw_results,
-        "logs": [log.to_json() for log in demisto.logs],
-        "context": demisto.context(),
-        "context_sets": demisto.context_sets,
-        "integration_context": demisto.integration_context,
-        "integration_context_version": demisto.integration_context_version,
-        "last_run": demisto.last_run,
-        "last_run_set": demisto.last_run_set,
-        "fetched_incidents": demisto.fetched_incidents,
-        "exit_code": exit_code,
-        "crashed": crashed,
-    }
+    fetched = demisto.fetched_incidents
+    return JobResult(
+        entries=tuple(demisto.entries),
+        raw_results=tuple(demisto.raw_results),
+        logs=tuple(demisto.logs),
+        context=demisto.context(),
+        context_sets=tuple((str(path), value) for path, value in demisto.context_sets),
+        integration_context=demisto.integration_context,
+        integration_context_version=demisto.integration_context_version,
+        last_run=demisto.last_run,
+        last_run_set=demisto.last_run_set,
+        fetched_incidents=None if fetched is None else tuple(fetched),
+        exit_code=exit_code,
+        crashed=crashed,
+    )
+
+
+def run_to_file(job: Mapping[str, Any], channel: Channel | None, result_path: Path) -> None:
+    """Run a job received as JSON and write its result as JSON (both executors' children end here); a tampered
+    runtime is a crash result, not a traceback."""
+    try:
+        result = run_job(job, channel)
+    except RuntimeTamperedError as error:
+        result = JobResult.crash(crash_entry(str(error)))
+    result_path.write_text(json.dumps(result.to_json(), default=str), encoding="utf-8")
 
 
 class LineChannel:
@@ -259,11 +272,7 @@ def main() -> int:
     descriptor = os.environ.get(CHANNEL_FD_VARIABLE)
     if descriptor:
         channel = LineChannel(os.fdopen(int(descriptor), "w", encoding="utf-8"), replies)
-    try:
-        result = run_job(job, channel)
-    except RuntimeTamperedError as error:
-        result = {"entries": [crash_entry(str(error))], "crashed": True}
-    Path(job["result_path"]).write_text(json.dumps(result, default=str), encoding="utf-8")
+    run_to_file(job, channel, Path(job["result_path"]))
     return 0
 
 

@@ -48,16 +48,6 @@ class Script:
         return CommandSpec(name=self.name, arguments=self.arguments)
 
     @property
-    def is_transformer(self) -> bool:
-        """Tagged `transformer`: usable in a `complex` argument's transformers."""
-        return TRANSFORMER_TAG in self.tags
-
-    @property
-    def is_filter(self) -> bool:
-        """Tagged `filter`: usable as a condition or filter operator."""
-        return FILTER_TAG in self.tags
-
-    @property
     def entire_list(self) -> bool:
         """Tagged `entirelist`: a transformer that gets the whole list once instead of each item."""
         return ENTIRE_LIST_TAG in self.tags

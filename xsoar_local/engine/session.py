@@ -1,5 +1,7 @@
 """An engine over one content root: War Room lines, integration commands, scripts, transformers, filters and
-fetches, each run in its own sandbox process, with nested `demisto.executeCommand` calls served here.
+fetches. Names resolve through the command registry (registry.py); scripts and commands run on an executor
+(executors/, warm unless switched off), the engine's own commands in this process (native.py); nested
+`demisto.executeCommand` calls are served here, through the same registry.
 
     session = EngineSession(catalog, instances, state)           # catalog.py, instances.py, state.py
     run = session.war_room('!HelloWorldScript name=x', incident)  # -> CommandRun (entries, incident after)
@@ -28,23 +30,30 @@ from typing import Any
 from xsoar_local.engine.catalog import CatalogError, ContentCatalog
 from xsoar_local.engine.entries import ERROR, NOTE, is_error
 from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
-from xsoar_local.engine.javascript import run_job as run_javascript_job
-from xsoar_local.engine.native_lists import BUILTIN_BRAND, BUILTIN_MODULE, LIST_ARGUMENTS, LIST_COMMANDS
+from xsoar_local.engine.native import (
+    BUILTIN_BRAND,
+    BUILTIN_MODULE,
+    NativeCommand,
+    WarRoom,
+    no_war_room,
+    run_native,
+)
+from xsoar_local.engine.registry import CommandRegistry
 from xsoar_local.engine.runner import (
     DEFAULT_TIMEOUT,
     CommandRun,
-    JobRunner,
-    _command_run,
+    build_job,
     check_runtime,
     run_command,
-    run_in_child,
+    run_job,
+    to_command_run,
+    with_nested,
 )
 from xsoar_local.engine.scripts import Script
 from xsoar_local.engine.state import InstanceState, MemoryInstanceState, StoreInstanceState
 from xsoar_local.engine.warroom import check_args, parse_war_room, split_debug_mode
 from xsoar_local.errors import EngineError, XsoarLocalError
 from xsoar_local.incident.lists import (
-    ListError,
     ListStore,
     MemoryListStore,
     PackList,
@@ -58,6 +67,7 @@ from xsoar_local.runtime import DEFAULT_DESTINATION
 MAX_DEPTH = 8  # nested executeCommand calls: deeper is a loop
 USING, USING_BRAND = "using", "using-brand"
 SCRIPTS_BRAND = "Scripts"
+LANGUAGE_NAMES = {"python": "Python", "javascript": "JavaScript", "powershell": "PowerShell"}
 
 PythonFor = Callable[[str], str]
 
@@ -84,14 +94,15 @@ class FetchRun:
 
 @dataclass(frozen=True)
 class Planned:
-    """What a War Room line or executeCommand call resolved to: a script, or a command on an instance."""
+    """What a War Room line or executeCommand call resolved to: a script, a command on an instance, or a command
+    the engine runs itself (registry.py)."""
 
     name: str
     args: dict[str, Any]
     line: str
     script: Script | None = None
     instance: Instance | None = None
-    list_command: bool = False  # a server list command (native_lists.py), run by the engine itself
+    native: NativeCommand | None = None
 
 
 @dataclass
@@ -109,6 +120,9 @@ def server_entries(run: CommandRun, brand: str, module: str, line: str, investig
     shaped = []
     for number, entry in enumerate(run.entries, start=1):
         item = copy.deepcopy(entry)
+        if "ID" in item and "Metadata" in item:  # a stored War Room entry (getEntries, getEntry) keeps its own id
+            shaped.append(item)
+            continue
         item.setdefault("HumanReadable", None)
         item.setdefault("EntryContext", None)
         item.update({"ID": f"{number}@{investigation}", "Brand": brand, "ModuleName": module})
@@ -158,7 +172,8 @@ class EngineSession:
         timeout: float = DEFAULT_TIMEOUT,
         python_for: PythonFor = _same_python,
         runtime_dir: Path = DEFAULT_DESTINATION,
-        job_runner: JobRunner | None = None,
+        warm: bool | None = None,
+        war_room: WarRoom = no_war_room,
         lists: ListStore | None = None,
     ) -> None:
         self.catalog = catalog
@@ -178,7 +193,9 @@ class EngineSession:
         self.timeout = timeout
         self.python_for = python_for
         self.runtime_dir = runtime_dir
-        self.job_runner: JobRunner = job_runner or run_in_child  # a warm worker pool plugs in here (the server)
+        self.warm = warm  # None: the process's warm switch (xsoar_local.engine.executors)
+        self.registry = CommandRegistry(catalog, instances)
+        self.war_room_entries = war_room  # what getEntries/getEntry read
         self._held: set[str] = set()
 
     # -- entry points -------------------------------------------------------------------------------
@@ -200,22 +217,22 @@ class EngineSession:
         using = str(args.pop(USING, "") or "")
         brand = str(args.pop(USING_BRAND, "") or brand)
         line = line or _line(name, args)
-        if name in LIST_COMMANDS and not using and brand in ("", BUILTIN_BRAND):
-            return Planned(name, _list_args(name, args, positional), line, list_command=True)
-        if not using and not brand:
-            target = self.catalog.resolve(name)
-            if isinstance(target, Script):
-                _refuse_non_python(target)
-                return Planned(name, check_args(target.spec, args, positional), line, script=target)
-        instance = self.instances.for_command(name, brand, using)
+        target = self.registry.resolve(name, brand=brand, using=using)
+        if target.native is not None:
+            return Planned(name, target.native.check(args, positional), line, native=target.native)
+        if target.script is not None:
+            _refuse_unsupported(target.script)
+            return Planned(name, check_args(target.script.spec, args, positional), line, script=target.script)
+        instance = target.instance
+        assert instance is not None
         spec = instance.integration.command(name)
         assert spec is not None  # for_command checked it
         return Planned(name, check_args(spec, args, positional), line, instance=instance)
 
     def run_planned(self, planned: Planned, incident: Incident, *, depth: int = 0) -> CommandRun:
         """Run what `plan` resolved."""
-        if planned.list_command:
-            return self.run_list_command(planned.name, planned.args, incident)
+        if planned.native is not None:
+            return self.run_native(planned.native, planned.args, incident)
         if planned.script is not None:
             return self.run_script(planned.script, planned.args, incident, depth=depth)
         assert planned.instance is not None
@@ -237,12 +254,6 @@ class EngineSession:
             raise EngineError(f"{name}: executeCommand nested deeper than {MAX_DEPTH} levels (a script calls itself?)")
         planned = self.plan_call(name, args, brand=brand, positional=positional, line=line)
         return self.run_planned(planned, incident, depth=depth)
-
-    def run_list_command(self, name: str, args: Mapping[str, Any], incident: Incident) -> CommandRun:
-        """A server list command (getList, setList, addToList, removeFromList, createList) on this session's lists."""
-        started = time.monotonic()
-        entries = LIST_COMMANDS[name](args, self.lists)
-        return CommandRun(name, dict(args), "", entries, [], incident, duration=time.monotonic() - started)
 
     def run_command(
         self,
@@ -300,13 +311,18 @@ class EngineSession:
             on_request=self._handler(call),
             integration_context_version=version,
             last_run=last_run,
-            job_runner=self.job_runner,
+            warm=self.warm,
+            runtime_dir=self.runtime_dir,
         )
-        if int(run.result.get("integration_context_version") or version) != version:  # the code wrote it
+        if (run.result.integration_context_version or version) != version:  # the code wrote it
             self.state.set_integration_context(instance.name, run.incident.integration_context(instance.name), version)
         if command == "test-module":
             run = _test_module_outcome(run)
-        return replace(run, nested=tuple(call.nested))
+        return with_nested(run, call.nested)
+
+    def run_native(self, native: NativeCommand, args: Mapping[str, Any], incident: Incident) -> CommandRun:
+        """Run a command the engine runs itself (args already checked) on `incident`."""
+        return run_native(native, args, incident, self.war_room_entries, self.lists)
 
     def run_script(
         self,
@@ -318,38 +334,21 @@ class EngineSession:
         kind: str = "script",
     ) -> CommandRun:
         """Run an automation script (args already checked) on `incident`."""
-        _refuse_non_python(script)
+        _refuse_unsupported(script)
         args, debug = split_debug_mode(args)
         check_runtime(self.runtime_dir)
         call = _Call(incident, depth, _line(script.name, args))
-        job = {
-            "kind": kind,
-            "name": script.name,
-            "code_path": str(script.code_path) if script.code_path else None,
-            "code": script.code,
-            "folder": str(script.folder),
-            "runtime_dir": str(self.runtime_dir),
-            "args": dict(args),
-            "is_debug": debug,
-            "context": incident.context,
-            "incident": incident.fields,
-            "docker_image": script.docker_image,
-            "use_csup": True,
-        }
+        job = build_job(script, incident, args=args, kind=kind, debug=debug, runtime_dir=self.runtime_dir)
         started = time.monotonic()
-        if script.type == "javascript":  # JavaScript has no Docker image: the embedded engine runs it
-            result, raw_logs = run_javascript_job(job, on_request=self._handler(call), timeout=self.timeout)
-        else:
-            result, raw_logs = self.job_runner(
-                job,
-                on_request=self._handler(call),
-                env=self.env,
-                timeout=self.timeout,
-                python=self.python_for(script.docker_image),
-            )
-        return replace(
-            _command_run(script.name, args, "", incident, result, raw_logs, started, debug), nested=tuple(call.nested)
+        result = run_job(
+            job,
+            on_request=self._handler(call),
+            env=self.env,
+            timeout=self.timeout,
+            python=self.python_for(script.docker_image),
+            warm=self.warm,
         )
+        return with_nested(to_command_run(script.name, args, "", incident, result, started, debug), call.nested)
 
     def transform(self, name: str, value: Any, args: Mapping[str, Any], incident: Incident) -> Any:
         """Apply the `transformer` script `name` to `value` (per item, unless it is tagged `entirelist`)."""
@@ -406,13 +405,13 @@ class EngineSession:
         records: list[dict[str, Any]] = []
         if error is None:
             try:
-                fetched = run.result.get("fetched_incidents") or []
+                fetched = run.result.fetched_incidents or ()
                 records = [incident_record(raw, instance, number) for number, raw in enumerate(fetched, start=1)]
             except EngineError as problem:
                 error = str(problem)
         if error is not None:
             return FetchRun(instance.name, [], old, run, error)
-        new = dict(run.result.get("last_run") or {}) if run.result.get("last_run_set") else old
+        new = dict(run.result.last_run) if run.result.last_run_set else old
         ids = self.state.record_fetch(instance.name, records, new)
         created = [{**record, "id": new_id} for record, new_id in zip(records, ids, strict=True)]
         return FetchRun(instance.name, created, new, run)
@@ -442,9 +441,10 @@ class EngineSession:
                 return {"entries": [{"Type": ERROR, "ContentsFormat": "text", "Contents": mask_error(error)}]}
             call.nested.append(run)
             brand, module = SCRIPTS_BRAND, name
-            if name in LIST_COMMANDS and not run.instance:
+            native = self.registry.native(name)
+            if native is not None and not native.fallback and not run.instance:
                 brand, module = BUILTIN_BRAND, BUILTIN_MODULE
-            elif run.instance:
+            if run.instance:
                 instance = self.instances.by_name(run.instance)
                 brand, module = instance.brand, instance.name
             investigation = str(incident.fields.get("id") or "1")
@@ -454,11 +454,14 @@ class EngineSession:
         return handle
 
 
-def _refuse_non_python(script: Script) -> None:
-    if script.type not in ("python", "javascript"):
+def _refuse_unsupported(script: Script) -> None:
+    """A script in a language no executor runs is refused before anything runs."""
+    from xsoar_local.engine.executors import languages, supports
+
+    if not supports(script.type):
+        shown = ", ".join(LANGUAGE_NAMES.get(name, name) for name in languages())
         raise EngineError(
-            f"script {script.name!r} is {script.type} ({script.yaml_path}): "
-            "the local engine runs Python and JavaScript scripts only"
+            f"script {script.name!r} is {script.type} ({script.yaml_path}): the local engine runs {shown} scripts only"
         )
 
 
@@ -468,17 +471,6 @@ def _shipped_lists(root: Path) -> tuple[PackList, ...]:
     return tuple(lists_in_root(root))
 
 
-def _list_args(name: str, args: Mapping[str, Any], positional: str | None) -> dict[str, Any]:
-    """A list command's arguments: a bare value is the list's name; an argument it does not take is refused."""
-    checked = dict(args)
-    if positional is not None:
-        checked.setdefault("listName", positional)
-    unknown = sorted(set(checked) - LIST_ARGUMENTS[name])
-    if unknown:
-        raise ListError(f"{name} has no argument(s) {unknown} (it takes {sorted(LIST_ARGUMENTS[name])})")
-    return checked
-
-
 def _line(name: str, args: Mapping[str, Any]) -> str:
     parts = [f"!{name}"] + [f"{key}={json.dumps(value, default=str)}" for key, value in args.items()]
     return " ".join(parts)
@@ -486,7 +478,7 @@ def _line(name: str, args: Mapping[str, Any]) -> str:
 
 def _returned_value(run: CommandRun) -> Any:
     """What a transformer or filter returned with `demisto.results(value)`: the last value it wrote."""
-    raw = run.result.get("raw_results") or []
+    raw = run.result.raw_results
     if not raw:
         return None
     value = raw[-1]

@@ -1,14 +1,18 @@
-"""The playbook runner's link to the engine: tasks' commands and scripts, and the content's transformers and
-filters, run through one `EngineSession` (its catalog and instances per brand)."""
+"""The playbook runner's link to the engine: tasks' commands and scripts (resolved by the engine's command
+registry, so `Print` is the content's script when it has one and the toolkit's fallback otherwise), and the
+content's transformers and filters, run through one `EngineSession` (its catalog and instances per brand)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from xsoar_local.commit import merge_run
 from xsoar_local.engine.catalog import CatalogError
+from xsoar_local.engine.native import EmptyArgumentError, NativeArgumentError, NativeCommand, no_war_room, run_native
+from xsoar_local.engine.runner import CommandRun
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.errors import XsoarLocalError
 from xsoar_local.incident.store import Incident
@@ -18,18 +22,72 @@ from xsoar_local.playbook.runner import CommandCall, CommandOutcome
 from xsoar_local.redact import mask_error
 
 
+def outcome_of(run: CommandRun) -> CommandOutcome:
+    """A run as the playbook runner takes it: its entries, the incident after it, and how to merge it into a newer
+    copy of the incident."""
+    return CommandOutcome(
+        tuple(run.entries),
+        run.incident,
+        "; ".join(run.error_messages) or None,
+        merge=lambda latest: merge_run(latest, run),
+    )
+
+
+def failed(error: XsoarLocalError, incident: Incident) -> CommandOutcome:
+    """What stopped a command or script from running, as the task's error (masked)."""
+    empty = error.arguments if isinstance(error, EmptyArgumentError) else ()
+    return CommandOutcome((), incident, mask_error(error), empty_arguments=empty)
+
+
+def native_outcome(native: NativeCommand, args: Mapping[str, Any], incident: Incident) -> CommandOutcome:
+    """Run one of the engine's own commands without a session (no content root: nothing can shadow it)."""
+    try:
+        run = run_native(native, native.check(args), incident)
+    except NativeArgumentError as error:
+        return failed(error, incident)
+    return outcome_of(run)
+
+
 class EngineExecutor:
     """Runs a task's `Brand|||command` or script on the session (args checked, defaultValues applied)."""
 
     def __init__(self, session: EngineSession) -> None:
         self.session = session
+        self._written: list[dict[str, Any]] = []
+        if session.war_room_entries is no_war_room:  # no server keeps this War Room: the run's entries are it
+            session.war_room_entries = self._war_room
+
+    def _war_room(self, incident: Incident) -> list[dict[str, Any]]:
+        """The entries this run's tasks wrote so far, stored as a server stores them (what getEntries reads)."""
+        return [dict(entry, investigationId=str(incident.fields.get("id") or "")) for entry in self._written]
+
+    def _record(self, outcome: CommandOutcome, call: CommandCall, incident: Incident) -> CommandOutcome:
+        for raw in outcome.entries:
+            number = len(self._written) + 1
+            contents, human = raw.get("Contents"), raw.get("HumanReadable")
+            shown = human if human not in (None, "") else contents
+            self._written.append(
+                {
+                    "id": f"{number}@{incident.fields.get('id') or '1'}",
+                    "type": raw.get("Type", 1),
+                    "contents": shown if isinstance(shown, str) else json.dumps(shown, default=str),
+                    "format": "markdown" if human not in (None, "") else str(raw.get("ContentsFormat") or "text"),
+                    "rawContents": contents,
+                    "entryContext": raw.get("EntryContext"),
+                    "brand": call.brand,
+                    "tags": list(raw.get("Tags") or []),
+                }
+            )
+        return outcome
 
     def __call__(self, call: CommandCall, incident: Incident) -> CommandOutcome:
         """Run one command or script; anything that stops it from running is reported as the task's error."""
         try:
             if call.kind == "script":
-                script = self.session.catalog.script(call.command)
-                if script is None:
+                if (
+                    not self.session.catalog.has_script(call.command)
+                    and self.session.registry.native(call.command) is None
+                ):
                     raise CatalogError(
                         f"unknown script {call.command!r}: neither a built-in script nor one in "
                         f"{self.session.catalog.root}"
@@ -38,13 +96,8 @@ class EngineExecutor:
             else:
                 run = self.session.execute(call.command, call.args, incident, brand=call.brand)
         except XsoarLocalError as error:  # what stops it from running is the task's error, never a crash
-            return CommandOutcome((), incident, mask_error(error))
-        return CommandOutcome(
-            tuple(run.entries),
-            run.incident,
-            "; ".join(run.error_messages) or None,
-            merge=lambda latest: merge_run(latest, run),
-        )
+            return failed(error, incident)
+        return self._record(outcome_of(run), call, incident)
 
     def operators(self, incident: Incident) -> SessionOperators:
         """The content's transformer and filter scripts, run on `incident`."""

@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 
 from xsoar_local.engine.catalog import CatalogError, ContentCatalog
 from xsoar_local.engine.instances import InstanceError, InstanceSet
+from xsoar_local.engine.native import BUILTIN_BRAND, NATIVE_COMMANDS
 from xsoar_local.playbook.model import Playbook, PlaybookError, load_playbook
 from xsoar_local.playbook.records import split_command
-from xsoar_local.playbook.scripts import BUILTIN_SCRIPTS
 
 
 @dataclass
@@ -38,7 +38,9 @@ class CatalogContent:
         """True when the script is installed, or the command has an instance to run on."""
         command = split_command(script)
         if command is None:
-            return script in BUILTIN_SCRIPTS or self.catalog.has_script(script)
+            return script in NATIVE_COMMANDS or self.catalog.has_script(script)
+        if command[0] == BUILTIN_BRAND:
+            return command[1] in NATIVE_COMMANDS
         if self.instances is None:
             return bool(self.catalog.with_command(command[1]))
         try:

@@ -57,13 +57,15 @@ class CommandOutcome:
     """What the executor reports: the entries written and the incident afterwards (EntryContext merged).
 
     `merge` re-applies the command's context changes to another (newer) copy of the incident; without it the
-    runner can only replace the stored incident with `incident`.
+    runner can only replace the stored incident with `incident`. `empty_arguments` names the mandatory arguments
+    that were empty when that is why it did not run (the runner then says where each came from).
     """
 
     entries: tuple[Mapping[str, Any], ...]
     incident: Incident
     error: str | None = None
     merge: Callable[[Incident], Incident] | None = None
+    empty_arguments: tuple[str, ...] = ()
 
 
 class IncidentHolder(Protocol):

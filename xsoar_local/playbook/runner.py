@@ -17,10 +17,9 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 from typing import Any
 
-from xsoar_local.engine.native_lists import LIST_COMMANDS
+from xsoar_local.engine.native import NATIVE_COMMANDS
 from xsoar_local.incident.store import Incident, view_for_expressions
 from xsoar_local.playbook import fanout, flow, polling
 from xsoar_local.playbook.conditions import ConditionError, choose_branch
@@ -50,7 +49,6 @@ from xsoar_local.playbook.records import (
     has_branch,
     split_command,
 )
-from xsoar_local.playbook.scripts import BUILTIN_SCRIPTS, MandatoryArgumentError, ScriptError, ScriptResult, run_script
 
 __all__ = [
     "BUILTIN_BRAND",
@@ -364,50 +362,23 @@ class PlaybookRunner:
         empty = tuple(resolver.unresolved)
         warnings = tuple(_empty_warning(resolver, path) for path in empty)
         command = split_command(task.script)
-        if command is None and task.script not in BUILTIN_SCRIPTS:
+        kind = "command"
+        if command is None:  # a script name: the engine's registry says what runs it (native.py, registry.py)
             command = ("", task.script)
             kind = "script"
-        else:
-            kind = "command"
-        # The server's list commands run in the engine (it holds the lists), whatever the brand says.
-        if command is None or (command[0] == BUILTIN_BRAND and command[1] not in LIST_COMMANDS):
-            script_name = task.script if command is None else command[1]
-            ran: list[ScriptResult] = []
-
-            def apply_script(latest: Incident) -> Incident:
-                # A built-in script runs on the latest incident, inside its update: what others wrote stays.
-                try:
-                    result = run_script(script_name, args, latest.fields, latest.context)
-                except MandatoryArgumentError as error:
-                    causes = "; ".join(
-                        f"{name}: " * (len(error.arguments) > 1)
-                        + _describe_empty(name, task.arguments.get(name), references.get(name, ()), view)
-                        for name in error.arguments
-                    )
-                    raise TaskError(f"{error}: {causes}", empty_references=empty) from error
-                except ScriptError as error:
-                    raise TaskError(str(error)) from error
-                failures = [str(entry.get("Contents")) for entry in result.entries if entry.get("Type") == ERROR_ENTRY]
-                if failures:
-                    raise TaskError("; ".join(failures), result.entries)
-                ran.append(result)
-                return replace(latest, fields=dict(result.fields), context=dict(result.context))
-
-            after = holder.update(apply_script)
-            result = ran[-1]
-            return _Step(
-                after,
-                _branch_ids(task, NONE_BRANCH),
-                task.script,
-                args,
-                result.entries,
-                warnings + result.warnings,
-                empty_references=empty,
-            )
         brand, name = command
-        # An empty argument is left out, so that the command's defaultValue applies.
-        given = {key: value for key, value in args.items() if not is_empty(value)}
+        # An empty argument is left out, so that the command's defaultValue applies; the engine's own commands have
+        # no defaults and tell an empty value from a missing one (Set stores "", but refuses nothing).
+        native = name in NATIVE_COMMANDS and brand in ("", BUILTIN_BRAND)
+        given = dict(args) if native else {key: value for key, value in args.items() if not is_empty(value)}
         outcome = fanout.execute(self, CommandCall(self.call_id(task), brand, name, given, kind), incident)
+        if outcome.empty_arguments:
+            causes = "; ".join(
+                f"{argument}: " * (len(outcome.empty_arguments) > 1)
+                + _describe_empty(argument, task.arguments.get(argument), references.get(argument, ()), view)
+                for argument in outcome.empty_arguments
+            )
+            raise TaskError(f"{outcome.error}: {causes}", empty_references=empty)
         failures = [str(entry.get("Contents")) for entry in outcome.entries if entry.get("Type") == ERROR_ENTRY]
         if outcome.error or failures:
             message = outcome.error or "; ".join(failures)

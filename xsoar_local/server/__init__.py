@@ -4,7 +4,7 @@ core.py     ServerCore: packs, instances, incidents, War Room, playbook runs (wh
 state.py    the server's state folder: one owner at a time, atomic JSON writes, the API key
 packs.py    uploaded pack zips: unpack, check, install into the state folder
 content.py  what the installed packs hold: integrations (module configurations), playbooks
-workers.py  warm execution: a pre-imported worker process per docker image that forks per command
+(warm execution lives in xsoar_local.engine.executors)
 api.py      the Werkzeug app: routing, API-key auth, the server's error bodies
 __main__.py `python -m xsoar_local.server` (`make server`)
 """

@@ -34,7 +34,9 @@ from xsoar_local.engine import (
 from xsoar_local.engine.demisto_api import SERVER_VERSION
 from xsoar_local.engine.entries import DEBUG, ERROR, NOTE
 from xsoar_local.engine.instances import Instance, InstanceSet
-from xsoar_local.engine.native_lists import BUILTIN_BRAND, LIST_COMMANDS
+from xsoar_local.engine.native import BUILTIN_BRAND, NATIVE_COMMANDS
+from xsoar_local.engine.params import MissingParamError
+from xsoar_local.engine.registry import CommandRegistry
 from xsoar_local.engine.runner import CommandRun
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import StoreInstanceState
@@ -56,7 +58,6 @@ from xsoar_local.playbook.runner import (
 from xsoar_local.playbook.runner import (
     ERROR as TASK_ERROR,
 )
-from xsoar_local.playbook.scripts import BUILTIN_SCRIPTS, ScriptError, run_script
 from xsoar_local.redact import CREDENTIALS_TYPE, ENCRYPTED_TYPES, Redactor, mask, url_passwords
 from xsoar_local.runtime import DEFAULT_DESTINATION
 from xsoar_local.server import packs
@@ -64,7 +65,6 @@ from xsoar_local.server.content import InstalledContent, InstalledIntegration, s
 from xsoar_local.server.errors import ServerError, bad_request, not_found
 from xsoar_local.server.lists import ServerLists, lists_in_pack
 from xsoar_local.server.state import StateFolder, snapshot
-from xsoar_local.server.workers import WarmPool
 
 USER: Final = "admin"
 INSTANCE_STATE_DIR: Final = "instances"
@@ -92,7 +92,7 @@ def _truthy(value: Any) -> bool:
 class ServerCore:
     """One local XSOAR server's behaviour. `open()` takes the state folder; `close()` stops workers and frees it.
 
-    `warm=False` runs every command in a fresh engine child (`run_command`) instead of a warm worker.
+    `warm=False` runs every command in a fresh engine child instead of a warm worker (xsoar_local.engine.executors).
     """
 
     def __init__(
@@ -110,7 +110,6 @@ class ServerCore:
         self.runtime_dir = runtime_dir
         # What the engine passes to integrations (proxy, CA...): None = the allow-listed part of this environment.
         self.engine_env = dict(engine_env) if engine_env is not None else None
-        self.pool = WarmPool()
         self._lock = threading.RLock()
         self._doc: dict[str, Any] = {}
         self._entries: dict[str, list[dict[str, Any]]] = {}  # the War Rooms, kept in append-only files
@@ -148,10 +147,9 @@ class ServerCore:
         return self
 
     def close(self) -> None:
-        """Wait for running playbooks, stop the warm workers, release the folder."""
+        """Wait for running playbooks, release the folder (the engine stops its warm workers at process exit)."""
         for thread in list(self._threads):
             thread.join(timeout=self.command_timeout)
-        self.pool.close()
         self.state.close()
         self._opened = False
 
@@ -323,8 +321,10 @@ class ServerCore:
         }
         try:
             return build_params(installed.integration.params, [ParamLayer("the instance settings", values)])
+        except MissingParamError as error:
+            raise bad_request(error.problem, "errBadInstance") from error
         except ParamError as error:
-            raise bad_request(str(error).split(": set it with")[0], "errBadInstance") from error
+            raise bad_request(str(error), "errBadInstance") from error
 
     def _instances(self) -> StateStore:
         if self._instance_store is None:
@@ -359,10 +359,17 @@ class ServerCore:
             StoreInstanceState(self._instances()),
             env=self.engine_env,
             timeout=self.command_timeout,
-            job_runner=self.pool.run_job if self.warm else None,
+            # warm: the process's warm executors (XSOAR_LOCAL_WARM=off still turns them off); else cold
+            warm=None if self.warm else False,
+            war_room=self._war_room,
             runtime_dir=self.runtime_dir,
             lists=StateListStore(self._instances()),
         )
+
+    def _war_room(self, incident: Incident) -> list[dict[str, Any]]:
+        """The investigation's War Room entries, as stored (what getEntries and getEntry read)."""
+        with self._lock:
+            return copy.deepcopy(self._entries.get(str(incident.fields.get("id") or ""), []))
 
     # ---- investigations ------------------------------------------------------------------------------------
     def _create_playground(self) -> None:
@@ -566,8 +573,6 @@ class ServerCore:
             parsed = parse_war_room(text)
         except WarRoomSyntaxError as error:
             return self._commit_entries(inv_id, text, [_error_entry(str(error))])
-        if parsed.name in BUILTIN_SCRIPTS and not self.content.catalog.has_script(parsed.name):
-            return self._run_builtin(inv_id, text, parsed.name, dict(parsed.args), parsed.positional)
         with self._lock:
             record = self._record(inv_id)
             incident = Incident(fields=copy.deepcopy(record["fields"]), context=copy.deepcopy(record["context"]))
@@ -579,10 +584,11 @@ class ServerCore:
         return self._commit_run(inv_id, text, run)
 
     def _check_runnable(self, name: str, args: Mapping[str, Any]) -> None:
-        """A command needs an enabled instance: the server never makes one up (scripts need none)."""
-        if name in LIST_COMMANDS and args.get("using-brand") in (None, "", BUILTIN_BRAND):
-            return  # the server's own list commands
-        if self.content.catalog.script(name) is not None and not args.get("using-brand"):
+        """A command needs an enabled instance: the server never makes one up (scripts and the engine's own commands
+        need none)."""
+        if args.get("using-brand") == BUILTIN_BRAND:
+            return
+        if not args.get("using-brand") and (name in NATIVE_COMMANDS or self.content.catalog.has_script(name)):
             return
         with self._lock:
             enabled = [item for item in self._doc["instances"].values() if _truthy(item["enabled"])]
@@ -600,11 +606,16 @@ class ServerCore:
         """Merge a finished run into the investigation as it is NOW (other commands may have finished meanwhile)."""
         with self._lock:
             record = self._record(inv_id)
-            record["context"] = merge_run(Incident(fields=record["fields"], context=record["context"]), run).context
+            merged = merge_run(Incident(fields=record["fields"], context=record["context"]), run)
+            record["context"] = merged.context
+            record["fields"] = dict(merged.fields)  # setIncident, closeInvestigation
+            if record["fields"].get("status") == "Closed" and not record["investigation"].get("closed"):
+                record["investigation"]["closed"] = now()
+                record["investigation"]["status"] = 1
             raw = list(run.entries)
             if run.debug:
                 raw.append(_debug_entry(run))
-            brand = BUILTIN_BRAND if run.command in LIST_COMMANDS and not run.instance else self._brand_of(run.instance)
+            brand = run.brand or self._brand_of(run.instance)
             stored = self._add_entries(inv_id, raw, line, brand=brand, instance=run.instance)
             self._save()
             return copy.deepcopy(stored)
@@ -621,27 +632,6 @@ class ServerCore:
             self._save()
             return copy.deepcopy(stored)
 
-    def _run_builtin(
-        self, inv_id: str, line: str, name: str, args: dict[str, Any], positional: str | None
-    ) -> list[dict[str, Any]]:
-        with self._lock:
-            record = self._record(inv_id)
-            try:
-                if positional is not None:
-                    raise ScriptError(f"{name} takes named arguments only (name=value), not {positional!r}")
-                result = run_script(name, args, record["fields"], record["context"])
-            except ScriptError as error:
-                stored = self._add_entries(inv_id, [_error_entry(str(error))], line, brand="Builtin")
-            else:
-                record["context"] = dict(result.context)
-                record["fields"] = dict(result.fields)
-                if record["fields"].get("status") == "Closed":
-                    record["investigation"]["closed"] = now()
-                    record["investigation"]["status"] = 1
-                stored = self._add_entries(inv_id, list(result.entries), line, brand="Builtin")
-            self._save()
-            return copy.deepcopy(stored)
-
     def integration_context(self, instance_name: str) -> dict[str, Any]:
         """An instance's integration context (what `demisto.getIntegrationContext()` returns to it)."""
         return self._instances().read().integration_context(instance_name)[0]
@@ -651,9 +641,16 @@ class ServerCore:
 
     def completion_data(self) -> dict[str, Any]:
         """What a War Room command line can complete: built-in scripts and each enabled instance's commands."""
+        registry = CommandRegistry(self.content.catalog, InstanceSet(self.content.catalog, []))
         commands: dict[str, dict[str, Any]] = {
-            name: {"name": name, "brand": "Builtin", "arguments": sorted(script.arguments), "description": ""}
-            for name, script in BUILTIN_SCRIPTS.items()
+            item.name: {
+                "name": item.name,
+                "brand": item.brand,
+                "arguments": list(item.arguments),
+                "description": f"{item.description} ({item.kind})" if item.description else f"({item.kind})",
+            }
+            for item in registry.listing()
+            if item.name in NATIVE_COMMANDS  # the engine's own, or the content script that shadows a fallback
         }
         with self._lock:
             brands = {item["brand"] for item in self._doc["instances"].values() if _truthy(item["enabled"])}

@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import yaml
 
 from xsoar_local.errors import XsoarLocalError, http_status
+from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
 from xsoar_local.web.app import WebApp, create_app
 
 T = TypeVar("T")
@@ -169,8 +170,8 @@ class ServerCoreBridge:
 def _script_yaml(script: Any) -> dict[str, Any]:
     """The script's YAML (for the descriptions the engine does not keep); {} when it cannot be read."""
     try:
-        document = yaml.safe_load(script.yaml_path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        document = load_yaml_file(script.yaml_path)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlLimitError):
         return {}
     return document if isinstance(document, dict) else {}
 

@@ -1,12 +1,37 @@
-"""The built-in scripts: Print, PrintErrorEntry, DeleteContext, Set, closeInvestigation."""
+"""The engine's own commands (native.py): the toolkit's fallbacks Print, PrintErrorEntry, DeleteContext and Set,
+and the server-native closeInvestigation, run on an incident."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-from xsoar_local.playbook.scripts import ERROR, NOTE, MandatoryArgumentError, ScriptError, run_script
+from xsoar_local.engine.entries import ERROR, NOTE
+from xsoar_local.engine.native import NATIVE_COMMANDS, run_native
+from xsoar_local.engine.native import EmptyArgumentError as MandatoryArgumentError
+from xsoar_local.engine.native import NativeArgumentError as ScriptError
+from xsoar_local.incident.store import Incident
+
+
+@dataclass(frozen=True)
+class Ran:
+    """What a native command left: its entries, and the incident's context and fields after it."""
+
+    entries: tuple[Mapping[str, Any], ...]
+    context: Mapping[str, Any]
+    fields: Mapping[str, Any]
+    warnings: tuple[str, ...] = ()
+
+
+def run_script(name: str, args: dict[str, Any], fields: Mapping[str, Any], context: Mapping[str, Any]) -> Ran:
+    """Check the args and run the engine's command `name` on an incident with those fields and context."""
+    native = NATIVE_COMMANDS[name]
+    run = run_native(native, native.check(args), Incident(fields=dict(fields), context=dict(context)))
+    return Ran(tuple(run.entries), run.incident.context, run.incident.fields)
+
 
 CONTEXT = {"A": {"B": 1, "C": 2}, "D": "keep", "E": [1]}
 FIELDS = {"details": "x", "status": 1}
@@ -40,7 +65,7 @@ def test_empty_mandatory_argument_fails(name: str, args: dict[str, Any], empty: 
     Then it refuses with an error naming the script and the argument(s), and writes nothing."""
     with pytest.raises(MandatoryArgumentError) as raised:
         run_script(name, args, FIELDS, CONTEXT)
-    assert (raised.value.script, raised.value.arguments) == (name, empty), f"wrong script/arguments: {raised.value}"
+    assert (raised.value.command, raised.value.arguments) == (name, empty), f"wrong script/arguments: {raised.value}"
     for argument in empty:
         assert repr(argument) in str(raised.value), f"the error should name {argument!r}: {raised.value}"
 
@@ -132,7 +157,6 @@ def test_close_investigation() -> None:
 @pytest.mark.parametrize(
     ("name", "args", "message"),
     [
-        pytest.param("NoSuchScript", {}, "unknown script 'NoSuchScript'", id="unknown-script"),
         pytest.param("Print", {"valeu": "typo"}, r"Print has no argument\(s\) \['valeu'\]", id="unknown-argument"),
         pytest.param("DeleteContext", {"all": "no"}, "needs `all=yes` or `key=", id="delete-context-all-no-no-key"),
         pytest.param("DeleteContext", {"all": "maybe"}, "yes/no or true/false", id="delete-context-bad-flag"),

@@ -1,6 +1,6 @@
 """A warm worker: a process that has imported what integrations need and forks once per command.
 
-Run as `python -m xsoar_local.server.zygote` by `workers.WarmPool`. Protocol, one JSON object per line:
+Run as `python -m xsoar_local.engine.executors.zygote` by `warm.WarmExecutor`. Protocol, one JSON object per line:
 
     stdin   {"id": "...", "job": {...}, "env": {...}, "result_path": "...", "log_path": "...", "workdir": "...",
              "channel_path": "..."}
@@ -213,12 +213,10 @@ def _child(request: dict[str, Any]) -> None:
         from xsoar_local.engine.confine import Box, enter
 
         enter(Box.from_request(request))  # limits and sandbox, before any content code
-        from xsoar_local.engine.sandbox import LineChannel, run_job
+        from xsoar_local.engine.sandbox import LineChannel, run_to_file
 
         channel = _LazyChannel(request["channel_path"], LineChannel) if request.get("channel_path") else None
-        result = run_job(request["job"], channel)
-        with open(request["result_path"], "w", encoding="utf-8") as handle:
-            json.dump(result, handle, default=str)
+        run_to_file(request["job"], channel, Path(request["result_path"]))
         status = 0
         sys.stdout.flush()
         sys.stderr.flush()

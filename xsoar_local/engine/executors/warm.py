@@ -1,7 +1,8 @@
-"""Warm execution: one pre-imported worker process per docker image, forked once per command.
+"""The warm executor: one pre-imported worker process per docker image, forked once per command.
 
-A real engine keeps an integration's container running between commands; the local server keeps a worker
-process (`xsoar_local.server.zygote`) per docker image instead, and runs each command in a fork of it. The fork
+A real engine keeps an integration's container running between commands; the local engine keeps a worker
+process (`xsoar_local.engine.executors.zygote`) per docker image instead, started on first use, and runs each
+command in a fork of it. The fork
 starts with the libraries imported (no interpreter start, no import of requests) but owns its process state,
 so one command's CommonServerPython import, proxy settings or globals never reach the next command.
 """
@@ -19,15 +20,16 @@ import threading
 import uuid
 from collections.abc import Mapping
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
 from xsoar_local.engine.confine import LIMITER, Box, Limits, kill_group
 from xsoar_local.engine.entries import LogEntry, crash_entry
-from xsoar_local.engine.runner import RequestHandler, child_environment
+from xsoar_local.engine.environment import check_runtime, child_environment
+from xsoar_local.engine.executors.base import DEFAULT_TIMEOUT, RequestHandler, RunOptions
+from xsoar_local.engine.executors.cold import read_result, timeout_message
+from xsoar_local.engine.jobs import Job, JobResult
 from xsoar_local.errors import EngineError
 from xsoar_local.runtime import DEFAULT_DESTINATION
-
-DEFAULT_TIMEOUT = 300.0
 
 
 class WorkerError(EngineError):
@@ -50,7 +52,7 @@ class Worker:
         self._pending: dict[str, _Pending] = {}
         self._lock = threading.Lock()
         self._process = subprocess.Popen(
-            [python, "-m", "xsoar_local.server.zygote", str(runtime_dir)],
+            [python, "-m", "xsoar_local.engine.executors.zygote", str(runtime_dir)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -90,12 +92,12 @@ class Worker:
 
     def run(
         self,
-        job: Mapping[str, Any],
+        job: Job,
         env: Mapping[str, str],
         timeout: float = DEFAULT_TIMEOUT,
         on_request: RequestHandler | None = None,
-    ) -> dict[str, Any]:
-        """Run one job in a fork; the sandbox's result dict (a crash result when the fork died or timed out).
+    ) -> JobResult:
+        """Run one job in a fork; its result (a crash result when the fork died or timed out).
 
         `on_request` answers the code's `demisto.executeCommand` calls, served over a Unix socket in the job's
         temporary folder while the fork runs.
@@ -106,16 +108,16 @@ class Worker:
 
     def _run(
         self,
-        job: Mapping[str, Any],
+        job: Job,
         env: Mapping[str, str],
         timeout: float,
         on_request: RequestHandler | None,
         limits: Limits,
-    ) -> dict[str, Any]:
+    ) -> JobResult:
         job_id = uuid.uuid4().hex
         pending = _Pending()
         with tempfile.TemporaryDirectory(prefix="xsoar-warm-") as workdir:
-            box = Box.for_job(job, workdir, env, limits).prepare()
+            box = Box.for_job(job.to_json(), workdir, env, limits).prepare()
             folder = Path(workdir)
             listener = None
             if on_request is not None:
@@ -125,7 +127,7 @@ class Worker:
                 threading.Thread(target=_serve_channel, args=(listener, on_request, pending.done), daemon=True).start()
             request = {
                 "id": job_id,
-                "job": dict(job),
+                "job": job.to_json(),
                 "env": dict(env),
                 "result_path": str(folder / "result.json"),
                 "log_path": str(folder / "output.log"),
@@ -156,25 +158,14 @@ class Worker:
                     listener.close()
                 kill_group(pending.pid, box)  # whatever the command started ends with it
             output = _read_text(folder / "output.log")
+            raw = tuple(LogEntry("stdout", line) for line in output.splitlines())
             if not finished:
-                message = f"The command did not finish within {timeout:g} seconds; the engine stopped it."
-                return {"entries": [crash_entry(message)], "crashed": True, "raw_output": output}
+                return JobResult.crash(crash_entry(timeout_message(timeout)), raw)
             if pending.status is None:
                 message = f"The warm worker for {self.key} died while running the command."
-                return {"entries": [crash_entry(message)], "crashed": True, "raw_output": output}
-            try:
-                result = json.loads((folder / "result.json").read_text(encoding="utf-8"))
-            except (OSError, json.JSONDecodeError):
-                tail = "\n".join(output.strip().splitlines()[-5:])
-                message = f"The engine's child process ended with status {pending.status} without a result. {tail}"
-                return {"entries": [crash_entry(message.strip())], "crashed": True, "raw_output": output}
-            if not isinstance(result, dict):
-                return {
-                    "entries": [crash_entry("The engine's child process wrote a malformed result.")],
-                    "crashed": True,
-                }
-            result["raw_output"] = output
-            return result
+                return JobResult.crash(crash_entry(message), raw)
+            result = read_result(folder / "result.json", pending.status, output)
+            return result.with_values(raw_output=raw)
 
     def close(self) -> None:
         """End the worker: close its input (it waits for running commands), then make sure it is gone."""
@@ -221,64 +212,45 @@ def _read_text(path: Path) -> str:
         return ""
 
 
-class WarmPool:
-    """Warm workers by key (the docker image), started on first use and restarted if one dies."""
+class WarmExecutor:
+    """Warm workers by docker image (and interpreter and runtime), each started on first use and restarted if it
+    died; `close` stops them all (the engine calls it at process exit)."""
 
-    def __init__(self, python: str = sys.executable) -> None:
-        self.python = python
+    def __init__(self) -> None:
         self._workers: dict[str, Worker] = {}
         self._lock = threading.Lock()
-        self._closed = False
 
-    def worker(self, key: str, python: str | None = None, runtime_dir: Path = DEFAULT_DESTINATION) -> Worker:
+    def _worker(self, key: str, python: str, runtime_dir: Path, *, replace: bool = False) -> Worker:
         with self._lock:
-            if self._closed:
-                raise WorkerError("the server is stopping")
             current = self._workers.get(key)
-            if current is None or not current.alive:
-                current = self._workers[key] = Worker(key, python or self.python, runtime_dir)
+            if replace or current is None or not current.alive:
+                if current is not None:
+                    current.close()
+                current = self._workers[key] = Worker(key, python, runtime_dir)
             return current
 
-    def run(
-        self,
-        key: str,
-        job: Mapping[str, Any],
-        env: Mapping[str, str],
-        timeout: float = DEFAULT_TIMEOUT,
-        on_request: RequestHandler | None = None,
-        python: str | None = None,
-    ) -> dict[str, Any]:
-        """Run the job on the warm worker for `key`; a worker found dead before the job reached it is replaced once."""
-        runtime_dir = Path(str(job.get("runtime_dir") or DEFAULT_DESTINATION))
+    def run(self, job: Job, on_request: RequestHandler, options: RunOptions) -> JobResult:
+        """Run `job` in a fork of its image's worker; a worker found dead before the job reached it is replaced
+        once."""
+        runtime_dir = Path(job.runtime_dir or DEFAULT_DESTINATION)
+        check_runtime(runtime_dir)
+        key = f"{job.docker_image or 'default'} ({options.python}, {runtime_dir})"
+        env = child_environment(os.environ, options.env)
         try:
-            return self.worker(key, python, runtime_dir).run(job, env, timeout, on_request)
+            return self._worker(key, options.python, runtime_dir).run(job, env, options.timeout, on_request)
         except WorkerError:
-            return self.worker(key, python, runtime_dir).run(job, env, timeout, on_request)
-
-    def run_job(
-        self,
-        job: dict[str, Any],
-        *,
-        on_request: RequestHandler | None = None,
-        env: Mapping[str, str] | None = None,
-        timeout: float = DEFAULT_TIMEOUT,
-        python: str = sys.executable,
-    ) -> tuple[dict[str, Any], list[LogEntry]]:
-        """The engine's `JobRunner` (same signature as `runner.run_in_child`): one worker per docker image."""
-        key = f"{job.get('docker_image') or 'default'} ({python}, {job.get('runtime_dir')})"
-        result = self.run(key, job, child_environment(os.environ, env), timeout, on_request, python)
-        raw = str(result.pop("raw_output", "") or "")
-        return result, [LogEntry("stdout", line) for line in raw.splitlines()]
+            worker = self._worker(key, options.python, runtime_dir, replace=True)
+            return worker.run(job, env, options.timeout, on_request)
 
     @property
     def keys(self) -> list[str]:
+        """The workers running now (one per image, interpreter and runtime)."""
         with self._lock:
-            return sorted(self._workers)
+            return sorted(key for key, worker in self._workers.items() if worker.alive)
 
     def close(self) -> None:
-        """Stop every worker."""
+        """Stop every worker (waiting for the commands they run)."""
         with self._lock:
-            self._closed = True
             workers, self._workers = list(self._workers.values()), {}
         for worker in workers:
             worker.close()

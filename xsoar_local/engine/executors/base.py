@@ -1,0 +1,43 @@
+"""What every executor offers: run a `Job`, answer its executeCommand requests, return a `JobResult`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from xsoar_local.engine.jobs import Job, JobResult
+
+DEFAULT_TIMEOUT = 300.0
+
+# Answers one `demisto.executeCommand` request of the running code: a request dict in, a reply dict out
+# (`{"entries": [...], "context": {...}}`, or `{"error": "..."}` for a command the engine does not know).
+RequestHandler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a job is run: the environment on top of the allow-list (None: the parent's network settings), the time
+    limit, and the Python interpreter of the job's docker image (executors of other languages ignore it)."""
+
+    env: Mapping[str, str] | None = None
+    timeout: float = DEFAULT_TIMEOUT
+    python: str = sys.executable
+
+
+class Executor(Protocol):
+    """Carries out jobs. `run` never raises for what the code does: a crash or a timeout is a crash result."""
+
+    def run(self, job: Job, on_request: RequestHandler, options: RunOptions) -> JobResult:
+        """Run `job`, answering its executeCommand requests with `on_request`."""
+        ...
+
+    def close(self) -> None:
+        """Stop whatever the executor keeps running (warm workers); it may be used again afterwards."""
+        ...
+
+
+def refuse_nested(request: dict[str, Any]) -> dict[str, Any]:
+    """The handler for a run with no content catalog: every executeCommand is refused, naming why."""
+    return {"error": f"executeCommand({request.get('command')!r}): no content catalog to run it (use --packs)"}
