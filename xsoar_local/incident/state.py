@@ -84,6 +84,7 @@ class State:
     """A working copy of the folder's state, changed inside ``StateStore.update()``.
 
     ``incidents`` maps an incident id to its (immutable) Incident; replace an entry to change an incident.
+    ``lists`` holds the server's XSOAR lists (``xsoar_local.incident.lists`` reads and changes them).
     """
 
     def __init__(
@@ -92,11 +93,14 @@ class State:
         current_id: str | None = None,
         next_id: int = 1,
         instances: dict[str, InstanceState] | None = None,
+        lists: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.incidents: dict[str, Incident] = dict(incidents or {})
         self.current_id = current_id
         self.next_id = max(next_id, *(int(key) + 1 for key in self.incidents if key.isdigit()), 1)
         self.instances: dict[str, InstanceState] = dict(instances or {})
+        # XSOAR lists by name, as xsoar_local.incident.lists stores them (it validates names, data and sizes)
+        self.lists: dict[str, dict[str, Any]] = dict(lists or {})
 
     # ---- incidents ------------------------------------------------------------------------------
     def add_incident(self, incident: Incident, *, current: bool = False) -> str:
@@ -172,6 +176,8 @@ class State:
                 for key, item in self.incidents.items()
             },
             "instances": {name: item.to_json() for name, item in self.instances.items()},
+            # only when there are lists: a folder that never used one keeps the document it had
+            **({"lists": copy.deepcopy(self.lists)} if self.lists else {}),
         }
 
     @classmethod
@@ -206,7 +212,11 @@ class State:
             raise ValueError("'current_incident' must be a string or null")
         if not isinstance(next_id, int):
             raise ValueError("'next_incident_id' must be an integer")
-        return cls(parsed, current, next_id, saved)
+        lists = _object(document, "lists")
+        for name, item in lists.items():
+            if not isinstance(item, dict) or not isinstance(item.get("data"), str):
+                raise ValueError(f"list {name!r} must be a JSON object with its `data` as a string")
+        return cls(parsed, current, next_id, saved, lists)
 
     @classmethod
     def _from_legacy(cls, document: dict[str, Any]) -> State:

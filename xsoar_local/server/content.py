@@ -15,6 +15,7 @@ from xsoar_local.engine.catalog import ContentCatalog, scan_content
 from xsoar_local.engine.integration import Integration
 from xsoar_local.playbook.model import Playbook, PlaybookError, load_playbook
 from xsoar_local.server import packs
+from xsoar_local.server.lists import ServerLists, lists_in_pack
 from xsoar_local.server.repository import StateRepository, storable
 
 
@@ -147,13 +148,19 @@ class Packs:
             raise RuntimeError("the server core is not open")
         return self._content
 
-    def upload(self, data: bytes, filename: str = "") -> list[dict[str, Any]]:
-        """Install the pack(s) in a zip; a ServerError (400, errUploadContentPacks) changes nothing."""
+    def upload(self, data: bytes, filename: str = "", lists: ServerLists | None = None) -> list[dict[str, Any]]:
+        """Install the pack(s) in a zip; a ServerError (400, errUploadContentPacks) changes nothing.
+
+        The lists a pack ships (`Lists/`) are created in `lists` where missing; existing lists keep their data."""
         uploads = packs.read_upload(data, filename)
         for pack in uploads:  # refused before any file is installed
             storable(pack.metadata, f"the pack_metadata.json of {pack.id!r}")
+        pack_lists = [lists_in_pack(pack.files, filename or pack.id) for pack in uploads]
         with self.state.transaction() as changes:
             installed = [packs.install(pack, self.state.packs_dir) for pack in uploads]
+            if lists is not None:
+                for items in pack_lists:
+                    lists.add_missing(items)
             for meta in installed:
                 changes.settings.packs[meta["id"]] = meta
             self._content = scan_installed(self.state.packs_dir)

@@ -20,11 +20,13 @@ from pathlib import Path
 from typing import Any
 
 from xsoar_local.engine.demisto_api import SERVER_VERSION
+from xsoar_local.incident.lists import StateListStore
 from xsoar_local.playbook.model import Playbook
 from xsoar_local.runtime import DEFAULT_DESTINATION
 from xsoar_local.server.content import InstalledContent, Packs
 from xsoar_local.server.instances import SECRET_MASK, Instances
 from xsoar_local.server.investigations import Investigations
+from xsoar_local.server.lists import ServerLists
 from xsoar_local.server.playbooks import PlaybookRuns
 from xsoar_local.server.records import USER
 from xsoar_local.server.repository import StateRepository
@@ -112,7 +114,12 @@ class ServerCore:
         return self.packs.content
 
     def upload_pack(self, data: bytes, filename: str = "") -> list[dict[str, Any]]:
-        return self.packs.upload(data, filename)
+        return self.packs.upload(data, filename, self.lists)
+
+    @property
+    def lists(self) -> ServerLists:
+        """The XSOAR lists, kept in the engine's state store beside the instances' state (what scripts reach too)."""
+        return ServerLists(StateListStore(self.instances.store))
 
     def installed_packs(self) -> list[dict[str, Any]]:
         return self.packs.installed()

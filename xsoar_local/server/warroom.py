@@ -22,6 +22,7 @@ from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import StoreInstanceState
 from xsoar_local.errors import XsoarLocalError
 from xsoar_local.incident.context import ContextPathError
+from xsoar_local.incident.lists import StateListStore
 from xsoar_local.incident.store import Incident
 from xsoar_local.runtime import DEFAULT_DESTINATION
 from xsoar_local.server.content import Packs
@@ -166,6 +167,7 @@ class WarRoom:
             warm=None if self.warm else False,
             war_room=self._war_room,
             runtime_dir=self.runtime_dir,
+            lists=StateListStore(self.instances.store),
         )
 
     def _war_room(self, incident: Incident) -> list[dict[str, Any]]:
