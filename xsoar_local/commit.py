@@ -1,4 +1,4 @@
-"""Commit runs to a state folder without losing anyone else's update.
+"""Commit runs to where incidents are kept without losing anyone else's update.
 
 A run's entries, setContext calls and server-native edits are merged into the LATEST copy of the incident
 (`merge_run`, from the engine), inside one locked update, so commands of other instances, playbooks and fetches
@@ -9,27 +9,32 @@ the engine session (xsoar_local.engine.state).
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from xsoar_local.engine.runner import merge_run
-from xsoar_local.incident.state import StateStore
 from xsoar_local.incident.store import Incident
 
-__all__ = ["StoredIncident", "merge_run"]
+__all__ = ["IncidentSource", "StoredIncident", "merge_run"]
+
+
+class IncidentSource(Protocol):
+    """Where incidents are kept: the CLI's state folder (``StateStore``) or the server's investigations."""
+
+    def read_incident(self, incident_id: str) -> Incident: ...
+
+    def update_incident(self, incident_id: str, change: Callable[[Incident], Incident]) -> Incident: ...
 
 
 class StoredIncident:
-    """One incident of a state folder as a playbook run sees it: each task reads the latest copy, and each
-    task's result is merged into the latest copy inside one locked update (never a wholesale replace at the end)."""
+    """One stored incident as a playbook run sees it: each task reads the latest copy, and each task's result is
+    merged into the latest copy in one locked update (never a wholesale replace at the end)."""
 
-    def __init__(self, store: StateStore, incident_id: str) -> None:
+    def __init__(self, store: IncidentSource, incident_id: str) -> None:
         self.store = store
         self.incident_id = incident_id
 
     def read(self) -> Incident:
-        return self.store.read().incidents[self.incident_id]
+        return self.store.read_incident(self.incident_id)
 
     def update(self, change: Callable[[Incident], Incident]) -> Incident:
-        with self.store.update() as state:
-            latest = state.incidents[self.incident_id]
-            state.put_incident(self.incident_id, change(latest))
-            return state.incidents[self.incident_id]
+        return self.store.update_incident(self.incident_id, change)

@@ -28,8 +28,11 @@ SENSITIVE_NAME_PARTS: Final = ("key", "private", "password", "secret", "token", 
 # Shorter strings would garble every word they occur in; they are no protection to redact anyway.
 MIN_SECRET_LENGTH: Final = 3
 # scheme://user:password@ ; the password may not contain "@", "/" or whitespace (RFC 3986 userinfo).
+# A match starts only where a run of scheme characters starts (the look-behind), so a long run with no "://" is
+# scanned once, not once from each of its characters: masking stays linear in the text's length. The head takes the
+# whole run, digits first included, so "1https://user:pw@" is masked too.
 _URL_USERINFO: Final = re.compile(
-    r"(?P<head>[A-Za-z][A-Za-z0-9+.-]*://(?P<user>[^\s/@:\"'<>]*):)(?P<password>[^\s/@\"'<>]+)@"
+    r"(?<![A-Za-z0-9+.-])(?P<head>[A-Za-z0-9+.-]+://(?P<user>[^\s/@:\"'<>]*):)(?P<password>[^\s/@\"'<>]+)@"
 )
 
 

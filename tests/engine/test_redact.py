@@ -90,3 +90,31 @@ def test_an_error_quoting_an_instances_secret_is_masked(quoted: str) -> None:
 
     assert secret not in masked, masked
     assert masked == f"refused: {MASK}", masked
+
+
+@pytest.mark.parametrize(
+    ("text", "password"),
+    [
+        pytest.param("see 1https://user:hunter22@host/", "hunter22", id="scheme-run-starting-with-a-digit"),
+        pytest.param("a+b.c-d://user:hunter22@host", "hunter22", id="scheme-with-plus-dot-dash"),
+        pytest.param("(https://user:hunter22@host)", "hunter22", id="scheme-after-punctuation"),
+    ],
+)
+def test_url_passwords_are_masked_wherever_the_scheme_run_starts(text: str, password: str) -> None:
+    """Given a URL whose scheme run starts with a digit or follows punctuation,
+    When it is redacted,
+    Then its password is masked."""
+    shown = redact_text(text)
+    assert password not in shown, f"the URL password survived: {shown!r}"
+    assert MASK in shown
+
+
+def test_a_long_output_with_no_url_is_masked_in_one_pass() -> None:
+    """Given a command output of several megabytes of letters (no URL in it) ending in a URL with a password,
+    When it is redacted,
+    Then the password is masked and the letters are kept: the scan does not restart from each letter, which made
+    a 4 MB War Room output hang the server."""
+    letters = "a" * 4_000_000
+    shown = redact_text(letters + " https://user:hunter22@host")
+    assert shown.startswith(letters)
+    assert "hunter22" not in shown, "the URL password at the end of a long output survived"

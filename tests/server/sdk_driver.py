@@ -143,7 +143,55 @@ def secrets(name: str, url: str, api_key: str) -> dict[str, Any]:
     return {"put": answer, "search": search}
 
 
-ACTIONS = {"journey": journey, "concurrent": concurrent, "inspect": inspect, "saas": saas, "secrets": secrets}
+def lists(name: str) -> dict[str, Any]:
+    """A list uploaded as demisto-sdk uploads one, read with demisto-py's generic requests, changed by War Room lines
+    in the playground, then deleted; what each step answered."""
+    api = demisto_client.configure()
+    uploaded = {  # the fields of a list content item, as demisto-sdk's List._upload sends them
+        "id": name,
+        "name": name,
+        "data": "10.0.0.1",
+        "type": "plain_text",
+        "description": "Hosts never to isolate",
+        "version": -1,
+        "fromVersion": "6.5.0",
+        "allRead": False,
+        "allReadWrite": False,
+        "locked": False,
+        "nameLocked": False,
+        "system": False,
+        "truncated": False,
+        "tags": [],
+    }
+    found: dict[str, Any] = {}
+    found["saved"], found["save_status"], _ = api.generic_request(
+        "lists/save", "POST", uploaded, response_type="object"
+    )
+    found["all"], _, _ = api.generic_request("lists/", "GET", response_type="object")
+    found["names"], _, _ = api.generic_request("lists/names", "GET", response_type="object")
+    playground = api.search_investigations(filter={"filter": {"type": [9], "page": 0}}).data[0].id
+    for line in (f'!addToList listName="{name}" listData=10.0.0.2', f'!getList listName="{name}"'):
+        found[line.split()[0]] = _entries(
+            api.investigation_add_entries_sync(update_entry={"investigationId": playground, "data": line})
+        )
+    found["download"], _, _ = api.generic_request(f"lists/download/{name}", "GET", accept="text/plain")
+    _, found["delete_status"], _ = api.generic_request("lists/delete", "POST", {"id": name})
+    try:
+        api.generic_request(f"lists/download/{name}", "GET", accept="text/plain")
+        found["after_delete"] = "still there"
+    except demisto_client.demisto_api.rest.ApiException as error:
+        found["after_delete"] = {"status": error.status, "body": json.loads(error.body)}
+    return found
+
+
+ACTIONS = {
+    "journey": journey,
+    "concurrent": concurrent,
+    "inspect": inspect,
+    "saas": saas,
+    "secrets": secrets,
+    "lists": lists,
+}
 
 
 def main() -> int:

@@ -338,7 +338,7 @@ def test_war_room_commands_during_a_playbook_run_are_kept(
     assert "Isolation" in context.get("Probe", {}), f"the War Room command's outputs were lost: {context}"
     assert context["Probe"].get("Wait") == {"released": True}, f"the playbook's command outputs are missing: {context}"
     assert context.get("Playbook", {}).get("After") == "done", f"the playbook's Set is missing: {context}"
-    saved = json.loads((core.state.document_path).read_text(encoding="utf-8"))["incidents"][inv_id]["context"]
+    saved = json.loads(core.state.incident_path(inv_id).read_text(encoding="utf-8"))["context"]
     assert saved == context, "the saved state differs from what the server answers"
 
 

@@ -1,7 +1,9 @@
 """The commands the engine runs itself, without a script: the server's own commands and the toolkit's fallbacks.
 
 Server-native commands (brand `Builtin`, as a server provides them): `closeInvestigation`, `setIncident`,
-`delContext`, `getEntry`, `getEntries`. A pack script of one of these names is a clash (see registry.py).
+`delContext`, `getEntry`, `getEntries`, and the list commands `getList`, `setList`, `addToList`, `removeFromList`,
+`createList` (native_lists.py; `run_native` runs them on the session's list store). A pack script of one of these
+names is a clash (see registry.py).
 
 Toolkit fallbacks for CommonScripts scripts every server has installed: `Print`, `PrintErrorEntry`, `Set`,
 `DeleteContext`. They run only when the content root has no script of that name: the content's own copy wins.
@@ -22,9 +24,11 @@ from typing import Any
 
 from xsoar_local.engine.entries import ERROR, NOTE
 from xsoar_local.engine.jobs import JobResult
+from xsoar_local.engine.native_lists import LIST_ARGUMENTS, LIST_COMMANDS, LIST_DESCRIPTIONS
 from xsoar_local.engine.runner import CommandRun
-from xsoar_local.errors import ContentError
+from xsoar_local.errors import ContentError, EngineError
 from xsoar_local.incident.context import ContextPathError, delete_path, merge_entry_context, set_path
+from xsoar_local.incident.lists import ListStore, MemoryListStore
 from xsoar_local.incident.store import Incident
 
 BUILTIN_BRAND = "Builtin"
@@ -68,6 +72,12 @@ class NativeOutcome:
 
 
 Run = Callable[[Mapping[str, Any], Incident, WarRoom], NativeOutcome]
+ListsRun = Callable[[Mapping[str, Any], ListStore], list[dict[str, Any]]]
+
+
+def _lists_only(_args: Mapping[str, Any], _incident: Incident, _war_room: WarRoom) -> NativeOutcome:
+    """A list command's `run`: never called, run_native gives list commands the list store instead."""
+    raise EngineError("a list command runs on a list store: call run_native with one")
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,7 @@ class NativeCommand:
     fallback: bool = False
     any_argument: bool = False  # setIncident: any incident field is an argument
     description: str = ""
+    lists: ListsRun | None = None  # a list command (native_lists.py): run on the session's list store instead
 
     @property
     def brand(self) -> str:
@@ -400,17 +411,36 @@ NATIVE_COMMANDS: Mapping[str, NativeCommand] = {
             fallback=True,
             description="Set a context key to a value",
         ),
+        *(
+            NativeCommand(
+                name,
+                _lists_only,
+                LIST_ARGUMENTS[name],
+                required=("listName",),
+                default="listName",
+                description=LIST_DESCRIPTIONS[name],
+                lists=handler,
+            )
+            for name, handler in LIST_COMMANDS.items()
+        ),
     )
 }
 
 
 def run_native(
-    native: NativeCommand, args: Mapping[str, Any], incident: Incident, war_room: WarRoom = no_war_room
+    native: NativeCommand,
+    args: Mapping[str, Any],
+    incident: Incident,
+    war_room: WarRoom = no_war_room,
+    lists: ListStore | None = None,
 ) -> CommandRun:
     """Run one of the engine's own commands (args already checked) on `incident`: its entries, the incident after
-    it, and its edit (to re-apply on a newer copy)."""
+    it, and its edit (to re-apply on a newer copy). List commands run on `lists` (lists of this run only without)."""
     started = time.monotonic()
-    outcome = native(args, incident, war_room)
+    if native.lists is not None:
+        outcome = NativeOutcome(tuple(native.lists(args, lists if lists is not None else MemoryListStore())))
+    else:
+        outcome = native(args, incident, war_room)
     after = outcome.edit(incident) if outcome.edit is not None else incident
     return CommandRun(
         command=native.name,

@@ -6,7 +6,8 @@ A name resolves to one of three targets:
   integration that has the command);
 - a script of the content root;
 - a command the engine runs itself (native.py): a server-native command (`Builtin` brand: closeInvestigation,
-  setIncident, delContext, getEntry, getEntries), or a toolkit fallback for a CommonScripts script (Print,
+  setIncident, delContext, getEntry, getEntries, and the list commands getList, setList, addToList,
+  removeFromList, createList), or a toolkit fallback for a CommonScripts script (Print,
   PrintErrorEntry, Set, DeleteContext).
 
 The rule for names, the same on every path:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import datetime
+import functools
 import json
 import sys
 import time
@@ -49,9 +50,16 @@ from xsoar_local.engine.runner import (
     with_nested,
 )
 from xsoar_local.engine.scripts import Script
-from xsoar_local.engine.state import InstanceState, MemoryInstanceState
+from xsoar_local.engine.state import InstanceState, MemoryInstanceState, StoreInstanceState
 from xsoar_local.engine.warroom import check_args, parse_war_room, split_debug_mode
 from xsoar_local.errors import EngineError, XsoarLocalError
+from xsoar_local.incident.lists import (
+    ListStore,
+    MemoryListStore,
+    PackList,
+    StateListStore,
+    lists_in_root,
+)
 from xsoar_local.incident.store import Incident
 from xsoar_local.redact import mask_error
 from xsoar_local.runtime import DEFAULT_DESTINATION
@@ -166,10 +174,21 @@ class EngineSession:
         runtime_dir: Path = DEFAULT_DESTINATION,
         warm: bool | None = None,
         war_room: WarRoom = no_war_room,
+        lists: ListStore | None = None,
     ) -> None:
         self.catalog = catalog
         self.instances = instances
         self.state: InstanceState = state if state is not None else MemoryInstanceState()
+        # XSOAR lists live beside the instances' state: in its state folder when it has one. The content root is
+        # what is installed, so the lists its packs ship are created where missing (a server passes its own store:
+        # its packs' lists were created when they were uploaded).
+        if lists is None:
+            keeper = self.state
+            lists = StateListStore(keeper.store) if isinstance(keeper, StoreInstanceState) else MemoryListStore()
+            shipped = _shipped_lists(Path(catalog.root))
+            if shipped:
+                lists.add_missing(list(shipped))
+        self.lists: ListStore = lists
         self.env = env
         self.timeout = timeout
         self.python_for = python_for
@@ -303,7 +322,7 @@ class EngineSession:
 
     def run_native(self, native: NativeCommand, args: Mapping[str, Any], incident: Incident) -> CommandRun:
         """Run a command the engine runs itself (args already checked) on `incident`."""
-        return run_native(native, args, incident, self.war_room_entries)
+        return run_native(native, args, incident, self.war_room_entries, self.lists)
 
     def run_script(
         self,
@@ -447,6 +466,12 @@ def _refuse_unsupported(script: Script) -> None:
         raise EngineError(
             f"script {script.name!r} is {script.type} ({script.yaml_path}): the local engine runs {shown} scripts only"
         )
+
+
+@functools.lru_cache(maxsize=8)
+def _shipped_lists(root: Path) -> tuple[PackList, ...]:
+    """The lists the content root's packs ship, read once per process (a content repository is large)."""
+    return tuple(lists_in_root(root))
 
 
 def _line(name: str, args: Mapping[str, Any]) -> str:

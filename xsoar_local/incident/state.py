@@ -19,17 +19,17 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import errno
 import fcntl
 import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Final
 
+from xsoar_local.atomicfile import write_atomically
 from xsoar_local.errors import StateError  # the state folder cannot be used: one line that says what to do
 from xsoar_local.incident.store import Incident, default_fields
 
@@ -84,6 +84,7 @@ class State:
     """A working copy of the folder's state, changed inside ``StateStore.update()``.
 
     ``incidents`` maps an incident id to its (immutable) Incident; replace an entry to change an incident.
+    ``lists`` holds the server's XSOAR lists (``xsoar_local.incident.lists`` reads and changes them).
     """
 
     def __init__(
@@ -92,11 +93,14 @@ class State:
         current_id: str | None = None,
         next_id: int = 1,
         instances: dict[str, InstanceState] | None = None,
+        lists: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.incidents: dict[str, Incident] = dict(incidents or {})
         self.current_id = current_id
         self.next_id = max(next_id, *(int(key) + 1 for key in self.incidents if key.isdigit()), 1)
         self.instances: dict[str, InstanceState] = dict(instances or {})
+        # XSOAR lists by name, as xsoar_local.incident.lists stores them (it validates names, data and sizes)
+        self.lists: dict[str, dict[str, Any]] = dict(lists or {})
 
     # ---- incidents ------------------------------------------------------------------------------
     def add_incident(self, incident: Incident, *, current: bool = False) -> str:
@@ -172,6 +176,8 @@ class State:
                 for key, item in self.incidents.items()
             },
             "instances": {name: item.to_json() for name, item in self.instances.items()},
+            # only when there are lists: a folder that never used one keeps the document it had
+            **({"lists": copy.deepcopy(self.lists)} if self.lists else {}),
         }
 
     @classmethod
@@ -206,7 +212,11 @@ class State:
             raise ValueError("'current_incident' must be a string or null")
         if not isinstance(next_id, int):
             raise ValueError("'next_incident_id' must be an integer")
-        return cls(parsed, current, next_id, saved)
+        lists = _object(document, "lists")
+        for name, item in lists.items():
+            if not isinstance(item, dict) or not isinstance(item.get("data"), str):
+                raise ValueError(f"list {name!r} must be a JSON object with its `data` as a string")
+        return cls(parsed, current, next_id, saved, lists)
 
     @classmethod
     def _from_legacy(cls, document: dict[str, Any]) -> State:
@@ -287,6 +297,16 @@ class StateStore:
             yield
 
     # ---- reading and writing --------------------------------------------------------------------
+    def read_incident(self, incident_id: str) -> Incident:
+        """The latest copy of one incident (``xsoar_local.commit.IncidentSource``)."""
+        return self.read().incidents[incident_id]
+
+    def update_incident(self, incident_id: str, change: Callable[[Incident], Incident]) -> Incident:
+        """Replace one incident with ``change(latest copy)`` in one locked update; the incident as saved."""
+        with self.update() as state:
+            state.put_incident(incident_id, change(state.incidents[incident_id]))
+            return state.incidents[incident_id]
+
     def read(self) -> State:
         """A consistent copy of the state (taken under the lock, so never a half-applied update)."""
         with self._flock(self.folder / LOCK_FILE_NAME):
@@ -356,37 +376,7 @@ class StateStore:
                 f"not saved: delete old incidents (or start afresh with --reset or another --state-dir)."
             )
         # A symlinked state file keeps its link: the file it points to is the one replaced.
-        target = Path(os.path.realpath(self.path))
         try:
-            descriptor, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+            write_atomically(self.path, data)
         except OSError as error:
-            raise StateError(
-                f"Cannot write the state next to {target} ({error.strerror or error}): make the folder writable."
-            ) from error
-        try:
-            with os.fdopen(descriptor, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
-            _fsync_folder(target.parent)
-        except BaseException as error:
-            Path(temporary).unlink(missing_ok=True)
-            if isinstance(error, OSError):
-                raise StateError(f"Cannot write the state file {target} ({error.strerror or error}).") from error
-            raise
-
-
-def _fsync_folder(folder: Path) -> None:
-    """Make the rename itself durable (where the platform allows opening a folder)."""
-    try:
-        descriptor = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(descriptor)
-    except OSError as error:
-        if error.errno not in (errno.EINVAL, errno.EBADF):
-            raise
-    finally:
-        os.close(descriptor)
+            raise StateError(f"Cannot write the state file {self.path} ({error.strerror or error}).") from error

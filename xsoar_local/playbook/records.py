@@ -115,6 +115,7 @@ class TaskResult:
     branch: str | None = None  # the label a condition took
     args: Mapping[str, Any] = field(default_factory=dict)
     empty_references: tuple[str, ...] = ()
+    entries: tuple[Mapping[str, Any], ...] = field(default=(), repr=False)  # its War Room entries, for `on_task`
 
 
 @dataclass(frozen=True)

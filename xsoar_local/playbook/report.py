@@ -107,7 +107,10 @@ def run_to_json(run: PlaybookRun) -> dict[str, Any]:
         "completed": run.completed,
         "error": run.error,
         "warnings": [f"[{task.task_id}] {task.name}: {task.message}" for task in run.warnings],
-        "tasks": [dataclasses.asdict(task) for task in run.tasks],
+        # a task's entries are listed once, under "war_room"
+        "tasks": [
+            {key: value for key, value in dataclasses.asdict(task).items() if key != "entries"} for task in run.tasks
+        ],
         "war_room": [dataclasses.asdict(item) for item in run.entries],
         "context": run.incident.context,
         "incident": run.incident.fields,

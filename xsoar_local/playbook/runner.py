@@ -286,6 +286,7 @@ class PlaybookRunner:
             branch=step.branch,
             args=dict(step.args),
             empty_references=step.empty_references,
+            entries=tuple(step.entries),
         )
 
     @staticmethod

@@ -64,6 +64,12 @@ ENDPOINTS: Final = (
     ("POST", "/investigation/<inv_id>", "investigation", "an investigation with its War Room entries"),
     ("POST", "/investigation/<inv_id>/context", "context", 'evaluate a DT query (`{"query": "${.}"}`)'),
     ("GET", "/inv-playbook/<inv_id>", "playbook_state", "playbook run: `state`, `playbookId`, `tasks`"),
+    ("GET", "/lists", "lists", "every XSOAR list (`id`, `name`, `data`, `type`, `version`, ...)"),
+    ("GET", "/lists/", "lists", "the same, at the path demisto-py's clients call"),
+    ("GET", "/lists/names", "list_names", "the lists' names"),
+    ("POST", "/lists/save", "save_list", "create or replace a list (`name`, `data`, `type`; `version` -1 overwrites)"),
+    ("GET", "/lists/download/<name>", "download_list", "a list's text, as a file"),
+    ("POST", "/lists/delete", "delete_list", 'delete a list: `{"id": "<name>"}`'),
 )
 
 
@@ -341,6 +347,25 @@ class Api:
 
     def on_playbook_state(self, request: Request, saas: bool, inv_id: str) -> Response:
         return json_response(self.core.playbook_state(inv_id))
+
+    def on_lists(self, request: Request, saas: bool) -> Response:
+        return json_response(self.core.lists.all())
+
+    def on_list_names(self, request: Request, saas: bool) -> Response:
+        return json_response(self.core.lists.names())
+
+    def on_save_list(self, request: Request, saas: bool) -> Response:
+        return json_response(self.core.lists.save(_body(request)))
+
+    def on_download_list(self, request: Request, saas: bool, name: str) -> Response:
+        data = self.core.lists.download(name)
+        response = Response(data, status=200, mimetype="text/plain")
+        response.headers.set("Content-Disposition", "attachment", filename=f"{name}.txt")
+        return response
+
+    def on_delete_list(self, request: Request, saas: bool) -> Response:
+        self.core.lists.delete(_body(request))
+        return Response(status=200)
 
 
 def make_app(

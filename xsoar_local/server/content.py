@@ -1,7 +1,9 @@
-"""What the installed packs hold: integrations (with the module configuration the server shows) and playbooks."""
+"""The packs feature: uploading and listing installed packs, and what they hold (integrations with the module
+configuration the server shows, scripts, playbooks)."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,6 +14,9 @@ import yaml
 from xsoar_local.engine.catalog import ContentCatalog, scan_content
 from xsoar_local.engine.integration import Integration
 from xsoar_local.playbook.model import Playbook, PlaybookError, load_playbook
+from xsoar_local.server import packs
+from xsoar_local.server.lists import ServerLists, lists_in_pack
+from xsoar_local.server.repository import StateRepository, storable
 
 
 @dataclass(frozen=True)
@@ -124,3 +129,44 @@ def scan_installed(packs_dir: Path) -> InstalledContent:
         except PlaybookError as error:
             broken[str(found.path)] = str(error)
     return InstalledContent(catalog, tuple(integrations), tuple(playbooks), broken)
+
+
+class Packs:
+    """The packs feature: upload and list installed packs, and what they hold (`content`)."""
+
+    def __init__(self, state: StateRepository) -> None:
+        self.state = state
+        self._content: InstalledContent | None = None
+
+    def load(self) -> None:
+        """Scan the installed packs (on open)."""
+        self._content = scan_installed(self.state.packs_dir)
+
+    @property
+    def content(self) -> InstalledContent:
+        if self._content is None:
+            raise RuntimeError("the server core is not open")
+        return self._content
+
+    def upload(self, data: bytes, filename: str = "", lists: ServerLists | None = None) -> list[dict[str, Any]]:
+        """Install the pack(s) in a zip; a ServerError (400, errUploadContentPacks) changes nothing.
+
+        The lists a pack ships (`Lists/`) are created in `lists` where missing; existing lists keep their data."""
+        uploads = packs.read_upload(data, filename)
+        for pack in uploads:  # refused before any file is installed
+            storable(pack.metadata, f"the pack_metadata.json of {pack.id!r}")
+        pack_lists = [lists_in_pack(pack.files, filename or pack.id) for pack in uploads]
+        with self.state.transaction() as changes:
+            installed = [packs.install(pack, self.state.packs_dir) for pack in uploads]
+            if lists is not None:
+                for items in pack_lists:
+                    lists.add_missing(items)
+            for meta in installed:
+                changes.settings.packs[meta["id"]] = meta
+            self._content = scan_installed(self.state.packs_dir)
+        return installed
+
+    def installed(self) -> list[dict[str, Any]]:
+        """`GET /contentpacks/metadata/installed`."""
+        with self.state.lock:
+            return [copy.deepcopy(meta) for meta in self.state.settings.packs.values()]
