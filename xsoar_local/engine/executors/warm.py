@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,6 +20,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
@@ -39,6 +41,7 @@ class WorkerError(EngineError):
 class _Pending:
     def __init__(self) -> None:
         self.pid: int | None = None
+        self.cgroup = ""  # the fork's cgroup (made and removed by the worker), where the machine offers one
         self.status: int | None = None
         self.done = threading.Event()
 
@@ -80,6 +83,7 @@ class Worker:
                 continue
             if message.get("event") == "started":
                 pending.pid = int(message["pid"])
+                pending.cgroup = str(message.get("cgroup") or "")
             elif message.get("event") == "result":  # the fork wrote its whole result; its exit may come later
                 pending.status = 0
                 pending.done.set()
@@ -116,8 +120,10 @@ class Worker:
     ) -> JobResult:
         job_id = uuid.uuid4().hex
         pending = _Pending()
-        with tempfile.TemporaryDirectory(prefix="xsoar-warm-") as workdir:
-            box = Box.for_job(job.to_json(), workdir, env, limits).prepare()
+        workdir = tempfile.mkdtemp(prefix="xsoar-warm-")
+        try:
+            # no cgroup made here: the worker's fork joined one of its own before its request (zygote._Spare)
+            box = Box.for_job(job.to_json(), workdir, env, limits)
             folder = Path(workdir)
             listener = None
             if on_request is not None:
@@ -156,7 +162,9 @@ class Worker:
             finally:
                 if listener is not None:
                     listener.close()
-                kill_group(pending.pid, box)  # whatever the command started ends with it
+                # whatever the command started ends with it, before the answer: its process group and what left
+                # the group into the fork's cgroup (the worker removes that cgroup as it reaps the fork)
+                kill_group(pending.pid, replace(box, cgroup=pending.cgroup), remove=False)
             output = _read_text(folder / "output.log")
             raw = tuple(LogEntry("stdout", line) for line in output.splitlines())
             if not finished:
@@ -166,6 +174,8 @@ class Worker:
                 return JobResult.crash(crash_entry(message), raw)
             result = read_result(folder / "result.json", pending.status, output)
             return result.with_values(raw_output=raw)
+        finally:
+            _remove_later(workdir)
 
     def close(self) -> None:
         """End the worker: close its input (it waits for running commands), then make sure it is gone."""
@@ -176,6 +186,11 @@ class Worker:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+
+def _remove_later(folder: str) -> None:
+    """Remove a finished command's folder off the command's path (a thread the interpreter waits for at exit)."""
+    threading.Thread(target=shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True}).start()
 
 
 def _serve_channel(listener: socket.socket, on_request: RequestHandler, done: threading.Event) -> None:
