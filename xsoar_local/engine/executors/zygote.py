@@ -295,9 +295,10 @@ def serve() -> int:
     cgroups: dict[int, str] = {}  # each fork's cgroup, removed once the fork is reaped
     buffer = b""
     open_input = True
-    spare: _Spare | None = _Spare((wake_read, wake_write))
-    cgroups[spare.pid] = spare.cgroup
-    while open_input or children:
+    first = _Spare((wake_read, wake_write))
+    cgroups[first.pid] = first.cgroup
+    spare: _Spare | None = first
+    while open_input or children or cgroups:  # a dismissed spare too is reaped, its cgroup removed
         try:
             ready, _, _ = select.select([0, wake_read] if open_input else [wake_read], [], [], 1.0)
         except InterruptedError:
