@@ -315,8 +315,10 @@ def _cgroup_pids(cgroup: str) -> list[int]:
 
 def kill_group(pid: int | None, box: Box | None = None, *, unreaped: bool = False, remove: bool = True) -> None:
     """Kill the command's process group (led by `pid`) and every process still in its cgroup, wait until none of
-    them runs, then remove the cgroup (`remove=False`: its owner removes it later). Call it whenever the command
-    ends, normally or not: what it started must not outlive it.
+    them runs, then remove the cgroup. Call it whenever the command ends, normally or not: what it started must
+    not outlive it. `remove=False`: the cgroup's owner removes it later, and `pid` itself (killed here, leader of
+    its session so it cannot leave the group) is not waited for: its exit, the unmapping of a forked worker's
+    memory, is the owner's to wait for, off the command's path.
     `unreaped`: `pid` is known not to be reaped yet, so it is killed by its pid too (it may not lead its group
     yet if it was stopped the moment it started)."""
     if pid is not None and pid > 0:
@@ -335,6 +337,8 @@ def kill_group(pid: int | None, box: Box | None = None, *, unreaped: bool = Fals
         for member in remaining:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(member, signal.SIGKILL)
+        if not remove and pid is not None:
+            remaining = [member for member in remaining if member != pid]
         if not remaining:
             if not remove:
                 return
