@@ -9,9 +9,11 @@ so one command's CommonServerPython import, proxy settings or globals never reac
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
+import queue
 import shutil
 import socket
 import subprocess
@@ -188,9 +190,42 @@ class Worker:
             self._process.wait()
 
 
+class _Trash:
+    """Finished commands' folders, removed by one thread off the commands' path; what is left at exit is
+    removed then (`atexit`)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._owner = 0  # the process whose thread empties the queue (a fork has no copy of the thread)
+        atexit.register(self.empty)
+
+    def put(self, folder: str) -> None:
+        self._queue.put(folder)
+        with self._lock:
+            if self._owner != os.getpid():
+                self._owner = os.getpid()
+                threading.Thread(target=self._remove, name="xsoar-warm-trash", daemon=True).start()
+
+    def _remove(self) -> None:
+        while True:
+            shutil.rmtree(self._queue.get(), ignore_errors=True)
+
+    def empty(self) -> None:
+        while True:
+            try:
+                folder = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+_TRASH = _Trash()
+
+
 def _remove_later(folder: str) -> None:
-    """Remove a finished command's folder off the command's path (a thread the interpreter waits for at exit)."""
-    threading.Thread(target=shutil.rmtree, args=(folder,), kwargs={"ignore_errors": True}).start()
+    """Remove a finished command's folder off the command's path."""
+    _TRASH.put(folder)
 
 
 def _serve_channel(listener: socket.socket, on_request: RequestHandler, done: threading.Event) -> None:
@@ -269,3 +304,4 @@ class WarmExecutor:
             workers, self._workers = list(self._workers.values()), {}
         for worker in workers:
             worker.close()
+        _TRASH.empty()  # a forked process may leave without running atexit
