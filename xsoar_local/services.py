@@ -160,7 +160,10 @@ class ServiceRegistry:
         if len(self.plugins) == 1:
             return self.plugins[0]
         if not self.plugins:
-            raise ServiceError(f"{why}, but no service stand-in is installed (run `make setup`)")
+            raise ServiceError(
+                f"{why}, but no service stand-in is installed: install the tool with its extra "
+                "(`xsoar-local[funtranslations]`), or run `make setup` in the xsoar-local repository"
+            )
         raise ServiceError(f"{why}: several stand-ins are installed ({self.describe_names()}); choose with {choose}")
 
     def describe_names(self) -> str:
