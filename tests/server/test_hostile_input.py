@@ -570,11 +570,13 @@ def busy_port() -> Iterator[int]:
         pytest.param([sys.executable, "-m", "standins.funtranslations", "--port"], id="serve"),
         pytest.param([sys.executable, "-m", "xsoar_local.makevars", "server"], id="make-server"),
         pytest.param([sys.executable, "-m", "xsoar_local.makevars", "serve"], id="make-serve"),
+        pytest.param([sys.executable, "-m", "xsoar_local", "server", "--cold", "--port"], id="xsoar-local-server"),
+        pytest.param([sys.executable, "-m", "xsoar_local", "serve", "--port"], id="xsoar-local-serve"),
     ],
 )
 def test_a_busy_port_is_one_line_and_status_2(tmp_path: Path, busy_port: int, command: list[str]) -> None:
-    """Given a port another program listens on, When `make server`/`make serve` (or their modules) are asked to
-    listen on it, Then each prints one line naming the port and exits 2."""
+    """Given a port another program listens on, When `make server`/`make serve`, `xsoar-local server`/`serve` (or
+    their modules) are asked to listen on it, Then each prints one line naming the port and exits 2."""
     argv = [*command, str(busy_port)] if command[-1] == "--port" else command
     env = {**clean_environ(), "DEMISTO_API_KEY": KEY, "MAKEVAR_ARGS": f"--port {busy_port}"}
     if "server" in command[-1] or "server" in command:
