@@ -1,5 +1,6 @@
 """The Relay fixture pack (tests/fixtures/content/relay) from the command line: `${...}` in the arguments of nested
-`executeCommand` calls, a BigInt number handed to a Python transformer, and `getAllSupportedCommands`."""
+`executeCommand` calls, a BigInt number handed to a Python transformer, `getAllSupportedCommands`, and a JavaScript
+integration."""
 
 from __future__ import annotations
 
@@ -88,18 +89,19 @@ def test_get_all_supported_commands_answers_is_command_available(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, script: str
 ) -> None:
     """
-    Given the Relay pack (scripts only) and the server's own commands
-    When a script asks its language's isCommandAvailable (built on getAllSupportedCommands) about four names
-    Then a content script, a fallback script, a server-native command are available and an unknown name is not, in
-    the modules the server lists them under
+    Given the Relay pack (scripts and the RelayBeacon integration) and the server's own commands
+    When a script asks its language's isCommandAvailable (built on getAllSupportedCommands) about five names
+    Then a content script, a fallback script, a server-native command and an integration command are available and
+    an unknown name is not, in the modules the server lists them under (the integration's brand among them)
     """
-    contents = _run(capsys, tmp_path, f"!{script} names=RlSum,Print,getEntries,no-such-command")
+    contents = _run(capsys, tmp_path, f"!{script} names=RlSum,Print,getEntries,relay-beacon,no-such-command")
     assert contents == {
         "RlSum": True,
         "Print": True,
         "getEntries": True,
+        "relay-beacon": True,
         "no-such-command": False,
-        "modules": ["Builtin", "Scripts"],
+        "modules": ["Builtin", "RelayBeacon", "Scripts"],
     }, contents
 
 
@@ -115,3 +117,25 @@ def test_a_war_room_script_resolves_its_nested_arguments_on_the_incident(
     assert stored.status == 0, stored.err
     contents = _run(capsys, tmp_path, "!RlWhereJs mark=cli")
     assert contents == {"printed": "where=;mark=cli", "items": {"type": "list", "value": ["x"]}}, contents
+
+
+def test_a_javascript_integration_runs_its_commands_and_keeps_its_context(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """
+    Given the RelayBeacon integration (JavaScript: `params`, `args`, `command`, the integration context calls)
+    When `run --command` runs test-module, then relay-beacon twice on one state folder
+    Then test-module passes, each call greets with the param's default, and the count it keeps in the integration
+    context goes on from one run to the next
+    """
+    assert _run(capsys, tmp_path, "!test-module using-brand=RelayBeacon") == "ok"
+    first = _run(capsys, tmp_path, "!relay-beacon to=you")
+    second = _run(capsys, tmp_path, "!relay-beacon to=them")
+    assert first == {"greeting": "hello", "to": "you", "count": 1}, first
+    assert second == {"greeting": "hello", "to": "them", "count": 2}, "the integration context was not kept"
+
+
+def test_a_javascript_integration_command_runs_as_a_playbook_task(relay_run: dict[str, Any]) -> None:
+    """Given Relay_Test's `RelayBeacon|||relay-beacon` task, When the playbook runs, Then the command's EntryContext
+    is in the incident's context."""
+    assert relay_run["context"]["RelayBeacon"]["Reply"] == {"to": "playbook", "count": 1}, relay_run["context"]

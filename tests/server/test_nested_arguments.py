@@ -1,5 +1,6 @@
 """The Relay fixture pack on the server: `${...}` in nested executeCommand arguments (War Room and playbook), a
-BigInt number reaching a Python transformer, and getAllSupportedCommands over the installed content."""
+BigInt number reaching a Python transformer, getAllSupportedCommands over the installed content, and a JavaScript
+integration's command in a playbook and in the War Room."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import io
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,10 +27,18 @@ def pack_zip(folder: Path) -> bytes:
     return buffer.getvalue()
 
 
+def beacon_instance(core: ServerCore) -> dict[str, Any]:
+    """What demisto-sdk's create_integration_instance sends for RelayBeacon: its configuration with the defaults."""
+    configuration = next(item for item in core.search_integrations()["configurations"] if item["id"] == "RelayBeacon")
+    data = [{**param, "value": param["defaultValue"]} for param in configuration["configuration"]]
+    return {"brand": "RelayBeacon", "name": "beacon_1", "enabled": "true", "data": data, "configuration": configuration}
+
+
 @pytest.fixture(scope="module")
 def core(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerCore]:
     with ServerCore(tmp_path_factory.mktemp("relay") / "state") as opened:
         opened.upload_pack(pack_zip(RELAY), "Relay.zip")
+        opened.save_instance(beacon_instance(opened))
         yield opened
 
 
@@ -44,6 +54,7 @@ def test_relay_test_playbook_completes_on_the_server(core: ServerCore) -> None:
     assert state["state"] == "completed", state
     assert core.query_context(incident["id"], "${Relay.Total}") == 42, "RlSum's total is not in context"
     assert core.query_context(incident["id"], "${Relay.Mark}") == "child", "the sub-playbook's script did not run"
+    assert core.query_context(incident["id"], "${RelayBeacon.Reply.to}") == "playbook", "the JS integration did not run"
 
 
 def test_war_room_nested_arguments_and_supported_commands(core: ServerCore) -> None:
@@ -56,9 +67,22 @@ def test_war_room_nested_arguments_and_supported_commands(core: ServerCore) -> N
     playground = core.playground_id()
 
     where = core.execute(playground, "!RlWhereJs mark=room")
-    can_run = core.execute(playground, "!RlCanRunPy names=RlSum,getEntries,no-such-command")
+    can_run = core.execute(playground, "!RlCanRunPy names=RlSum,getEntries,relay-beacon,no-such-command")
 
     assert [entry["rawContents"]["printed"] for entry in where] == ["where=;mark=room"], where
     assert [entry["rawContents"] for entry in can_run] == [
-        {"RlSum": True, "getEntries": True, "no-such-command": False, "modules": ["Builtin", "Scripts"]}
+        {
+            "RlSum": True,
+            "getEntries": True,
+            "relay-beacon": True,
+            "no-such-command": False,
+            "modules": ["Builtin", "RelayBeacon", "Scripts"],
+        }
     ], can_run
+
+
+def test_a_javascript_integration_command_in_the_war_room(core: ServerCore) -> None:
+    """Given the uploaded Relay pack, When the playground runs `!relay-beacon`, Then the JavaScript integration's
+    entry comes back as the server shows it (its HumanReadable as the contents)."""
+    entries = core.execute(core.playground_id(), "!relay-beacon to=room")
+    assert [entry["contents"] for entry in entries] == ["hello, room"], entries

@@ -326,7 +326,7 @@ class EngineSession:
             instance_name=instance.name,
             env=self.env,
             timeout=self.timeout,
-            python=self.python_for(instance.integration.docker_image),
+            python=self._python(instance.integration.docker_image, instance.integration.type),
             on_request=self._handler(call),
             integration_context_version=version,
             last_run=last_run,
@@ -366,10 +366,14 @@ class EngineSession:
             on_request=self._handler(call),
             env=self.env,
             timeout=self.timeout,
-            python=self.python_for(script.docker_image),
+            python=self._python(script.docker_image, script.type),
             warm=self.warm,
         )
         return with_nested(to_command_run(script.name, args, "", incident, result, started, debug), call.nested)
+
+    def _python(self, image: str, language: str) -> str:
+        """The Python for code of `image`; JavaScript runs in the engine, so no image's environment is made for it."""
+        return self.python_for(image) if language == "python" else sys.executable
 
     def transform(self, name: str, value: Any, args: Mapping[str, Any], incident: Incident) -> Any:
         """Apply the `transformer` script `name` to `value` (per item, unless it is tagged `entirelist`)."""
