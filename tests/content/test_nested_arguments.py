@@ -14,7 +14,7 @@ import pytest
 
 from xsoar_local.cli import main
 
-from .support import FIXTURES, run_line
+from .support import FIXTURES, run_line, xsoar
 
 RELAY_ROOT = FIXTURES / "relay" / "Packs"
 
@@ -139,3 +139,23 @@ def test_a_javascript_integration_command_runs_as_a_playbook_task(relay_run: dic
     """Given Relay_Test's `RelayBeacon|||relay-beacon` task, When the playbook runs, Then the command's EntryContext
     is in the incident's context."""
     assert relay_run["context"]["RelayBeacon"]["Reply"] == {"to": "playbook", "count": 1}, relay_run["context"]
+
+
+@pytest.mark.parametrize(
+    ("playbook", "task_id", "expected"),
+    [
+        pytest.param("Relay_Child", "1", "where=", id="run-at-the-top-level"),
+        pytest.param("Relay_Test", "3.1", "where=Relay_Child", id="run-as-a-sub-playbook"),
+    ],
+)
+def test_the_playbook_command_gives_the_sub_playbook_id_to_nested_calls(
+    capsys: pytest.CaptureFixture[str], playbook: str, task_id: str, expected: str
+) -> None:
+    """
+    Given Relay_Child (RlWherePy asks Print for 'where=${currentPlaybookID}')
+    When `playbook` runs it on its own, and as Relay_Test's sub-playbook
+    Then the id is empty at the top level and the sub-playbook's id inside its parent
+    """
+    outcome = xsoar(capsys, "playbook", "--packs", str(RELAY_ROOT), "--playbook", playbook, "--json")
+    assert outcome.status == 0, outcome.err or outcome.out
+    assert _entries_of(outcome.document, task_id) == [expected], outcome.document["war_room"]

@@ -86,3 +86,14 @@ def test_a_javascript_integration_command_in_the_war_room(core: ServerCore) -> N
     entry comes back as the server shows it (its HumanReadable as the contents)."""
     entries = core.execute(core.playground_id(), "!relay-beacon to=room")
     assert [entry["contents"] for entry in entries] == ["hello, room"], entries
+
+
+def test_an_integration_without_an_instance_is_not_available(tmp_path: Path) -> None:
+    """Given a server with the Relay pack but no RelayBeacon instance, When RlCanRunPy asks about relay-beacon, Then
+    it is not available and its brand is not among the modules (the War Room would refuse the command too)."""
+    with ServerCore(tmp_path / "state") as bare:
+        bare.upload_pack(pack_zip(RELAY), "Relay.zip")
+        entries = bare.execute(bare.playground_id(), "!RlCanRunPy names=relay-beacon,RlSum")
+    assert [entry["rawContents"] for entry in entries] == [
+        {"relay-beacon": False, "RlSum": True, "modules": ["Builtin", "Scripts"]}
+    ], entries
