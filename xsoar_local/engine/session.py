@@ -60,13 +60,15 @@ from xsoar_local.incident.lists import (
     StateListStore,
     lists_in_root,
 )
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.references import resolve_arguments
+from xsoar_local.incident.store import Incident, view_for_expressions
 from xsoar_local.redact import mask_error
 from xsoar_local.runtime import DEFAULT_DESTINATION
 
 MAX_DEPTH = 8  # nested executeCommand calls: deeper is a loop
 USING, USING_BRAND = "using", "using-brand"
 SCRIPTS_BRAND = "Scripts"
+PLAYBOOK_ID_ROOT = "currentPlaybookID"  # what `${currentPlaybookID}` reads: the running sub-playbook's id, or ""
 LANGUAGE_NAMES = {"python": "Python", "javascript": "JavaScript", "powershell": "PowerShell"}
 
 PythonFor = Callable[[str], str]
@@ -112,6 +114,7 @@ class _Call:
     incident: Incident
     depth: int
     line: str
+    playbook_id: str = ""  # the playbook the run is a task of (a sub-playbook's id; "" at the top level)
     nested: list[CommandRun] = field(default_factory=list)
 
 
@@ -198,6 +201,11 @@ class EngineSession:
         self.war_room_entries = war_room  # what getEntries/getEntry read
         self._held: set[str] = set()
 
+    @functools.cached_property
+    def supported_commands(self) -> dict[str, list[dict[str, str]]]:
+        """What scripts' `getAllSupportedCommands()` answers (the registry's; the content does not change)."""
+        return self.registry.supported_commands()
+
     # -- entry points -------------------------------------------------------------------------------
     def war_room(self, line: str, incident: Incident) -> CommandRun:
         """Run a War Room line: `!name args`, a script or an integration command (`using=`/`using-brand=` pick)."""
@@ -229,14 +237,22 @@ class EngineSession:
         assert spec is not None  # for_command checked it
         return Planned(name, check_args(spec, args, positional), line, instance=instance)
 
-    def run_planned(self, planned: Planned, incident: Incident, *, depth: int = 0) -> CommandRun:
-        """Run what `plan` resolved."""
+    def run_planned(self, planned: Planned, incident: Incident, *, depth: int = 0, playbook_id: str = "") -> CommandRun:
+        """Run what `plan` resolved (`playbook_id`: see `execute`)."""
         if planned.native is not None:
             return self.run_native(planned.native, planned.args, incident)
         if planned.script is not None:
-            return self.run_script(planned.script, planned.args, incident, depth=depth)
+            return self.run_script(planned.script, planned.args, incident, depth=depth, playbook_id=playbook_id)
         assert planned.instance is not None
-        return self.run_command(planned.instance, planned.name, planned.args, incident, depth=depth, line=planned.line)
+        return self.run_command(
+            planned.instance,
+            planned.name,
+            planned.args,
+            incident,
+            depth=depth,
+            line=planned.line,
+            playbook_id=playbook_id,
+        )
 
     def execute(
         self,
@@ -248,12 +264,15 @@ class EngineSession:
         positional: str | None = None,
         line: str = "",
         depth: int = 0,
+        playbook_id: str = "",
     ) -> CommandRun:
-        """Run `name` (script or command) with raw args, checked as the server checks them."""
+        """Run `name` (script or command) with raw args, checked as the server checks them. `playbook_id` is the
+        sub-playbook a task runs it in ("" at a playbook's top level or outside one): what `${currentPlaybookID}`
+        gives in the arguments of the `executeCommand` calls it makes."""
         if depth > MAX_DEPTH:
             raise EngineError(f"{name}: executeCommand nested deeper than {MAX_DEPTH} levels (a script calls itself?)")
         planned = self.plan_call(name, args, brand=brand, positional=positional, line=line)
-        return self.run_planned(planned, incident, depth=depth)
+        return self.run_planned(planned, incident, depth=depth, playbook_id=playbook_id)
 
     def run_command(
         self,
@@ -265,11 +284,13 @@ class EngineSession:
         depth: int = 0,
         line: str = "",
         last_run: Mapping[str, Any] | None = None,
+        playbook_id: str = "",
     ) -> CommandRun:
         """Run an integration command on `instance` (args already checked), holding the instance meanwhile: its
         integration context is read, the command runs, and the context it leaves is stored with a new version."""
         with self._hold(instance.name):
-            return self._run_held(instance, command, args, incident, depth=depth, line=line, last_run=last_run)
+            call = _Call(incident, depth, line or _line(command, args), playbook_id)
+            return self._run_held(instance, command, args, call, last_run=last_run)
 
     @contextlib.contextmanager
     def _hold(self, instance: str) -> Iterator[None]:
@@ -289,15 +310,13 @@ class EngineSession:
         instance: Instance,
         command: str,
         args: Mapping[str, Any],
-        incident: Incident,
+        call: _Call,
         *,
-        depth: int,
-        line: str,
         last_run: Mapping[str, Any] | None,
     ) -> CommandRun:
         check_runtime(self.runtime_dir)  # before an image's environment is made for it
         context, version = self.state.integration_context(instance.name)
-        call = _Call(incident, depth, line or _line(command, args))
+        incident = call.incident
         run = run_command(
             instance.integration,
             command,
@@ -307,7 +326,7 @@ class EngineSession:
             instance_name=instance.name,
             env=self.env,
             timeout=self.timeout,
-            python=self.python_for(instance.integration.docker_image),
+            python=self._python(instance.integration.docker_image, instance.integration.type),
             on_request=self._handler(call),
             integration_context_version=version,
             last_run=last_run,
@@ -332,23 +351,29 @@ class EngineSession:
         *,
         depth: int = 0,
         kind: str = "script",
+        playbook_id: str = "",
     ) -> CommandRun:
-        """Run an automation script (args already checked) on `incident`."""
+        """Run an automation script (args already checked) on `incident` (`playbook_id`: see `execute`)."""
         _refuse_unsupported(script)
         args, debug = split_debug_mode(args)
         check_runtime(self.runtime_dir)
-        call = _Call(incident, depth, _line(script.name, args))
+        call = _Call(incident, depth, _line(script.name, args), playbook_id)
         job = build_job(script, incident, args=args, kind=kind, debug=debug, runtime_dir=self.runtime_dir)
+        job = job.with_values(supported_commands=self.supported_commands)
         started = time.monotonic()
         result = run_job(
             job,
             on_request=self._handler(call),
             env=self.env,
             timeout=self.timeout,
-            python=self.python_for(script.docker_image),
+            python=self._python(script.docker_image, script.type),
             warm=self.warm,
         )
         return with_nested(to_command_run(script.name, args, "", incident, result, started, debug), call.nested)
+
+    def _python(self, image: str, language: str) -> str:
+        """The Python for code of `image`; JavaScript runs in the engine, so no image's environment is made for it."""
+        return self.python_for(image) if language == "python" else sys.executable
 
     def transform(self, name: str, value: Any, args: Mapping[str, Any], incident: Incident) -> Any:
         """Apply the `transformer` script `name` to `value` (per item, unless it is tagged `entirelist`)."""
@@ -366,6 +391,8 @@ class EngineSession:
                 replace(arg, required=False) if arg.name == "value" else arg for arg in script.spec.arguments
             ),
         )
+        if script.type == "python":
+            value = server_numbers(value)
         checked = {**check_args(spec, {key: item for key, item in args.items() if key != "value"}), "value": value}
         run = self.run_script(script, checked, incident, kind="transformer")
         if run.is_error:
@@ -375,6 +402,8 @@ class EngineSession:
     def filter(self, name: str, left: Any, right: Any, incident: Incident) -> bool:
         """Whether the `filter` script `name` holds for `left` and `right`."""
         script = self._tagged(name, "filter")
+        if script.type == "python":
+            left, right = server_numbers(left), server_numbers(right)
         args = {"left": left} if right is None else {"left": left, "right": right}
         run = self.run_script(script, check_args(script.spec, args), incident, kind="filter")
         if run.is_error:
@@ -436,8 +465,12 @@ class EngineSession:
                 context=dict(request.get("context") or {}),
                 integration_contexts=call.incident.integration_contexts,
             )
+            # The server resolves `${...}` in the string arguments a script passes, against the incident as the
+            # script sees it (its own setContext calls included) and the playbook run's values.
+            view = {**view_for_expressions(incident), PLAYBOOK_ID_ROOT: call.playbook_id}
+            args = resolve_arguments(dict(request.get("args") or {}), view)
             try:
-                run = self.execute(name, dict(request.get("args") or {}), incident, depth=call.depth + 1)
+                run = self.execute(name, args, incident, depth=call.depth + 1, playbook_id=call.playbook_id)
             except XsoarLocalError as error:  # the nested command could not run: the script reads why
                 if isinstance(error, CatalogError):
                     return {"error": f"Unsupported Command : {name}: {mask_error(error)}"}
@@ -455,6 +488,21 @@ class EngineSession:
             return {"entries": entries, "context": run.incident.context}
 
         return handle
+
+
+def server_numbers(value: Any) -> Any:
+    """A context value as a Python script receives it from the server: every JSON number a float (the server keeps
+    context numbers as doubles, so Set's 42, stored through BigInt, reaches SumList as 42.0; content's SumList
+    takes one float as the sum, and would fail on an int). Booleans stay booleans; lists and objects are walked."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, list):
+        return [server_numbers(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: server_numbers(item) for key, item in value.items()}
+    return value
 
 
 def _refuse_unsupported(script: Script) -> None:
