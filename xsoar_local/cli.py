@@ -31,7 +31,6 @@ from xsoar_local.exitstatus import ExitStatus, exit_status
 from xsoar_local.incident.state import StateStore
 from xsoar_local.incident.store import Incident
 from xsoar_local.instance import DefaultInstances, ParamSources, registry
-from xsoar_local.playbook.cli import cmd_playbook
 from xsoar_local.redact import mask, mask_error
 from xsoar_local.render import neutralise, render_run, terminal_json
 from xsoar_local.runtime import ensure_runtime
@@ -257,10 +256,17 @@ def _test_playbooks(options: argparse.Namespace, console: Console) -> int:
     return run_test_playbooks(options, console)
 
 
+def _playbook(options: argparse.Namespace, console: Console) -> int:
+    # imported when used: `run` and `fetch` do not load the playbook engine
+    from xsoar_local.playbook.cli import cmd_playbook
+
+    return cmd_playbook(options, console)
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Console], int]] = {
     "run": cmd_run,
     "fetch": cmd_fetch,
-    "playbook": cmd_playbook,
+    "playbook": _playbook,
     "test-playbooks": _test_playbooks,
     "server": _server,
 }

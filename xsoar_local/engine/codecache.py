@@ -38,7 +38,11 @@ import secrets
 import stat
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 CACHE_FOLDER = ".compiled"
 _HEADER_TAG = b"xsoar-local compiled runtime 1\n"
@@ -84,6 +88,13 @@ def _open_folder(folder: Path, create: bool) -> int | None:
 
 
 def _load(folder: int, name: str, key: bytes, filename: str) -> types.CodeType | None:
+    code = _load_value(folder, name, key)
+    if not isinstance(code, types.CodeType) or code.co_filename != filename:
+        return None
+    return code
+
+
+def _load_value(folder: int, name: str, key: bytes) -> object:
     try:
         descriptor = os.open(name, os.O_RDONLY | os.O_NOFOLLOW, dir_fd=folder)
     except OSError:
@@ -97,15 +108,12 @@ def _load(folder: int, name: str, key: bytes, filename: str) -> types.CodeType |
     if tag != _HEADER_TAG or stored_key != key or hashlib.sha256(payload).digest() != payload_digest:
         return None
     try:
-        code = marshal.loads(payload)
+        return marshal.loads(payload)
     except (EOFError, ValueError, TypeError):
         return None
-    if not isinstance(code, types.CodeType) or code.co_filename != filename:
-        return None
-    return code
 
 
-def _store(folder: int, name: str, key: bytes, code: types.CodeType) -> None:
+def _store(folder: int, name: str, key: bytes, code: Any) -> None:
     payload = marshal.dumps(code)
     data = _HEADER_TAG + key + hashlib.sha256(payload).digest() + payload
     temporary = f".{name}.{secrets.token_hex(8)}.tmp"
@@ -164,5 +172,36 @@ def compiled(filename: str, source: bytes, folder: Path | None) -> types.CodeTyp
             with contextlib.suppress(OSError):
                 _store(descriptor, name, key, code)
         return code
+    finally:
+        os.close(descriptor)
+
+
+def derived(
+    filename: str,
+    source: bytes,
+    folder: Path | None,
+    what: str,
+    build: Callable[[], T],
+    valid: Callable[[object], bool],
+) -> T:
+    """`build()`, a value derived from `source` alone (verified bytes) plus `what` (which derivation, and any input
+    it has besides the source), from the cache in `folder` when it holds a valid entry: same key rules, folder
+    and entry checks as compiled code. The value must be marshal-able (tuples of str, int, code); `valid` checks
+    the shape of what was read back (anything else is built again)."""
+    if folder is None or not _SUPPORTED:
+        return build()
+    key = hashlib.sha256(cache_key(filename, source) + b"\0derived " + what.encode("utf-8", "surrogateescape")).digest()
+    name = key.hex() + ".derived"
+    descriptor = _open_folder(folder, create=True)
+    if descriptor is None:
+        return build()
+    try:
+        value = _load_value(descriptor, name, key)
+        if value is not None and valid(value):
+            return value  # type: ignore[return-value]
+        built = build()
+        with contextlib.suppress(OSError, ValueError):
+            _store(descriptor, name, key, built)
+        return built
     finally:
         os.close(descriptor)

@@ -33,8 +33,10 @@ import sys
 import types
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+from xsoar_local.engine import codecache
 from xsoar_local.engine.demisto_api import ServerDemisto
 from xsoar_local.engine.jobs import INTEGRATION, Job
 
@@ -169,14 +171,42 @@ def prepare_runtime(filename: str, data: bytes, module_code: types.CodeType) -> 
     # The worker's stdout is its protocol with the server: nothing the module prints may reach it.
     with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
         exec(module_code, namespace)  # the verified runtime
-    statements = per_command_statements(ast.parse(data, filename), stand_in.read_at)
-    codes = tuple(compile(ast.Module(body=[statement], type_ignores=[]), filename, "exec") for statement in statements)
+
+    def build() -> tuple[tuple[types.CodeType, ...], tuple[int, ...]]:
+        statements = per_command_statements(ast.parse(data, filename), stand_in.read_at)
+        return (
+            tuple(compile(ast.Module(body=[statement], type_ignores=[]), filename, "exec") for statement in statements),
+            tuple(_start_line(statement) for statement in statements),
+        )
+
+    def valid(value: object) -> bool:
+        return (
+            isinstance(value, tuple)
+            and len(value) == 2
+            and isinstance(value[0], tuple)
+            and isinstance(value[1], tuple)
+            and len(value[0]) == len(value[1])
+            and all(isinstance(code, types.CodeType) and code.co_filename == filename for code in value[0])
+            and all(isinstance(line, int) for line in value[1])
+        )
+
+    # Parsing and walking the module is most of a worker's start: the statements chosen are a function of the
+    # verified bytes and the reads recorded just now, so they are kept beside the compiled code under both.
+    reads = ",".join(str(line) for line in sorted(stand_in.read_at))
+    codes, lines = codecache.derived(
+        filename,
+        data,
+        Path(filename).parent / codecache.CACHE_FOLDER,
+        f"per-command statements 1 {reads}",
+        build,
+        valid,
+    )
     _PREPARED = PreparedRuntime(
         filename=filename,
         digest=hashlib.sha256(data).hexdigest(),
         namespace=namespace,
         per_command=codes,
-        per_command_lines=tuple(_start_line(statement) for statement in statements),
+        per_command_lines=lines,
         owner=os.getpid(),
     )
     return _PREPARED

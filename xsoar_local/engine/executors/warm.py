@@ -51,9 +51,12 @@ class _Pending:
 class Worker:
     """One warm worker process and the commands it is running."""
 
-    def __init__(self, key: str, python: str = sys.executable, runtime_dir: Path = DEFAULT_DESTINATION) -> None:
+    def __init__(
+        self, key: str, python: str = sys.executable, runtime_dir: Path = DEFAULT_DESTINATION, *, wait: bool = True
+    ) -> None:
         self.python = python
         self.key = key
+        self._ready = False
         self._pending: dict[str, _Pending] = {}
         self._lock = threading.Lock()
         self._process = subprocess.Popen(
@@ -66,11 +69,20 @@ class Worker:
         assert self._process.stdout is not None
         assert self._process.stdin is not None
         self._stdin: IO[bytes] = self._process.stdin
+        if wait:
+            self.wait_ready()
+
+    def wait_ready(self) -> None:
+        """Wait for the worker's "ready" line (once); WorkerError if it exited instead."""
+        if self._ready:
+            return
+        assert self._process.stdout is not None
         ready = self._process.stdout.readline()
         if not ready:
-            raise WorkerError(f"the warm worker for {key} exited at start (status {self._process.wait()})")
+            raise WorkerError(f"the warm worker for {self.key} exited at start (status {self._process.wait()})")
         self._reader = threading.Thread(target=self._read, args=(self._process.stdout,), daemon=True)
         self._reader.start()
+        self._ready = True
 
     @property
     def alive(self) -> bool:
@@ -276,7 +288,15 @@ class WarmExecutor:
             if replace or current is None or not current.alive:
                 if current is not None:
                     current.close()
-                current = self._workers[key] = Worker(key, python, runtime_dir)
+                early = _take_prestarted(python, runtime_dir)
+                if early is not None:
+                    early.key = key
+                    try:
+                        early.wait_ready()
+                    except WorkerError:
+                        early.close()
+                        early = None
+                current = self._workers[key] = early or Worker(key, python, runtime_dir)
             return current
 
     def run(self, job: Job, on_request: RequestHandler, options: RunOptions) -> JobResult:
@@ -305,3 +325,37 @@ class WarmExecutor:
         for worker in workers:
             worker.close()
         _TRASH.empty()  # a forked process may leave without running atexit
+
+
+# Workers started before their first job is known (`prestart`), by interpreter and runtime folder.
+_PRESTARTED: dict[tuple[str, str], Worker] = {}
+_PRESTARTED_LOCK = threading.Lock()
+
+
+def prestart(python: str = sys.executable, runtime_dir: Path = DEFAULT_DESTINATION) -> None:
+    """Start a warm worker now, without waiting for it: the first job for this interpreter and runtime (any image)
+    takes it. A one-command CLI process (`run`) calls this before it imports the rest of the toolkit, so the
+    worker's start overlaps the CLI's own instead of following it. A worker no job took is stopped at exit."""
+    with _PRESTARTED_LOCK:
+        if (python, str(runtime_dir)) in _PRESTARTED:
+            return
+        with contextlib.suppress(OSError, WorkerError):
+            _PRESTARTED[(python, str(runtime_dir))] = Worker("prestarted", python, runtime_dir, wait=False)
+
+
+def _take_prestarted(python: str, runtime_dir: Path) -> Worker | None:
+    with _PRESTARTED_LOCK:
+        worker = _PRESTARTED.pop((python, str(runtime_dir)), None)
+    if worker is not None and not worker.alive:
+        worker.close()
+        return None
+    return worker
+
+
+@atexit.register
+def _stop_prestarted() -> None:
+    with _PRESTARTED_LOCK:
+        workers = list(_PRESTARTED.values())
+        _PRESTARTED.clear()
+    for worker in workers:
+        worker.close()

@@ -129,6 +129,34 @@ def _literal_patterns(tree: ast.AST) -> list[tuple[str, int]]:
     return found
 
 
+def _analysis(filename: str, data: bytes) -> tuple[tuple[str, ...], tuple[tuple[str, int], ...]]:
+    """What a runtime module imports and its literal regexes: from the verified bytes, kept beside the compiled
+    code (parsing and walking the module would otherwise be a large part of every worker's start)."""
+
+    def build() -> tuple[tuple[str, ...], tuple[tuple[str, int], ...]]:
+        tree = ast.parse(data)
+        return tuple(_imported_modules(tree)), tuple(_literal_patterns(tree))
+
+    def valid(value: object) -> bool:
+        return (
+            isinstance(value, tuple)
+            and len(value) == 2
+            and all(isinstance(name, str) for name in value[0])
+            and all(
+                isinstance(pattern, tuple)
+                and len(pattern) == 2
+                and isinstance(pattern[0], str)
+                and isinstance(pattern[1], int)
+                for pattern in value[1]
+            )
+        )
+
+    from xsoar_local.engine import codecache
+
+    folder = Path(filename).parent / codecache.CACHE_FOLDER
+    return codecache.derived(filename, data, folder, "worker preload 1", build, valid)
+
+
 def warm_runtime(runtime_dir: Path) -> int:
     """Prepare the server's runtime modules: check their digests and compile the verified bytes, run
     CommonServerPython's module body once (`engine.prepared`: each fork re-runs only the statements that read
@@ -154,13 +182,13 @@ def warm_runtime(runtime_dir: Path) -> int:
             # Its module body once here, not once per fork: each fork re-runs only what reads the command.
             with contextlib.suppress(Exception):  # a body that fails here runs whole in each command, as before
                 prepare_runtime(str(runtime_dir / name), data, code)
-        tree = ast.parse(data)
-        for module in _imported_modules(tree):
+        modules, patterns = _analysis(str(runtime_dir / name), data)
+        for module in modules:
             if module in ("demistomock", "CommonServerPython", "CommonServerUserPython"):
                 continue
             with contextlib.suppress(Exception):
                 importlib.import_module(module)
-        for pattern, flags in _literal_patterns(tree):
+        for pattern, flags in patterns:
             with contextlib.suppress(re.error):
                 re.compile(pattern, flags)
         prepared += 1
@@ -364,4 +392,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # Everything the worker says went out with os.write, and its forks are reaped: tearing down an interpreter
+    # that holds CommonServerPython would only keep the engine (waiting for this exit) waiting.
+    os._exit(main())
