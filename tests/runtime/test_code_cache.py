@@ -133,3 +133,69 @@ def test_the_engine_writes_the_entry_a_sandboxed_child_only_reads(
 
     monkeypatch.setattr(codecache, "compile", no_compiling, raising=False)
     assert value_of(codecache.compiled(filename, GENUINE, folder)) == "genuine"
+
+
+def _derived_entry(folder: Path) -> Path:
+    entries = list(folder.glob("*.derived"))
+    assert len(entries) == 1, f"expected one derived entry, found {entries}"
+    return entries[0]
+
+
+def _names(value: object) -> bool:
+    return isinstance(value, tuple) and all(isinstance(name, str) for name in value)
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        pytest.param("payload", id="value replaced, header digest left: the payload check refuses it"),
+        pytest.param("group-writable-entry", id="entry others can write, even if well-formed"),
+        pytest.param("wrong-shape", id="a well-formed entry of the wrong shape (the caller's check refuses it)"),
+    ],
+)
+def test_a_derived_value_is_rebuilt_from_the_source_when_its_entry_was_tampered_with(
+    runtime: tuple[Path, str], tamper: str
+) -> None:
+    """Given a value derived from the verified bytes (what a warm worker imports, kept beside the compiled code),
+    When its entry was tampered with and the value is asked for again,
+    Then it is built again from the source, never read from the planted entry."""
+    folder, filename = runtime
+    built: list[str] = []
+
+    def build() -> tuple[str, ...]:
+        built.append("built")
+        return ("json", "requests")
+
+    assert codecache.derived(filename, GENUINE, folder, "imports 1", build, _names) == ("json", "requests")
+    assert codecache.derived(filename, GENUINE, folder, "imports 1", build, _names) == ("json", "requests")
+    assert built == ["built"], "a valid entry was built again instead of read"
+    entry = _derived_entry(folder)
+    if tamper == "payload":
+        data = entry.read_bytes()
+        entry.write_bytes(data[: codecache._HEADER_SIZE] + marshal.dumps(("os", "planted")))
+    elif tamper == "group-writable-entry":
+        payload = marshal.dumps(("planted",))
+        data = entry.read_bytes()
+        header = data[: codecache._HEADER_SIZE - codecache._DIGEST_SIZE] + hashlib.sha256(payload).digest()
+        entry.write_bytes(header + payload)
+        entry.chmod(0o620)
+    else:
+        payload = marshal.dumps({"planted": 1})
+        data = entry.read_bytes()
+        header = data[: codecache._HEADER_SIZE - codecache._DIGEST_SIZE] + hashlib.sha256(payload).digest()
+        entry.write_bytes(header + payload)
+    value = codecache.derived(filename, GENUINE, folder, "imports 1", build, _names)
+    assert value == ("json", "requests"), f"{tamper}: the planted value {value!r} came back"
+    assert built == ["built", "built"], f"{tamper}: the value was not built again from the source"
+
+
+def test_a_derived_value_is_kept_per_source_and_per_derivation(runtime: tuple[Path, str]) -> None:
+    """Given two derivations of the same bytes and one of other bytes,
+    When each is asked for,
+    Then each is built once and none is answered with another's value."""
+    folder, filename = runtime
+    first = codecache.derived(filename, GENUINE, folder, "statements 1 10,20", lambda: ("a",), _names)
+    second = codecache.derived(filename, GENUINE, folder, "statements 1 10", lambda: ("b",), _names)
+    other = codecache.derived(filename, PLANTED, folder, "statements 1 10,20", lambda: ("c",), _names)
+    assert (first, second, other) == (("a",), ("b",), ("c",))
+    assert len(list(folder.glob("*.derived"))) == 3, "each derivation has its own entry"
