@@ -197,3 +197,43 @@ def test_the_cold_switch_reaches_the_toolkits_own_worker_processes(monkeypatch: 
     assert spawned.stdout.strip() == "False", spawned.stdout + spawned.stderr
     set_warm(None)
     assert os.environ[executors.WARM_ENV] == "on", "the variable the user set is back"
+
+
+def test_a_worker_started_ahead_runs_the_first_warm_job() -> None:
+    """Given a warm worker started before any job was known (what `run` does before it imports the rest of the
+    toolkit), When a warm job for the same interpreter and runtime runs, Then it runs in a fork of that worker
+    (no second worker is started), and the next job in a fork of the same one."""
+    from xsoar_local.engine.executors import warm
+
+    executors.shutdown()  # no worker from an earlier test: the first job must find the one started ahead
+    warm.prestart(sys.executable, DEFAULT_DESTINATION)
+    ahead = [worker._process.pid for worker in warm._PRESTARTED.values()]
+    assert len(ahead) == 1, f"expected one worker started ahead, found {ahead}"
+    first = pids(executor_for(job(), warm=True).run(job(), refuse_nested, RunOptions()))
+    second = pids(executor_for(job(), warm=True).run(job(), refuse_nested, RunOptions()))
+    assert first["parent"] == second["parent"] == ahead[0], f"jobs ran in {first}, {second}, not in {ahead[0]}"
+    assert not warm._PRESTARTED, "the worker started ahead was taken, not left waiting"
+
+
+@pytest.mark.parametrize(
+    ("argv", "environ", "started"),
+    [
+        pytest.param(["run", "--text", "hi"], {"XSOAR_LOCAL_IMAGES": "off"}, True, id="run-images-off"),
+        pytest.param(["run", "--text", "hi"], {}, False, id="images-on-interpreter-unknown"),
+        pytest.param(["run", "--cold", "--text", "hi"], {"XSOAR_LOCAL_IMAGES": "off"}, False, id="cold"),
+        pytest.param(["run", "--help"], {"XSOAR_LOCAL_IMAGES": "off"}, False, id="help"),
+        pytest.param(["playbook", "x.yml"], {"XSOAR_LOCAL_IMAGES": "off"}, False, id="not-run"),
+    ],
+)
+def test_run_starts_its_worker_ahead_only_when_it_will_use_it(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], environ: dict[str, str], started: bool
+) -> None:
+    """Given an `xsoar-local` command line, When the entry point decides whether to start a warm worker before
+    parsing it, Then only a warm `run` whose interpreter is known (images off) starts one."""
+    from xsoar_local.engine.executors import prestart, warm
+
+    monkeypatch.delenv("XSOAR_LOCAL_WARM", raising=False)
+    calls: list[str] = []
+    monkeypatch.setattr(warm, "prestart", lambda *args: calls.append("prestart"))
+    assert prestart.prestart_for_command_line(argv, environ) is started
+    assert calls == (["prestart"] if started else []), f"{argv} {environ}: prestart calls {calls}"

@@ -337,15 +337,19 @@ def prestart(python: str = sys.executable, runtime_dir: Path = DEFAULT_DESTINATI
     takes it. A one-command CLI process (`run`) calls this before it imports the rest of the toolkit, so the
     worker's start overlaps the CLI's own instead of following it. A worker no job took is stopped at exit."""
     with _PRESTARTED_LOCK:
-        if (python, str(runtime_dir)) in _PRESTARTED:
+        if _prestart_key(python, runtime_dir) in _PRESTARTED:
             return
         with contextlib.suppress(OSError, WorkerError):
-            _PRESTARTED[(python, str(runtime_dir))] = Worker("prestarted", python, runtime_dir, wait=False)
+            _PRESTARTED[_prestart_key(python, runtime_dir)] = Worker("prestarted", python, runtime_dir, wait=False)
+
+
+def _prestart_key(python: str, runtime_dir: Path) -> tuple[str, str]:
+    return python, str(runtime_dir.resolve())  # jobs name the runtime by its resolved folder
 
 
 def _take_prestarted(python: str, runtime_dir: Path) -> Worker | None:
     with _PRESTARTED_LOCK:
-        worker = _PRESTARTED.pop((python, str(runtime_dir)), None)
+        worker = _PRESTARTED.pop(_prestart_key(python, runtime_dir), None)
     if worker is not None and not worker.alive:
         worker.close()
         return None
