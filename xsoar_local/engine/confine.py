@@ -107,7 +107,7 @@ SYSTEM_READ = (
     "/sys/devices/system/cpu",
 )
 # The state folder of a content repository (beside its Packs/) and of a checkout, as xsoar_local.contentroot and
-# xsoar_local.incident.store name them (not imported: the box is entered before anything else is loaded).
+# xsoar_local.incident.model name them (not imported: the box is entered before anything else is loaded).
 STATE_FOLDER = ".xsoar-local"
 PACKS_FOLDER = "Packs"
 STATE_DIR_VARIABLE = "XSOAR_LOCAL_STATE_DIR"

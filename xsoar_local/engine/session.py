@@ -60,7 +60,7 @@ from xsoar_local.incident.lists import (
     StateListStore,
     lists_in_root,
 )
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 from xsoar_local.redact import mask_error
 from xsoar_local.runtime import DEFAULT_DESTINATION
 

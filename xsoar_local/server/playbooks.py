@@ -12,19 +12,17 @@ import time
 from typing import Any, Final
 
 from xsoar_local.commit import StoredIncident
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 from xsoar_local.playbook.integrations import EngineExecutor
 from xsoar_local.playbook.library import CatalogContent
 from xsoar_local.playbook.model import Playbook
 from xsoar_local.playbook.runner import (
     CONTINUED,
+    TASK_ERROR,
     CommandCall,
     CommandOutcome,
     PlaybookRunner,
     TaskResult,
-)
-from xsoar_local.playbook.runner import (
-    ERROR as TASK_ERROR,
 )
 from xsoar_local.server.errors import ServerError
 from xsoar_local.server.investigations import Investigations
