@@ -11,15 +11,14 @@ fetches. Names resolve through the command registry (registry.py); scripts and c
     fetch = session.fetch("HelloWorld_instance_1")                  # -> FetchRun; lastRun kept on failure
 
 Integration contexts (with their versions) and lastRun belong to instances and live in `state`.
+What a session hands back besides a `CommandRun` (a planned line, a fetch's outcome, a server's entries) is in
+runs.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
-import datetime
 import functools
-import json
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from xsoar_local.engine.catalog import CatalogError, ContentCatalog
-from xsoar_local.engine.entries import ERROR, NOTE, is_error
+from xsoar_local.engine.entries import ERROR, is_error
 from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
 from xsoar_local.engine.native import (
     BUILTIN_BRAND,
@@ -48,6 +47,15 @@ from xsoar_local.engine.runner import (
     run_job,
     to_command_run,
     with_nested,
+)
+from xsoar_local.engine.runs import (
+    FetchRun,
+    Planned,
+    incident_record,
+    returned_value,
+    server_entries,
+    test_module_outcome,
+    war_room_line_of,
 )
 from xsoar_local.engine.scripts import Script
 from xsoar_local.engine.state import InstanceState, MemoryInstanceState, StoreInstanceState
@@ -76,35 +84,6 @@ def _same_python(_image: str) -> str:
     return sys.executable
 
 
-@dataclass(frozen=True)
-class FetchRun:
-    """One fetch: the incidents created, lastRun after it, and the error (lastRun unchanged) if it failed."""
-
-    instance: str
-    incidents: list[dict[str, Any]]
-    last_run: dict[str, Any]
-    run: CommandRun
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the fetch succeeded (its incidents were created and lastRun moved on)."""
-        return self.error is None
-
-
-@dataclass(frozen=True)
-class Planned:
-    """What a War Room line or executeCommand call resolved to: a script, a command on an instance, or a command
-    the engine runs itself (registry.py)."""
-
-    name: str
-    args: dict[str, Any]
-    line: str
-    script: Script | None = None
-    instance: Instance | None = None
-    native: NativeCommand | None = None
-
-
 @dataclass
 class _Call:
     """The run a nested request comes from."""
@@ -113,50 +92,6 @@ class _Call:
     depth: int
     line: str
     nested: list[CommandRun] = field(default_factory=list)
-
-
-def server_entries(run: CommandRun, brand: str, module: str, line: str, investigation: str) -> list[dict[str, Any]]:
-    """A run's entries in the shape `executeCommand` returns them (ID, Brand, ModuleName, Metadata, ...)."""
-    shaped = []
-    for number, entry in enumerate(run.entries, start=1):
-        item = copy.deepcopy(entry)
-        if "ID" in item and "Metadata" in item:  # a stored War Room entry (getEntries, getEntry) keeps its own id
-            shaped.append(item)
-            continue
-        item.setdefault("HumanReadable", None)
-        item.setdefault("EntryContext", None)
-        item.update({"ID": f"{number}@{investigation}", "Brand": brand, "ModuleName": module})
-        item["Metadata"] = {
-            "id": item["ID"],
-            "type": item.get("Type", NOTE),
-            "format": item.get("ContentsFormat", "text"),
-            "brand": brand,
-            "instance": module,
-            "investigationId": investigation,
-            "parentContent": line,
-        }
-        shaped.append(item)
-    return shaped
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def incident_record(raw: Any, instance: Instance, position: int) -> dict[str, Any]:
-    """One `demisto.incidents()` item as the server stores a new incident."""
-    if not isinstance(raw, Mapping):
-        raise EngineError(f"fetched incident #{position} is a {type(raw).__name__}, not an object with a name")
-    record = copy.deepcopy(dict(raw))
-    record.setdefault("name", "")
-    record.setdefault("occurred", _now())
-    record.setdefault("severity", 0)
-    record.setdefault("type", instance.params.get("incidentType") or "Unclassified")
-    record.setdefault("labels", [])
-    record.setdefault("rawJSON", json.dumps(raw, default=str))
-    record["created"] = _now()
-    record["sourceBrand"] = instance.brand
-    return record
 
 
 class EngineSession:
@@ -216,7 +151,7 @@ class EngineSession:
         args = dict(args)
         using = str(args.pop(USING, "") or "")
         brand = str(args.pop(USING_BRAND, "") or brand)
-        line = line or _line(name, args)
+        line = line or war_room_line_of(name, args)
         target = self.registry.resolve(name, brand=brand, using=using)
         if target.native is not None:
             return Planned(name, target.native.check(args, positional), line, native=target.native)
@@ -297,7 +232,7 @@ class EngineSession:
     ) -> CommandRun:
         check_runtime(self.runtime_dir)  # before an image's environment is made for it
         context, version = self.state.integration_context(instance.name)
-        call = _Call(incident, depth, line or _line(command, args))
+        call = _Call(incident, depth, line or war_room_line_of(command, args))
         run = run_command(
             instance.integration,
             command,
@@ -317,7 +252,7 @@ class EngineSession:
         if (run.result.integration_context_version or version) != version:  # the code wrote it
             self.state.set_integration_context(instance.name, run.incident.integration_context(instance.name), version)
         if command == "test-module":
-            run = _test_module_outcome(run)
+            run = test_module_outcome(run)
         return with_nested(run, call.nested)
 
     def run_native(self, native: NativeCommand, args: Mapping[str, Any], incident: Incident) -> CommandRun:
@@ -337,7 +272,7 @@ class EngineSession:
         _refuse_unsupported(script)
         args, debug = split_debug_mode(args)
         check_runtime(self.runtime_dir)
-        call = _Call(incident, depth, _line(script.name, args))
+        call = _Call(incident, depth, war_room_line_of(script.name, args))
         job = build_job(script, incident, args=args, kind=kind, debug=debug, runtime_dir=self.runtime_dir)
         started = time.monotonic()
         result = run_job(
@@ -370,7 +305,7 @@ class EngineSession:
         run = self.run_script(script, checked, incident, kind="transformer")
         if run.is_error:
             raise EngineError(f"transformer {script.name}: {'; '.join(run.error_messages)}")
-        return _returned_value(run)
+        return returned_value(run)
 
     def filter(self, name: str, left: Any, right: Any, incident: Incident) -> bool:
         """Whether the `filter` script `name` holds for `left` and `right`."""
@@ -379,7 +314,7 @@ class EngineSession:
         run = self.run_script(script, check_args(script.spec, args), incident, kind="filter")
         if run.is_error:
             raise EngineError(f"filter {script.name}: {'; '.join(run.error_messages)}")
-        value = _returned_value(run)
+        value = returned_value(run)
         if isinstance(value, list) and len(value) == 1:
             # A returned list is one entry per item: IsInCidrRanges answers ['True'] for its one `left` item.
             value = value[0]
@@ -451,7 +386,7 @@ class EngineSession:
                 instance = self.instances.by_name(run.instance)
                 brand, module = instance.brand, instance.name
             investigation = str(incident.fields.get("id") or "1")
-            entries = server_entries(run, brand, module, _line(name, run.args), investigation)
+            entries = server_entries(run, brand, module, war_room_line_of(name, run.args), investigation)
             return {"entries": entries, "context": run.incident.context}
 
         return handle
@@ -472,42 +407,6 @@ def _refuse_unsupported(script: Script) -> None:
 def _shipped_lists(root: Path) -> tuple[PackList, ...]:
     """The lists the content root's packs ship, read once per process (a content repository is large)."""
     return tuple(lists_in_root(root))
-
-
-def _line(name: str, args: Mapping[str, Any]) -> str:
-    parts = [f"!{name}"] + [f"{key}={json.dumps(value, default=str)}" for key, value in args.items()]
-    return " ".join(parts)
-
-
-def _returned_value(run: CommandRun) -> Any:
-    """What a transformer or filter returned with `demisto.results(value)`: the last value it wrote."""
-    raw = run.result.raw_results
-    if not raw:
-        return None
-    value = raw[-1]
-    if isinstance(value, Mapping) and "Contents" in value and "ContentsFormat" in value:
-        return value["Contents"]
-    return value
-
-
-def _test_module_outcome(run: CommandRun) -> CommandRun:
-    """As on a server, test-module passes only when its result is `ok`; anything else is a failed test."""
-    if run.is_error:
-        return run
-    contents = [entry.get("Contents") for entry in run.entries]
-    if contents == ["ok"]:
-        return run
-    shown = "; ".join(str(item) for item in contents) if contents else "no result"
-    failure = {
-        "Type": ERROR,
-        "ContentsFormat": "text",
-        "Contents": f"Test failed: {shown} (test-module must return 'ok')",
-    }
-    return _replace_entries(run, [failure])
-
-
-def _replace_entries(run: CommandRun, entries: list[dict[str, Any]]) -> CommandRun:
-    return replace(run, entries=entries)
 
 
 __all__ = ["EngineSession", "FetchRun", "incident_record", "is_error", "server_entries"]
