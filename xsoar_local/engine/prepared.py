@@ -38,7 +38,6 @@ from typing import Any
 from xsoar_local.engine.demisto_api import ServerDemisto
 from xsoar_local.engine.jobs import INTEGRATION, Job
 
-RUNTIME_MODULE = "CommonServerPython"
 _CLOCK_OR_ENVIRONMENT = frozenset({"now", "utcnow", "today", "time", "time_ns", "monotonic", "perf_counter", "getenv"})
 
 
