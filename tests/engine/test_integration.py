@@ -54,7 +54,8 @@ def test_unified_yaml_with_marketplace_variants(tmp_path: Path) -> None:
         pytest.param({}, "exactly one integration YAML, found 0", id="no-yaml"),
         pytest.param({"A.yml": "name: A\nscript: {script: '-'}\n"}, "A.py is missing", id="no-code"),
         pytest.param({"A.yml": "name: A\n"}, "not an integration YAML", id="no-script"),
-        pytest.param({"A.yml": "name: A\nscript: {type: javascript}\n"}, "only Python", id="javascript"),
+        pytest.param({"A.yml": "name: A\nscript: {type: javascript}\n"}, "A.js is missing", id="javascript-no-code"),
+        pytest.param({"A.yml": "name: A\nscript: {type: powershell}\n"}, "only Python and JavaScript", id="powershell"),
     ],
 )
 def test_unusable_folders(tmp_path: Path, files: dict[str, str], match: str) -> None:

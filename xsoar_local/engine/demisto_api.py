@@ -51,7 +51,6 @@ NOT_IMPLEMENTED = frozenset(
         "setLastMirrorRun",
         "getAssetsLastRun",
         "setAssetsLastRun",
-        "getAllSupportedCommands",
     }
 )
 
@@ -152,6 +151,11 @@ class ServerDemisto:
     def demistoVersion(self) -> dict[str, str]:  # noqa: N802
         """The server version CommonServerPython gates features on."""
         return dict(SERVER_VERSION)
+
+    def getAllSupportedCommands(self) -> dict[str, Any]:  # noqa: N802
+        """(Scripts) The commands that can run, by module: `{module: [{name, description}]}`, as CSP's
+        `isCommandAvailable` reads it. An integration gets {}, as demistomock documents it for scripts only."""
+        return copy.deepcopy(dict(self._job.supported_commands))
 
     def demistoUrls(self) -> dict[str, str]:  # noqa: N802
         """Links into the (local) server for this investigation."""

@@ -14,6 +14,9 @@ from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
 
 MARKETPLACE = "xsoar"
 
+# The languages an integration may be written in, with its code file's suffix in the package layout.
+CODE_SUFFIXES = {"python": ".py", "javascript": ".js"}
+
 # Commands every integration answers without declaring them in its YAML.
 BUILTIN_COMMANDS = ("test-module",)
 
@@ -81,6 +84,7 @@ class Integration:
     is_fetch: bool = False
     docker_image: str = ""
     pack: str = ""  # the pack folder's name when loaded from a content root
+    type: str = "python"  # python | javascript: the executor that runs it (the same one as scripts of the type)
 
     @property
     def brand(self) -> str:
@@ -179,8 +183,11 @@ def load_integration(location: str | Path) -> Integration:
             f"'!{data.get('name') or yaml_path.stem} ...' (--integration takes an integration's folder or unified YAML)"
         )
     script = data["script"]
-    if script.get("type", "python") != "python":
-        raise IntegrationError(f"{yaml_path}: only Python integrations can run locally (type {script.get('type')}).")
+    language = str(script.get("type") or "python")
+    if language not in CODE_SUFFIXES:
+        raise IntegrationError(
+            f"{yaml_path}: only Python and JavaScript integrations can run locally (type {script.get('type')})."
+        )
     params, commands = parse_integration_yaml(data)
     code_path: Path | None = None
     code: str | None = None
@@ -188,7 +195,7 @@ def load_integration(location: str | Path) -> Integration:
     if inline and str(inline).strip() != "-":
         code = str(inline)
     else:
-        code_path = yaml_path.with_suffix(".py")
+        code_path = yaml_path.with_suffix(CODE_SUFFIXES[language])
         if not code_path.is_file():
             raise IntegrationError(f"{yaml_path} says `script: '-'` but {code_path.name} is missing beside it.")
     common = data.get("commonfields") or {}
@@ -203,4 +210,5 @@ def load_integration(location: str | Path) -> Integration:
         code=code,
         is_fetch=bool(script.get("isfetch")),
         docker_image=str(script.get("dockerimage") or ""),
+        type=language,
     )

@@ -49,13 +49,15 @@ class Job:
     context: Mapping[str, Any] = field(default_factory=dict, repr=False)
     incident: Mapping[str, Any] = field(default_factory=dict, repr=False)
     docker_image: str = ""
+    # scripts only: what `getAllSupportedCommands()` answers ({module: [{name, description}]}, the registry's)
+    supported_commands: Mapping[str, Any] = field(default_factory=dict, repr=False)
     # CommonServerUserPython is not merged into out-of-the-box (system) integrations; content packs' get it.
     use_csup: bool = True
 
     def to_json(self) -> dict[str, Any]:
         """The job as a JSON-able dict (for the process boundary)."""
         data = dataclasses.asdict(self)
-        for key in ("args", "params", "integration_context", "last_run", "context", "incident"):
+        for key in ("args", "params", "integration_context", "last_run", "context", "incident", "supported_commands"):
             data[key] = dict(data[key])
         return data
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xsoar_local.engine.catalog import CatalogError, ContentCatalog
-from xsoar_local.engine.instances import Instance, InstanceSet
+from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
 from xsoar_local.engine.native import BUILTIN_BRAND, NATIVE_COMMANDS, NativeCommand
 from xsoar_local.engine.scripts import Script
 
@@ -38,6 +38,7 @@ SERVER_NATIVE = "server-native"
 FALLBACK = "toolkit fallback"
 CONTENT_SCRIPT = "content script"
 INTEGRATION_COMMAND = "integration command"
+SCRIPTS_MODULE = "Scripts"  # the brand the server gives scripts' entries, and their module in getAllSupportedCommands
 
 
 @dataclass(frozen=True)
@@ -110,6 +111,36 @@ class CommandRegistry:
                 f"(brand {BUILTIN_BRAND}): a server keeps one command per name, so rename the script (its YAML's "
                 "name and commonfields.id)"
             )
+
+    def supported_commands(self) -> dict[str, list[dict[str, str]]]:
+        """What a script's `getAllSupportedCommands()` answers, in the shape CommonServer.js's and
+        CommonServerPython's `isCommandAvailable` read: `{module: [{name, description}, ...]}`. Each integration's
+        brand with an instance lists its commands (a configured instance, or the default one where the instances
+        make defaults: a server does not), `Scripts`
+        the content's scripts and the fallbacks no content script shadows, `Builtin` the server's own commands."""
+        supported: dict[str, list[dict[str, str]]] = {}
+        for integration in self.catalog.integrations:
+            if not self._has_instance(integration.brand):
+                continue
+            commands = supported.setdefault(integration.brand, [])
+            commands.extend({"name": spec.name, "description": spec.description} for spec in integration.commands)
+        scripts = {item.name: {"name": item.name, "description": ""} for item in self.catalog.scripts}
+        builtin = []
+        for native in NATIVE_COMMANDS.values():
+            if not native.fallback:
+                builtin.append({"name": native.name, "description": native.description})
+            elif native.name not in scripts:
+                scripts[native.name] = {"name": native.name, "description": native.description}
+        supported[SCRIPTS_MODULE] = sorted(scripts.values(), key=lambda item: item["name"])
+        supported[BUILTIN_BRAND] = sorted(builtin, key=lambda item: item["name"])
+        return supported
+
+    def _has_instance(self, brand: str) -> bool:
+        try:
+            self.instances.for_brand(brand)
+        except InstanceError:
+            return False
+        return True
 
     def listing(self) -> list[Listed]:
         """Every name a War Room line can run, each with what runs it: a content script shadows the fallback of its

@@ -97,7 +97,7 @@ def build_job(
     return Job(
         kind=INTEGRATION if integration else kind,
         name=target.name,
-        language=PYTHON if integration else getattr(target, "type", PYTHON),
+        language=getattr(target, "type", PYTHON) or PYTHON,
         # absolute: every executor runs the code in a working folder of its own
         code_path=str(Path(target.code_path).resolve()) if target.code_path else None,
         code=target.code,

@@ -93,6 +93,21 @@ def incident_record(raw: Any, instance: Instance, position: int) -> dict[str, An
     return record
 
 
+def server_numbers(value: Any) -> Any:
+    """A context value as a Python script receives it from the server: every JSON number a float (the server keeps
+    context numbers as doubles, so Set's 42, stored through BigInt, reaches SumList as 42.0; content's SumList
+    takes one float as the sum, and would fail on an int). Booleans stay booleans; lists and objects are walked."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return float(value)
+    if isinstance(value, list):
+        return [server_numbers(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: server_numbers(item) for key, item in value.items()}
+    return value
+
+
 def war_room_line_of(name: str, args: Mapping[str, Any]) -> str:
     parts = [f"!{name}"] + [f"{key}={json.dumps(value, default=str)}" for key, value in args.items()]
     return " ".join(parts)

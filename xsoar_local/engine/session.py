@@ -1,7 +1,7 @@
 """An engine over one content root: War Room lines, integration commands, scripts, transformers, filters and
 fetches. Names resolve through the command registry (registry.py); scripts and commands run on an executor
 (executors/, warm unless switched off), the engine's own commands in this process (native.py); nested
-`demisto.executeCommand` calls are served here, through the same registry.
+`demisto.executeCommand` calls are served on this session, through the same registry (nested.py).
 
     session = EngineSession(catalog, instances, state)           # catalog.py, instances.py, state.py
     run = session.war_room('!HelloWorldScript name=x', incident)  # -> CommandRun (entries, incident after)
@@ -22,21 +22,20 @@ import functools
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from xsoar_local.engine.catalog import CatalogError, ContentCatalog
-from xsoar_local.engine.entries import ERROR, is_error
+from xsoar_local.engine.entries import is_error
 from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
 from xsoar_local.engine.native import (
-    BUILTIN_BRAND,
-    BUILTIN_MODULE,
     NativeCommand,
     WarRoom,
     no_war_room,
     run_native,
 )
+from xsoar_local.engine.nested import NestedCall, nested_handler
 from xsoar_local.engine.registry import CommandRegistry
 from xsoar_local.engine.runner import (
     DEFAULT_TIMEOUT,
@@ -54,13 +53,14 @@ from xsoar_local.engine.runs import (
     incident_record,
     returned_value,
     server_entries,
+    server_numbers,
     test_module_outcome,
     war_room_line_of,
 )
 from xsoar_local.engine.scripts import Script
 from xsoar_local.engine.state import InstanceState, MemoryInstanceState, StoreInstanceState
 from xsoar_local.engine.warroom import check_args, parse_war_room, split_debug_mode
-from xsoar_local.errors import EngineError, XsoarLocalError
+from xsoar_local.errors import EngineError
 from xsoar_local.incident.lists import (
     ListStore,
     MemoryListStore,
@@ -69,12 +69,10 @@ from xsoar_local.incident.lists import (
     lists_in_root,
 )
 from xsoar_local.incident.model import Incident
-from xsoar_local.redact import mask_error
 from xsoar_local.runtime import DEFAULT_DESTINATION
 
 MAX_DEPTH = 8  # nested executeCommand calls: deeper is a loop
 USING, USING_BRAND = "using", "using-brand"
-SCRIPTS_BRAND = "Scripts"
 LANGUAGE_NAMES = {"python": "Python", "javascript": "JavaScript", "powershell": "PowerShell"}
 
 PythonFor = Callable[[str], str]
@@ -82,16 +80,6 @@ PythonFor = Callable[[str], str]
 
 def _same_python(_image: str) -> str:
     return sys.executable
-
-
-@dataclass
-class _Call:
-    """The run a nested request comes from."""
-
-    incident: Incident
-    depth: int
-    line: str
-    nested: list[CommandRun] = field(default_factory=list)
 
 
 class EngineSession:
@@ -133,6 +121,11 @@ class EngineSession:
         self.war_room_entries = war_room  # what getEntries/getEntry read
         self._held: set[str] = set()
 
+    @functools.cached_property
+    def supported_commands(self) -> dict[str, list[dict[str, str]]]:
+        """What scripts' `getAllSupportedCommands()` answers (the registry's; the content does not change)."""
+        return self.registry.supported_commands()
+
     # -- entry points -------------------------------------------------------------------------------
     def war_room(self, line: str, incident: Incident) -> CommandRun:
         """Run a War Room line: `!name args`, a script or an integration command (`using=`/`using-brand=` pick)."""
@@ -164,14 +157,22 @@ class EngineSession:
         assert spec is not None  # for_command checked it
         return Planned(name, check_args(spec, args, positional), line, instance=instance)
 
-    def run_planned(self, planned: Planned, incident: Incident, *, depth: int = 0) -> CommandRun:
-        """Run what `plan` resolved."""
+    def run_planned(self, planned: Planned, incident: Incident, *, depth: int = 0, playbook_id: str = "") -> CommandRun:
+        """Run what `plan` resolved (`playbook_id`: see `execute`)."""
         if planned.native is not None:
             return self.run_native(planned.native, planned.args, incident)
         if planned.script is not None:
-            return self.run_script(planned.script, planned.args, incident, depth=depth)
+            return self.run_script(planned.script, planned.args, incident, depth=depth, playbook_id=playbook_id)
         assert planned.instance is not None
-        return self.run_command(planned.instance, planned.name, planned.args, incident, depth=depth, line=planned.line)
+        return self.run_command(
+            planned.instance,
+            planned.name,
+            planned.args,
+            incident,
+            depth=depth,
+            line=planned.line,
+            playbook_id=playbook_id,
+        )
 
     def execute(
         self,
@@ -183,12 +184,15 @@ class EngineSession:
         positional: str | None = None,
         line: str = "",
         depth: int = 0,
+        playbook_id: str = "",
     ) -> CommandRun:
-        """Run `name` (script or command) with raw args, checked as the server checks them."""
+        """Run `name` (script or command) with raw args, checked as the server checks them. `playbook_id` is the
+        sub-playbook a task runs it in ("" at a playbook's top level or outside one): what `${currentPlaybookID}`
+        gives in the arguments of the `executeCommand` calls it makes."""
         if depth > MAX_DEPTH:
             raise EngineError(f"{name}: executeCommand nested deeper than {MAX_DEPTH} levels (a script calls itself?)")
         planned = self.plan_call(name, args, brand=brand, positional=positional, line=line)
-        return self.run_planned(planned, incident, depth=depth)
+        return self.run_planned(planned, incident, depth=depth, playbook_id=playbook_id)
 
     def run_command(
         self,
@@ -200,11 +204,13 @@ class EngineSession:
         depth: int = 0,
         line: str = "",
         last_run: Mapping[str, Any] | None = None,
+        playbook_id: str = "",
     ) -> CommandRun:
         """Run an integration command on `instance` (args already checked), holding the instance meanwhile: its
         integration context is read, the command runs, and the context it leaves is stored with a new version."""
         with self._hold(instance.name):
-            return self._run_held(instance, command, args, incident, depth=depth, line=line, last_run=last_run)
+            call = NestedCall(incident, depth, line or war_room_line_of(command, args), playbook_id)
+            return self._run_held(instance, command, args, call, last_run=last_run)
 
     @contextlib.contextmanager
     def _hold(self, instance: str) -> Iterator[None]:
@@ -224,15 +230,13 @@ class EngineSession:
         instance: Instance,
         command: str,
         args: Mapping[str, Any],
-        incident: Incident,
+        call: NestedCall,
         *,
-        depth: int,
-        line: str,
         last_run: Mapping[str, Any] | None,
     ) -> CommandRun:
         check_runtime(self.runtime_dir)  # before an image's environment is made for it
         context, version = self.state.integration_context(instance.name)
-        call = _Call(incident, depth, line or war_room_line_of(command, args))
+        incident = call.incident
         run = run_command(
             instance.integration,
             command,
@@ -242,8 +246,8 @@ class EngineSession:
             instance_name=instance.name,
             env=self.env,
             timeout=self.timeout,
-            python=self.python_for(instance.integration.docker_image),
-            on_request=self._handler(call),
+            python=self._python(instance.integration.docker_image, instance.integration.type),
+            on_request=nested_handler(self, call),
             integration_context_version=version,
             last_run=last_run,
             warm=self.warm,
@@ -267,23 +271,29 @@ class EngineSession:
         *,
         depth: int = 0,
         kind: str = "script",
+        playbook_id: str = "",
     ) -> CommandRun:
-        """Run an automation script (args already checked) on `incident`."""
+        """Run an automation script (args already checked) on `incident` (`playbook_id`: see `execute`)."""
         _refuse_unsupported(script)
         args, debug = split_debug_mode(args)
         check_runtime(self.runtime_dir)
-        call = _Call(incident, depth, war_room_line_of(script.name, args))
+        call = NestedCall(incident, depth, war_room_line_of(script.name, args), playbook_id)
         job = build_job(script, incident, args=args, kind=kind, debug=debug, runtime_dir=self.runtime_dir)
+        job = job.with_values(supported_commands=self.supported_commands)
         started = time.monotonic()
         result = run_job(
             job,
-            on_request=self._handler(call),
+            on_request=nested_handler(self, call),
             env=self.env,
             timeout=self.timeout,
-            python=self.python_for(script.docker_image),
+            python=self._python(script.docker_image, script.type),
             warm=self.warm,
         )
         return with_nested(to_command_run(script.name, args, "", incident, result, started, debug), call.nested)
+
+    def _python(self, image: str, language: str) -> str:
+        """The Python for code of `image`; JavaScript runs in the engine, so no image's environment is made for it."""
+        return self.python_for(image) if language == "python" else sys.executable
 
     def transform(self, name: str, value: Any, args: Mapping[str, Any], incident: Incident) -> Any:
         """Apply the `transformer` script `name` to `value` (per item, unless it is tagged `entirelist`)."""
@@ -301,6 +311,8 @@ class EngineSession:
                 replace(arg, required=False) if arg.name == "value" else arg for arg in script.spec.arguments
             ),
         )
+        if script.type == "python":
+            value = server_numbers(value)
         checked = {**check_args(spec, {key: item for key, item in args.items() if key != "value"}), "value": value}
         run = self.run_script(script, checked, incident, kind="transformer")
         if run.is_error:
@@ -310,6 +322,8 @@ class EngineSession:
     def filter(self, name: str, left: Any, right: Any, incident: Incident) -> bool:
         """Whether the `filter` script `name` holds for `left` and `right`."""
         script = self._tagged(name, "filter")
+        if script.type == "python":
+            left, right = server_numbers(left), server_numbers(right)
         args = {"left": left} if right is None else {"left": left, "right": right}
         run = self.run_script(script, check_args(script.spec, args), incident, kind="filter")
         if run.is_error:
@@ -360,36 +374,6 @@ class EngineSession:
         if script is None or tag not in script.tags:
             raise CatalogError(f"no script tagged {tag!r} called {name!r} in {self.catalog.root}")
         return script
-
-    def _handler(self, call: _Call) -> Callable[[dict[str, Any]], dict[str, Any]]:
-        def handle(request: dict[str, Any]) -> dict[str, Any]:
-            if request.get("type") != "executeCommand":
-                return {"error": f"unknown request {request.get('type')!r}"}
-            name = str(request.get("command") or "")
-            incident = Incident(
-                fields=dict(request.get("incident") or call.incident.fields),
-                context=dict(request.get("context") or {}),
-                integration_contexts=call.incident.integration_contexts,
-            )
-            try:
-                run = self.execute(name, dict(request.get("args") or {}), incident, depth=call.depth + 1)
-            except XsoarLocalError as error:  # the nested command could not run: the script reads why
-                if isinstance(error, CatalogError):
-                    return {"error": f"Unsupported Command : {name}: {mask_error(error)}"}
-                return {"entries": [{"Type": ERROR, "ContentsFormat": "text", "Contents": mask_error(error)}]}
-            call.nested.append(run)
-            brand, module = SCRIPTS_BRAND, name
-            native = self.registry.native(name)
-            if native is not None and not native.fallback and not run.instance:
-                brand, module = BUILTIN_BRAND, BUILTIN_MODULE
-            if run.instance:
-                instance = self.instances.by_name(run.instance)
-                brand, module = instance.brand, instance.name
-            investigation = str(incident.fields.get("id") or "1")
-            entries = server_entries(run, brand, module, war_room_line_of(name, run.args), investigation)
-            return {"entries": entries, "context": run.incident.context}
-
-        return handle
 
 
 def _refuse_unsupported(script: Script) -> None:

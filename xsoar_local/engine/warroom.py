@@ -102,6 +102,8 @@ def _as_server_string(value: Any) -> Any:
     """Scalars reach the code as strings; lists and objects (playbooks) pass unchanged."""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a context number is a double on the server, and 42.0 is written as 42
     if isinstance(value, (int, float)):
         return str(value)
     return value

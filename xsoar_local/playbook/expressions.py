@@ -7,20 +7,18 @@ recorded, so that the work plan can flag an argument that silently came out empt
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from xsoar_local.incident.context import ContextPathError, get_path, longest_existing_prefix, set_path
-from xsoar_local.incident.selector import evaluate_expression, split_mutator
+from xsoar_local.incident.references import REFERENCE, read_reference, resolve_references
+from xsoar_local.incident.selector import split_mutator
 from xsoar_local.playbook.conditions import ConditionError, evaluate_condition
-from xsoar_local.playbook.transformers import TransformerError, apply_transformer, as_list, to_text
+from xsoar_local.playbook.transformers import TransformerError, apply_transformer, as_list
 from xsoar_local.playbook.values import ContentOperators, ExpressionError, is_empty
 
 __all__ = ["REFERENCE", "ContentOperators", "ExpressionError", "Resolver", "is_empty", "nearby_paths"]
-
-REFERENCE = re.compile(r"\$\{([^{}]*)\}")
 
 
 @dataclass
@@ -37,15 +35,11 @@ class Resolver:
 
     def lookup(self, path: str) -> Any:
         """The value at a context path; None (and recorded) when nothing is there."""
-        path, mutator = split_mutator(path.strip())
         try:
-            value = get_path(self.view, path)
-            if mutator is not None and value is not None:
-                # `Path=val.toLowerCase()`: the expression maps each item the path gives
-                items = [evaluate_expression(mutator, item) for item in value] if isinstance(value, list) else None
-                value = items if items is not None else evaluate_expression(mutator, value)
+            value = read_reference(self.view, path)
         except ContextPathError as error:
             raise ExpressionError(str(error)) from error
+        path = split_mutator(path.strip())[0]
         if is_empty(value) and path not in self.unresolved:
             self.unresolved.append(path)
         return value
@@ -56,12 +50,7 @@ class Resolver:
         A string that is exactly one reference takes the referenced value as it is (a list stays
         a list); references inside text are written as text (lists comma-joined).
         """
-        if not isinstance(raw, str):
-            return raw
-        whole = REFERENCE.fullmatch(raw.strip())
-        if whole:
-            return self.lookup(whole.group(1))
-        return REFERENCE.sub(lambda match: to_text(self.lookup(match.group(1))), raw)
+        return resolve_references(raw, self.lookup)
 
     def complex(self, raw: Any) -> Any:
         """A `complex` value: `root` plus `accessor`, then the transformers in order."""

@@ -87,9 +87,11 @@ class EngineExecutor:
                         f"unknown script {call.command!r}: neither a built-in script nor one in "
                         f"{self.session.catalog.root}"
                     )
-                run = self.session.execute(call.command, call.args, incident)
+                run = self.session.execute(call.command, call.args, incident, playbook_id=call.playbook_id)
             else:
-                run = self.session.execute(call.command, call.args, incident, brand=call.brand)
+                run = self.session.execute(
+                    call.command, call.args, incident, brand=call.brand, playbook_id=call.playbook_id
+                )
         except XsoarLocalError as error:  # what stops it from running is the task's error, never a crash
             return failed(error, incident)
         return self._record(outcome_of(run), call, incident)

@@ -50,6 +50,7 @@ class CommandCall:
     command: str
     args: Mapping[str, Any]
     kind: str = "command"
+    playbook_id: str = ""  # the sub-playbook the task belongs to ("" at the top level): `${currentPlaybookID}`
 
 
 @dataclass(frozen=True)

@@ -152,7 +152,7 @@ class PlaybookRunner:
         sleep: Callable[[float], None] = time.sleep,
         max_wait: float | None = None,
     ) -> None:
-        self.execute = execute
+        self.execute: CommandExecutor = self._in_frame(execute)
         self.operators = operators
         self.max_steps = max_steps
         self.clock = clock
@@ -240,6 +240,17 @@ class PlaybookRunner:
                 if next_id not in queue:  # a join reached from two branches runs once per wave
                     queue.append(next_id)
         return results, war_room, error
+
+    def _in_frame(self, execute: CommandExecutor) -> CommandExecutor:
+        """`execute`, with each call naming the sub-playbook it runs in (what the scripts' `executeCommand`
+        arguments read as `${currentPlaybookID}`)."""
+
+        def stamped(call: CommandCall, incident: Incident) -> CommandOutcome:
+            frame = self.frame
+            playbook_id = frame.playbook.id if frame is not None and frame.depth else ""
+            return execute(replace(call, playbook_id=playbook_id), incident)
+
+        return stamped
 
     @property
     def frame(self) -> Frame | None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from xsoar_local.errors import ContentError
+from xsoar_local.incident.references import to_text as to_text  # re-exported: conditions and flow read it here
 
 Transformer = Callable[[Any, Mapping[str, Any]], Any]
 
@@ -31,19 +32,6 @@ def as_list(value: Any) -> list[Any]:
 
 
 _Parsed = TypeVar("_Parsed", int, float)
-
-
-def to_text(value: Any) -> str:
-    """How the server writes a context value into a string: lists comma-joined, objects as JSON."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return ",".join(to_text(item) for item in value)
-    if isinstance(value, Mapping):
-        return json.dumps(value, sort_keys=True)
-    return str(value)
 
 
 def _parsed_arg(
