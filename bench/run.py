@@ -41,6 +41,7 @@ from rich.table import Table
 from bench import donewhen
 from bench.donewhen import CODE_NOTE, Row, measured_environment
 from bench.inprocess import TRANSLATE, YODA_FOLDER, InProcessYodaSpeak
+from bench.method import DONE_WHEN_METHOD, VARIATION
 from bench.sampling import interleaved
 from bench.warm import SeedingTooSlowError, measure_scale, measure_scripts, measure_warm
 from bench.workload import REPEATS, SENTENCES, workload
@@ -422,7 +423,9 @@ def markdown(results: Results, info: dict[str, str], options: argparse.Namespace
         "process's threads; HTTP round trip, auth, the War Room and the state folder's atomic writes included; "
         "the command runs in a fork of the warm worker for its docker image, made while the previous command "
         "finished and handed the command when it arrives; CommonServerPython's module body ran once in the worker, "
-        "and the fork re-runs only its statements that read the command) against the same command in process "
+        "and the fork re-runs only its statements that read the command; the fork joined its cgroup and built the "
+        "Landlock rules every command shares while it waited; its process group is killed once its result is "
+        "written, its folder removed after the answer) against the same command in process "
         f"(`main()`), interleaved, cache off, {options.warm_rounds} runs of {options.warm_runs} each after a "
         "warm-up, medians of every sample; and the cold engine child of the section above (one fresh process per "
         "command).",
@@ -431,8 +434,13 @@ def markdown(results: Results, info: dict[str, str], options: argparse.Namespace
     if results.done_when:
         sections["done_when"] = (
             "## Done when (issue #19): ratios from this run",
-            "Each figure is a ratio of two things measured side by side in this run (their samples alternate). "
-            + CODE_NOTE.replace("\n", " "),
+            DONE_WHEN_METHOD[0]
+            + "\n\n"
+            + "\n".join(DONE_WHEN_METHOD[1:])
+            + "\n\n"
+            + CODE_NOTE.replace("\n", " ")
+            + "\n\n"
+            + VARIATION,
         )
         tables["done_when"] = done_when_rows(results.done_when)
     for name, table_rows in tables.items():

@@ -21,7 +21,7 @@ import os
 import re
 from collections.abc import Callable, Iterator, Mapping, Sequence, Sized
 from dataclasses import dataclass
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint, PackageNotFoundError, entry_points, metadata
 from typing import Protocol
 
 from xsoar_local.errors import UsageError
@@ -118,6 +118,17 @@ class ServicePlugin:
             raise ServiceError(f"--fault: {error}") from error
 
 
+def _how_to_install() -> str:
+    """How to get a stand-in: the tool's extras (each a plugin), from its own metadata, or the repository's set-up."""
+    try:
+        extras = metadata("xsoar-local").get_all("Provides-Extra") or []
+    except PackageNotFoundError:
+        extras = []
+    plugins = " or ".join(f"`pip install 'xsoar-local[{extra}]'`" for extra in extras)
+    where = plugins or f"a package with an entry point in the group {ENTRY_POINT_GROUP}"
+    return f"install one ({where}), or run `make setup` in xsoar-local's repository"
+
+
 @dataclass(frozen=True)
 class ServiceRegistry:
     """The installed stand-ins, checked for clashes."""
@@ -160,7 +171,7 @@ class ServiceRegistry:
         if len(self.plugins) == 1:
             return self.plugins[0]
         if not self.plugins:
-            raise ServiceError(f"{why}, but no service stand-in is installed (run `make setup`)")
+            raise ServiceError(f"{why}, but no service stand-in is installed: {_how_to_install()}")
         raise ServiceError(f"{why}: several stand-ins are installed ({self.describe_names()}); choose with {choose}")
 
     def describe_names(self) -> str:

@@ -126,24 +126,40 @@ def test_nested_zips_share_one_budget(running: RunningServer) -> None:
     _expect_upload_refused(running, packed.getvalue(), f"more than {MAX_UNPACKED_BYTES // MB} MB in all")
 
 
-def test_a_repeated_central_directory_entry_is_refused_before_decompressing(running: RunningServer) -> None:
+def _forbid_decompressing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any member read of any zip (also `testzip()`, which opens each member) fail the request with a 500."""
+
+    def refuse(archive: zipfile.ZipFile, name: Any, *args: Any, **kwargs: Any) -> Any:
+        raise AssertionError(f"a member was decompressed: {getattr(name, 'filename', name)!r}")
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", refuse)
+
+
+def test_a_repeated_central_directory_entry_is_refused_before_decompressing(
+    running: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """
     Given a zip under 1 MB whose one member (200 MB of zeros) is listed 12 times in the central directory
     When uploaded
-    Then it is refused from the central directory alone, naming the repeated member (nothing is decompressed)
+    Then it is refused from the central directory alone, naming the repeated member: no member is opened for
+    reading (a read would answer 500 here)
     """
     bomb = _repeated_entry_zip("Scripts/zeros.bin", 200 * MB, 12)
     assert len(bomb) < MB
+    _forbid_decompressing(monkeypatch)
     _expect_upload_refused(running, bomb, "'Scripts/zeros.bin' more than once")
 
 
-def test_a_member_past_the_budget_is_refused_by_its_declared_size(running: RunningServer) -> None:
+def test_a_member_past_the_budget_is_refused_by_its_declared_size(
+    running: RunningServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """
     Given a pack zip with one member that declares 250 MB (zeros, a few hundred KB compressed)
     When uploaded
-    Then it is refused by the size its entry declares
+    Then it is refused by the size its entry declares, before any member is opened for reading
     """
     bomb = _zeros_zip("Scripts/zeros.bin", 250 * MB)
+    _forbid_decompressing(monkeypatch)
     _expect_upload_refused(running, bomb, "unpacks to more than")
 
 
@@ -554,11 +570,13 @@ def busy_port() -> Iterator[int]:
         pytest.param([sys.executable, "-m", "standins.funtranslations", "--port"], id="serve"),
         pytest.param([sys.executable, "-m", "xsoar_local.makevars", "server"], id="make-server"),
         pytest.param([sys.executable, "-m", "xsoar_local.makevars", "serve"], id="make-serve"),
+        pytest.param([sys.executable, "-m", "xsoar_local", "server", "--cold", "--port"], id="xsoar-local-server"),
+        pytest.param([sys.executable, "-m", "xsoar_local", "serve", "--port"], id="xsoar-local-serve"),
     ],
 )
 def test_a_busy_port_is_one_line_and_status_2(tmp_path: Path, busy_port: int, command: list[str]) -> None:
-    """Given a port another program listens on, When `make server`/`make serve` (or their modules) are asked to
-    listen on it, Then each prints one line naming the port and exits 2."""
+    """Given a port another program listens on, When `make server`/`make serve`, `xsoar-local server`/`serve` (or
+    their modules) are asked to listen on it, Then each prints one line naming the port and exits 2."""
     argv = [*command, str(busy_port)] if command[-1] == "--port" else command
     env = {**clean_environ(), "DEMISTO_API_KEY": KEY, "MAKEVAR_ARGS": f"--port {busy_port}"}
     if "server" in command[-1] or "server" in command:

@@ -229,6 +229,60 @@ def test_a_huge_war_room_line_is_refused(serve: Callable[[], Client]):
     assert client.context(playground)["Small"] == "xxx"
 
 
+def test_a_command_output_over_the_entry_cap_is_refused(serve: Callable[[], Client]):
+    """
+    Given a running server with an integration instance
+    When a short War Room line runs a command whose entry's Contents is over the 4 MB entry cap
+    Then the answer is 413 naming the entry and the limit, nothing is saved (also after a restart), and the
+    next command works
+    """
+    client = serve()
+    playground = client.playground()
+    before = client.seen()
+    answer = client.execute(playground, f"!probe-output key=Huge size=2 contents_size={MAX_ENTRY_BYTES + 1024}")
+    assert answer.status_code == 413, f"expected 413: {answer.status_code} {answer.text[:300]}"
+    body = answer.json()
+    assert body["id"] == "errStateTooLarge", body
+    assert "War Room entry" in body["detail"], body["detail"]
+    assert "4 MB limit" in body["detail"], body["detail"]
+    assert client.seen() == before, "the refused command's entry or context was kept"
+    client = serve()
+    assert client.seen() == before, "the refused command's entry or context appeared after a restart"
+    answer = client.execute(playground, "!probe-output key=Small size=3")
+    assert answer.status_code == 200, f"a later command failed: {answer.status_code} {answer.text[:300]}"
+    assert client.context(playground)["Small"] == "xxx"
+
+
+def test_command_outputs_past_the_incident_cap_are_refused(serve: Callable[[], Client]):
+    """
+    Given a running server with an integration instance
+    When commands each put 3 MB in the incident's context (each entry under its cap) until the incident would
+    pass the 16 MB cap
+    Then the command that would pass it answers 413 naming the incident and the limit, and its context key and
+    entry are not saved (also after a restart)
+    """
+    client = serve()
+    playground = client.playground()
+    size = 3 * 1024 * 1024
+    statuses: list[int] = []
+    for number in range(MAX_RECORD_BYTES // size + 1):
+        before = client.seen()
+        answer = client.execute(playground, f"!probe-output key=Part{number} size={size}")
+        statuses.append(answer.status_code)
+        if answer.status_code != 200:
+            break
+    assert statuses[-1] == 413, f"expected a 413 once the incident passes 16 MB: {statuses} {answer.text[:300]}"
+    assert len(statuses) > 1, "the first 3 MB value was refused: the cap is not the incident's 16 MB"
+    body = answer.json()
+    assert body["id"] == "errStateTooLarge", body
+    assert f"incident {playground}" in body["detail"], body["detail"]
+    assert "16 MB limit" in body["detail"], body["detail"]
+    refused = f"Part{len(statuses) - 1}"
+    assert refused not in client.context(playground)
+    assert client.seen() == before, "the refused command's entry or context was kept"
+    assert serve().seen() == before, "the refused command's entry or context appeared after a restart"
+
+
 def test_a_context_value_over_the_incident_cap_is_refused(serve: Callable[[], Client]):
     """
     Given a running server and an incident

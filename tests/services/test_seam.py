@@ -13,9 +13,9 @@ import requests
 import yaml
 
 from tests.services import stand_ins
-from xsoar_local import makevars
+from xsoar_local import instance, makevars
 from xsoar_local.cli import main
-from xsoar_local.services import PLUGINS_ENV, load_registry
+from xsoar_local.services import PLUGINS_ENV, ServiceRegistry, load_registry
 
 REPO = Path(__file__).resolve().parents[2]
 ECHO = REPO / "tests" / "engine" / "fixtures" / "EchoTest"
@@ -308,3 +308,19 @@ def test_the_core_names_no_pack_and_no_service() -> None:
             if pattern.search(line):
                 found.append(f"{path.relative_to(REPO)}:{number}: {line.strip()}")
     assert not found, "the core names the pack or its service:\n" + "\n".join(found)
+
+
+def test_serve_without_a_stand_in_says_how_to_install_one(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Given an installed tool without the stand-in extra (no plugin installed), When `serve` starts, Then exit 2
+    with one line naming the extra to install (an installed tool has no `make setup`)."""
+    monkeypatch.setattr(instance, "load_registry", lambda environ=None: ServiceRegistry())
+
+    status = main(["serve"])
+
+    err = capsys.readouterr().err
+    assert status == 2, err
+    assert len(err.strip().splitlines()) == 1, err
+    assert "no service stand-in is installed" in err, err
+    assert "xsoar-local[funtranslations]" in err, f"the line should name the extra to install: {err}"

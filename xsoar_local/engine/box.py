@@ -85,7 +85,7 @@ class Box:
 
     def prepare(self) -> Box:
         """The box with a process-count cgroup of its own, where this process may make one (root, cgroup pids)."""
-        path = _new_cgroup(self.max_processes)
+        path = new_cgroup(self.max_processes)
         return replace(self, cgroup=str(path)) if path is not None else self
 
 
@@ -129,7 +129,9 @@ def _remove_orphans(base: Path) -> None:
                 path.rmdir()  # refused while a process is still in it
 
 
-def _new_cgroup(max_processes: int) -> Path | None:
+def new_cgroup(max_processes: int) -> Path | None:
+    """A new process-count cgroup limited to `max_processes`, where this process may make one (root, cgroup
+    pids); None elsewhere."""
     if os.name != "posix" or os.geteuid() != 0:
         return None
     for base in _cgroup_bases():
@@ -156,9 +158,12 @@ def _cgroup_pids(cgroup: str) -> list[int]:
         return []
 
 
-def kill_group(pid: int | None, box: Box | None = None, *, unreaped: bool = False) -> None:
-    """Kill the command's process group (led by `pid`) and every process still in its cgroup, then remove the
-    cgroup. Call it whenever the command ends, normally or not: what it started must not outlive it.
+def kill_group(pid: int | None, box: Box | None = None, *, unreaped: bool = False, remove: bool = True) -> None:
+    """Kill the command's process group (led by `pid`) and every process still in its cgroup, wait until none of
+    them runs, then remove the cgroup. Call it whenever the command ends, normally or not: what it started must
+    not outlive it. `remove=False`: the cgroup's owner removes it later, and `pid` itself (killed here, leader of
+    its session so it cannot leave the group) is not waited for: its exit, the unmapping of a forked worker's
+    memory, is the owner's to wait for, off the command's path.
     `unreaped`: `pid` is known not to be reaped yet, so it is killed by its pid too (it may not lead its group
     yet if it was stopped the moment it started)."""
     if pid is not None and pid > 0:
@@ -169,16 +174,26 @@ def kill_group(pid: int | None, box: Box | None = None, *, unreaped: bool = Fals
                 os.kill(pid, signal.SIGKILL)
     if box is None or not box.cgroup:
         return
-    # A process that left the group (setsid) is still in the cgroup; killed ones leave it as they exit.
-    for _ in range(200):
+    # A process that left the group (setsid) is still in the cgroup; killed ones leave it as they exit (a zombie
+    # is no longer listed). Polled often at first: most commands leave nothing, or a few processes that die at once.
+    delay, waited = 0.0002, 0.0
+    while waited < 2.0:
         remaining = _cgroup_pids(box.cgroup)
         for member in remaining:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(member, signal.SIGKILL)
-        try:
-            Path(box.cgroup).rmdir()
-            return
-        except FileNotFoundError:
-            return
-        except OSError:
-            time.sleep(0.01)
+        if not remove and pid is not None:
+            remaining = [member for member in remaining if member != pid]
+        if not remaining:
+            if not remove:
+                return
+            try:
+                Path(box.cgroup).rmdir()
+                return
+            except FileNotFoundError:
+                return
+            except OSError:
+                pass
+        time.sleep(delay)
+        waited += delay
+        delay = min(delay * 2, 0.01)

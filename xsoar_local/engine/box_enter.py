@@ -8,6 +8,7 @@ import contextlib
 import ctypes
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -164,45 +165,140 @@ def _around(path: str, hide: tuple[Path, ...], seen: frozenset[Path] = frozenset
     return [allowed for entry in entries for allowed in _around(entry.path, inside, seen | {place})]
 
 
+def _static_paths() -> list[str]:
+    return [*SYSTEM_READ, *_interpreter_paths()]
+
+
 def readable_paths(box: Box) -> list[str]:
     """Everything the box lets its process read, around its hidden folders."""
     hide = tuple(Path(folder).resolve() for folder in box.hide)
-    return [allowed for path in (*SYSTEM_READ, *_interpreter_paths(), *box.read) for allowed in _around(path, hide)]
+    return [allowed for path in (*_static_paths(), *box.read) for allowed in _around(path, hide)]
 
 
-def _landlock(box: Box, abi: int) -> None:
-    libc = _c()
-    handled = _handled(abi)
-    attr = _RulesetAttr(handled, 0, (_SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL) if abi >= 6 else 0)
+_READ_RIGHTS = _EXECUTE | _READ_FILE | _READ_DIR
+
+
+def _new_ruleset(abi: int) -> int:
+    attr = _RulesetAttr(_handled(abi), 0, (_SCOPE_ABSTRACT_UNIX_SOCKET | _SCOPE_SIGNAL) if abi >= 6 else 0)
     size = 24 if abi >= 6 else 8
-    ruleset = int(libc.syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)))
+    ruleset = int(_c().syscall(_CREATE_RULESET, ctypes.byref(attr), ctypes.c_size_t(size), ctypes.c_uint32(0)))
     if ruleset < 0:
         raise BoxError(f"cannot create a Landlock ruleset: {os.strerror(ctypes.get_errno())}")
+    return ruleset
+
+
+def _static_rules(abi: int, hide: tuple[str, ...]) -> list[tuple[str, int]]:
+    """The rules every box has: the system files, the interpreter's paths (around `hide`), the devices."""
+    hidden = tuple(Path(folder).resolve() for folder in hide)
+    rules = [(allowed, _READ_RIGHTS) for path in _static_paths() for allowed in _around(path, hidden)]
+    rules += [(path, _READ_FILE | _WRITE_FILE | (_TRUNCATE if abi >= 3 else 0)) for path in DEVICES]
+    return rules
+
+
+def _job_rules(box: Box, abi: int) -> list[tuple[str, int]]:
+    """The rules of this box alone: its job's files readable (around its hidden folders), its folders writable."""
+    hidden = tuple(Path(folder).resolve() for folder in box.hide)
+    write_rights = _handled(abi) & ~(_MAKE_CHAR | _MAKE_BLOCK)
+    rules = [(allowed, _READ_RIGHTS) for path in box.read for allowed in _around(path, hidden)]
+    return rules + [(path, write_rights) for path in box.write]
+
+
+def _add_rules(ruleset: int, abi: int, rules: list[tuple[str, int]]) -> None:
+    libc = _c()
+    handled = _handled(abi)
+    for path, rights in rules:
+        try:
+            descriptor = os.open(path, os.O_PATH | os.O_CLOEXEC)
+        except OSError:
+            continue  # not on this system
+        try:
+            if not os.path.isdir(path):
+                rights &= _FILE_RIGHTS
+            rule = _PathBeneath(rights & handled, descriptor)
+            if libc.syscall(_ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(rule), 0) != 0:
+                raise BoxError(f"cannot allow {path} in the sandbox: {os.strerror(ctypes.get_errno())}")
+        finally:
+            os.close(descriptor)
+
+
+def _restrict(ruleset: int) -> None:
+    libc = _c()
+    if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
+        raise BoxError(f"cannot set no_new_privs: {os.strerror(ctypes.get_errno())}")
+    if libc.syscall(_RESTRICT_SELF, ruleset, 0) != 0:
+        raise BoxError(f"cannot enter the Landlock sandbox: {os.strerror(ctypes.get_errno())}")
+
+
+def _landlock(box: Box, abi: int, ahead: Ahead | None = None) -> None:
+    """Enter the Landlock sandbox of `box`; with `ahead`'s ruleset when it was built for the same hidden
+    folders (then only the job's own rules are added here), else a ruleset built whole."""
+    ruleset = ahead.take_ruleset(box) if ahead is not None else -1
     try:
-        read_rights = _EXECUTE | _READ_FILE | _READ_DIR
-        write_rights = handled & ~(_MAKE_CHAR | _MAKE_BLOCK)
-        rules: list[tuple[str, int]] = [(path, read_rights) for path in readable_paths(box)]
-        rules += [(path, _READ_FILE | _WRITE_FILE | (_TRUNCATE if abi >= 3 else 0)) for path in DEVICES]
-        rules += [(path, write_rights) for path in box.write]
-        for path, rights in rules:
-            try:
-                descriptor = os.open(path, os.O_PATH | os.O_CLOEXEC)
-            except OSError:
-                continue  # not on this system
-            try:
-                if not os.path.isdir(path):
-                    rights &= _FILE_RIGHTS
-                rule = _PathBeneath(rights & handled, descriptor)
-                if libc.syscall(_ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(rule), 0) != 0:
-                    raise BoxError(f"cannot allow {path} in the sandbox: {os.strerror(ctypes.get_errno())}")
-            finally:
-                os.close(descriptor)
-        if libc.prctl(_PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0:
-            raise BoxError(f"cannot set no_new_privs: {os.strerror(ctypes.get_errno())}")
-        if libc.syscall(_RESTRICT_SELF, ruleset, 0) != 0:
-            raise BoxError(f"cannot enter the Landlock sandbox: {os.strerror(ctypes.get_errno())}")
+        if ruleset < 0:
+            ruleset = _new_ruleset(abi)
+            _add_rules(ruleset, abi, _static_rules(abi, box.hide))
+        _add_rules(ruleset, abi, _job_rules(box, abi))
+        _restrict(ruleset)
     finally:
-        os.close(ruleset)
+        if ruleset >= 0:
+            os.close(ruleset)
+
+
+def _relevant(hide: tuple[str, ...] | tuple[Path, ...], static: tuple[Path, ...]) -> frozenset[Path]:
+    """The hidden folders that change what the static paths give (`_around`: one equal to or inside a path)."""
+    found = set()
+    for folder in hide:
+        place = Path(folder).resolve()
+        if any(place == path or path in place.parents for path in static):
+            found.add(place)
+    return frozenset(found)
+
+
+class Ahead:
+    """What a warm worker's spare fork sets up while it waits for its command, because it does not depend on the
+    command: its cgroup joined (slow on cgroup v1), and a Landlock ruleset holding every box's rules (system
+    files, the interpreter's paths, devices). Nothing of it restricts the process yet: `enter(box, ahead)` adds
+    the job's own rules and restricts, exactly as `enter(box)` would (a job whose hidden folders change the
+    static rules gets a ruleset built whole)."""
+
+    def __init__(self, cgroup: str = "", hide: tuple[str, ...] = ()) -> None:
+        self.cgroup = ""
+        if cgroup:
+            with contextlib.suppress(OSError):
+                (Path(cgroup) / "cgroup.procs").write_text(f"{os.getpid()}\n")
+                self.cgroup = cgroup
+        self.last_capability = _last_capability()
+        self.abi = landlock_abi()
+        self._ruleset = -1
+        self._static: tuple[Path, ...] = ()
+        self._hide: frozenset[Path] = frozenset()
+        if self.abi:
+            static = []
+            for path in _static_paths():
+                with contextlib.suppress(OSError, RuntimeError):
+                    static.append(Path(path).resolve())
+            self._static = tuple(static)
+            self._hide = _relevant(hide, self._static)
+            ruleset = _new_ruleset(self.abi)
+            try:
+                _add_rules(ruleset, self.abi, _static_rules(self.abi, hide))
+            except BaseException:
+                os.close(ruleset)
+                raise
+            self._ruleset = ruleset
+
+    def take_ruleset(self, box: Box) -> int:
+        """The prepared ruleset (the caller closes it) if it holds exactly `box`'s static rules, else -1."""
+        ruleset, self._ruleset = self._ruleset, -1
+        if ruleset >= 0 and _relevant(box.hide, self._static) != self._hide:
+            os.close(ruleset)
+            return -1
+        return ruleset
+
+    def discard(self) -> None:
+        if self._ruleset >= 0:
+            os.close(self._ruleset)
+            self._ruleset = -1
 
 
 def _last_capability() -> int:
@@ -240,13 +336,18 @@ def _user_tasks() -> int:
     return count
 
 
-def enter(box: Box) -> None:
-    """In the command's process, before content code: its own session, the limits, the sandbox."""
+def enter(box: Box, ahead: Ahead | None = None) -> None:
+    """In the command's process, before content code: its own session, the limits, the sandbox. `ahead`: what
+    this process prepared before its command arrived (a warm worker's spare fork)."""
     import resource
 
     if os.getsid(0) != os.getpid():
         os.setsid()
-    if box.cgroup:
+    if ahead is not None and ahead.cgroup:
+        # joined ahead; the command's own process limit is set now (the process is still privileged here)
+        (Path(ahead.cgroup) / "pids.max").write_text(f"{box.max_processes}\n")
+        box = replace(box, cgroup=ahead.cgroup)
+    elif box.cgroup:
         with contextlib.suppress(OSError):
             (Path(box.cgroup) / "cgroup.procs").write_text(f"{os.getpid()}\n")
     _lower_limit(resource.RLIMIT_AS, box.memory_mb * 1024 * 1024)
@@ -261,11 +362,14 @@ def enter(box: Box) -> None:
 
         tempfile.tempdir = None  # a warm worker's tempfile may have chosen its folder already
     if not box.sandbox:
+        if ahead is not None:
+            ahead.discard()
         return
-    last_capability = _last_capability()  # read while /proc/sys is still reachable
-    abi = landlock_abi()
+    # read while /proc/sys is still reachable
+    last_capability = ahead.last_capability if ahead is not None else _last_capability()
+    abi = ahead.abi if ahead is not None else landlock_abi()
     if abi:
-        _landlock(box, abi)
+        _landlock(box, abi, ahead)
     if os.geteuid() == 0 and sys.platform.startswith("linux"):
         _drop_capabilities(last_capability)
 

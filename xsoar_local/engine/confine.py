@@ -30,7 +30,8 @@ Child side (`enter(box)`, in the command's process, before any content code runs
 `__main__`: the engine starts its one-shot sandbox this way.
 
 Where each part lives: the settings and the queue in limits.py, the parent's side of a box (its paths, cgroup and
-group kill) in box.py, the child's side (entering it) in box_enter.py. This module names them all in one place.
+group kill) in box.py, the child's side (entering it, and the rules a warm worker prepares ahead) in box_enter.py.
+This module names them all in one place.
 """
 
 from __future__ import annotations
@@ -48,9 +49,18 @@ from xsoar_local.engine.box import (
     Box,
     BoxError,
     kill_group,
+    new_cgroup,
     state_folders,
 )
-from xsoar_local.engine.box_enter import DEVICES, SYSTEM_READ, enter, landlock_abi, readable_paths, sandbox_description
+from xsoar_local.engine.box_enter import (
+    DEVICES,
+    SYSTEM_READ,
+    Ahead,
+    enter,
+    landlock_abi,
+    readable_paths,
+    sandbox_description,
+)
 from xsoar_local.engine.limits import (
     DEFAULT_MAX_PARALLEL,
     DEFAULT_MAX_PROCESSES,
@@ -88,6 +98,7 @@ __all__ = [
     "STATE_FOLDER",
     "SYSTEM_READ",
     "TIMEOUT_VARIABLE",
+    "Ahead",
     "Box",
     "BoxError",
     "ConfineError",
@@ -97,6 +108,7 @@ __all__ = [
     "kill_group",
     "landlock_abi",
     "main",
+    "new_cgroup",
     "parse_timeout",
     "readable_paths",
     "sandbox_description",

@@ -1,7 +1,13 @@
 """Run selected test playbooks, each on a fresh incident in its own session, one after another or `-j N` at once.
 
-Parallel runs use worker processes (one session each: its own stand-in, its own instances), so a crash or a
-stuck service in one playbook cannot reach another. Every outcome is plain data, in selection order.
+Parallel runs use worker processes (one session per playbook: its own stand-in, its own instances), so a crash
+or a stuck service in one playbook cannot reach another. Every outcome is plain data, in selection order.
+
+What does not change between playbooks is set up once per process, not once per playbook: the content root's
+catalog (every YAML of every pack, read once) and the warm executors (`engine.executors`: one worker per docker
+image, started by the first task that needs it, reused by every later playbook of that process). Worker processes
+are forked from this one where it is safe (no thread running yet), so they start with the toolkit imported and the
+catalog read; elsewhere they are spawned.
 """
 
 from __future__ import annotations
@@ -10,7 +16,9 @@ import contextlib
 import dataclasses
 import datetime
 import multiprocessing
+import multiprocessing.util
 import os
+import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
@@ -19,6 +27,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from xsoar_local.engine import executors
 from xsoar_local.engine.catalog import ContentCatalog, scan_content
 from xsoar_local.engine.images import python_chooser
 from xsoar_local.engine.instances import InstanceSet, load_instances
@@ -153,13 +162,26 @@ def run_job(settings: RunSettings, job: Job, on_task: Callable[[TaskResult], Non
     return Outcome(job.playbook, status, seconds, "" if run.completed else str(run.error), run_to_json(run), run)
 
 
+# The content root's catalog, read once per process: a test-playbooks run never changes its content.
+_catalogs: dict[str, ContentCatalog] = {}
+
+
+def content_catalog(packs: str) -> ContentCatalog:
+    """The catalog of the content root `packs`, read on first use in this process and reused after."""
+    key = str(Path(packs).resolve())
+    catalog = _catalogs.get(key)
+    if catalog is None:
+        catalog = _catalogs[key] = scan_content(Path(packs))
+    return catalog
+
+
 def _run(settings: RunSettings, job: Job, on_task: Callable[[TaskResult], None] | None) -> PlaybookRun:
     playbook = load_playbook(job.playbook.path)
     options = SimpleNamespace(
         params_file=settings.params_file, env_file=settings.env_file, param=settings.params, real=settings.real
     )
     with contextlib.ExitStack() as stack:
-        catalog = scan_content(Path(settings.packs))
+        catalog = content_catalog(settings.packs)
         sources = ParamSources.from_options(options, os.environ)
         sources.check()
         defaults = DefaultInstances(sources, stack)
@@ -199,6 +221,20 @@ def fresh_incident(playbook_id: str) -> Incident:
     return Incident(fields=fields)
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """fork while this process runs no other thread (a fork copies no thread, and a lock another thread held
+    would stay locked in the copy), so workers start without importing the toolkit again; else spawn."""
+    if threading.active_count() == 1 and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
+def _worker_start() -> None:
+    """In each worker process: stop its warm executors when the pool ends it (a forked worker leaves through
+    multiprocessing's own exit, which runs its finalizers but not `atexit`)."""
+    multiprocessing.util.Finalize(None, executors.shutdown, exitpriority=10)
+
+
 def _run_job_in_worker(settings: RunSettings, job: Job) -> Outcome:
     return dataclasses.replace(run_job(settings, job), run=None)  # the run's objects stay in the worker
 
@@ -226,9 +262,9 @@ def run_jobs(
             outcomes.append(outcome)
         return outcomes
     results: dict[int, Outcome] = {}
-    # spawn: a fresh interpreter per worker, so no thread or open service of this process is copied into it.
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+    with contextlib.suppress(XsoarLocalError):  # read once here, so forked workers start with it
+        content_catalog(settings.packs)
+    with ProcessPoolExecutor(max_workers=workers, mp_context=_worker_context(), initializer=_worker_start) as pool:
         futures: dict[Future[Outcome], int] = {}
         for index, job in enumerate(jobs):
             if job.skip is not None:

@@ -9,9 +9,12 @@ so one command's CommonServerPython import, proxy settings or globals never reac
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
+import queue
+import shutil
 import socket
 import subprocess
 import sys
@@ -19,6 +22,7 @@ import tempfile
 import threading
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
@@ -39,6 +43,7 @@ class WorkerError(EngineError):
 class _Pending:
     def __init__(self) -> None:
         self.pid: int | None = None
+        self.cgroup = ""  # the fork's cgroup (made and removed by the worker), where the machine offers one
         self.status: int | None = None
         self.done = threading.Event()
 
@@ -80,6 +85,7 @@ class Worker:
                 continue
             if message.get("event") == "started":
                 pending.pid = int(message["pid"])
+                pending.cgroup = str(message.get("cgroup") or "")
             elif message.get("event") == "result":  # the fork wrote its whole result; its exit may come later
                 pending.status = 0
                 pending.done.set()
@@ -116,8 +122,10 @@ class Worker:
     ) -> JobResult:
         job_id = uuid.uuid4().hex
         pending = _Pending()
-        with tempfile.TemporaryDirectory(prefix="xsoar-warm-") as workdir:
-            box = Box.for_job(job.to_json(), workdir, env, limits).prepare()
+        workdir = tempfile.mkdtemp(prefix="xsoar-warm-")
+        try:
+            # no cgroup made here: the worker's fork joined one of its own before its request (zygote._Spare)
+            box = Box.for_job(job.to_json(), workdir, env, limits)
             folder = Path(workdir)
             listener = None
             if on_request is not None:
@@ -156,7 +164,9 @@ class Worker:
             finally:
                 if listener is not None:
                     listener.close()
-                kill_group(pending.pid, box)  # whatever the command started ends with it
+                # whatever the command started ends with it, before the answer: its process group and what left
+                # the group into the fork's cgroup (the worker removes that cgroup as it reaps the fork)
+                kill_group(pending.pid, replace(box, cgroup=pending.cgroup), remove=False)
             output = _read_text(folder / "output.log")
             raw = tuple(LogEntry("stdout", line) for line in output.splitlines())
             if not finished:
@@ -166,6 +176,8 @@ class Worker:
                 return JobResult.crash(crash_entry(message), raw)
             result = read_result(folder / "result.json", pending.status, output)
             return result.with_values(raw_output=raw)
+        finally:
+            _remove_later(workdir)
 
     def close(self) -> None:
         """End the worker: close its input (it waits for running commands), then make sure it is gone."""
@@ -176,6 +188,44 @@ class Worker:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+
+class _Trash:
+    """Finished commands' folders, removed by one thread off the commands' path; what is left at exit is
+    removed then (`atexit`)."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._owner = 0  # the process whose thread empties the queue (a fork has no copy of the thread)
+        atexit.register(self.empty)
+
+    def put(self, folder: str) -> None:
+        self._queue.put(folder)
+        with self._lock:
+            if self._owner != os.getpid():
+                self._owner = os.getpid()
+                threading.Thread(target=self._remove, name="xsoar-warm-trash", daemon=True).start()
+
+    def _remove(self) -> None:
+        while True:
+            shutil.rmtree(self._queue.get(), ignore_errors=True)
+
+    def empty(self) -> None:
+        while True:
+            try:
+                folder = self._queue.get_nowait()
+            except queue.Empty:
+                return
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+_TRASH = _Trash()
+
+
+def _remove_later(folder: str) -> None:
+    """Remove a finished command's folder off the command's path."""
+    _TRASH.put(folder)
 
 
 def _serve_channel(listener: socket.socket, on_request: RequestHandler, done: threading.Event) -> None:
@@ -254,3 +304,4 @@ class WarmExecutor:
             workers, self._workers = list(self._workers.values()), {}
         for worker in workers:
             worker.close()
+        _TRASH.empty()  # a forked process may leave without running atexit

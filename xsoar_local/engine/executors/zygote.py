@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from xsoar_local.engine.confine import kill_group
+from xsoar_local.engine.confine import DEFAULT_MAX_PROCESSES, Ahead, Box, kill_group, new_cgroup, state_folders
 
 # Imported once here so each fork starts with them: what CommonServerPython and most integrations import.
 PRELOAD = (
@@ -192,7 +192,7 @@ class _LazyChannel:
         return reply
 
 
-def _child(request: dict[str, Any]) -> None:
+def _child(request: dict[str, Any], ahead: Ahead | None) -> None:
     """In the fork: isolate, run the job, write the result, and never return into the worker's loop."""
     status = 1
     # The server learns that the result is complete from this line, without waiting for the process to be torn
@@ -210,9 +210,9 @@ def _child(request: dict[str, Any]) -> None:
         os.environ.update({str(key): str(value) for key, value in (request.get("env") or {}).items()})
         if request.get("workdir"):
             os.chdir(request["workdir"])
-        from xsoar_local.engine.confine import Box, enter
+        from xsoar_local.engine.confine import enter
 
-        enter(Box.from_request(request))  # limits and sandbox, before any content code
+        enter(Box.from_request(request), ahead)  # limits and sandbox, before any content code
         from xsoar_local.engine.sandbox import LineChannel, run_to_file
 
         channel = _LazyChannel(request["channel_path"], LineChannel) if request.get("channel_path") else None
@@ -236,10 +236,15 @@ def _child(request: dict[str, Any]) -> None:
 class _Spare:
     """A fork made ahead of its command: it waits for its one request on a pipe, so the fork's cost is paid
     between commands, not during one. It is forked from the worker as it is between commands (what the worker
-    holds is the same for every fork); everything per command (environment, folder, the runtime's execution)
-    happens after its request arrives, exactly as in a fork made at request time."""
+    holds is the same for every fork). While it waits it joins its own cgroup and builds the part of its Landlock
+    ruleset every box shares (`confine.Ahead`): nothing there depends on the command, and nothing restricts it
+    yet. Everything per command (environment, folder, the job's own rules, the limits, entering the sandbox,
+    the runtime's execution) happens after its request arrives, exactly as in a fork made at request time."""
 
     def __init__(self, close_in_child: tuple[int, ...]) -> None:
+        # made by the worker (which removes it once the fork is reaped), joined by the fork while it waits
+        path = new_cgroup(DEFAULT_MAX_PROCESSES)
+        self.cgroup = str(path) if path is not None else ""
         read_end, self.write_end = os.pipe()
         # What the worker holds is never collected in a fork: the collector would write to every object's
         # page and turn the fork's shared memory into copies.
@@ -253,10 +258,13 @@ class _Spare:
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
                 for descriptor in (*close_in_child, self.write_end):
                     os.close(descriptor)
+                ahead: Ahead | None = None
+                with contextlib.suppress(Exception):  # not prepared: the command's box is built whole
+                    ahead = Ahead(self.cgroup, state_folders({}))
                 while chunk := os.read(read_end, 1 << 20):
                     chunks.append(chunk)
                 if chunks:  # none: the worker is stopping, there is no command for this fork
-                    _child(json.loads(b"".join(chunks)))
+                    _child(json.loads(b"".join(chunks)), ahead)
             finally:
                 os._exit(1 if chunks else 0)  # whatever happens, the fork never runs the worker's loop
         os.close(read_end)
@@ -284,10 +292,13 @@ def serve() -> int:
     signal.signal(signal.SIGCHLD, lambda *_: None)
     signal.set_wakeup_fd(wake_write)
     children: dict[int, str] = {}
+    cgroups: dict[int, str] = {}  # each fork's cgroup, removed once the fork is reaped
     buffer = b""
     open_input = True
-    spare: _Spare | None = _Spare((wake_read, wake_write))
-    while open_input or children:
+    first = _Spare((wake_read, wake_write))
+    cgroups[first.pid] = first.cgroup
+    spare: _Spare | None = first
+    while open_input or children or cgroups:  # a dismissed spare too is reaped, its cgroup removed
         try:
             ready, _, _ = select.select([0, wake_read] if open_input else [wake_read], [], [], 1.0)
         except InterruptedError:
@@ -304,13 +315,15 @@ def serve() -> int:
                 request = json.loads(line)
                 if spare is None:
                     spare = _Spare((wake_read, wake_write))
+                    cgroups[spare.pid] = spare.cgroup
                 current, spare = spare, None
                 children[current.pid] = str(request["id"])
-                _emit({"id": request["id"], "event": "started", "pid": current.pid})
+                _emit({"id": request["id"], "event": "started", "pid": current.pid, "cgroup": current.cgroup})
                 current.hand(line)
                 with contextlib.suppress(Exception):  # a job whose code does not compile fails in its fork
                     compile_content(request["job"])  # so the next fork finds this code compiled
                 spare = _Spare((wake_read, wake_write))
+                cgroups[spare.pid] = spare.cgroup
             if not open_input and spare is not None:
                 spare.dismiss()
                 spare = None
@@ -328,6 +341,8 @@ def serve() -> int:
             # before it is reaped its pid cannot be reused: what the command left running goes with it
             kill_group(ended.si_pid)
             pid, status = os.waitpid(ended.si_pid, 0)
+            # what left the group (setsid) is still in the cgroup: killed, and the cgroup removed
+            kill_group(None, Box(cgroup=cgroups.pop(pid, "")))
             if spare is not None and pid == spare.pid:  # the waiting fork died: make another on the next command
                 spare.dismiss()
                 spare = None
