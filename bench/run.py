@@ -47,7 +47,7 @@ from bench.warm import SeedingTooSlowError, measure_scale, measure_scripts, meas
 from bench.workload import REPEATS, SENTENCES, workload
 from standins.funtranslations.server import RunningService, ServiceConfig, serve
 from xsoar_local.engine import ParamLayer, build_params, load_integration, run_command
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 from xsoar_local.runtime import REPO_ROOT
 
 OVERHEAD_TEXT = SENTENCES[0]

@@ -18,7 +18,7 @@ from rich.console import Console
 from xsoar_local.cli_args import DEFAULT_PACKS, build_parser
 from xsoar_local.commit import merge_run
 from xsoar_local.contentroot import resolve_packs, resolve_state_dir
-from xsoar_local.engine import CommandRun, Integration, check_args, command_spec, load_integration, parse_war_room
+from xsoar_local.engine import CommandRun, load_integration
 from xsoar_local.engine.catalog import ContentCatalog, scan_content
 from xsoar_local.engine.confine import Limits
 from xsoar_local.engine.executors import set_warm
@@ -28,8 +28,8 @@ from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import StoreInstanceState
 from xsoar_local.errors import UsageError, XsoarLocalError
 from xsoar_local.exitstatus import ExitStatus, exit_status
+from xsoar_local.incident.model import Incident
 from xsoar_local.incident.state import StateStore
-from xsoar_local.incident.store import Incident
 from xsoar_local.instance import DefaultInstances, ParamSources, registry
 from xsoar_local.redact import mask, mask_error
 from xsoar_local.render import neutralise, render_run, terminal_json
@@ -48,19 +48,6 @@ class ServiceInfo:
 
 
 # ---- pure helpers ----------------------------------------------------------------------------
-def resolve_command(integration: Integration, command: str | None, text: str | None) -> tuple[str, dict[str, Any]]:
-    """The command name and checked args from `--command '!cmd ...'` or `--text TEXT`."""
-    if command:
-        parsed = parse_war_room(command)
-        return parsed.name, check_args(command_spec(integration, parsed.name), parsed.args, parsed.positional)
-    if text is None:
-        raise UsageError("say what to run: --command '!command arg=value' or --text TEXT")
-    spec = next((c for c in integration.commands if c.argument("text") is not None), None)
-    if spec is None:
-        raise UsageError(f"{integration.name} has no command with a `text` argument: use --command '!command ...'")
-    return spec.name, check_args(spec, {"text": text})
-
-
 def war_room_line(command: str, args: dict[str, Any]) -> str:
     """The War Room line that runs `command` with `args` (quotes escaped, so it can be pasted back)."""
     quoted = []

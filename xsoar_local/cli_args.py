@@ -15,7 +15,7 @@ from typing import Any
 from xsoar_local import package_version
 from xsoar_local.engine.confine import DEFAULT_TIMEOUT, TIMEOUT_VARIABLE, parse_timeout
 from xsoar_local.engine.executors import add_cold_option
-from xsoar_local.incident.store import DEFAULT_STATE_DIR, STATE_DIR_ENV
+from xsoar_local.incident.model import DEFAULT_STATE_DIR, STATE_DIR_ENV
 from xsoar_local.instance import InstanceSetupError, registry
 from xsoar_local.playbook.runner import DEFAULT_MAX_STEPS
 from xsoar_local.runtime import REPO_ROOT

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Protocol
 
 from xsoar_local.engine.runner import merge_run
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 
 __all__ = ["IncidentSource", "StoredIncident", "merge_run"]
 

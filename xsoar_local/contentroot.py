@@ -55,7 +55,7 @@ def resolve_state_dir(options: argparse.Namespace, start: Path | None = None) ->
 
     Only a default is moved: a `--state-dir` or $XSOAR_LOCAL_STATE_DIR the user gave stays as given.
     """
-    # The defaults of `run`/`fetch`/`playbook` and of `server` (xsoar_local.incident.store, xsoar_local.server.cli).
+    # The defaults of `run`/`fetch`/`playbook` and of `server` (xsoar_local.incident.model, xsoar_local.server.cli).
     default_dir, server_dir = REPO_ROOT / ".xsoar-local", REPO_ROOT / ".xsoar-local" / "server"
     given = getattr(options, "state_dir", None)
     if in_checkout() or given is None or Path(given) not in (default_dir, server_dir):

@@ -126,11 +126,6 @@ class BoundedServer(ExplainedBind):
             self._open.pop(request, None)
         super().shutdown_request(request)
 
-    @property
-    def open_connections(self) -> int:
-        with self._open_lock:
-            return len(self._open)
-
     def close_connections(self, seconds: float) -> int:
         """Close idle connections now, give busy ones `seconds` to answer, then cut them; how many were cut."""
         deadline = time.monotonic() + seconds

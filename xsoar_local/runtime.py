@@ -18,7 +18,6 @@ import shutil
 import sys
 import tempfile
 import threading
-import types
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -315,15 +314,6 @@ def read_verified(
 def read_verified_file(name: str, destination: Path = DEFAULT_DESTINATION) -> bytes:
     """One installed runtime file, checked against its pinned digest (see `read_verified`)."""
     return read_verified(destination, (PINS[name],))[name]
-
-
-def module_from_verified(name: str, data: bytes, path: Path) -> types.ModuleType:
-    """Import a runtime module from verified bytes (compiled here; no bytecode file is read or written)."""
-    module = types.ModuleType(name)
-    module.__file__ = str(path)
-    sys.modules[name] = module
-    exec(compile(data, str(path), "exec"), module.__dict__)  # the runtime is verified code: running it is the point
-    return module
 
 
 def main() -> int:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from xsoar_local.cli import main, resolve_command, war_room_line
+from xsoar_local.cli import main, war_room_line
 from xsoar_local.engine import load_integration, parse_war_room
 from xsoar_local.incident.state import STATE_FILE_NAME, StateStore
 from xsoar_local.instance import ParamSources, param_layers, registry, stand_in_for
@@ -169,10 +169,13 @@ def test_corrupt_state_is_reported_and_kept(tmp_path: Path, capsys: pytest.Captu
     assert main(cli(tmp_path, "--command", "test-module")) == 0, "deleting it, as the message says, starts afresh"
 
 
-def test_text_picks_the_command_with_a_text_argument() -> None:
-    """Given --text, When resolved for an integration with a `text` argument, Then that command gets it."""
-    yoda = load_integration(Path(__file__).parents[2] / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak")
-    assert resolve_command(yoda, None, "Hello") == ("yoda-speak-translate", {"text": "Hello"})
+def test_text_picks_the_command_with_a_text_argument(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Given --text, When run with an integration that has a `text` argument, Then that command gets the text."""
+    yoda = Path(__file__).parents[2] / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak"
+    status = main(["run", "--integration", str(yoda), "--state-dir", str(tmp_path), "--text", "Hello", "--json"])
+    document = json.loads(capsys.readouterr().out)
+    assert status == 0, document
+    assert (document["command"], document["args"]) == ("yoda-speak-translate", {"text": "Hello"}), document
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
+from xsoar_local.incident.model import Incident, default_fields
 from xsoar_local.incident.state import StateStore
-from xsoar_local.incident.store import Incident, default_fields
 
 from .support import probe, run_line, write_instances
 

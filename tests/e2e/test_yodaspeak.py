@@ -11,7 +11,7 @@ import pytest
 from standins.funtranslations.server import ServiceConfig, serve
 from xsoar_local.cli import main
 from xsoar_local.engine import ParamLayer, build_params, load_integration, run_command
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 
 ROOT = Path(__file__).parents[2]
 YODA_FOLDER = ROOT / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak"

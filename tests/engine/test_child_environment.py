@@ -22,7 +22,7 @@ from xsoar_local.engine import (
     run_command,
 )
 from xsoar_local.engine.runner import child_environment
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 
 FIXTURE = Path(__file__).parent / "fixtures" / "EchoTest"
 ECHO = load_integration(FIXTURE)

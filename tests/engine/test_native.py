@@ -13,7 +13,7 @@ from xsoar_local.engine.entries import ERROR, NOTE
 from xsoar_local.engine.native import NATIVE_COMMANDS, run_native
 from xsoar_local.engine.native import EmptyArgumentError as MandatoryArgumentError
 from xsoar_local.engine.native import NativeArgumentError as ScriptError
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 
 
 @dataclass(frozen=True)

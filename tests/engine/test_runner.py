@@ -23,7 +23,7 @@ from xsoar_local.engine import (
 )
 from xsoar_local.engine.jobs import Job
 from xsoar_local.engine.runner import apply_result, build_job
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 
 FIXTURE = Path(__file__).parent / "fixtures" / "EchoTest"
 SECRET = "s3cr3t-echo-key"

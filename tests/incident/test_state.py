@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from xsoar_local.incident.model import Incident
 from xsoar_local.incident.state import (
     LEGACY_FILE_NAME,
     MAX_STATE_BYTES,
@@ -23,7 +24,6 @@ from xsoar_local.incident.state import (
     StateError,
     StateStore,
 )
-from xsoar_local.incident.store import Incident
 
 ROOT = Path(__file__).resolve().parents[2]
 INSTANCE = "YodaSpeak_instance_1"
@@ -152,7 +152,7 @@ _CRASH_MID_WRITE = textwrap.dedent(
     import os, sys, time
     from pathlib import Path
     from xsoar_local.incident.state import StateStore
-    from xsoar_local.incident.store import Incident
+    from xsoar_local.incident.model import Incident
 
     def stall(descriptor):  # the new state is written but not yet renamed into place
         print("writing", flush=True)

@@ -6,11 +6,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from xsoar_local.engine.native import NATIVE_COMMANDS
-from xsoar_local.incident.store import Incident
+from xsoar_local.engine.native import NATIVE_COMMANDS, NativeArgumentError, NativeCommand, run_native
+from xsoar_local.incident.model import Incident
 from xsoar_local.playbook import CommandCall, CommandOutcome, Playbook, PlaybookRun, PlaybookRunner
-from xsoar_local.playbook.integrations import native_outcome
+from xsoar_local.playbook.integrations import failed, outcome_of
 from xsoar_local.playbook.model import parse_playbook
+
+
+def native_outcome(native: NativeCommand, args: Mapping[str, Any], incident: Incident) -> CommandOutcome:
+    """Run one of the engine's own commands without a session (no content root: nothing can shadow it)."""
+    try:
+        run = run_native(native, native.check(args), incident)
+    except NativeArgumentError as error:
+        return failed(error, incident)
+    return outcome_of(run)
 
 
 def task(

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from xsoar_local.incident.store import Incident, view_for_expressions
+from xsoar_local.incident.model import Incident, view_for_expressions
 from xsoar_local.playbook.conditions import ConditionError, choose_branch, evaluate_condition, operator_for
 from xsoar_local.playbook.expressions import Resolver
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 from xsoar_local.playbook import CommandCall, CommandOutcome, Playbook, PlaybookRun, PlaybookRunner
 from xsoar_local.playbook.model import parse_playbook
 

@@ -11,7 +11,7 @@ import yaml
 from xsoar_local.engine.catalog import ContentCatalog, scan_content
 from xsoar_local.engine.instances import InstanceError, load_instances
 from xsoar_local.engine.session import EngineSession
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 from xsoar_local.playbook.integrations import EngineExecutor
 from xsoar_local.playbook.runner import CommandCall
 

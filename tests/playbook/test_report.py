@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from xsoar_local.playbook.report import task_line
-from xsoar_local.playbook.runner import CONTINUED, ERROR, SUCCESS, WARNING, TaskResult
+from xsoar_local.playbook.runner import CONTINUED, SUCCESS, TASK_ERROR, WARNING, TaskResult
 
 LONG_NAME = "Translate the incident details into the speech of a small green Jedi master"
 LONG_MESSAGE = (
@@ -30,7 +30,7 @@ def lines_at(width: int, result: TaskResult) -> list[str]:
     [
         pytest.param(SUCCESS, "", id="success"),
         pytest.param(WARNING, "${Nope} is empty", id="warning"),
-        pytest.param(ERROR, LONG_MESSAGE, id="error"),
+        pytest.param(TASK_ERROR, LONG_MESSAGE, id="error"),
         pytest.param(CONTINUED, LONG_MESSAGE, id="error-continued"),
     ],
 )
@@ -50,7 +50,7 @@ def test_status_and_time_stay_on_the_first_line(width: int, status: str, message
 def test_message_goes_under_the_name_not_under_the_status() -> None:
     """Given a failed task with a long error, When printed at 80 columns, Then the error's lines are indented
     under the task name, so the status column stays readable."""
-    result = TaskResult("2", "Print the translation", "regular", "Print", ERROR, 0.0, LONG_MESSAGE)
+    result = TaskResult("2", "Print the translation", "regular", "Print", TASK_ERROR, 0.0, LONG_MESSAGE)
     lines = lines_at(80, result)
     indent = lines[0].index("[2]")
     assert len(lines) > 2, f"the long error should wrap onto lines of its own: {lines}"

@@ -7,9 +7,9 @@ from typing import Any
 
 import pytest
 
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 from xsoar_local.playbook import load_playbook
-from xsoar_local.playbook.runner import CONTINUED, ERROR, SUCCESS, WARNING, TaskResult
+from xsoar_local.playbook.runner import CONTINUED, SUCCESS, TASK_ERROR, WARNING, TaskResult
 
 from .helpers import FakeExecutor, branch, check, playbook, printed, run, simple, statuses, task
 
@@ -98,7 +98,7 @@ def test_print_of_a_missing_path_fails_the_task() -> None:
         "(the context has YodaSpeak.TheForce.Original, YodaSpeak.TheForce.Translation)"
     )
     assert result.error == expected, f"the error should explain the empty value, got {result.error!r}"
-    assert statuses(result) == [("0", SUCCESS), ("1", SUCCESS), ("2", ERROR)], "the run stops at Print"
+    assert statuses(result) == [("0", SUCCESS), ("1", SUCCESS), ("2", TASK_ERROR)], "the run stops at Print"
     assert result.tasks[-1].empty_references == ("YodaSpeak.Phrase.Translation",), "the failed task names the path"
     assert printed(result) == ["translated"], "a refused Print writes nothing to the War Room"
 
@@ -237,7 +237,7 @@ def test_condition_without_match_or_default_fails() -> None:
     result = run(book)
     assert not result.completed, "a dead end must fail the run"
     assert "task 1 'Verify' failed: no branch matched" in str(result.error), result.error
-    assert statuses(result)[-1] == ("1", ERROR), "the condition is marked as the failing task"
+    assert statuses(result)[-1] == ("1", TASK_ERROR), "the condition is marked as the failing task"
 
 
 def test_parallel_branches_and_join_run_once() -> None:

@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from xsoar_local.engine.native import NATIVE_COMMANDS
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 from xsoar_local.playbook import CommandCall, CommandOutcome, PlaybookRunner
-from xsoar_local.playbook.integrations import native_outcome
 from xsoar_local.playbook.runner import MemoryIncident
 
-from .helpers import playbook, simple, task
+from .helpers import native_outcome, playbook, simple, task
 
 
 class SharedIncident(MemoryIncident):

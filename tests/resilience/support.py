@@ -25,7 +25,7 @@ from proxy.http.proxy import HttpProxyBasePlugin
 
 from standins.funtranslations.server import RunningService
 from xsoar_local.engine import CommandRun, Integration, ParamLayer, build_params, load_integration, run_command
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 
 ROOT = Path(__file__).parents[2]
 YODA_FOLDER = ROOT / "Packs" / "YodaSpeak" / "Integrations" / "YodaSpeak"

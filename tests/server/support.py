@@ -10,9 +10,12 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from xsoar_local.server.playbooks import RUN_IN_PROGRESS
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SDK_PYTHON = REPO_ROOT / ".venv-sdk" / "bin" / "python"
@@ -130,3 +133,14 @@ class ServerProcess:
         return subprocess.run(
             [str(SDK), *args], cwd=cwd, env=self.client_env(), capture_output=True, text=True, timeout=600, check=False
         )
+
+
+def wait_for_playbook(core: Any, inv_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    """Block until the investigation's playbook run (a background thread of the server) ends; its final state."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state: dict[str, Any] = core.playbook_state(inv_id)
+        if state["state"] != RUN_IN_PROGRESS:
+            return state
+        time.sleep(0.05)
+    return dict(core.playbook_state(inv_id))

@@ -81,14 +81,18 @@ def test_children_of_a_finished_command_are_killed(server: RunningServer) -> Non
 def test_a_command_past_the_servers_time_limit_is_stopped_with_its_children(tmp_path: Path) -> None:
     """Given a server started with XSOAR_LOCAL_TIMEOUT=2, and a script that starts 5 children and never ends
     When it runs through /entry/execute/sync
-    Then the answer is an error entry naming the 2-second limit, and none of its children is left running"""
+    Then the answer is an error entry naming the 2-second limit, none of its children is left running, and the
+    next command runs normally"""
     seconds = unique_seconds()
     with serve(tmp_path / "state", XSOAR_LOCAL_TIMEOUT="2") as running:
         running.core.upload_pack(confine_pack(), "Confine.zip")
         entries = execute(running, f"!BoxProbe hang count=5 seconds={seconds}")
+        after = execute(running, f"!BoxProbe sleepers count=1 seconds={unique_seconds()}")
     assert [entry["type"] for entry in entries] == [4], entries
     assert "did not finish within 2 seconds" in entries[0]["contents"], entries
     assert running_sleepers(seconds) == [], "a timed-out command's children outlived it"
+    assert [entry["type"] for entry in after] == [1], f"the command after the timed-out one failed: {after}"
+    assert len(answer(after)["pids"]) == 1, after
 
 
 def test_memory_past_the_limit_is_an_error_entry(server: RunningServer, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.server.support import wait_for_playbook
 from xsoar_local.server.core import SECRET_MASK, ServerCore
 from xsoar_local.server.errors import ServerError
 from xsoar_local.server.serve import RunningServer, run_server
@@ -190,7 +191,7 @@ def test_playbook_of_the_pack_runs(core: ServerCore):
     Then the run completes and its task's outputs are in the incident's context
     """
     incident = core.create_incident({"name": "probe", "playbookId": "Probe Playbook", "createInvestigation": True})
-    state = core.wait_for_playbook(incident["id"], timeout=60)
+    state = wait_for_playbook(core, incident["id"], timeout=60)
     assert state["state"] == "completed", state
     assert core.query_context(incident["id"], "${Probe.Isolation.module}") == "absent"
 
@@ -332,7 +333,7 @@ def test_war_room_commands_during_a_playbook_run_are_kept(
     assert not [entry for entry in note if entry["type"] == 4], note
     assert core.playbook_state(inv_id)["state"] == "inprogress", "the playbook ended before the gate opened"
     gate.write_text("open")
-    assert core.wait_for_playbook(inv_id, timeout=60)["state"] == "completed"
+    assert wait_for_playbook(core, inv_id, timeout=60)["state"] == "completed"
     context = core.context(inv_id)
     assert context.get("WarRoom", {}).get("Note") == "kept", f"the War Room's Set was lost: {context}"
     assert "Isolation" in context.get("Probe", {}), f"the War Room command's outputs were lost: {context}"

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from tests.server.support import ServerProcess
+from tests.server.support import ServerProcess, wait_for_playbook
 from xsoar_local.server.api import make_app
 from xsoar_local.server.core import ServerCore
 from xsoar_local.server.errors import ServerError
@@ -149,7 +149,7 @@ def test_a_playbook_on_the_server_keeps_a_list(opened: tuple[ServerCore, Client]
     """
     core, client = opened
     incident = core.create_incident({"name": "lists", "playbookId": "Ledger_Lists_Test", "createInvestigation": True})
-    state = core.wait_for_playbook(incident["id"], timeout=120)
+    state = wait_for_playbook(core, incident["id"], timeout=120)
     assert state["state"] == "completed", f"the playbook did not complete: {state.get('message')} {state['tasks']}"
     assert _call(client, "GET", "/lists/download/Ledger%20Playbook") == (200, "beta;gamma")
 

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from tests.server.support import wait_for_playbook
 from xsoar_local.server.core import ServerCore
 
 RELAY = Path(__file__).resolve().parents[1] / "fixtures" / "content" / "relay" / "Packs" / "Relay"
@@ -50,7 +51,7 @@ def test_relay_test_playbook_completes_on_the_server(core: ServerCore) -> None:
     BigInt 42 (a float, as the server hands a context number to Python)
     """
     incident = core.create_incident({"name": "relay", "playbookId": "Relay_Test", "createInvestigation": True})
-    state = core.wait_for_playbook(incident["id"], timeout=120)
+    state = wait_for_playbook(core, incident["id"], timeout=120)
     assert state["state"] == "completed", state
     assert core.query_context(incident["id"], "${Relay.Total}") == 42, "RlSum's total is not in context"
     assert core.query_context(incident["id"], "${Relay.Mark}") == "child", "the sub-playbook's script did not run"

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.server.support import wait_for_playbook
 from xsoar_local.server.core import ServerCore
 
 FLOWLAB = Path(__file__).resolve().parents[1] / "fixtures" / "content" / "playbook-features" / "Packs" / "Flowlab"
@@ -45,7 +46,7 @@ def test_flowlab_playbooks_complete_on_the_server(core: ServerCore, playbook: st
     """Given the uploaded Flowlab pack (its test-only scripts kept in TestPlaybooks), When an incident is created
     with each test playbook, Then the run completes and its checks' context is in the incident."""
     incident = core.create_incident({"name": playbook, "playbookId": playbook, "createInvestigation": True})
-    state = core.wait_for_playbook(incident["id"], timeout=120)
+    state = wait_for_playbook(core, incident["id"], timeout=120)
     assert state["state"] == "completed", state
     assert core.query_context(incident["id"], path) == expected, path
 

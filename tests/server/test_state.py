@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.server.support import wait_for_playbook
 from tests.server.test_core import PROBE, instance_body, pack_zip
 from xsoar_local import atomicfile
 from xsoar_local.atomicfile import commit_files
@@ -342,7 +343,7 @@ def test_playbook_entries_are_in_the_order_the_tasks_ran(serve: Callable[[], Cli
     )
     assert created.status_code == 200, created.text
     inv_id = created.json()["id"]
-    assert client.server.core.wait_for_playbook(inv_id, timeout=120)["state"] == "completed"
+    assert wait_for_playbook(client.server.core, inv_id, timeout=120)["state"] == "completed"
     shown = [(entry["entryTask"] or {}).get("taskName") for entry in client.entries(inv_id)]
     assert shown == ["Print first", "Echo second", "Clear the context", "Echo fourth", "Close"], shown
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 
+from tests.server.support import wait_for_playbook
 from xsoar_local.errors import UsageError
 from xsoar_local.server.serve import RunningServer
 from xsoar_local.web import ServerCoreBridge
@@ -58,7 +59,7 @@ def test_incidents_newest_first_and_work_plan_in_graph_order(bridge: ServerCoreB
     second = bridge.create_incident("Second", "General Kenobi", "Yoda Speak", 2)
     listed = [item["id"] for item in bridge.incidents()]
     assert listed.index(second["id"]) < listed.index(first["id"]), listed
-    server.core.wait_for_playbook(second["id"], timeout=60)
+    wait_for_playbook(server.core, second["id"], timeout=60)
     run = bridge.playbook_run(second["id"])
     assert run is not None
     assert run["state"] == "completed", run

@@ -14,9 +14,6 @@ from xsoar_local.engine.scripts import Script, is_script_yaml, load_script
 from xsoar_local.errors import ContentError
 from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
 
-# Commands every integration answers: they need an instance to say which integration is meant.
-INSTANCE_COMMANDS = ("test-module", "fetch-incidents")
-
 
 class CatalogError(ContentError):
     """A name does not resolve to one integration command or script in the content root."""

@@ -54,11 +54,6 @@ class Job:
     # CommonServerUserPython is not merged into out-of-the-box (system) integrations; content packs' get it.
     use_csup: bool = True
 
-    @property
-    def is_integration(self) -> bool:
-        """True for an integration command (it has params and a command; it cannot call executeCommand)."""
-        return self.kind == INTEGRATION
-
     def to_json(self) -> dict[str, Any]:
         """The job as a JSON-able dict (for the process boundary)."""
         data = dataclasses.asdict(self)

@@ -29,7 +29,7 @@ from xsoar_local.engine.runner import CommandRun
 from xsoar_local.errors import ContentError, EngineError
 from xsoar_local.incident.context import ContextPathError, delete_path, merge_entry_context, set_path
 from xsoar_local.incident.lists import ListStore, MemoryListStore
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 
 BUILTIN_BRAND = "Builtin"
 BUILTIN_MODULE = "InnerServicesModule"  # the module the server names for its own commands' entries

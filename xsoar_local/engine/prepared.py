@@ -40,7 +40,6 @@ from xsoar_local.engine import codecache
 from xsoar_local.engine.demisto_api import ServerDemisto
 from xsoar_local.engine.jobs import INTEGRATION, Job
 
-RUNTIME_MODULE = "CommonServerPython"
 _CLOCK_OR_ENVIRONMENT = frozenset({"now", "utcnow", "today", "time", "time_ns", "monotonic", "perf_counter", "getenv"})
 
 

@@ -19,7 +19,7 @@ from xsoar_local.engine.integration import CommandSpec, Integration
 from xsoar_local.engine.jobs import INTEGRATION, PYTHON, Job, JobResult
 from xsoar_local.engine.warroom import check_args, split_debug_mode
 from xsoar_local.errors import EngineError  # the engine's own failures: one class, the category's
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 from xsoar_local.redact import Redactor
 from xsoar_local.runtime import DEFAULT_DESTINATION
 

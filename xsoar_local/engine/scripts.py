@@ -17,8 +17,6 @@ from xsoar_local.engine.integration import (
 )
 from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
 
-TRANSFORMER_TAG = "transformer"
-FILTER_TAG = "filter"
 ENTIRE_LIST_TAG = "entirelist"
 
 

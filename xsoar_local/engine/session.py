@@ -1,7 +1,7 @@
 """An engine over one content root: War Room lines, integration commands, scripts, transformers, filters and
 fetches. Names resolve through the command registry (registry.py); scripts and commands run on an executor
 (executors/, warm unless switched off), the engine's own commands in this process (native.py); nested
-`demisto.executeCommand` calls are served here, through the same registry.
+`demisto.executeCommand` calls are served on this session, through the same registry (nested.py).
 
     session = EngineSession(catalog, instances, state)           # catalog.py, instances.py, state.py
     run = session.war_room('!HelloWorldScript name=x', incident)  # -> CommandRun (entries, incident after)
@@ -11,33 +11,31 @@ fetches. Names resolve through the command registry (registry.py); scripts and c
     fetch = session.fetch("HelloWorld_instance_1")                  # -> FetchRun; lastRun kept on failure
 
 Integration contexts (with their versions) and lastRun belong to instances and live in `state`.
+What a session hands back besides a `CommandRun` (a planned line, a fetch's outcome, a server's entries) is in
+runs.py.
 """
 
 from __future__ import annotations
 
 import contextlib
-import copy
-import datetime
 import functools
-import json
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from xsoar_local.engine.catalog import CatalogError, ContentCatalog
-from xsoar_local.engine.entries import ERROR, NOTE, is_error
+from xsoar_local.engine.entries import is_error
 from xsoar_local.engine.instances import Instance, InstanceError, InstanceSet
 from xsoar_local.engine.native import (
-    BUILTIN_BRAND,
-    BUILTIN_MODULE,
     NativeCommand,
     WarRoom,
     no_war_room,
     run_native,
 )
+from xsoar_local.engine.nested import NestedCall, nested_handler
 from xsoar_local.engine.registry import CommandRegistry
 from xsoar_local.engine.runner import (
     DEFAULT_TIMEOUT,
@@ -49,10 +47,20 @@ from xsoar_local.engine.runner import (
     to_command_run,
     with_nested,
 )
+from xsoar_local.engine.runs import (
+    FetchRun,
+    Planned,
+    incident_record,
+    returned_value,
+    server_entries,
+    server_numbers,
+    test_module_outcome,
+    war_room_line_of,
+)
 from xsoar_local.engine.scripts import Script
 from xsoar_local.engine.state import InstanceState, MemoryInstanceState, StoreInstanceState
 from xsoar_local.engine.warroom import check_args, parse_war_room, split_debug_mode
-from xsoar_local.errors import EngineError, XsoarLocalError
+from xsoar_local.errors import EngineError
 from xsoar_local.incident.lists import (
     ListStore,
     MemoryListStore,
@@ -60,15 +68,11 @@ from xsoar_local.incident.lists import (
     StateListStore,
     lists_in_root,
 )
-from xsoar_local.incident.references import resolve_arguments
-from xsoar_local.incident.store import Incident, view_for_expressions
-from xsoar_local.redact import mask_error
+from xsoar_local.incident.model import Incident
 from xsoar_local.runtime import DEFAULT_DESTINATION
 
 MAX_DEPTH = 8  # nested executeCommand calls: deeper is a loop
 USING, USING_BRAND = "using", "using-brand"
-SCRIPTS_BRAND = "Scripts"
-PLAYBOOK_ID_ROOT = "currentPlaybookID"  # what `${currentPlaybookID}` reads: the running sub-playbook's id, or ""
 LANGUAGE_NAMES = {"python": "Python", "javascript": "JavaScript", "powershell": "PowerShell"}
 
 PythonFor = Callable[[str], str]
@@ -76,90 +80,6 @@ PythonFor = Callable[[str], str]
 
 def _same_python(_image: str) -> str:
     return sys.executable
-
-
-@dataclass(frozen=True)
-class FetchRun:
-    """One fetch: the incidents created, lastRun after it, and the error (lastRun unchanged) if it failed."""
-
-    instance: str
-    incidents: list[dict[str, Any]]
-    last_run: dict[str, Any]
-    run: CommandRun
-    error: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        """True when the fetch succeeded (its incidents were created and lastRun moved on)."""
-        return self.error is None
-
-
-@dataclass(frozen=True)
-class Planned:
-    """What a War Room line or executeCommand call resolved to: a script, a command on an instance, or a command
-    the engine runs itself (registry.py)."""
-
-    name: str
-    args: dict[str, Any]
-    line: str
-    script: Script | None = None
-    instance: Instance | None = None
-    native: NativeCommand | None = None
-
-
-@dataclass
-class _Call:
-    """The run a nested request comes from."""
-
-    incident: Incident
-    depth: int
-    line: str
-    playbook_id: str = ""  # the playbook the run is a task of (a sub-playbook's id; "" at the top level)
-    nested: list[CommandRun] = field(default_factory=list)
-
-
-def server_entries(run: CommandRun, brand: str, module: str, line: str, investigation: str) -> list[dict[str, Any]]:
-    """A run's entries in the shape `executeCommand` returns them (ID, Brand, ModuleName, Metadata, ...)."""
-    shaped = []
-    for number, entry in enumerate(run.entries, start=1):
-        item = copy.deepcopy(entry)
-        if "ID" in item and "Metadata" in item:  # a stored War Room entry (getEntries, getEntry) keeps its own id
-            shaped.append(item)
-            continue
-        item.setdefault("HumanReadable", None)
-        item.setdefault("EntryContext", None)
-        item.update({"ID": f"{number}@{investigation}", "Brand": brand, "ModuleName": module})
-        item["Metadata"] = {
-            "id": item["ID"],
-            "type": item.get("Type", NOTE),
-            "format": item.get("ContentsFormat", "text"),
-            "brand": brand,
-            "instance": module,
-            "investigationId": investigation,
-            "parentContent": line,
-        }
-        shaped.append(item)
-    return shaped
-
-
-def _now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def incident_record(raw: Any, instance: Instance, position: int) -> dict[str, Any]:
-    """One `demisto.incidents()` item as the server stores a new incident."""
-    if not isinstance(raw, Mapping):
-        raise EngineError(f"fetched incident #{position} is a {type(raw).__name__}, not an object with a name")
-    record = copy.deepcopy(dict(raw))
-    record.setdefault("name", "")
-    record.setdefault("occurred", _now())
-    record.setdefault("severity", 0)
-    record.setdefault("type", instance.params.get("incidentType") or "Unclassified")
-    record.setdefault("labels", [])
-    record.setdefault("rawJSON", json.dumps(raw, default=str))
-    record["created"] = _now()
-    record["sourceBrand"] = instance.brand
-    return record
 
 
 class EngineSession:
@@ -224,7 +144,7 @@ class EngineSession:
         args = dict(args)
         using = str(args.pop(USING, "") or "")
         brand = str(args.pop(USING_BRAND, "") or brand)
-        line = line or _line(name, args)
+        line = line or war_room_line_of(name, args)
         target = self.registry.resolve(name, brand=brand, using=using)
         if target.native is not None:
             return Planned(name, target.native.check(args, positional), line, native=target.native)
@@ -289,7 +209,7 @@ class EngineSession:
         """Run an integration command on `instance` (args already checked), holding the instance meanwhile: its
         integration context is read, the command runs, and the context it leaves is stored with a new version."""
         with self._hold(instance.name):
-            call = _Call(incident, depth, line or _line(command, args), playbook_id)
+            call = NestedCall(incident, depth, line or war_room_line_of(command, args), playbook_id)
             return self._run_held(instance, command, args, call, last_run=last_run)
 
     @contextlib.contextmanager
@@ -310,7 +230,7 @@ class EngineSession:
         instance: Instance,
         command: str,
         args: Mapping[str, Any],
-        call: _Call,
+        call: NestedCall,
         *,
         last_run: Mapping[str, Any] | None,
     ) -> CommandRun:
@@ -327,7 +247,7 @@ class EngineSession:
             env=self.env,
             timeout=self.timeout,
             python=self._python(instance.integration.docker_image, instance.integration.type),
-            on_request=self._handler(call),
+            on_request=nested_handler(self, call),
             integration_context_version=version,
             last_run=last_run,
             warm=self.warm,
@@ -336,7 +256,7 @@ class EngineSession:
         if (run.result.integration_context_version or version) != version:  # the code wrote it
             self.state.set_integration_context(instance.name, run.incident.integration_context(instance.name), version)
         if command == "test-module":
-            run = _test_module_outcome(run)
+            run = test_module_outcome(run)
         return with_nested(run, call.nested)
 
     def run_native(self, native: NativeCommand, args: Mapping[str, Any], incident: Incident) -> CommandRun:
@@ -357,13 +277,13 @@ class EngineSession:
         _refuse_unsupported(script)
         args, debug = split_debug_mode(args)
         check_runtime(self.runtime_dir)
-        call = _Call(incident, depth, _line(script.name, args), playbook_id)
+        call = NestedCall(incident, depth, war_room_line_of(script.name, args), playbook_id)
         job = build_job(script, incident, args=args, kind=kind, debug=debug, runtime_dir=self.runtime_dir)
         job = job.with_values(supported_commands=self.supported_commands)
         started = time.monotonic()
         result = run_job(
             job,
-            on_request=self._handler(call),
+            on_request=nested_handler(self, call),
             env=self.env,
             timeout=self.timeout,
             python=self._python(script.docker_image, script.type),
@@ -397,7 +317,7 @@ class EngineSession:
         run = self.run_script(script, checked, incident, kind="transformer")
         if run.is_error:
             raise EngineError(f"transformer {script.name}: {'; '.join(run.error_messages)}")
-        return _returned_value(run)
+        return returned_value(run)
 
     def filter(self, name: str, left: Any, right: Any, incident: Incident) -> bool:
         """Whether the `filter` script `name` holds for `left` and `right`."""
@@ -408,7 +328,7 @@ class EngineSession:
         run = self.run_script(script, check_args(script.spec, args), incident, kind="filter")
         if run.is_error:
             raise EngineError(f"filter {script.name}: {'; '.join(run.error_messages)}")
-        value = _returned_value(run)
+        value = returned_value(run)
         if isinstance(value, list) and len(value) == 1:
             # A returned list is one entry per item: IsInCidrRanges answers ['True'] for its one `left` item.
             value = value[0]
@@ -455,55 +375,6 @@ class EngineSession:
             raise CatalogError(f"no script tagged {tag!r} called {name!r} in {self.catalog.root}")
         return script
 
-    def _handler(self, call: _Call) -> Callable[[dict[str, Any]], dict[str, Any]]:
-        def handle(request: dict[str, Any]) -> dict[str, Any]:
-            if request.get("type") != "executeCommand":
-                return {"error": f"unknown request {request.get('type')!r}"}
-            name = str(request.get("command") or "")
-            incident = Incident(
-                fields=dict(request.get("incident") or call.incident.fields),
-                context=dict(request.get("context") or {}),
-                integration_contexts=call.incident.integration_contexts,
-            )
-            # The server resolves `${...}` in the string arguments a script passes, against the incident as the
-            # script sees it (its own setContext calls included) and the playbook run's values.
-            view = {**view_for_expressions(incident), PLAYBOOK_ID_ROOT: call.playbook_id}
-            args = resolve_arguments(dict(request.get("args") or {}), view)
-            try:
-                run = self.execute(name, args, incident, depth=call.depth + 1, playbook_id=call.playbook_id)
-            except XsoarLocalError as error:  # the nested command could not run: the script reads why
-                if isinstance(error, CatalogError):
-                    return {"error": f"Unsupported Command : {name}: {mask_error(error)}"}
-                return {"entries": [{"Type": ERROR, "ContentsFormat": "text", "Contents": mask_error(error)}]}
-            call.nested.append(run)
-            brand, module = SCRIPTS_BRAND, name
-            native = self.registry.native(name)
-            if native is not None and not native.fallback and not run.instance:
-                brand, module = BUILTIN_BRAND, BUILTIN_MODULE
-            if run.instance:
-                instance = self.instances.by_name(run.instance)
-                brand, module = instance.brand, instance.name
-            investigation = str(incident.fields.get("id") or "1")
-            entries = server_entries(run, brand, module, _line(name, run.args), investigation)
-            return {"entries": entries, "context": run.incident.context}
-
-        return handle
-
-
-def server_numbers(value: Any) -> Any:
-    """A context value as a Python script receives it from the server: every JSON number a float (the server keeps
-    context numbers as doubles, so Set's 42, stored through BigInt, reaches SumList as 42.0; content's SumList
-    takes one float as the sum, and would fail on an int). Booleans stay booleans; lists and objects are walked."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return float(value)
-    if isinstance(value, list):
-        return [server_numbers(item) for item in value]
-    if isinstance(value, Mapping):
-        return {key: server_numbers(item) for key, item in value.items()}
-    return value
-
 
 def _refuse_unsupported(script: Script) -> None:
     """A script in a language no executor runs is refused before anything runs."""
@@ -520,42 +391,6 @@ def _refuse_unsupported(script: Script) -> None:
 def _shipped_lists(root: Path) -> tuple[PackList, ...]:
     """The lists the content root's packs ship, read once per process (a content repository is large)."""
     return tuple(lists_in_root(root))
-
-
-def _line(name: str, args: Mapping[str, Any]) -> str:
-    parts = [f"!{name}"] + [f"{key}={json.dumps(value, default=str)}" for key, value in args.items()]
-    return " ".join(parts)
-
-
-def _returned_value(run: CommandRun) -> Any:
-    """What a transformer or filter returned with `demisto.results(value)`: the last value it wrote."""
-    raw = run.result.raw_results
-    if not raw:
-        return None
-    value = raw[-1]
-    if isinstance(value, Mapping) and "Contents" in value and "ContentsFormat" in value:
-        return value["Contents"]
-    return value
-
-
-def _test_module_outcome(run: CommandRun) -> CommandRun:
-    """As on a server, test-module passes only when its result is `ok`; anything else is a failed test."""
-    if run.is_error:
-        return run
-    contents = [entry.get("Contents") for entry in run.entries]
-    if contents == ["ok"]:
-        return run
-    shown = "; ".join(str(item) for item in contents) if contents else "no result"
-    failure = {
-        "Type": ERROR,
-        "ContentsFormat": "text",
-        "Contents": f"Test failed: {shown} (test-module must return 'ok')",
-    }
-    return _replace_entries(run, [failure])
-
-
-def _replace_entries(run: CommandRun, entries: list[dict[str, Any]]) -> CommandRun:
-    return replace(run, entries=entries)
 
 
 __all__ = ["EngineSession", "FetchRun", "incident_record", "is_error", "server_entries"]

@@ -13,8 +13,8 @@ import copy
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, Protocol
 
+from xsoar_local.incident.model import Incident, default_fields
 from xsoar_local.incident.state import StaleVersionError, StateStore
-from xsoar_local.incident.store import Incident, default_fields
 
 
 class InstanceState(Protocol):

@@ -8,16 +8,7 @@ from xsoar_local.incident.context import (
     set_path,
 )
 from xsoar_local.incident.errors import ContextPathError
-from xsoar_local.incident.selector import UnsupportedSelectorError, evaluate_selector, split_dt_key
-from xsoar_local.incident.state import (
-    MAX_STATE_BYTES,
-    STATE_FILE_NAME,
-    StaleVersionError,
-    State,
-    StateError,
-    StateStore,
-)
-from xsoar_local.incident.store import (
+from xsoar_local.incident.model import (
     DEFAULT_STATE_DIR,
     Incident,
     IncidentInputError,
@@ -26,6 +17,15 @@ from xsoar_local.incident.store import (
     load_incident_file,
     parse_incident_fields,
     view_for_expressions,
+)
+from xsoar_local.incident.selector import UnsupportedSelectorError, evaluate_selector, split_dt_key
+from xsoar_local.incident.state import (
+    MAX_STATE_BYTES,
+    STATE_FILE_NAME,
+    StaleVersionError,
+    State,
+    StateError,
+    StateStore,
 )
 
 __all__ = [

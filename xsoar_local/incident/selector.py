@@ -180,6 +180,16 @@ def _unquote(literal: str) -> str:
     return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m.group(1), m.group(1)), body)
 
 
+# Binary operators from the loosest binding to the tightest, as JavaScript ranks them; unary ones bind tighter still.
+_BINARY_LEVELS: tuple[frozenset[str], ...] = (
+    frozenset({"||"}),
+    frozenset({"&&"}),
+    frozenset({"==", "===", "!=", "!=="}),
+    frozenset({"<", ">", "<=", ">="}),
+    frozenset({"+", "-"}),
+)
+
+
 class _Parser:
     """Recursive-descent parser; precedence (low to high): ||, &&, equality, relational, additive, unary
     (! and -), then member access and method calls."""
@@ -211,38 +221,16 @@ class _Parser:
         return token
 
     def _or(self) -> _Node:
-        node = self._and()
-        while self._peek() == "||":
-            self._take()
-            node = _Binary("||", node, self._and())
-        return node
+        return self._binary(0)
 
-    def _and(self) -> _Node:
-        node = self._equality()
-        while self._peek() == "&&":
-            self._take()
-            node = _Binary("&&", node, self._equality())
-        return node
-
-    def _equality(self) -> _Node:
-        node = self._relational()
-        while self._peek() in ("==", "===", "!=", "!=="):
+    def _binary(self, level: int) -> _Node:
+        """One level of left-associative binary operators (`_BINARY_LEVELS[level]`), over the tighter levels."""
+        if level == len(_BINARY_LEVELS):
+            return self._unary()
+        node = self._binary(level + 1)
+        while self._peek() in _BINARY_LEVELS[level]:
             operator = self._take()[1]
-            node = _Binary(operator, node, self._relational())
-        return node
-
-    def _relational(self) -> _Node:
-        node = self._additive()
-        while self._peek() in ("<", ">", "<=", ">="):
-            operator = self._take()[1]
-            node = _Binary(operator, node, self._additive())
-        return node
-
-    def _additive(self) -> _Node:
-        node = self._unary()
-        while self._peek() in ("+", "-"):
-            operator = self._take()[1]
-            node = _Binary(operator, node, self._unary())
+            node = _Binary(operator, node, self._binary(level + 1))
         return node
 
     def _unary(self) -> _Node:

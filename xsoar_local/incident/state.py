@@ -31,14 +31,14 @@ from typing import Any, Final
 
 from xsoar_local.atomicfile import write_atomically
 from xsoar_local.errors import StateError  # the state folder cannot be used: one line that says what to do
-from xsoar_local.incident.store import Incident, default_fields
+from xsoar_local.incident.model import Incident, default_fields
 
 __all__ = [
     "LEGACY_FILE_NAME",
     "MAX_STATE_BYTES",
     "STATE_FILE_NAME",
     "STATE_FORMAT_VERSION",
-    "InstanceState",
+    "SavedInstance",
     "StaleVersionError",
     "State",
     "StateError",
@@ -60,7 +60,7 @@ class StaleVersionError(StateError):
 
 
 @dataclass(frozen=True)
-class InstanceState:
+class SavedInstance:
     """What a server keeps for one integration instance."""
 
     integration_context: Mapping[str, Any]
@@ -92,13 +92,13 @@ class State:
         incidents: dict[str, Incident] | None = None,
         current_id: str | None = None,
         next_id: int = 1,
-        instances: dict[str, InstanceState] | None = None,
+        instances: dict[str, SavedInstance] | None = None,
         lists: dict[str, dict[str, Any]] | None = None,
     ) -> None:
         self.incidents: dict[str, Incident] = dict(incidents or {})
         self.current_id = current_id
         self.next_id = max(next_id, *(int(key) + 1 for key in self.incidents if key.isdigit()), 1)
-        self.instances: dict[str, InstanceState] = dict(instances or {})
+        self.instances: dict[str, SavedInstance] = dict(instances or {})
         # XSOAR lists by name, as xsoar_local.incident.lists stores them (it validates names, data and sizes)
         self.lists: dict[str, dict[str, Any]] = dict(lists or {})
 
@@ -143,7 +143,7 @@ class State:
 
         With ``version`` this is a compare-and-set: StaleVersionError when another writer got there first.
         """
-        saved = self.instances.get(instance, InstanceState({}))
+        saved = self.instances.get(instance, SavedInstance({}))
         if version is not None and version != saved.version:
             raise StaleVersionError(
                 f"the integration context of {instance!r} is at version {saved.version}, not {version}: "
@@ -161,7 +161,7 @@ class State:
 
     def set_last_run(self, instance: str, value: Mapping[str, Any]) -> None:
         """Replace the instance's lastRun (``demisto.setLastRun``)."""
-        saved = self.instances.get(instance, InstanceState({}))
+        saved = self.instances.get(instance, SavedInstance({}))
         self.instances[instance] = replace(saved, last_run=copy.deepcopy(dict(value)))
 
     # ---- JSON -----------------------------------------------------------------------------------
@@ -198,14 +198,14 @@ class State:
             if not isinstance(item, dict):
                 raise ValueError(f"incident {key!r} must be a JSON object")
             parsed[key] = Incident(fields=_object(item, "fields"), context=_object(item, "context"))
-        saved: dict[str, InstanceState] = {}
+        saved: dict[str, SavedInstance] = {}
         for name, item in instances.items():
             if not isinstance(item, dict):
                 raise ValueError(f"instance {name!r} must be a JSON object")
             version = item.get("version", 0)
             if not isinstance(version, int) or isinstance(version, bool):
                 raise ValueError(f"the version of instance {name!r} must be an integer")
-            saved[name] = InstanceState(_object(item, "integration_context"), version, _object(item, "last_run"))
+            saved[name] = SavedInstance(_object(item, "integration_context"), version, _object(item, "last_run"))
         current = document.get("current_incident")
         next_id = document.get("next_incident_id", 1)
         if current is not None and not isinstance(current, str):
@@ -227,7 +227,7 @@ class State:
         for name, value in contexts.items():
             if not isinstance(value, dict):
                 raise ValueError(f"the integration context of {name!r} must be a JSON object")
-            instances[name] = InstanceState(value, 1)
+            instances[name] = SavedInstance(value, 1)
         incident_id = str(fields.get("id") or "1")
         return cls(
             {incident_id: _stored(Incident(fields=fields, context=context), incident_id)}, incident_id, 1, instances

@@ -25,8 +25,8 @@ from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import InstanceState, MemoryInstanceState, StoreInstanceState
 from xsoar_local.errors import UsageError
 from xsoar_local.exitstatus import ExitStatus
+from xsoar_local.incident.model import Incident, incident_from_overrides
 from xsoar_local.incident.state import StateStore
-from xsoar_local.incident.store import Incident, incident_from_overrides
 from xsoar_local.instance import DefaultInstances, ParamSources
 from xsoar_local.playbook.integrations import EngineExecutor
 from xsoar_local.playbook.library import CatalogContent
@@ -61,7 +61,7 @@ def find_playbook(reference: str, packs_root: Path) -> Path:
     raise PlaybookUsageError(f"no playbook file or playbook named {reference!r} in {packs_root} (found: {known})")
 
 
-class Session:
+class PlaybookSession:
     """What one playbook run uses: the content root's catalog, its instances and (when wanted) its own embedded
     service for the integrations it imitates."""
 
@@ -114,7 +114,7 @@ def _run_one(
         console.print(Text(neutralise(f"Work plan: {playbook.name} ({path})"), style="bold underline"))
         on_task = lambda result: console.print(task_line(result))  # noqa: E731 - a one-line callback
     with contextlib.ExitStack() as stack:
-        return Session(options, stack, store).run(playbook, incident, on_task)
+        return PlaybookSession(options, stack, store).run(playbook, incident, on_task)
 
 
 def cmd_playbook(options: argparse.Namespace, console: Console) -> int:

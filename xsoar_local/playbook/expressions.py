@@ -1,7 +1,7 @@
 """Resolve task argument values (`simple`, `complex`, `${path}`) against an incident view.
 
 The view is what `${...}` sees: the incident context plus the incident fields under `incident`
-(`xsoar_local.incident.store.view_for_expressions`). Every path that resolves to nothing is
+(`xsoar_local.incident.model.view_for_expressions`). Every path that resolves to nothing is
 recorded, so that the work plan can flag an argument that silently came out empty.
 """
 

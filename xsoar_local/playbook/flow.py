@@ -11,7 +11,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from xsoar_local.incident.context import ContextPathError, get_path, merge_entry_context
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 from xsoar_local.playbook.conditions import ConditionError, evaluate_condition
 from xsoar_local.playbook.frames import Frame, top_inputs
 from xsoar_local.playbook.model import DEFAULT_BRANCH, NONE_BRANCH, Loop, PlaybookError, Task

@@ -11,11 +11,11 @@ from typing import Any
 
 from xsoar_local.commit import merge_run
 from xsoar_local.engine.catalog import CatalogError
-from xsoar_local.engine.native import EmptyArgumentError, NativeArgumentError, NativeCommand, no_war_room, run_native
+from xsoar_local.engine.native import EmptyArgumentError, no_war_room
 from xsoar_local.engine.runner import CommandRun
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.errors import XsoarLocalError
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 from xsoar_local.playbook.conditions import ConditionError
 from xsoar_local.playbook.expressions import ExpressionError
 from xsoar_local.playbook.runner import CommandCall, CommandOutcome
@@ -37,15 +37,6 @@ def failed(error: XsoarLocalError, incident: Incident) -> CommandOutcome:
     """What stopped a command or script from running, as the task's error (masked)."""
     empty = error.arguments if isinstance(error, EmptyArgumentError) else ()
     return CommandOutcome((), incident, mask_error(error), empty_arguments=empty)
-
-
-def native_outcome(native: NativeCommand, args: Mapping[str, Any], incident: Incident) -> CommandOutcome:
-    """Run one of the engine's own commands without a session (no content root: nothing can shadow it)."""
-    try:
-        run = run_native(native, native.check(args), incident)
-    except NativeArgumentError as error:
-        return failed(error, incident)
-    return outcome_of(run)
 
 
 class EngineExecutor:

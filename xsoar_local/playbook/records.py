@@ -7,18 +7,18 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from xsoar_local.engine.registry import COMMAND_SEPARATOR, split_task_script
 from xsoar_local.errors import ContentError
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 from xsoar_local.playbook.expressions import ContentOperators
 from xsoar_local.playbook.model import Playbook, Task
 
 ERROR_ENTRY = 4  # EntryType.ERROR
-COMMAND_SEPARATOR = "|||"
 
 # Task statuses in the work plan.
 SUCCESS = "success"
 WARNING = "warning"  # ran, but a non-mandatory argument referred to something empty
-ERROR = "error"
+TASK_ERROR = "error"
 CONTINUED = "error (continued)"  # failed, but `continueonerror` let the run go on
 
 # Waits (loops' `wait`, polling's next run) are shortened locally to at most this many seconds (default 0).
@@ -183,10 +183,7 @@ def has_branch(task: Task, label: str) -> bool:
 
 def split_command(script: str) -> tuple[str, str] | None:
     """`Brand|||command` as (brand, command); None for a script name."""
-    if COMMAND_SEPARATOR not in script:
-        return None
-    brand, _, command = script.partition(COMMAND_SEPARATOR)
-    return brand.strip(), command.strip()
+    return split_task_script(script) if COMMAND_SEPARATOR in script else None
 
 
 def error_messages(outcome: CommandOutcome) -> str | None:

@@ -12,14 +12,14 @@ from rich.table import Table
 from rich.text import Text
 
 from xsoar_local.playbook.expressions import is_empty
-from xsoar_local.playbook.runner import CONTINUED, ERROR, SUCCESS, WARNING, PlaybookRun, TaskResult, WarRoomEntry
+from xsoar_local.playbook.runner import CONTINUED, SUCCESS, TASK_ERROR, WARNING, PlaybookRun, TaskResult, WarRoomEntry
 from xsoar_local.render import neutralise, render_context, render_entry
 
-_STATUS_STYLES = {SUCCESS: "green", WARNING: "bold yellow", ERROR: "bold red", CONTINUED: "yellow"}
-_STATUS_MARKS = {SUCCESS: "✔", WARNING: "⚠", ERROR: "✘", CONTINUED: "✘"}
+_STATUS_STYLES = {SUCCESS: "green", WARNING: "bold yellow", TASK_ERROR: "bold red", CONTINUED: "yellow"}
+_STATUS_MARKS = {SUCCESS: "✔", WARNING: "⚠", TASK_ERROR: "✘", CONTINUED: "✘"}
 
 
-_STATUS_WIDTH = max(len(SUCCESS), len(WARNING), len(ERROR))  # "error (continued)" is rare: it may stick out
+_STATUS_WIDTH = max(len(SUCCESS), len(WARNING), len(TASK_ERROR))  # "error (continued)" is rare: it may stick out
 
 
 def task_line(result: TaskResult) -> Table:

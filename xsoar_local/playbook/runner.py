@@ -21,7 +21,8 @@ from dataclasses import replace
 from typing import Any
 
 from xsoar_local.engine.native import NATIVE_COMMANDS
-from xsoar_local.incident.store import Incident, view_for_expressions
+from xsoar_local.engine.registry import COMMAND_SEPARATOR
+from xsoar_local.incident.model import Incident, view_for_expressions
 from xsoar_local.playbook import fanout, flow, polling
 from xsoar_local.playbook.conditions import ConditionError, choose_branch
 from xsoar_local.playbook.expressions import ExpressionError, Resolver, is_empty, nearby_paths
@@ -29,12 +30,11 @@ from xsoar_local.playbook.extend import apply_extended, extended_context, split_
 from xsoar_local.playbook.frames import Frame, PlaybookContent, frame_view, top_inputs
 from xsoar_local.playbook.model import DEFAULT_BRANCH, ERROR_BRANCH, NONE_BRANCH, Playbook, Task
 from xsoar_local.playbook.records import (
-    COMMAND_SEPARATOR,
     CONTINUED,
-    ERROR,
     ERROR_ENTRY,
     MAX_WAIT_ENV,
     SUCCESS,
+    TASK_ERROR,
     WARNING,
     CommandCall,
     CommandExecutor,
@@ -57,10 +57,10 @@ __all__ = [
     "COMMAND_SEPARATOR",
     "CONTINUED",
     "DEFAULT_MAX_STEPS",
-    "ERROR",
     "ERROR_ENTRY",
     "MAX_WAIT_ENV",
     "SUCCESS",
+    "TASK_ERROR",
     "WARNING",
     "CommandCall",
     "CommandExecutor",
@@ -215,7 +215,7 @@ class PlaybookRunner:
                     error = f"{task.label} failed: {failure}"
                     war_room.extend(frame.entry(task, entry) for entry in failure.entries)
                     failed = _Step(incident, (), message=str(failure), empty_references=failure.empty_references)
-                    results.append(self._result(task, ERROR, started, failed))
+                    results.append(self._result(task, TASK_ERROR, started, failed))
                     self._report(results[-1])
                     break
                 branches = self._error_branches(task)

@@ -7,7 +7,7 @@ import math
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from xsoar_local.errors import ContentError
 from xsoar_local.incident.references import to_text as to_text  # re-exported: conditions and flow read it here
@@ -31,16 +31,25 @@ def as_list(value: Any) -> list[Any]:
     return list(value) if isinstance(value, list) else [value]
 
 
-def _int_arg(args: Mapping[str, Any], name: str, default: int | None = None) -> int:
+_Parsed = TypeVar("_Parsed", int, float)
+
+
+def _parsed_arg(
+    args: Mapping[str, Any], name: str, default: _Parsed | None, parse: Callable[[Any], _Parsed], kind: str
+) -> _Parsed:
     raw = args.get(name)
     if raw is None or raw == "":
         if default is None:
             raise TransformerError(f"argument {name!r} is required")
         return default
     try:
-        return int(str(raw).strip())
+        return parse(raw)
     except ValueError as error:
-        raise TransformerError(f"argument {name!r} must be an integer, not {raw!r}") from error
+        raise TransformerError(f"argument {name!r} must be {kind}, not {raw!r}") from error
+
+
+def _int_arg(args: Mapping[str, Any], name: str, default: int | None = None) -> int:
+    return _parsed_arg(args, name, default, lambda raw: int(str(raw).strip()), "an integer")
 
 
 def _text_arg(args: Mapping[str, Any], name: str, default: str) -> str:
@@ -144,15 +153,7 @@ def stringify(value: Any, _args: Mapping[str, Any]) -> Any:
 
 
 def _number_arg(args: Mapping[str, Any], name: str, default: float | None = None) -> float:
-    raw = args.get(name)
-    if raw is None or raw == "":
-        if default is None:
-            raise TransformerError(f"argument {name!r} is required")
-        return default
-    try:
-        return float(to_text(raw).strip())
-    except ValueError as error:
-        raise TransformerError(f"argument {name!r} must be a number, not {raw!r}") from error
+    return _parsed_arg(args, name, default, lambda raw: float(to_text(raw).strip()), "a number")
 
 
 def _as_number(value: Any) -> float:

@@ -184,6 +184,3 @@ class ServerCore:
 
     def playbook_state(self, inv_id: str) -> dict[str, Any]:
         return self.playbooks.state_of(inv_id)
-
-    def wait_for_playbook(self, inv_id: str, timeout: float = 60.0) -> dict[str, Any]:
-        return self.playbooks.wait(inv_id, timeout)

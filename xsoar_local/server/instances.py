@@ -17,8 +17,8 @@ from xsoar_local.engine import ParamError, ParamLayer, build_params
 from xsoar_local.engine.instances import Instance
 from xsoar_local.engine.params import MissingParamError
 from xsoar_local.engine.session import EngineSession
+from xsoar_local.incident.model import Incident
 from xsoar_local.incident.state import StateStore
-from xsoar_local.incident.store import Incident
 from xsoar_local.redact import CREDENTIALS_TYPE, ENCRYPTED_TYPES, Redactor, url_passwords
 from xsoar_local.server.content import InstalledIntegration, Packs
 from xsoar_local.server.errors import ServerError, bad_request, not_found

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from xsoar_local.errors import ContentError
-from xsoar_local.incident.store import Incident, view_for_expressions
+from xsoar_local.incident.model import Incident, view_for_expressions
 from xsoar_local.playbook.expressions import Resolver
 from xsoar_local.server.content import Packs
 from xsoar_local.server.errors import bad_request

@@ -8,23 +8,20 @@ from __future__ import annotations
 
 import copy
 import threading
-import time
 from typing import Any, Final
 
 from xsoar_local.commit import StoredIncident
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 from xsoar_local.playbook.integrations import EngineExecutor
 from xsoar_local.playbook.library import CatalogContent
 from xsoar_local.playbook.model import Playbook
 from xsoar_local.playbook.runner import (
     CONTINUED,
+    TASK_ERROR,
     CommandCall,
     CommandOutcome,
     PlaybookRunner,
     TaskResult,
-)
-from xsoar_local.playbook.runner import (
-    ERROR as TASK_ERROR,
 )
 from xsoar_local.server.errors import ServerError
 from xsoar_local.server.investigations import Investigations
@@ -163,13 +160,3 @@ class PlaybookRuns:
         if found is None:
             return {"id": inv_id, "investigationId": inv_id, "state": "new", "playbookId": "", "tasks": {}}
         return {"id": inv_id, "investigationId": inv_id, **found}
-
-    def wait(self, inv_id: str, timeout: float = 60.0) -> dict[str, Any]:
-        """Block until the investigation's playbook run ends (tests and the CLI); its final state."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            state = self.state_of(inv_id)
-            if state["state"] != RUN_IN_PROGRESS:
-                return state
-            time.sleep(0.05)
-        return self.state_of(inv_id)

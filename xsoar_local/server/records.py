@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 
 from xsoar_local.engine.entries import ERROR, NOTE
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 from xsoar_local.redact import mask
 
 USER: Final = "admin"

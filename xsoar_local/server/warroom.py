@@ -23,7 +23,7 @@ from xsoar_local.engine.state import StoreInstanceState
 from xsoar_local.errors import XsoarLocalError
 from xsoar_local.incident.context import ContextPathError
 from xsoar_local.incident.lists import StateListStore
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 from xsoar_local.runtime import DEFAULT_DESTINATION
 from xsoar_local.server.content import Packs
 from xsoar_local.server.errors import ServerError, bad_request

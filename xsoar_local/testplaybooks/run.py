@@ -34,7 +34,7 @@ from xsoar_local.engine.instances import InstanceSet, load_instances
 from xsoar_local.engine.session import EngineSession
 from xsoar_local.engine.state import MemoryInstanceState
 from xsoar_local.errors import XsoarLocalError
-from xsoar_local.incident.store import Incident
+from xsoar_local.incident.model import Incident
 from xsoar_local.instance import DefaultInstances, ParamSources
 from xsoar_local.playbook.integrations import EngineExecutor
 from xsoar_local.playbook.library import CatalogContent

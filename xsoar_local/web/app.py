@@ -35,7 +35,7 @@ from xsoar_local.web.auth import (
     CSRF_HEADER,
     SCOPED_PREFIX,
     SESSION_SECONDS,
-    Session,
+    LoginSession,
     Sessions,
     cookie_name,
     csrf_ok,
@@ -190,7 +190,7 @@ class WebApp:
         return Response(html, status=error.code, mimetype="text/html")
 
     # ---- helpers --------------------------------------------------------------------------------
-    def _render(self, template: str, session: Session | None, **values: Any) -> str:
+    def _render(self, template: str, session: LoginSession | None, **values: Any) -> str:
         return self.templates.get_template(template).render(
             csrf_token=session.csrf_token if session else "",
             user=self.user,
@@ -199,18 +199,18 @@ class WebApp:
             **values,
         )
 
-    def _page(self, template: str, session: Session | None, status: int = 200, **values: Any) -> Response:
+    def _page(self, template: str, session: LoginSession | None, status: int = 200, **values: Any) -> Response:
         return Response(self._render(template, session, **values), status=status, mimetype="text/html")
 
     @staticmethod
     def _json(value: Any, status: int = 200) -> Response:
         return Response(json.dumps(value), status=status, mimetype="application/json")
 
-    def _check_csrf(self, request: Request, session: Session, submitted: str | None) -> None:
+    def _check_csrf(self, request: Request, session: LoginSession, submitted: str | None) -> None:
         if not csrf_ok(request, session, submitted):
             raise Forbidden("this request did not come from the War Room page (cross-site request refused)")
 
-    def _fragments(self, investigation_id: str, session: Session, *, incident: bool) -> dict[str, Any]:
+    def _fragments(self, investigation_id: str, session: LoginSession, *, incident: bool) -> dict[str, Any]:
         """The War Room, context (and work plan) of an investigation, rendered for the page to swap in."""
         entries = views.entries_view(self.core.entries(investigation_id))
         result: dict[str, Any] = {
@@ -283,7 +283,7 @@ class WebApp:
         """
         return self._login_page(request, next_path=f"/incidents/{quote(incident_id, safe='')}")
 
-    def on_logout(self, request: Request, session: Session) -> Response:
+    def on_logout(self, request: Request, session: LoginSession) -> Response:
         """Forget the session and the cookie."""
         self._check_csrf(request, session, request.form.get(CSRF_FIELD))
         self.sessions.close(session)
@@ -292,7 +292,7 @@ class WebApp:
         return response
 
     # ---- pages ----------------------------------------------------------------------------------
-    def on_playground(self, request: Request, session: Session) -> Response:
+    def on_playground(self, request: Request, session: LoginSession) -> Response:
         """The playground's War Room and context."""
         investigation_id = self.core.playground_id()
         return self._page(
@@ -305,7 +305,7 @@ class WebApp:
             context=self.core.context(investigation_id),
         )
 
-    def on_incidents(self, request: Request, session: Session, error: str = "", status: int = 200) -> Response:
+    def on_incidents(self, request: Request, session: LoginSession, error: str = "", status: int = 200) -> Response:
         """Every incident, and the form that creates one."""
         return self._page(
             "incidents.html",
@@ -319,7 +319,7 @@ class WebApp:
             form=request.form,
         )
 
-    def on_create_incident(self, request: Request, session: Session) -> Response:
+    def on_create_incident(self, request: Request, session: LoginSession) -> Response:
         """Create an incident from the form and open its page, where its playbook runs."""
         self._check_csrf(request, session, request.form.get(CSRF_FIELD))
         name = request.form.get("name", "").strip()
@@ -334,7 +334,7 @@ class WebApp:
             return self.on_incidents(request, session, error=mask_error(error), status=http_status(error))
         return redirect(f"{self.sessions.root}/incidents/{quote(str(incident['id']), safe='')}", code=303)
 
-    def on_incident(self, request: Request, session: Session, incident_id: str) -> Response:
+    def on_incident(self, request: Request, session: LoginSession, incident_id: str) -> Response:
         """An incident: its work plan, War Room and context."""
         incident = self.core.incident(incident_id)
         investigation_id = str(incident.get("investigationId") or incident_id)
@@ -352,7 +352,7 @@ class WebApp:
         )
 
     # ---- the page's calls -----------------------------------------------------------------------
-    def on_api_execute(self, request: Request, session: Session, investigation_id: str) -> Response:
+    def on_api_execute(self, request: Request, session: LoginSession, investigation_id: str) -> Response:
         """Run a War Room line; answer with the re-rendered War Room and context."""
         self._check_csrf(request, session, request.headers.get(CSRF_HEADER))
         body = request.get_json(silent=True)
@@ -365,11 +365,11 @@ class WebApp:
         incident = request.args.get("incident") == "1"
         return self._json(self._fragments(investigation_id, session, incident=incident))
 
-    def on_api_investigation(self, request: Request, session: Session, investigation_id: str) -> Response:
+    def on_api_investigation(self, request: Request, session: LoginSession, investigation_id: str) -> Response:
         """The War Room, context and work plan again (the incident page polls this while its playbook runs)."""
         return self._json(self._fragments(investigation_id, session, incident=request.args.get("incident") == "1"))
 
-    def on_api_completions(self, request: Request, session: Session) -> Response:
+    def on_api_completions(self, request: Request, session: LoginSession) -> Response:
         """Command, argument and value completion data from the installed integrations and scripts."""
         return self._json(self.core.completions())
 

@@ -42,7 +42,7 @@ def cookie_name(request: Request) -> str:
 
 
 @dataclass(frozen=True)
-class Session:
+class LoginSession:
     """A logged-in browser: its id (the cookie) and the token its page sends back on every change."""
 
     session_id: str
@@ -61,7 +61,7 @@ class Sessions:
         if not api_key:
             raise ValueError("the web War Room needs the server's API key to check logins against")
         self._api_key = api_key.encode()
-        self._sessions: dict[str, Session] = {}
+        self._sessions: dict[str, LoginSession] = {}
         self._codes: dict[str, float] = {}  # sha256 of a code -> when it expires
         self._lock = threading.Lock()
         self.scope = secrets.token_urlsafe(16)
@@ -98,10 +98,10 @@ class Sessions:
             expires = self._codes.pop(_digest(code), None)
         return expires is not None and expires > time.time()
 
-    def open(self) -> Session:
+    def open(self) -> LoginSession:
         """A new session (after the key or a code was checked)."""
         now = time.time()
-        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), now + SESSION_SECONDS)
+        session = LoginSession(secrets.token_urlsafe(32), secrets.token_urlsafe(32), now + SESSION_SECONDS)
         with self._lock:
             self._sessions = {sid: s for sid, s in self._sessions.items() if s.expires > now}
             if len(self._sessions) >= MAX_SESSIONS:  # the oldest go first
@@ -110,7 +110,7 @@ class Sessions:
             self._sessions[session.session_id] = session
         return session
 
-    def find(self, request: Request) -> Session | None:
+    def find(self, request: Request) -> LoginSession | None:
         """The request's live session, from its cookie."""
         session_id = request.cookies.get(cookie_name(request), "")
         with self._lock:
@@ -119,7 +119,7 @@ class Sessions:
             return None
         return session
 
-    def close(self, session: Session) -> None:
+    def close(self, session: LoginSession) -> None:
         """Log the browser out."""
         with self._lock:
             self._sessions.pop(session.session_id, None)
@@ -138,6 +138,6 @@ def same_origin(request: Request) -> bool:
     return f"{parts.scheme}://{parts.netloc}" == f"{request.scheme}://{request.host}"
 
 
-def csrf_ok(request: Request, session: Session, submitted: str | None) -> bool:
+def csrf_ok(request: Request, session: LoginSession, submitted: str | None) -> bool:
     """True for a same-origin request carrying this session's CSRF token."""
     return same_origin(request) and submitted is not None and hmac.compare_digest(submitted, session.csrf_token)

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from xsoar_local.errors import UsageError
-from xsoar_local.incident.context import delete_path, merge_entry_context, set_path
+from xsoar_local.incident.context import merge_entry_context, set_path
 
 __all__ = [
     "DEFAULT_STATE_DIR",
@@ -89,10 +89,6 @@ class Incident:
     def with_context_value(self, path: str, value: Any) -> Incident:
         """A copy with one context path overwritten (``demisto.setContext``)."""
         return replace(self, context=set_path(self.context, path, value))
-
-    def without_context_path(self, path: str) -> Incident:
-        """A copy without one context path (``DeleteContext key=...``)."""
-        return replace(self, context=delete_path(self.context, path))
 
     def integration_context(self, instance: str) -> dict[str, Any]:
         """A copy of one instance's integration context ({} when it has none)."""

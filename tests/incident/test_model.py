@@ -55,9 +55,9 @@ def test_with_methods_return_copies() -> None:
     """
     original = translated()
     snapshot = original.to_json()
-    original.with_fields({"name": "x"}).with_context({"A": 1}).with_context_value("B", 2).without_context_path(
-        "YodaSpeak"
-    ).with_entry_context({"C": 3}).with_integration_context("other", {"k": 1})
+    original.with_fields({"name": "x"}).with_context({"A": 1}).with_context_value("B", 2).with_entry_context(
+        {"C": 3}
+    ).with_integration_context("other", {"k": 1})
     original.integration_context("YodaSpeak_instance_1")["last_call"] = "mutated"
     assert original.to_json() == snapshot, "a with_* method or integration_context() mutated the incident"
     with pytest.raises(AttributeError):
@@ -67,18 +67,17 @@ def test_with_methods_return_copies() -> None:
 def test_context_helpers_follow_the_merge_rules() -> None:
     """
     Given an incident with one translation
-    When the same phrase is translated again, a value is set and another path deleted
-    Then the DT key updated in place, setContext overwrote and DeleteContext removed
+    When the same phrase is translated again and a value is set
+    Then the DT key updated in place and setContext wrote the path
     """
     incident = (
         translated()
         .with_entry_context({FORCE_KEY: {"Original": "Hello there", "Translation": "Hello there, hmm"}})
         .with_context_value("Scratch.Value", 1)
-        .without_context_path("Scratch.Value")
     )
     assert incident.context == {
         "YodaSpeak": {"TheForce": {"Original": "Hello there", "Translation": "Hello there, hmm"}},
-        "Scratch": {},
+        "Scratch": {"Value": 1},
     }, f"unexpected context {incident.context}"
 
 
