@@ -41,9 +41,15 @@ def wait_for(browser: webdriver.Chrome, what: str, check: Callable[[webdriver.Ch
         pytest.fail(f"{what} did not happen within {seconds} s; the page shows:\n{shown}")
 
 
+def forget_sessions(browser: webdriver.Chrome) -> None:
+    """Drop every cookie the browser holds. WebDriver's delete_all_cookies only reaches the cookies the current page
+    can see, and the session cookie lives on a secret path of its own, so a page elsewhere would leave it behind."""
+    browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
+
+
 def log_in(browser: webdriver.Chrome, server: RunningServer) -> None:
     """Open a log-in link as `make server` prints it (a one-time code)."""
-    browser.delete_all_cookies()
+    forget_sessions(browser)
     link = login_link(server)
     assert link is not None, "the server has no War Room mounted"
     browser.get(link)
@@ -141,7 +147,7 @@ def test_the_work_plan_link_opens_the_incident(browser: webdriver.Chrome, server
     target = f"{server.url}{root_of(server)}/incidents/{incident['id']}"
     wait_for(browser, "the incident's page", lambda b: b.current_url == target)
     assert "Opened from the console link" in browser.page_source
-    browser.delete_all_cookies()
+    forget_sessions(browser)
     browser.get(f"{server.url}/WorkPlan/{incident['id']}")
     wait_for(browser, "the key form", lambda b: b.find_elements(By.NAME, "key"))
     browser.find_element(By.NAME, "key").send_keys(API_KEY + Keys.ENTER)
@@ -158,7 +164,7 @@ def test_the_work_plan_link_opens_the_incident(browser: webdriver.Chrome, server
 )
 def test_without_the_key_only_a_form(browser: webdriver.Chrome, server: RunningServer, path: str) -> None:
     """Given a browser without a session, When it opens the server, Then it sees only the form asking for the key."""
-    browser.delete_all_cookies()
+    forget_sessions(browser)
     browser.get(server.url + path)
     key_field = wait_for(browser, "the key form", lambda b: b.find_elements(By.NAME, "key"))[0]
     assert key_field.get_attribute("type") == "password"
@@ -168,7 +174,7 @@ def test_without_the_key_only_a_form(browser: webdriver.Chrome, server: RunningS
 
 def test_key_form_logs_in(browser: webdriver.Chrome, server: RunningServer) -> None:
     """Given the form, When the key is typed in it, Then the War Room opens."""
-    browser.delete_all_cookies()
+    forget_sessions(browser)
     browser.get(server.url + "/")
     browser.find_element(By.NAME, "key").send_keys(API_KEY + Keys.ENTER)
     wait_for(browser, "the War Room after the form", lambda b: b.find_elements(By.NAME, "command"))
