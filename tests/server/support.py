@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import re
@@ -11,6 +12,8 @@ import sys
 import tempfile
 import threading
 import time
+import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 SDK_PYTHON = REPO_ROOT / ".venv-sdk" / "bin" / "python"
 SDK = REPO_ROOT / ".venv-sdk" / "bin" / "demisto-sdk"
 DRIVER = Path(__file__).with_name("sdk_driver.py")
+PROBE = Path(__file__).with_name("data") / "Probe"
 STOP_TIMEOUT = 60
 _URL = re.compile(r"Local XSOAR server at (\S+)")
 _KEY = re.compile(r"API key \([^)]*\): (\S+)")
@@ -144,3 +148,17 @@ def wait_for_playbook(core: Any, inv_id: str, timeout: float = 60.0) -> dict[str
             return state
         time.sleep(0.05)
     return dict(core.playbook_state(inv_id))
+
+
+def pack_zip(folder: Path = PROBE, extra: Mapping[str, bytes | str] | None = None, drop: tuple[str, ...] = ()) -> bytes:
+    """The folder zipped as `demisto-sdk zip-packs` lays a pack out (files at the root), without the files named in
+    `drop`, with the `extra` files added."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(folder.rglob("*")):
+            name = path.relative_to(folder).as_posix()
+            if path.is_file() and name not in drop:
+                archive.write(path, name)
+        for name, content in (extra or {}).items():
+            archive.writestr(name, content)
+    return buffer.getvalue()

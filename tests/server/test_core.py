@@ -4,12 +4,10 @@ uploads that are refused without changing anything, instance settings and their 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import signal
 import time
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,25 +15,10 @@ from typing import Any
 import pytest
 import requests
 
-from tests.server.support import wait_for_playbook
+from tests.server.support import PROBE, pack_zip, wait_for_playbook
 from xsoar_local.server.core import SECRET_MASK, ServerCore
 from xsoar_local.server.errors import ServerError
 from xsoar_local.server.serve import RunningServer, run_server
-
-PROBE = Path(__file__).with_name("data") / "Probe"
-
-
-def pack_zip(folder: Path = PROBE, extra: dict[str, bytes] | None = None, drop: tuple[str, ...] = ()) -> bytes:
-    """The folder zipped as `demisto-sdk zip-packs` lays a pack out (files at the root)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(folder.rglob("*")):
-            name = path.relative_to(folder).as_posix()
-            if path.is_file() and name not in drop:
-                archive.write(path, name)
-        for name, content in (extra or {}).items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 def instance_body(core: ServerCore, name: str = "probe_1", **values: Any) -> dict[str, Any]:

@@ -23,8 +23,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.server.support import REPO_ROOT, STOP_TIMEOUT, as_a_background_job, clean_environ
-from tests.server.test_core import instance_body, pack_zip
+from tests.server.support import REPO_ROOT, STOP_TIMEOUT, as_a_background_job, clean_environ, pack_zip
+from tests.server.test_core import instance_body
 from xsoar_local.server.packs import MAX_UNPACKED_BYTES
 from xsoar_local.server.serve import RunningServer, run_server
 from xsoar_local.web import make_web_app

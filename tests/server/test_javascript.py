@@ -2,26 +2,15 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.server.support import pack_zip
 from xsoar_local.server.core import ServerCore
 
 JS_KIT = Path(__file__).resolve().parent.parent / "fixtures" / "javascript" / "Packs" / "JsKit"
-
-
-def pack_zip(folder: Path) -> bytes:
-    """The pack zipped as `demisto-sdk zip-packs` lays it out (files at the root)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
 
 
 @pytest.fixture

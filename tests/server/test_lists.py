@@ -3,9 +3,7 @@ scripts that keep a list, all over the one store in the server's state folder.""
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +11,7 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
-from tests.server.support import ServerProcess, wait_for_playbook
+from tests.server.support import ServerProcess, pack_zip, wait_for_playbook
 from xsoar_local.server.api import make_app
 from xsoar_local.server.core import ServerCore
 from xsoar_local.server.errors import ServerError
@@ -21,18 +19,6 @@ from xsoar_local.server.errors import ServerError
 LEDGER = Path(__file__).resolve().parents[1] / "fixtures" / "content" / "lists" / "Packs" / "Ledger"
 KEY = "lists-test-key"
 SEEDED = ["Ledger Seed", "Ledger Thresholds"]  # the lists the Ledger pack ships
-
-
-def pack_zip(folder: Path, extra: dict[str, str] | None = None) -> bytes:
-    """The folder zipped as `demisto-sdk zip-packs` lays a pack out (files at the root), with `extra` files."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
-        for name, text in (extra or {}).items():
-            archive.writestr(name, text)
-    return buffer.getvalue()
 
 
 @pytest.fixture

@@ -4,28 +4,16 @@ integration's command in a playbook and in the War Room."""
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.server.support import wait_for_playbook
+from tests.server.support import pack_zip, wait_for_playbook
 from xsoar_local.server.core import ServerCore
 
 RELAY = Path(__file__).resolve().parents[1] / "fixtures" / "content" / "relay" / "Packs" / "Relay"
-
-
-def pack_zip(folder: Path) -> bytes:
-    """The folder zipped as `demisto-sdk zip-packs` lays a pack out (files at the root)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
 
 
 def beacon_instance(core: ServerCore) -> dict[str, Any]:

@@ -3,27 +3,15 @@ conditions and playbook inputs, on an incident created with the playbook (as dem
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.server.support import wait_for_playbook
+from tests.server.support import pack_zip, wait_for_playbook
 from xsoar_local.server.core import ServerCore
 
 FLOWLAB = Path(__file__).resolve().parents[1] / "fixtures" / "content" / "playbook-features" / "Packs" / "Flowlab"
-
-
-def pack_zip(folder: Path) -> bytes:
-    """The folder zipped as `demisto-sdk zip-packs` lays a pack out (files at the root)."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")

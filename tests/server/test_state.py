@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.server.support import wait_for_playbook
-from tests.server.test_core import PROBE, instance_body, pack_zip
+from tests.server.support import PROBE, pack_zip, wait_for_playbook
+from tests.server.test_core import instance_body
 from xsoar_local import atomicfile
 from xsoar_local.atomicfile import commit_files
 from xsoar_local.server.errors import ServerError
