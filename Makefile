@@ -89,7 +89,7 @@ test-toolkit: setup browser ## the toolkit's tests (tests/)
 # both when they are missing (as root; CI runs as root). Selenium is pointed at them, so nothing downloads a browser.
 CHROMIUM     ?= /usr/bin/chromium
 CHROMEDRIVER ?= /usr/bin/chromedriver
-browser:
+browser: ## install Debian's chromium and chromium-driver for the browser tests (as root)
 	@if [ -x "$(CHROMIUM)" ] && [ -x "$(CHROMEDRIVER)" ]; then exit 0; fi; \
 	if [ "$$(id -u)" != 0 ]; then \
 	  echo "setup: the browser tests need Debian's chromium and chromium-driver ($(CHROMIUM), $(CHROMEDRIVER)):" \
