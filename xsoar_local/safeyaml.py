@@ -15,7 +15,14 @@ import yaml
 
 from xsoar_local.errors import ContentError
 
-__all__ = ["MAX_EXPANDED_NODES", "MAX_YAML_BYTES", "YamlLimitError", "load_yaml", "load_yaml_file"]
+__all__ = [
+    "MAX_EXPANDED_NODES",
+    "MAX_YAML_BYTES",
+    "YamlLimitError",
+    "load_yaml",
+    "load_yaml_file",
+    "yaml_error_summary",
+]
 
 MAX_YAML_BYTES: Final = 5 * 1024 * 1024  # a unified integration with its image is well under 1 MB
 MAX_EXPANDED_NODES: Final = 1_000_000  # what a document may expand to once aliases are followed
@@ -94,3 +101,11 @@ def load_yaml_file(path: Path) -> Any:
     if size > MAX_YAML_BYTES:
         raise YamlLimitError(f"{path} is {size:,} bytes, over the {MAX_YAML_BYTES:,}-byte limit for YAML files")
     return load_yaml(Path(path).read_text(encoding="utf-8"), str(path))
+
+
+def yaml_error_summary(error: yaml.YAMLError) -> str:
+    """One line for a YAML syntax error: its line and problem (PyYAML's own message spans several lines)."""
+    mark = getattr(error, "problem_mark", None)
+    problem = getattr(error, "problem", None)
+    text = str(problem) if problem else (str(error).strip().splitlines() or ["not YAML"])[0]
+    return f"line {mark.line + 1}: {text}" if mark is not None else text

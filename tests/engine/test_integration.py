@@ -66,3 +66,13 @@ def test_unusable_folders(tmp_path: Path, files: dict[str, str], match: str) -> 
         (folder / name).write_text(text, encoding="utf-8")
     with pytest.raises(IntegrationError, match=match):
         load_integration(folder)
+
+
+def test_bad_yaml_is_one_line(tmp_path: Path) -> None:
+    """Given an integration YAML that is not YAML, When loaded, Then the error is one line naming its line."""
+    path = tmp_path / "Bad.yml"
+    path.write_text("a: [unclosed\n  - :\n", encoding="utf-8")
+    with pytest.raises(IntegrationError) as caught:
+        load_integration(path)
+    assert "Bad.yml is not valid YAML: line 2: expected" in str(caught.value), str(caught.value)
+    assert "\n" not in str(caught.value), f"a multi-line error: {caught.value!r}"

@@ -71,3 +71,18 @@ def test_loop_blocks(loop: str, expected: bool) -> None:
     makes the task loop; the all-default block exports write on every task does not."""
     book = load_playbook_text(f"tasks: {{'0': {{id: '0', type: regular, loop: {loop}}}}}")
     assert (book.tasks["0"].loop is not None) is expected, f"loop {loop} should loop: {expected}"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("a: [unclosed\n  - :\n", "not valid YAML: line 2: expected ',' or ']', but got ':'", id="syntax"),
+        pytest.param("\x00binary", "not valid YAML: unacceptable character #x0000", id="binary"),
+    ],
+)
+def test_bad_yaml_is_one_line(text: str, message: str) -> None:
+    """Given a file that is not YAML, When loaded, Then the error is one line with the line and the problem."""
+    with pytest.raises(PlaybookError) as caught:
+        load_playbook_text(text)
+    assert message in str(caught.value), str(caught.value)
+    assert "\n" not in str(caught.value), f"a multi-line error: {caught.value!r}"

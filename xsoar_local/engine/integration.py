@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from xsoar_local.errors import ContentError
-from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
+from xsoar_local.safeyaml import YamlLimitError, load_yaml_file, yaml_error_summary
 
 MARKETPLACE = "xsoar"
 
@@ -172,7 +172,9 @@ def load_integration(location: str | Path) -> Integration:
     yaml_path = find_yaml(Path(location))
     try:
         data = load_yaml_file(yaml_path)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlLimitError) as error:
+    except yaml.YAMLError as error:
+        raise IntegrationError(f"{yaml_path} is not valid YAML: {yaml_error_summary(error)}") from error
+    except (OSError, UnicodeDecodeError, YamlLimitError) as error:
         raise IntegrationError(f"Cannot read {yaml_path}: {error}") from error
     if not isinstance(data, dict) or "script" not in data:
         raise IntegrationError(f"{yaml_path} is not an integration YAML (no `script` section).")

@@ -15,7 +15,7 @@ from xsoar_local.engine.integration import (
     arg_spec,
     find_yaml,
 )
-from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
+from xsoar_local.safeyaml import YamlLimitError, load_yaml_file, yaml_error_summary
 
 ENTIRE_LIST_TAG = "entirelist"
 
@@ -66,7 +66,9 @@ def load_script(location: str | Path) -> Script:
     yaml_path = find_yaml(Path(location))
     try:
         data = load_yaml_file(yaml_path)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, YamlLimitError) as error:
+    except yaml.YAMLError as error:
+        raise ScriptLoadError(f"{yaml_path} is not valid YAML: {yaml_error_summary(error)}") from error
+    except (OSError, UnicodeDecodeError, YamlLimitError) as error:
         raise ScriptLoadError(f"Cannot read {yaml_path}: {error}") from error
     if not is_script_yaml(data):
         raise ScriptLoadError(f"{yaml_path} is not an automation script YAML (needs `type` and a `script` field).")

@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from xsoar_local.errors import ContentError
-from xsoar_local.safeyaml import MAX_YAML_BYTES, YamlLimitError, load_yaml
+from xsoar_local.safeyaml import MAX_YAML_BYTES, YamlLimitError, load_yaml, yaml_error_summary
 
 NONE_BRANCH = "#none#"
 DEFAULT_BRANCH = "#default#"
@@ -212,7 +212,7 @@ def load_playbook_text(text: str, source: Path | None = None) -> Playbook:
     except YamlLimitError as error:
         raise PlaybookError(str(error)) from error
     except yaml.YAMLError as error:
-        raise PlaybookError(f"{source or 'playbook'} is not valid YAML: {error}") from error
+        raise PlaybookError(f"{source or 'playbook'} is not valid YAML: {yaml_error_summary(error)}") from error
     return parse_playbook(data, source)
 
 
