@@ -12,8 +12,12 @@ from pathlib import Path
 from typing import Any, Final
 
 import yaml
+from yaml.composer import Composer
+from yaml.resolver import Resolver
 
 from xsoar_local.errors import ContentError
+
+_CParser: Any = getattr(yaml, "CParser", None) or getattr(getattr(yaml, "_yaml", None), "CParser", None)
 
 __all__ = [
     "MAX_EXPANDED_NODES",
@@ -26,6 +30,23 @@ __all__ = [
 
 MAX_YAML_BYTES: Final = 5 * 1024 * 1024  # a unified integration with its image is well under 1 MB
 MAX_EXPANDED_NODES: Final = 1_000_000  # what a document may expand to once aliases are followed
+
+
+if _CParser is not None:  # PyYAML was built with libyaml (its wheels are)
+
+    class _Composer(Composer, _CParser, Resolver):  # type: ignore[misc]
+        """libyaml's parser (a loop with its own stack, many times faster than PyYAML's Python parser) under
+        PyYAML's Python composer: libyaml's composer is recursive C, where a deeply nested document would crash
+        the process instead of raising RecursionError."""
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            Composer.__init__(self)
+            Resolver.__init__(self)
+
+    _COMPOSER: Any = _Composer
+else:
+    _COMPOSER = yaml.SafeLoader
 
 
 class YamlLimitError(ContentError):
@@ -80,7 +101,7 @@ def load_yaml(text: str, source: str = "<yaml>") -> Any:
     if size > MAX_YAML_BYTES:
         raise YamlLimitError(f"{source} is {size:,} bytes, over the {MAX_YAML_BYTES:,}-byte limit for YAML files")
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_COMPOSER)
     except RecursionError:
         raise YamlLimitError(f"{source} is nested too deeply to be a content file") from None
     if node is None:

@@ -76,7 +76,7 @@ def test_loop_blocks(loop: str, expected: bool) -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        pytest.param("a: [unclosed\n  - :\n", "not valid YAML: line 2: expected ',' or ']', but got ':'", id="syntax"),
+        pytest.param("a: [unclosed\n  - :\n", "not valid YAML: line 2: did not find expected ',' or ']'", id="syntax"),
         pytest.param("\x00binary", "not valid YAML: unacceptable character #x0000", id="binary"),
     ],
 )
