@@ -243,7 +243,7 @@ def test_a_file_changed_after_a_passing_check_is_checked_again(tmp_path: Path, c
     else:
         target.write_bytes(tampered)
     os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
-    with pytest.raises(runtime.RuntimeTamperedError, match="CommonServerPython.py does not match"):
+    with pytest.raises(runtime.RuntimeTamperedError, match=r"CommonServerPython\.py does not match"):
         runtime.read_verified(folder)
 
 
