@@ -259,9 +259,10 @@ def _landlock(box: Box, abi: int, ahead: Ahead | None = None) -> None:
 def _relevant(hide: tuple[str, ...] | tuple[Path, ...], static: tuple[Path, ...]) -> frozenset[Path]:
     """The hidden folders that change what the static paths give (`_around`: one equal to or inside a path)."""
     found = set()
+    prefixes = tuple(os.path.join(str(path), "") for path in static)  # "a/b/": a folder and what is below it
     for folder in hide:
         place = Path(folder).resolve()
-        if any(place == path or path in place.parents for path in static):
+        if os.path.join(str(place), "").startswith(prefixes):
             found.add(place)
     return frozenset(found)
 
@@ -278,6 +279,7 @@ class SharedRules:
     last_capability: int
     static: tuple[Path, ...]  # the static paths, resolved: which hidden folders change them (`_relevant`)
     hide: frozenset[Path]
+    given: tuple[str, ...]  # the hidden folders they were computed for
     rules: tuple[tuple[str, int], ...]  # narrowed (`_narrowed`)
 
     @classmethod
@@ -290,7 +292,7 @@ class SharedRules:
                 with contextlib.suppress(OSError, RuntimeError):
                     static.append(Path(path).resolve())
             rules = _narrowed(_static_rules(abi, hide))
-        return cls(abi, _last_capability(), tuple(static), _relevant(hide, tuple(static)), tuple(rules))
+        return cls(abi, _last_capability(), tuple(static), _relevant(hide, tuple(static)), tuple(hide), tuple(rules))
 
 
 class Ahead:
@@ -312,6 +314,7 @@ class Ahead:
         self._ruleset = -1
         self._static = shared.static
         self._hide = shared.hide
+        self._given = shared.given
         if self.abi:
             ruleset = _new_ruleset(self.abi)
             try:
@@ -324,7 +327,7 @@ class Ahead:
     def take_ruleset(self, box: Box) -> int:
         """The prepared ruleset (the caller closes it) if it holds exactly `box`'s static rules, else -1."""
         ruleset, self._ruleset = self._ruleset, -1
-        if ruleset >= 0 and _relevant(box.hide, self._static) != self._hide:
+        if ruleset >= 0 and tuple(box.hide) != self._given and _relevant(box.hide, self._static) != self._hide:
             os.close(ruleset)
             return -1
         return ruleset

@@ -26,7 +26,6 @@ from __future__ import annotations
 import ast
 import bisect
 import contextlib
-import hashlib
 import io
 import os
 import sys
@@ -48,7 +47,7 @@ class PreparedRuntime:
     """CommonServerPython's namespace as the worker left it, and the statements each command runs again."""
 
     filename: str
-    digest: str
+    data: bytes  # the verified bytes it was prepared from
     namespace: dict[str, Any]
     per_command: tuple[types.CodeType, ...]
     per_command_lines: tuple[int, ...]  # the first line of each, for the record
@@ -202,7 +201,7 @@ def prepare_runtime(filename: str, data: bytes, module_code: types.CodeType) -> 
     )
     _PREPARED = PreparedRuntime(
         filename=filename,
-        digest=hashlib.sha256(data).hexdigest(),
+        data=data,
         namespace=namespace,
         per_command=codes,
         per_command_lines=lines,
@@ -221,6 +220,7 @@ def take_prepared(filename: str, verified: Mapping[str, bytes]) -> PreparedRunti
         return None
     _PREPARED = None
     data = verified.get(os.path.basename(filename))
-    if prepared.filename != filename or data is None or hashlib.sha256(data).hexdigest() != prepared.digest:
+    # the same bytes object when the fork's read_verified found the worker's kept bytes; else compared in full
+    if prepared.filename != filename or data is None or (data is not prepared.data and data != prepared.data):
         return None
     return prepared
