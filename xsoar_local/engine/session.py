@@ -160,7 +160,7 @@ class EngineSession:
     def run_planned(self, planned: Planned, incident: Incident, *, depth: int = 0, playbook_id: str = "") -> CommandRun:
         """Run what `plan` resolved (`playbook_id`: see `execute`)."""
         if planned.native is not None:
-            return self.run_native(planned.native, planned.args, incident)
+            return self.run_native(planned.native, planned.args, incident, playbook_id=playbook_id)
         if planned.script is not None:
             return self.run_script(planned.script, planned.args, incident, depth=depth, playbook_id=playbook_id)
         assert planned.instance is not None
@@ -259,9 +259,11 @@ class EngineSession:
             run = test_module_outcome(run)
         return with_nested(run, call.nested)
 
-    def run_native(self, native: NativeCommand, args: Mapping[str, Any], incident: Incident) -> CommandRun:
-        """Run a command the engine runs itself (args already checked) on `incident`."""
-        return run_native(native, args, incident, self.war_room_entries, self.lists)
+    def run_native(
+        self, native: NativeCommand, args: Mapping[str, Any], incident: Incident, *, playbook_id: str = ""
+    ) -> CommandRun:
+        """Run a command the engine runs itself (args already checked) on `incident` (`playbook_id`: see `execute`)."""
+        return run_native(native, args, incident, self.war_room_entries, self.lists, playbook_id)
 
     def run_script(
         self,
