@@ -237,6 +237,8 @@ class EngineSession:
         check_runtime(self.runtime_dir)  # before an image's environment is made for it
         context, version = self.state.integration_context(instance.name)
         incident = call.incident
+        if instance.integration.type == "python":  # numbers as the server's JSON gives them, as for scripts
+            args = server_numbers(args)
         run = run_command(
             instance.integration,
             command,
@@ -278,6 +280,8 @@ class EngineSession:
         """Run an automation script (args already checked) on `incident` (`playbook_id`: see `execute`)."""
         _refuse_unsupported(script)
         args, debug = split_debug_mode(args)
+        if script.type == "python":  # transformers' and filters' values too: numbers as the server's JSON gives them
+            args = server_numbers(args)
         check_runtime(self.runtime_dir)
         call = NestedCall(incident, depth, war_room_line_of(script.name, args), playbook_id)
         job = build_job(script, incident, args=args, kind=kind, debug=debug, runtime_dir=self.runtime_dir)
@@ -313,8 +317,6 @@ class EngineSession:
                 replace(arg, required=False) if arg.name == "value" else arg for arg in script.spec.arguments
             ),
         )
-        if script.type == "python":
-            value = server_numbers(value)
         checked = {**check_args(spec, {key: item for key, item in args.items() if key != "value"}), "value": value}
         run = self.run_script(script, checked, incident, kind="transformer")
         if run.is_error:
@@ -324,8 +326,6 @@ class EngineSession:
     def filter(self, name: str, left: Any, right: Any, incident: Incident) -> bool:
         """Whether the `filter` script `name` holds for `left` and `right`."""
         script = self._tagged(name, "filter")
-        if script.type == "python":
-            left, right = server_numbers(left), server_numbers(right)
         args = {"left": left} if right is None else {"left": left, "right": right}
         run = self.run_script(script, check_args(script.spec, args), incident, kind="filter")
         if run.is_error:
