@@ -49,7 +49,9 @@ def printed(result: PlaybookRun) -> dict[str, Any]:
     return {item.task_id: item.entry.get("Contents") for item in result.entries}
 
 
-@pytest.mark.parametrize("mode", [pytest.param("auto", id="subplaybook-auto"), pytest.param("yes", id="subplaybook-yes")])
+@pytest.mark.parametrize(
+    "mode", [pytest.param("auto", id="subplaybook-auto"), pytest.param("yes", id="subplaybook-yes")]
+)
 def test_deletecontext_in_a_private_sub_playbook_deletes_its_own_keys_only(catalog: ContentCatalog, mode: str) -> None:
     """
     Given Nest_Test: the parent sets Shared=parent, then runs Nest_Private_Child with a private context, which sets

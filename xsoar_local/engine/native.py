@@ -452,7 +452,8 @@ def run_native(
     `playbook_id` is the running playbook's `${currentPlaybookID}`: its `subplaybook-<id>.` paths are its own."""
     started = time.monotonic()
     given = {
-        name: own_context_path(value.strip(), playbook_id) if name in native.context_paths and isinstance(value, str)
+        name: own_context_path(value.strip(), playbook_id)
+        if name in native.context_paths and isinstance(value, str)
         else value
         for name, value in args.items()
     }
