@@ -32,7 +32,15 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from xsoar_local.engine.confine import DEFAULT_MAX_PROCESSES, Ahead, Box, kill_group, new_cgroup, state_folders
+from xsoar_local.engine.confine import (
+    DEFAULT_MAX_PROCESSES,
+    Ahead,
+    Box,
+    SharedRules,
+    kill_group,
+    new_cgroup,
+    state_folders,
+)
 
 # Imported once here so each fork starts with them: what CommonServerPython and most integrations import.
 PRELOAD = (
@@ -195,6 +203,16 @@ def warm_runtime(runtime_dir: Path) -> int:
     return prepared
 
 
+_SHARED_RULES: list[SharedRules] = []
+
+
+def _shared_rules() -> SharedRules:
+    """The sandbox rules every box shares, worked out once in the worker (`SharedRules`), not in every fork."""
+    if not _SHARED_RULES:
+        _SHARED_RULES.append(SharedRules.compute(state_folders({})))
+    return _SHARED_RULES[0]
+
+
 def _emit(message: dict[str, Any]) -> None:
     data = (json.dumps(message) + "\n").encode("utf-8")
     while data:
@@ -288,7 +306,7 @@ class _Spare:
                     os.close(descriptor)
                 ahead: Ahead | None = None
                 with contextlib.suppress(Exception):  # not prepared: the command's box is built whole
-                    ahead = Ahead(self.cgroup, state_folders({}))
+                    ahead = Ahead(self.cgroup, _shared_rules())
                 while chunk := os.read(read_end, 1 << 20):
                     chunks.append(chunk)
                 if chunks:  # none: the worker is stopping, there is no command for this fork
@@ -387,6 +405,8 @@ def main() -> int:
     if len(sys.argv) > 1:
         warm_runtime(Path(sys.argv[1]))
     warm_requests()  # after the runtime: its classes are part of what the first-use caches cover
+    with contextlib.suppress(Exception):  # else each fork builds its box whole
+        _shared_rules()
     _emit({"id": "", "event": "ready", "pid": os.getpid()})
     return serve()
 
