@@ -161,7 +161,7 @@ def _execute(demisto: ServerDemisto, job: Job, verified: dict[str, bytes]) -> di
         namespace["demisto"] = demisto
         for statement in prepared.per_command:
             exec(statement, namespace)  # the verified runtime's own statements
-        _register_module(layers.pop(), namespace)
+        sys.modules[layers.pop().stem] = prepared.module_for_command()  # a stray `import CommonServerPython`
     if job.use_csup:
         layers.append(runtime / "CommonServerUserPython.py")
     prefer_stdlib_distutils()

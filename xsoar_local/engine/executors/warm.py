@@ -243,7 +243,10 @@ def _remove_later(folder: str) -> None:
 
 def _serve_channel(listener: socket.socket, on_request: RequestHandler, done: threading.Event) -> None:
     """Answer one fork's executeCommand requests (JSON lines) until it hangs up or finishes."""
-    listener.settimeout(0.2)
+    try:
+        listener.settimeout(0.2)
+    except OSError:
+        return  # the command ended (and its listener was closed) before this thread started: nothing to answer
     while not done.is_set():
         try:
             connection, _ = listener.accept()

@@ -409,16 +409,16 @@ def serve() -> int:
                 line, buffer = buffer.split(b"\n", 1)
                 if not line.strip():
                     continue
-                request = json.loads(line)
                 if spare is None:
                     spare = _Spare((wake_read, wake_write, *reports.values()), learn=_LEARNED.wanted())
                     cgroups[spare.pid] = spare.cgroup
                     if spare.learned >= 0:
                         reports[spare.pid] = spare.learned
                 current, spare = spare, None
+                current.hand(line)  # first: the fork parses it too, so the command starts before the worker reads it
+                request = json.loads(line)
                 children[current.pid] = str(request["id"])
                 _emit({"id": request["id"], "event": "started", "pid": current.pid, "cgroup": current.cgroup})
-                current.hand(line)
                 with contextlib.suppress(Exception):  # a job whose code does not compile fails in its fork
                     compile_content(request["job"])  # so the next fork finds this code compiled
                 spare = _Spare((wake_read, wake_write, *reports.values()), learn=_LEARNED.wanted())
