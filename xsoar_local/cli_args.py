@@ -273,6 +273,16 @@ def _workers(value: str) -> int:
     return count
 
 
+def _whole_seconds(value: str) -> int:
+    try:
+        seconds = int(value)
+    except ValueError:
+        seconds = 0
+    if seconds < 1:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of seconds: give 1 or more")
+    return seconds
+
+
 def _selection_options(parser: argparse.ArgumentParser) -> None:
     """`test-playbooks`: which playbooks, how many at once, which shard, the report (xsoar_local.testplaybooks)."""
     parser.add_argument(
@@ -294,6 +304,13 @@ def _selection_options(parser: argparse.ArgumentParser) -> None:
         help="run only shard K of N of the selection (a CI matrix: the same split on every machine)",
     )
     parser.add_argument("--junit-xml", metavar="FILE", help="write a JUnit XML report (one test case per playbook)")
+    parser.add_argument(
+        "--playbook-timeout",
+        type=_whole_seconds,
+        metavar="SECONDS",
+        help="fail a playbook still running after this long, unless its Tests/conf.json entry has its own `timeout` "
+        "(default: conf.json's testTimeout, else none)",
+    )
     parser.add_argument(
         "--changed",
         action="store_true",

@@ -59,6 +59,38 @@ def write_playbook(repo: Path, pack: str, playbook_id: str, *, passes: bool = Tr
     return path
 
 
+def write_script(repo: Path, pack: str, name: str, code: str) -> Path:
+    """Packs/<pack>/TestPlaybooks/script-<name>.yml: a test-only Python script with its code inline."""
+    folder = repo / "Packs" / pack / "TestPlaybooks"
+    folder.mkdir(parents=True, exist_ok=True)
+    script = {
+        "commonfields": {"id": name, "version": -1},
+        "name": name,
+        "type": "python",
+        "subtype": "python3",
+        "tags": [],
+        "comment": "A fixture test-only script.",
+        "enabled": True,
+        "args": [],
+        "dockerimage": "demisto/python3:3.11.10.116949",
+        "fromversion": "6.2.0",
+        "script": code,
+    }
+    path = folder / f"script-{name}.yml"
+    path.write_text(yaml.safe_dump(script, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def write_script_playbook(repo: Path, pack: str, playbook_id: str, script: str, *, loops: bool = False) -> Path:
+    """Packs/<pack>/TestPlaybooks/playbook-<id>.yml: start, then a task running `script` (with `loops`, the task
+    leads back to itself: the playbook never ends on its own)."""
+    path = write_playbook(repo, pack, playbook_id)
+    document = playbook(playbook_id)
+    document["tasks"]["1"] = _task("1", "regular", f"Run {script}", "1" if loops else None, script=script)
+    path.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    return path
+
+
 def write_conf(repo: Path, conf: Mapping[str, Any]) -> Path:
     """Tests/conf.json."""
     path = repo / "Tests" / "conf.json"

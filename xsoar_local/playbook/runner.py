@@ -18,7 +18,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xsoar_local.engine.native import NATIVE_COMMANDS
 from xsoar_local.engine.registry import COMMAND_SEPARATOR
@@ -51,6 +51,9 @@ from xsoar_local.playbook.records import (
     has_branch,
     split_command,
 )
+
+if TYPE_CHECKING:
+    from xsoar_local.playbook.deadline import Deadline
 
 __all__ = [
     "BUILTIN_BRAND",
@@ -151,6 +154,7 @@ class PlaybookRunner:
         content: PlaybookContent | None = None,
         sleep: Callable[[float], None] = time.sleep,
         max_wait: float | None = None,
+        deadline: Deadline | None = None,
     ) -> None:
         self.execute: CommandExecutor = self._in_frame(execute)
         self.operators = operators
@@ -160,6 +164,7 @@ class PlaybookRunner:
         self.content = content  # sub-playbooks and what is installed (skipunavailable); None: neither is known
         self.sleep = sleep
         self.max_wait = max_wait if max_wait is not None else _max_wait_from_environment()
+        self.deadline = deadline  # the whole run's time (a test playbook's timeout); None: no limit
         self._local = threading.local()  # the frame (playbook, inputs, last entries) of the walk on this thread
 
     def run(
@@ -177,6 +182,8 @@ class PlaybookRunner:
         except ExpressionError as problem:
             return PlaybookRun(playbook, (), (), start, f"playbook inputs: {problem}")
         results, war_room, error = self.walk(playbook, holder, Frame(playbook, values))
+        if error is not None and self.deadline is not None and self.deadline.passed():
+            error = self.deadline.reason  # whatever failed at the deadline (a stopped command) failed because of it
         return PlaybookRun(playbook, tuple(results), tuple(war_room), holder.read(), error)
 
     def walk(
@@ -199,6 +206,9 @@ class PlaybookRunner:
         error: str | None = None
         steps = 0
         while queue:
+            if self.deadline is not None and self.deadline.passed():
+                error = self.deadline.reason
+                break
             task = playbook.tasks[_next_ready(playbook, queue)]
             steps += 1
             if steps > self.max_steps:
@@ -246,6 +256,8 @@ class PlaybookRunner:
         arguments read as `${currentPlaybookID}`)."""
 
         def stamped(call: CommandCall, incident: Incident) -> CommandOutcome:
+            if self.deadline is not None:
+                self.deadline.check()
             frame = self.frame
             playbook_id = frame.playbook.id if frame is not None and frame.depth else ""
             return execute(replace(call, playbook_id=playbook_id), incident)
@@ -263,10 +275,15 @@ class PlaybookRunner:
         return frame_view(view_for_expressions(incident), self.frame)
 
     def wait(self, seconds: float) -> None:
-        """A server wait, shortened to at most `max_wait` seconds locally."""
+        """A server wait, shortened to at most `max_wait` seconds locally, and never past the run's deadline."""
         shortened = min(max(0.0, seconds), self.max_wait)
+        if self.deadline is not None:
+            self.deadline.check()
+            shortened = min(shortened, max(0.0, self.deadline.left()))
         if shortened > 0:
             self.sleep(shortened)
+        if self.deadline is not None:
+            self.deadline.check()
 
     def call_id(self, task: Task) -> str:
         """The task id a command call names: a sub-playbook's tasks report as their top-level playbook task."""

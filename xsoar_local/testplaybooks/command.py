@@ -18,6 +18,7 @@ from rich.text import Text
 
 from xsoar_local.engine.catalog import scan_content
 from xsoar_local.engine.instances import load_instances
+from xsoar_local.engine.limits import Limits
 from xsoar_local.errors import XsoarLocalError
 from xsoar_local.exitstatus import ExitStatus
 from xsoar_local.instance import DefaultInstances, ParamSources
@@ -25,7 +26,7 @@ from xsoar_local.playbook.report import render_outcome, task_line
 from xsoar_local.playbook.runner import TaskResult
 from xsoar_local.redact import mask_error
 from xsoar_local.render import neutralise, terminal_json
-from xsoar_local.testplaybooks.conf import load_conf
+from xsoar_local.testplaybooks.conf import PlaybookTimeout, load_conf
 from xsoar_local.testplaybooks.junit import check_report_path, write_junit
 from xsoar_local.testplaybooks.run import (
     FAILED,
@@ -54,7 +55,9 @@ def changed_packs(packs_root: Path, files: Sequence[str]) -> set[str]:
 
 
 def _check_setup(settings: RunSettings) -> None:
-    """A wrong content root or instances file fails every playbook alike: raise it once, before any runs."""
+    """A wrong content root, instances file or time limit fails every playbook alike: raise it once, before any
+    runs."""
+    Limits.from_environment(timeout=settings.timeout)
     options = argparse.Namespace(
         params_file=settings.params_file, env_file=settings.env_file, param=settings.params, real=settings.real
     )
@@ -157,7 +160,8 @@ def run_test_playbooks(options: argparse.Namespace, console: Console) -> int:
         if options.junit_xml:
             write_junit(Path(options.junit_xml), [])
         return ExitStatus.OK
-    jobs = plan(chosen, conf)
+    default = PlaybookTimeout(options.playbook_timeout, "--playbook-timeout") if options.playbook_timeout else None
+    jobs = plan(chosen, conf, default)
     live = not options.json
     where = f" (shard {options.shard} of {len(selected)} selected)" if options.shard else ""
     if live:

@@ -2,8 +2,12 @@
 is skipped.
 
 Content's file has `tests` (one entry per test playbook: `playbookID`, `integrations` and `instance_names` as a
-string or a list, `timeout`, ...), `skipped_tests` and `skipped_integrations` (each a name -> reason object). Keys
-the local run has no use for (`nightly`, `fromversion`, `marketplaces`, `testTimeout`, ...) are read past.
+string or a list, `timeout`, ...), `testTimeout`, `skipped_tests` and `skipped_integrations` (each a name -> reason
+object). Keys the local run has no use for (`nightly`, `fromversion`, `marketplaces`, ...) are read past.
+
+Timeouts follow demisto-sdk's test-content (`TestConfiguration`: `test_configuration.get("timeout",
+default_test_timeout)`, the default being `conf.get("testTimeout", 30)`): an entry's `timeout`, else the file's
+`testTimeout`, in whole seconds. demisto-sdk's 30 s for a file without `testTimeout` is not taken (see `timeout_for`).
 """
 
 from __future__ import annotations
@@ -30,6 +34,15 @@ class ConfTest:
     playbook_id: str
     integrations: tuple[str, ...] = ()
     instance_names: tuple[str, ...] = ()
+    timeout: int | None = None  # seconds the whole playbook may take
+
+
+@dataclass(frozen=True)
+class PlaybookTimeout:
+    """How long a test playbook may run, and who said so (named in the failure)."""
+
+    seconds: int
+    source: str
 
 
 @dataclass(frozen=True)
@@ -40,6 +53,7 @@ class TestsConf:
     tests: Mapping[str, ConfTest] = field(default_factory=dict)
     skipped_tests: Mapping[str, str] = field(default_factory=dict)
     skipped_integrations: Mapping[str, str] = field(default_factory=dict)
+    default_timeout: int | None = None  # `testTimeout`
 
     def entry(self, playbook_id: str) -> ConfTest | None:
         """The `tests` entry of a playbook id, if it has one."""
@@ -55,6 +69,31 @@ class TestsConf:
                 reason = self.skipped_integrations[integration]
                 return f"uses {integration!r}, in skipped_integrations of {CONF_PATH}: {reason}"
         return None
+
+    def timeout_for(self, playbook_id: str, default: PlaybookTimeout | None = None) -> PlaybookTimeout | None:
+        """The playbook's own `timeout`, else `default` (--playbook-timeout), else `testTimeout`, else none.
+
+        demisto-sdk falls back to 30 s when the file has no `testTimeout`; content's file always has one (its
+        schema requires it), and a repository without it (or without the file) never asked for a deadline: 30 s
+        there would fail a playbook whose first command creates its image's environment.
+        """
+        entry = self.entry(playbook_id)
+        if entry is not None and entry.timeout is not None:
+            return PlaybookTimeout(entry.timeout, str(CONF_PATH))
+        if default is not None:
+            return default
+        if self.default_timeout is not None:
+            return PlaybookTimeout(self.default_timeout, f"testTimeout in {CONF_PATH}")
+        return None
+
+
+def _seconds(value: Any, where: str) -> int | None:
+    """A positive whole number of seconds (demisto-sdk's type: int); null is no value."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfError(f"{where} must be a positive whole number of seconds, not {json.dumps(value)[:80]}")
+    return value
 
 
 def _names(value: Any, where: str) -> tuple[str, ...]:
@@ -92,14 +131,18 @@ def parse_conf(document: Any, source: Path) -> TestsConf:
             playbook_id,
             _names(raw.get("integrations"), f"{where}.integrations"),
             _names(raw.get("instance_names"), f"{where}.instance_names"),
+            _seconds(raw.get("timeout"), f"{where}.timeout of {playbook_id!r}"),
         )
-        # Content lists a playbook once per marketplace at times: the integrations and instances add up.
+        # Content lists a playbook once per marketplace at times: the integrations and instances add up, and the
+        # longer timeout holds (a run either entry allows must not fail).
         if playbook_id in tests:
             before = tests[playbook_id]
+            timeouts = [item for item in (before.timeout, entry.timeout) if item is not None]
             entry = ConfTest(
                 playbook_id,
                 tuple(dict.fromkeys(before.integrations + entry.integrations)),
                 tuple(dict.fromkeys(before.instance_names + entry.instance_names)),
+                max(timeouts) if timeouts else None,
             )
         tests[playbook_id] = entry
     return TestsConf(
@@ -107,6 +150,7 @@ def parse_conf(document: Any, source: Path) -> TestsConf:
         tests,
         _reasons(document, "skipped_tests", source),
         _reasons(document, "skipped_integrations", source),
+        _seconds(document.get("testTimeout"), f"{source}: testTimeout"),
     )
 
 

@@ -31,18 +31,19 @@ from xsoar_local.engine import executors
 from xsoar_local.engine.catalog import ContentCatalog, scan_content
 from xsoar_local.engine.images import python_chooser
 from xsoar_local.engine.instances import InstanceSet, load_instances
-from xsoar_local.engine.session import EngineSession
+from xsoar_local.engine.limits import Limits
 from xsoar_local.engine.state import MemoryInstanceState
 from xsoar_local.errors import XsoarLocalError
 from xsoar_local.incident.model import Incident
 from xsoar_local.instance import DefaultInstances, ParamSources
+from xsoar_local.playbook.deadline import Deadline, DeadlineSession
 from xsoar_local.playbook.integrations import EngineExecutor
 from xsoar_local.playbook.library import CatalogContent
 from xsoar_local.playbook.model import load_playbook
 from xsoar_local.playbook.report import run_to_json
 from xsoar_local.playbook.runner import PlaybookRun, PlaybookRunner, TaskResult
 from xsoar_local.redact import mask_error
-from xsoar_local.testplaybooks.conf import CONF_PATH, ConfError, TestsConf
+from xsoar_local.testplaybooks.conf import CONF_PATH, ConfError, PlaybookTimeout, TestsConf
 from xsoar_local.testplaybooks.selection import TestPlaybook
 
 PASSED, FAILED, SKIPPED = "passed", "failed", "skipped"
@@ -59,6 +60,7 @@ class RunSettings:
     params_file: str | None = None
     env_file: str | None = None
     max_steps: int = 1000
+    timeout: float | None = None  # each command's time limit (--timeout; else XSOAR_LOCAL_TIMEOUT, else 300 s)
 
     @classmethod
     def from_options(cls, options: Any) -> RunSettings:
@@ -71,6 +73,7 @@ class RunSettings:
             params_file=options.params_file,
             env_file=options.env_file,
             max_steps=int(options.max_steps),
+            timeout=options.timeout,
         )
 
 
@@ -82,6 +85,7 @@ class Job:
     integrations: tuple[str, ...] = ()
     instance_names: tuple[str, ...] = ()
     skip: str | None = None
+    timeout: PlaybookTimeout | None = None  # how long the whole playbook may run (None: no limit)
 
 
 @dataclass(frozen=True)
@@ -96,8 +100,11 @@ class Outcome:
     run: PlaybookRun | None = field(default=None, compare=False, repr=False)  # in this process only (for -v)
 
 
-def plan(playbooks: Sequence[TestPlaybook], conf: TestsConf) -> list[Job]:
-    """A job per playbook, carrying its conf.json integrations, instances and skip reason."""
+def plan(
+    playbooks: Sequence[TestPlaybook], conf: TestsConf, default_timeout: PlaybookTimeout | None = None
+) -> list[Job]:
+    """A job per playbook, carrying its conf.json integrations, instances, skip reason and timeout
+    (`default_timeout`, from --playbook-timeout, for those without their own: see `TestsConf.timeout_for`)."""
     jobs = []
     for item in playbooks:
         entry = conf.entry(item.id)
@@ -107,6 +114,7 @@ def plan(playbooks: Sequence[TestPlaybook], conf: TestsConf) -> list[Job]:
                 entry.integrations if entry else (),
                 entry.instance_names if entry else (),
                 conf.skip_reason(item.id),
+                conf.timeout_for(item.id, default_timeout),
             )
         )
     return jobs
@@ -187,7 +195,12 @@ def _run(settings: RunSettings, job: Job, on_task: Callable[[TaskResult], None] 
         defaults = DefaultInstances(sources, stack)
         source = Path(settings.instances) if settings.instances else None
         instances = _narrowed(load_instances(catalog, source, defaults, defaults.name_for), job, catalog, defaults)
-        engine = EngineSession(catalog, instances, MemoryInstanceState(), python_for=python_chooser())
+        limit = Limits.from_environment(timeout=settings.timeout).timeout
+        # The playbook's clock starts once its instances are set up, as a server's starts with the incident.
+        deadline = Deadline(job.timeout.seconds, job.timeout.source) if job.timeout is not None else None
+        engine = DeadlineSession(
+            catalog, instances, MemoryInstanceState(), python_for=python_chooser(), timeout=limit, deadline=deadline
+        )
         executor = EngineExecutor(engine)
         runner = PlaybookRunner(
             executor,
@@ -195,6 +208,7 @@ def _run(settings: RunSettings, job: Job, on_task: Callable[[TaskResult], None] 
             on_task=on_task,
             operators=executor.operators,
             content=CatalogContent(engine.catalog, engine.instances),  # sub-playbooks and scripts of the root
+            deadline=deadline,
         )
         return runner.run(playbook, fresh_incident(playbook.id))
 
