@@ -1,17 +1,16 @@
 """A playbook run's deadline: the wall-clock time the whole run may take (a test playbook's `timeout`).
 
 The runner checks it before each task, each command and each wait (so loops and polling stop too) and fails the
-run with `reason` once it has passed. `DeadlineSession` gives each command no more than the time left (its own
-time limit otherwise), so the engine stops a command that is still running at the deadline.
+run with `reason` once it has passed. `integrations.DeadlineSession` gives each command no more than the time
+left (its own time limit otherwise), so the engine stops a command that is still running at the deadline.
 """
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
-from typing import Any
 
-from xsoar_local.engine.session import EngineSession
 from xsoar_local.playbook.records import TaskError
 
 # A command's time limit must be positive: one started (a transformer, say) with no time left gets this much.
@@ -49,24 +48,14 @@ class Deadline:
         if self.passed():
             raise DeadlineError(self.reason)
 
+    def within(self, seconds: float) -> float:
+        """A wait of `seconds`, cut to end at the deadline (`DeadlineError` when it has passed)."""
+        self.check()
+        return min(seconds, max(0.0, self.left()))
+
     def cap(self, seconds: float) -> float:
         """`seconds`, or the time left when that is less."""
         return max(LEAST_TIME, min(seconds, round(self.left(), 2)))  # 0.99 s, not 0.999234, in its message
 
 
-class DeadlineSession(EngineSession):
-    """An engine session whose per-command time limit (`timeout`, read as each command starts: scripts,
-    integration commands, transformers, filters, nested calls) is cut to the time the run has left."""
-
-    def __init__(self, *args: Any, deadline: Deadline | None = None, **kwargs: Any) -> None:
-        self.deadline = deadline
-        super().__init__(*args, **kwargs)
-
-    @property
-    def timeout(self) -> float:
-        """The session's time limit, or the time the run has left when less."""
-        return self.deadline.cap(self._timeout) if self.deadline is not None else self._timeout
-
-    @timeout.setter
-    def timeout(self, seconds: float) -> None:
-        self._timeout = seconds
+NO_DEADLINE = Deadline(math.inf, "no timeout")  # a run without a deadline: it never passes

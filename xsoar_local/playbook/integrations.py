@@ -17,6 +17,7 @@ from xsoar_local.engine.session import EngineSession
 from xsoar_local.errors import XsoarLocalError
 from xsoar_local.incident.model import Incident
 from xsoar_local.playbook.conditions import ConditionError
+from xsoar_local.playbook.deadline import Deadline
 from xsoar_local.playbook.expressions import ExpressionError
 from xsoar_local.playbook.runner import CommandCall, CommandOutcome
 from xsoar_local.redact import mask_error
@@ -37,6 +38,25 @@ def failed(error: XsoarLocalError, incident: Incident) -> CommandOutcome:
     """What stopped a command or script from running, as the task's error (masked)."""
     empty = error.arguments if isinstance(error, EmptyArgumentError) else ()
     return CommandOutcome((), incident, mask_error(error), empty_arguments=empty)
+
+
+class DeadlineSession(EngineSession):
+    """An engine session whose per-command time limit (`timeout`, read as each command starts: scripts,
+    integration commands, transformers, filters, nested calls) is cut to the time its run has left, so the engine
+    stops a command still running at the run's deadline."""
+
+    def __init__(self, *args: Any, deadline: Deadline | None = None, **kwargs: Any) -> None:
+        self.deadline = deadline
+        super().__init__(*args, **kwargs)
+
+    @property
+    def timeout(self) -> float:
+        """The session's time limit, or the time the run has left when less."""
+        return self.deadline.cap(self._timeout) if self.deadline is not None else self._timeout
+
+    @timeout.setter
+    def timeout(self, seconds: float) -> None:
+        self._timeout = seconds
 
 
 class EngineExecutor:

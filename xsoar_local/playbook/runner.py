@@ -18,13 +18,14 @@ import time
 from collections import deque
 from collections.abc import Callable, Mapping
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from xsoar_local.engine.native import NATIVE_COMMANDS
 from xsoar_local.engine.registry import COMMAND_SEPARATOR
 from xsoar_local.incident.model import Incident, view_for_expressions
 from xsoar_local.playbook import fanout, flow, polling
 from xsoar_local.playbook.conditions import ConditionError, choose_branch
+from xsoar_local.playbook.deadline import NO_DEADLINE, Deadline
 from xsoar_local.playbook.expressions import ExpressionError, Resolver, is_empty, nearby_paths
 from xsoar_local.playbook.extend import apply_extended, extended_context, split_extend
 from xsoar_local.playbook.frames import Frame, PlaybookContent, frame_view, top_inputs
@@ -51,9 +52,6 @@ from xsoar_local.playbook.records import (
     has_branch,
     split_command,
 )
-
-if TYPE_CHECKING:
-    from xsoar_local.playbook.deadline import Deadline
 
 __all__ = [
     "BUILTIN_BRAND",
@@ -164,7 +162,7 @@ class PlaybookRunner:
         self.content = content  # sub-playbooks and what is installed (skipunavailable); None: neither is known
         self.sleep = sleep
         self.max_wait = max_wait if max_wait is not None else _max_wait_from_environment()
-        self.deadline = deadline  # the whole run's time (a test playbook's timeout); None: no limit
+        self.deadline = deadline or NO_DEADLINE  # the whole run's time (a test playbook's timeout)
         self._local = threading.local()  # the frame (playbook, inputs, last entries) of the walk on this thread
 
     def run(
@@ -182,7 +180,7 @@ class PlaybookRunner:
         except ExpressionError as problem:
             return PlaybookRun(playbook, (), (), start, f"playbook inputs: {problem}")
         results, war_room, error = self.walk(playbook, holder, Frame(playbook, values))
-        if error is not None and self.deadline is not None and self.deadline.passed():
+        if error is not None and self.deadline.passed():
             error = self.deadline.reason  # whatever failed at the deadline (a stopped command) failed because of it
         return PlaybookRun(playbook, tuple(results), tuple(war_room), holder.read(), error)
 
@@ -206,7 +204,7 @@ class PlaybookRunner:
         error: str | None = None
         steps = 0
         while queue:
-            if self.deadline is not None and self.deadline.passed():
+            if self.deadline.passed():
                 error = self.deadline.reason
                 break
             task = playbook.tasks[_next_ready(playbook, queue)]
@@ -228,7 +226,7 @@ class PlaybookRunner:
                     results.append(self._result(task, TASK_ERROR, started, failed))
                     self._report(results[-1])
                     break
-                branches = self._error_branches(task)
+                branches = _error_branches(task)
                 step = _Step(
                     incident,
                     branches,
@@ -256,8 +254,7 @@ class PlaybookRunner:
         arguments read as `${currentPlaybookID}`)."""
 
         def stamped(call: CommandCall, incident: Incident) -> CommandOutcome:
-            if self.deadline is not None:
-                self.deadline.check()
+            self.deadline.check()
             frame = self.frame
             playbook_id = frame.playbook.id if frame is not None and frame.depth else ""
             return execute(replace(call, playbook_id=playbook_id), incident)
@@ -276,14 +273,10 @@ class PlaybookRunner:
 
     def wait(self, seconds: float) -> None:
         """A server wait, shortened to at most `max_wait` seconds locally, and never past the run's deadline."""
-        shortened = min(max(0.0, seconds), self.max_wait)
-        if self.deadline is not None:
-            self.deadline.check()
-            shortened = min(shortened, max(0.0, self.deadline.left()))
+        shortened = self.deadline.within(min(max(0.0, seconds), self.max_wait))
         if shortened > 0:
             self.sleep(shortened)
-        if self.deadline is not None:
-            self.deadline.check()
+        self.deadline.check()
 
     def call_id(self, task: Task) -> str:
         """The task id a command call names: a sub-playbook's tasks report as their top-level playbook task."""
@@ -316,12 +309,6 @@ class PlaybookRunner:
             empty_references=step.empty_references,
             entries=tuple(step.entries),
         )
-
-    @staticmethod
-    def _error_branches(task: Task) -> tuple[str, ...]:
-        if task.error_path and _has_branch(task, ERROR_BRANCH):
-            return _branch_ids(task, ERROR_BRANCH)
-        return _branch_ids(task, NONE_BRANCH)
 
     def _run_task(self, task: Task, incident: Incident, holder: IncidentHolder) -> _Step:
         if task.loop is not None:
@@ -418,15 +405,15 @@ class PlaybookRunner:
                 raise TaskError(message, outcome.entries)
             # The error entries still reach the War Room, as they do on the server.
             return _Step(
-                self._commit(holder, outcome),
-                self._error_branches(task),
+                _commit(holder, outcome),
+                _error_branches(task),
                 task.script,
                 given,
                 outcome.entries,
                 message=message,
                 failed=True,
             )
-        after = self._commit(holder, outcome)
+        after = _commit(holder, outcome)
         if extend:
             try:
                 written = extended_context(extend, outcome.entries)
@@ -446,14 +433,20 @@ class PlaybookRunner:
 
     def commit(self, holder: IncidentHolder, outcome: CommandOutcome) -> Incident:
         """Store a command's effect (see `_commit`)."""
-        return self._commit(holder, outcome)
+        return _commit(holder, outcome)
 
-    @staticmethod
-    def _commit(holder: IncidentHolder, outcome: CommandOutcome) -> Incident:
-        """The command's effect stored: merged into the latest incident when the executor can re-apply it."""
-        if outcome.merge is not None:
-            return holder.update(outcome.merge)
-        return holder.update(lambda _latest: outcome.incident)
+
+def _commit(holder: IncidentHolder, outcome: CommandOutcome) -> Incident:
+    """The command's effect stored: merged into the latest incident when the executor can re-apply it."""
+    if outcome.merge is not None:
+        return holder.update(outcome.merge)
+    return holder.update(lambda _latest: outcome.incident)
+
+
+def _error_branches(task: Task) -> tuple[str, ...]:
+    if task.error_path and _has_branch(task, ERROR_BRANCH):
+        return _branch_ids(task, ERROR_BRANCH)
+    return _branch_ids(task, NONE_BRANCH)
 
 
 def _max_wait_from_environment() -> float:

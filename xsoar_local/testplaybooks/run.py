@@ -36,8 +36,8 @@ from xsoar_local.engine.state import MemoryInstanceState
 from xsoar_local.errors import XsoarLocalError
 from xsoar_local.incident.model import Incident
 from xsoar_local.instance import DefaultInstances, ParamSources
-from xsoar_local.playbook.deadline import Deadline, DeadlineSession
-from xsoar_local.playbook.integrations import EngineExecutor
+from xsoar_local.playbook.deadline import Deadline
+from xsoar_local.playbook.integrations import DeadlineSession, EngineExecutor
 from xsoar_local.playbook.library import CatalogContent
 from xsoar_local.playbook.model import load_playbook
 from xsoar_local.playbook.report import run_to_json
