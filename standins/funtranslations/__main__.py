@@ -16,7 +16,13 @@ from collections.abc import Sequence
 from types import FrameType
 
 from standins.funtranslations.faults import ACCEPTED_FORMS, Fault, parse_fault
-from standins.funtranslations.keys import KNOWN_KEYS_ENV, PAID_KEYS_ENV, keys_from_environment
+from standins.funtranslations.keys import (
+    KNOWN_KEYS_ENV,
+    PAID_KEYS_ENV,
+    KeysFileError,
+    keys_from_environment,
+    keys_from_file,
+)
 from standins.funtranslations.server import ServiceConfig, serve
 from xsoar_local.exitstatus import ExitStatus
 
@@ -77,11 +83,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _keys_file(path: str) -> list[str]:
-    with open(path, encoding="utf-8") as handle:
-        return [line.strip() for line in handle if line.strip() and not line.lstrip().startswith("#")]
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     parser = build_parser()
@@ -89,9 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     paid = [*args.paid_key, *keys_from_environment(PAID_KEYS_ENV)]
     if args.paid_keys_file:
         try:
-            paid += _keys_file(args.paid_keys_file)
-        except (OSError, UnicodeDecodeError) as error:
-            parser.error(f"--paid-keys-file: cannot read {args.paid_keys_file}: {error}")
+            paid += keys_from_file(args.paid_keys_file)
+        except KeysFileError as error:
+            parser.error(f"--paid-keys-file: {error}")
     try:
         config = ServiceConfig(
             rate_limit=None if args.no_rate_limit else args.rate_limit,

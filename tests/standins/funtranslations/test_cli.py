@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from standins.funtranslations.__main__ import main
+from standins.funtranslations.keys import keys_from_file
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 TEXT = "my name is gautam"
@@ -97,6 +98,45 @@ def test_bad_arguments_exit_2_saying_what_to_change(
         main(args)
     assert exited.value.code == 2, f"expected exit status 2, got {exited.value.code}"
     assert hint in capsys.readouterr().err, f"the error should mention {hint!r}"
+
+
+@pytest.mark.parametrize(
+    ("content", "words"),
+    [
+        pytest.param(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not UTF-8 text (byte 0x89 on line 1", id="an-image"),
+        pytest.param(b"gold\n\x00\x01\x02\x03\n", "control character U+0000 on line 2", id="nul-bytes-that-decode"),
+        pytest.param("gold\ncaf\u00e9\n".encode("latin-1"), "not UTF-8 text (byte 0xe9 on line 2", id="latin-1-text"),
+        pytest.param(b"gold\n" * 300_000, "too big for a keys file", id="too-big"),
+    ],
+)
+def test_a_paid_keys_file_that_is_not_text_is_refused_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: bytes, words: str
+) -> None:
+    """Given --paid-keys-file naming a binary, non-UTF-8 or oversized file
+    When the CLI starts
+    Then it exits 2 before serving, with one error line saying what is wrong and to give a UTF-8 text file of keys
+    (no traceback, and none of the file's bytes read as keys)."""
+    keys = tmp_path / "paid-keys"
+    keys.write_bytes(content)
+    with pytest.raises(SystemExit) as exited:
+        main(["--paid-keys-file", str(keys)])
+    assert exited.value.code == 2, f"expected exit status 2, got {exited.value.code}"
+    err = capsys.readouterr().err
+    errors = [line for line in err.splitlines() if ": error: " in line]
+    assert len(errors) == 1, err
+    assert "Traceback" not in err, err
+    assert f"--paid-keys-file: {keys}" in errors[0], errors[0]
+    assert words in errors[0], errors[0]
+    assert errors[0].endswith("give a UTF-8 text file with one key a line"), errors[0]
+
+
+def test_a_keys_file_saved_with_a_bom_reads_its_first_key(tmp_path: Path) -> None:
+    """Given a keys file an editor saved as UTF-8 with a BOM, with CRLF line ends
+    When it is read
+    Then the keys are the lines' text (the BOM is no part of the first key)."""
+    keys = tmp_path / "paid-keys"
+    keys.write_bytes("\ufeffgold\r\n# a comment\r\nsilver\r\n".encode())
+    assert keys_from_file(str(keys)) == ["gold", "silver"]
 
 
 @pytest.mark.parametrize(
