@@ -126,3 +126,17 @@ def test_a_bad_timeout_is_refused_naming_the_playbook_and_the_key(
     assert words in result.err, result.err
     assert "must be a positive whole number of seconds" in result.err, result.err
     assert "Work plan" not in result.out, f"nothing should run:\n{result.out}"
+
+
+def test_the_command_time_limit_applies_without_a_playbook_timeout(
+    capsys: pytest.CaptureFixture[str], content: Path
+) -> None:
+    """Given a test playbook with no timeout anywhere whose script sleeps 30 s, When test-playbooks runs with
+    --timeout 1 (each command's limit), Then the engine stops the command at 1 s and the playbook fails saying
+    so (the command's limit, not a playbook timeout)."""
+    write_script_playbook(content, "Timing", "Slow_Test", "Sleeper")
+    result = xsoar(capsys, "test-playbooks", "--json", "--timeout", "1", "Slow_Test")
+    assert result.status == 1, result
+    message = str(_results(result.json())["Slow_Test"]["message"])
+    assert "did not finish within 1 seconds" in message, message
+    assert "ran past its timeout" not in message, message

@@ -2,7 +2,7 @@
 
 - `selection`: find test playbooks by content under `Packs/*/TestPlaybooks/`, select by path, name, glob or pack,
   and split a deterministic `--shard K/N`;
-- `conf`: `Tests/conf.json` (instances per test playbook, `skipped_tests`, `skipped_integrations`);
+- `conf`: `Tests/conf.json` (instances and timeout per test playbook, `skipped_tests`, `skipped_integrations`);
 - `run`: each playbook on a fresh incident in its own session, `-j N` in worker processes;
 - `junit`: the JUnit XML report; `command`: the `test-playbooks` command that ties them
   together (its flags are defined with the others in `xsoar_local.cli_args`).
