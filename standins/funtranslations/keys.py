@@ -7,6 +7,8 @@ import os
 import re
 from collections.abc import Mapping
 
+from xsoar_local.errors import UsageError
+
 PAID_KEYS_ENV = "FUNTRANSLATIONS_PAID_KEYS"
 KNOWN_KEYS_ENV = "FUNTRANSLATIONS_KNOWN_KEYS"
 # Far more than any list of keys; a wrong path (an image, /dev/zero) is refused instead of read whole.
@@ -15,7 +17,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f-\x9f]")  # tab, CR and 
 _WANTED = "give a UTF-8 text file with one key a line"
 
 
-class KeysFileError(ValueError):
+class KeysFileError(UsageError):
     """A keys file that cannot be read, or is not text; the message says what to give instead (never a key)."""
 
 
