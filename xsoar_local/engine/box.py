@@ -5,13 +5,14 @@ the kill of its process group and cgroup when the command ends or times out.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,8 @@ class Box:
         return cls.for_job(request.get("job") or {}, workdir, request.get("env") or {}, Limits())
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        # not dataclasses.asdict: its deep copy of every value is wasted on one JSON dump of strings and numbers
+        return json.dumps({item.name: getattr(self, item.name) for item in fields(self)})
 
     @classmethod
     def from_json(cls, text: str) -> Box:
@@ -91,8 +93,15 @@ class Box:
 
 def checkout_root() -> Path | None:
     """The checkout of this repository this module runs from; None for an installed package (site-packages)."""
-    root = Path(__file__).resolve().parent.parent.parent
+    root = _package_parent()
     return root if (root / "pyproject.toml").is_file() and (root / "xsoar_local").is_dir() else None
+
+
+@functools.cache
+def _package_parent() -> Path:
+    """The folder holding the xsoar_local package this module was loaded from (resolved once: a loaded module's
+    file does not move, and resolving it walks every folder of its path, on every command)."""
+    return Path(__file__).resolve().parent.parent.parent
 
 
 def state_folders(job: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> tuple[str, ...]:

@@ -291,7 +291,8 @@ class StateStore:
     def instance_lock(self, instance: str) -> Iterator[None]:
         """Hold one instance exclusively (other processes' commands of that instance wait) for a whole command."""
         folder = self.folder / INSTANCE_LOCKS
-        folder.mkdir(exist_ok=True)
+        if not folder.is_dir():  # a stat: a mkdir of a folder that exists fails (slowly) on every command
+            folder.mkdir(exist_ok=True)
         name = hashlib.sha256(instance.encode("utf-8", "surrogatepass")).hexdigest()[:32]
         with self._flock(folder / f"{name}.lock"):
             yield
