@@ -104,6 +104,15 @@ def _package_parent() -> Path:
     return Path(__file__).resolve().parent.parent.parent
 
 
+def resolve_beside(path: Path, folder: Path, resolved: Path) -> Path:
+    """`path.resolve()`, knowing that `folder` resolves to `resolved`: a file directly in that folder (a job's code
+    beside its YAML) is not walked again from the root, folder by folder (only its own name may be a link)."""
+    if path.parent != folder or path.name in ("", ".."):
+        return path.resolve()
+    beside = resolved / path.name
+    return beside.resolve() if beside.is_symlink() else beside
+
+
 def state_folders(job: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
     """The state folders content must not read, wherever they sit: the checkout's default, the default of an
     installed tool (`.xsoar-local/` beside the `Packs/` that holds the job's content), $XSOAR_LOCAL_STATE_DIR."""
@@ -112,10 +121,15 @@ def state_folders(job: Mapping[str, Any], environ: Mapping[str, str] | None = No
     checkout = checkout_root()
     if checkout is not None:
         found.append(checkout / STATE_FOLDER)
-    for key in ("folder", "code_path"):
-        if job.get(key):
-            place = Path(str(job[key])).resolve()
-            found += [folder.parent / STATE_FOLDER for folder in place.parents if folder.name == PACKS_FOLDER]
+    places = []
+    folder = Path(str(job["folder"])) if job.get("folder") else None
+    if folder is not None:
+        places.append(folder.resolve())
+    if job.get("code_path"):
+        code = Path(str(job["code_path"]))
+        places.append(code.resolve() if folder is None else resolve_beside(code, folder, places[0]))
+    for place in places:
+        found += [parent.parent / STATE_FOLDER for parent in place.parents if parent.name == PACKS_FOLDER]
     if environ.get(STATE_DIR_VARIABLE):
         found.append(Path(environ[STATE_DIR_VARIABLE]).resolve())
     return tuple(dict.fromkeys(str(path) for path in found))
