@@ -286,11 +286,22 @@ def read_verified(
 ) -> dict[str, bytes]:
     """Read every installed runtime file once and check it against its pinned digest.
 
-    Called on every run that loads the runtime (four small files: cheap). The caller executes exactly
-    the bytes returned, never the files again and never Python's bytecode cache, so nothing changed after
-    the check (or planted in ``__pycache__``) can run. (The engine's own cache of their compiled form,
-    `engine/codecache.py`, is found by these bytes' digest, not by the files.)
+    Called on every run that loads the runtime. The caller executes exactly the bytes returned, never the
+    files again and never Python's bytecode cache, so nothing changed after the check (or planted in
+    ``__pycache__``) can run. (The engine's own cache of their compiled form, `engine/codecache.py`, is found by
+    these bytes' digest, not by the files.)
+
+    Bytes that passed are kept in this process with each file's identity (device, inode, size, modification and
+    change times): while no file's identity changed, the kept bytes are returned without reading and hashing
+    again. Every write, rename or replacement changes a file's change time, so a changed file is always read
+    and checked in full; and what is returned is always bytes that matched their pins. A warm worker checks
+    once at its start, and each of its forks finds the kept bytes.
     """
+    key = (str(destination), tuple(runtime_file.name for runtime_file in expected))
+    identity = runtime_identity(destination, expected)
+    kept = _VERIFIED.get(key)
+    if identity is not None and kept is not None and kept[0] == identity:
+        return dict(kept[1])
     files: dict[str, bytes] = {}
     for runtime_file in expected:
         path = destination / runtime_file.name
@@ -302,13 +313,33 @@ def read_verified(
                 "run `make setup` in a checkout (elsewhere: python -m xsoar_local.runtime) to install it."
             ) from error
         if sha256_of(data) != runtime_file.sha256:
+            _VERIFIED.pop(key, None)
             raise RuntimeTamperedError(
                 f"The XSOAR runtime file {path} does not match its pinned SHA-256 (it changed after set-up), "
                 "so it was not run: restore it with `make runtime` in a checkout (elsewhere: delete it and run "
                 "python -m xsoar_local.runtime)."
             )
         files[runtime_file.name] = data
+    if identity is not None and identity == runtime_identity(destination, expected):  # unchanged while it was read
+        _VERIFIED[key] = (identity, dict(files))
     return files
+
+
+_VERIFIED: dict[tuple[str, tuple[str, ...]], tuple[tuple[tuple[int, ...], ...], dict[str, bytes]]] = {}
+
+
+def runtime_identity(
+    destination: Path, expected: tuple[RuntimeFile, ...] = RUNTIME_FILES
+) -> tuple[tuple[int, ...], ...] | None:
+    """Each file's device, inode, size and times; None when one cannot be read (then it is checked in full)."""
+    found = []
+    for runtime_file in expected:
+        try:
+            status = os.stat(destination / runtime_file.name)
+        except OSError:
+            return None
+        found.append((status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns))
+    return tuple(found)
 
 
 def read_verified_file(name: str, destination: Path = DEFAULT_DESTINATION) -> bytes:

@@ -169,3 +169,26 @@ def test_script_errors(name: str, args: dict[str, Any], message: str) -> None:
     """Given a script or arguments that cannot run, When run, Then the error says why."""
     with pytest.raises(ScriptError, match=message):
         run_script(name, args, FIELDS, CONTEXT)
+
+
+@pytest.mark.parametrize(
+    ("key", "playbook_id", "expected"),
+    [
+        pytest.param("subplaybook-Child.A.B", "Child", {"A": {"C": 2}, "D": "keep", "E": [1]}, id="own-sub-playbook"),
+        pytest.param("subplaybook-.D", "", {"A": {"B": 1, "C": 2}, "E": [1]}, id="top-level-empty-id"),
+        pytest.param("D", "Child", {"A": {"B": 1, "C": 2}, "E": [1]}, id="plain-key-in-a-sub-playbook"),
+        pytest.param("subplaybook-Other.D", "Child", CONTEXT, id="another-playbooks-key-is-not-this-context's"),
+    ],
+)
+def test_del_context_reads_subplaybook_keys_as_the_running_playbooks_own(
+    key: str, playbook_id: str, expected: Mapping[str, Any]
+) -> None:
+    """
+    Given the context a task of the playbook `playbook_id` sees (a private sub-playbook's own copy inside one)
+    When delContext gets a key as content's DeleteContext sends it (`subplaybook-${currentPlaybookID}.<key>`, the
+    server having resolved the id; "" at the top level)
+    Then the prefix of the running playbook names its own context, and any other key is a plain path
+    """
+    native = NATIVE_COMMANDS["delContext"]
+    run = run_native(native, native.check({"key": key}), Incident(context=dict(CONTEXT)), playbook_id=playbook_id)
+    assert run.incident.context == expected, f"delContext {key!r} in {playbook_id!r} left {run.incident.context}"

@@ -29,7 +29,13 @@ from xsoar_local.runtime import DEFAULT_DESTINATION, read_verified
 PROBE = """
 import json, os
 from datetime import datetime
+import CommonServerPython as imported
 demisto.results(json.dumps({
+    "imported": {
+        "secrets": sorted(imported.LOG.replace_strs),
+        "same_demisto": imported.demisto is demisto,
+        "started_after_sending": imported.SAFE_SLEEP_START_TIME >= datetime.fromisoformat(demisto.args()["sent_at"]),
+    },
     "worker": os.getppid(),
     "secrets": sorted(LOG.replace_strs),
     "params_type": type(demisto.callingContext["params"]).__name__,
@@ -105,6 +111,12 @@ def test_each_command_sees_a_fresh_import(pool: WarmExecutor, tmp_path: Path, wa
         assert seen["params_type"] == "SmartGetDict", f"callingContext params not set from this command: {seen}"
         assert seen["started_after_sending"], "SAFE_SLEEP_START_TIME is older than the command"
         assert not any(seen["left_by_the_previous_command"].values()), f"a previous command's change leaked: {seen}"
+        imported = seen["imported"]  # what `import CommonServerPython` gives the code: this command's values too
+        assert secret in imported["secrets"], f"the imported module's LOG is another command's: {imported}"
+        assert imported["same_demisto"], "the imported module's demisto is not this command's"
+        assert imported["started_after_sending"], (
+            "the imported module's SAFE_SLEEP_START_TIME is older than the command"
+        )
     assert [seen["debug_logger"] for seen in reports] == [False, True, False], "debug mode was not per command"
     if warm:
         assert len({seen["worker"] for seen in reports}) == 1, "the commands did not run in forks of one worker"

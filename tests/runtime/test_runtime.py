@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -214,3 +215,49 @@ def test_a_host_that_never_answers_is_given_up_at_the_deadline(monkeypatch: pyte
             runtime._http_get(RUNTIME_FILES[0].url or "")
     finally:
         released.set()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param("same-size-same-mtime", id="same-size-and-mtime"),
+        pytest.param("replaced", id="replaced-by-rename"),
+    ],
+)
+def test_a_file_changed_after_a_passing_check_is_checked_again(tmp_path: Path, change: str) -> None:
+    """Given a runtime folder whose files passed `read_verified` once in this process,
+    When CommonServerPython.py is then changed (its size and modification time kept, or replaced by a rename),
+    Then the next `read_verified` refuses it: the kept bytes are only reused while no file changed."""
+    folder = tmp_path / "runtime"
+    folder.mkdir()
+    for item in RUNTIME_FILES:
+        (folder / item.name).write_bytes((runtime.DEFAULT_DESTINATION / item.name).read_bytes())
+    runtime.read_verified(folder)  # passes, and is kept
+    target = folder / "CommonServerPython.py"
+    genuine = target.read_bytes()
+    before = target.stat()
+    tampered = genuine[:-1] + (b"#" if genuine[-1:] != b"#" else b" ")
+    if change == "replaced":
+        (folder / "new").write_bytes(tampered)
+        (folder / "new").replace(target)
+    else:
+        target.write_bytes(tampered)
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    with pytest.raises(runtime.RuntimeTamperedError, match=r"CommonServerPython\.py does not match"):
+        runtime.read_verified(folder)
+
+
+def test_unchanged_files_give_the_bytes_that_passed(tmp_path: Path) -> None:
+    """Given a runtime folder that passed `read_verified`, When it is read again unchanged,
+    Then the same verified bytes come back, and changing the returned dict does not change the next answer."""
+    folder = tmp_path / "runtime"
+    folder.mkdir()
+    for item in RUNTIME_FILES:
+        (folder / item.name).write_bytes((runtime.DEFAULT_DESTINATION / item.name).read_bytes())
+    first = runtime.read_verified(folder)
+    first["CommonServerPython.py"] = b"print('not the runtime')"
+    second = runtime.read_verified(folder)
+    assert second["CommonServerPython.py"] == (folder / "CommonServerPython.py").read_bytes()
+    assert {name: runtime.sha256_of(data) for name, data in second.items()} == {
+        item.name: item.sha256 for item in RUNTIME_FILES
+    }

@@ -36,7 +36,7 @@ def test_relay_test_playbook_completes_on_the_server(core: ServerCore) -> None:
     Given the uploaded Relay pack
     When an incident is created with Relay_Test
     Then the run completes: the sub-playbook's scripts saw its id in their nested calls, and RlSum summed the
-    BigInt 42 (a float, as the server hands a context number to Python)
+    BigInt 42 (an int, as the server's JSON hands a whole number to Python)
     """
     incident = core.create_incident({"name": "relay", "playbookId": "Relay_Test", "createInvestigation": True})
     state = wait_for_playbook(core, incident["id"], timeout=120)

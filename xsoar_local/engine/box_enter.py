@@ -8,7 +8,7 @@ import contextlib
 import ctypes
 import os
 import sys
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -203,7 +203,19 @@ def _job_rules(box: Box, abi: int) -> list[tuple[str, int]]:
     return rules + [(path, write_rights) for path in box.write]
 
 
-def _add_rules(ruleset: int, abi: int, rules: list[tuple[str, int]]) -> None:
+def _narrowed(rules: list[tuple[str, int]]) -> list[tuple[str, int]]:
+    """The rules of the paths that exist, a file's rights cut to what Landlock allows on a file."""
+    found = []
+    for path, rights in rules:
+        if os.path.isdir(path):
+            found.append((path, rights))
+        elif os.path.lexists(path):
+            found.append((path, rights & _FILE_RIGHTS))
+    return found
+
+
+def _add_rules(ruleset: int, abi: int, rules: list[tuple[str, int]], *, narrowed: bool = False) -> None:
+    """Add each rule (`narrowed`: the rights are already cut for files, `_narrowed`)."""
     libc = _c()
     handled = _handled(abi)
     for path, rights in rules:
@@ -212,7 +224,7 @@ def _add_rules(ruleset: int, abi: int, rules: list[tuple[str, int]]) -> None:
         except OSError:
             continue  # not on this system
         try:
-            if not os.path.isdir(path):
+            if not narrowed and not os.path.isdir(path):
                 rights &= _FILE_RIGHTS
             rule = _PathBeneath(rights & handled, descriptor)
             if libc.syscall(_ADD_RULE, ruleset, _RULE_PATH_BENEATH, ctypes.byref(rule), 0) != 0:
@@ -247,41 +259,66 @@ def _landlock(box: Box, abi: int, ahead: Ahead | None = None) -> None:
 def _relevant(hide: tuple[str, ...] | tuple[Path, ...], static: tuple[Path, ...]) -> frozenset[Path]:
     """The hidden folders that change what the static paths give (`_around`: one equal to or inside a path)."""
     found = set()
+    prefixes = tuple(os.path.join(str(path), "") for path in static)  # "a/b/": a folder and what is below it
     for folder in hide:
         place = Path(folder).resolve()
-        if any(place == path or path in place.parents for path in static):
+        if os.path.join(str(place), "").startswith(prefixes):
             found.add(place)
     return frozenset(found)
 
 
+@dataclass(frozen=True)
+class SharedRules:
+    """The Landlock rules every box shares (system files, the interpreter's paths around the hidden folders,
+    devices), worked out once: a warm worker computes them at its start and each spare fork only adds them to a
+    new ruleset. The paths are what this process imports from, which a fork shares with its worker; a folder
+    made later inside one of them is reachable or not as the folder is, and a hidden folder is kept out by its
+    path whether it exists yet or not (`_around`)."""
+
+    abi: int
+    last_capability: int
+    static: tuple[Path, ...]  # the static paths, resolved: which hidden folders change them (`_relevant`)
+    hide: frozenset[Path]
+    given: tuple[str, ...]  # the hidden folders they were computed for
+    rules: tuple[tuple[str, int], ...]  # narrowed (`_narrowed`)
+
+    @classmethod
+    def compute(cls, hide: tuple[str, ...] = ()) -> SharedRules:
+        abi = landlock_abi()
+        static: list[Path] = []
+        rules: list[tuple[str, int]] = []
+        if abi:
+            for path in _static_paths():
+                with contextlib.suppress(OSError, RuntimeError):
+                    static.append(Path(path).resolve())
+            rules = _narrowed(_static_rules(abi, hide))
+        return cls(abi, _last_capability(), tuple(static), _relevant(hide, tuple(static)), tuple(hide), tuple(rules))
+
+
 class Ahead:
     """What a warm worker's spare fork sets up while it waits for its command, because it does not depend on the
-    command: its cgroup joined (slow on cgroup v1), and a Landlock ruleset holding every box's rules (system
-    files, the interpreter's paths, devices). Nothing of it restricts the process yet: `enter(box, ahead)` adds
-    the job's own rules and restricts, exactly as `enter(box)` would (a job whose hidden folders change the
-    static rules gets a ruleset built whole)."""
+    command: its cgroup joined (slow on cgroup v1), and a Landlock ruleset holding every box's rules (`shared`,
+    computed by the worker once). Nothing of it restricts the process yet: `enter(box, ahead)` adds the job's own
+    rules and restricts, exactly as `enter(box)` would (a job whose hidden folders change the static rules gets
+    a ruleset built whole)."""
 
-    def __init__(self, cgroup: str = "", hide: tuple[str, ...] = ()) -> None:
+    def __init__(self, cgroup: str = "", shared: SharedRules | None = None) -> None:
         self.cgroup = ""
         if cgroup:
             with contextlib.suppress(OSError):
                 (Path(cgroup) / "cgroup.procs").write_text(f"{os.getpid()}\n")
                 self.cgroup = cgroup
-        self.last_capability = _last_capability()
-        self.abi = landlock_abi()
+        shared = shared if shared is not None else SharedRules.compute()
+        self.last_capability = shared.last_capability
+        self.abi = shared.abi
         self._ruleset = -1
-        self._static: tuple[Path, ...] = ()
-        self._hide: frozenset[Path] = frozenset()
+        self._static = shared.static
+        self._hide = shared.hide
+        self._given = shared.given
         if self.abi:
-            static = []
-            for path in _static_paths():
-                with contextlib.suppress(OSError, RuntimeError):
-                    static.append(Path(path).resolve())
-            self._static = tuple(static)
-            self._hide = _relevant(hide, self._static)
             ruleset = _new_ruleset(self.abi)
             try:
-                _add_rules(ruleset, self.abi, _static_rules(self.abi, hide))
+                _add_rules(ruleset, self.abi, list(shared.rules), narrowed=True)
             except BaseException:
                 os.close(ruleset)
                 raise
@@ -290,7 +327,7 @@ class Ahead:
     def take_ruleset(self, box: Box) -> int:
         """The prepared ruleset (the caller closes it) if it holds exactly `box`'s static rules, else -1."""
         ruleset, self._ruleset = self._ruleset, -1
-        if ruleset >= 0 and _relevant(box.hide, self._static) != self._hide:
+        if ruleset >= 0 and tuple(box.hide) != self._given and _relevant(box.hide, self._static) != self._hide:
             os.close(ruleset)
             return -1
         return ruleset

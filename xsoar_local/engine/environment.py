@@ -16,10 +16,10 @@ from xsoar_local.runtime import (
     CACHE_ENV_VAR,
     DEFAULT_DESTINATION,
     REPO_ROOT,
-    RUNTIME_FILES,
     RuntimeTamperedError,
     in_checkout,
     read_verified,
+    runtime_identity,
 )
 
 # What the child needs to run at all, taken from this process whether or not the caller passes `env`.
@@ -137,8 +137,8 @@ def check_runtime(runtime_dir: Path = DEFAULT_DESTINATION) -> None:
     A server checks before every command: the files' digests are computed again only when a file's identity
     (device, inode, size, modification and change times) differs from the last check that passed in this
     process. Any write, rename or replacement of a file changes its change time, so an edit is always
-    checked; and the child, which runs the bytes, checks them in full whatever this check found."""
-    identity = _runtime_identity(runtime_dir)
+    checked; and the child, which runs the bytes, checks them again (`runtime.read_verified`)."""
+    identity = runtime_identity(runtime_dir)
     if identity is not None and _CHECKED.get(str(runtime_dir)) == identity:
         return
     try:
@@ -150,20 +150,8 @@ def check_runtime(runtime_dir: Path = DEFAULT_DESTINATION) -> None:
     for name in ("CommonServerPython.py", "CommonServerUserPython.py"):
         if name in verified:
             codecache.ensure(str(folder / name), verified[name], folder / codecache.CACHE_FOLDER)
-    if identity is not None and identity == _runtime_identity(runtime_dir):  # unchanged while it was checked
+    if identity is not None and identity == runtime_identity(runtime_dir):  # unchanged while it was checked
         _CHECKED[str(runtime_dir)] = identity
 
 
 _CHECKED: dict[str, tuple[tuple[int, ...], ...]] = {}
-
-
-def _runtime_identity(runtime_dir: Path) -> tuple[tuple[int, ...], ...] | None:
-    """Each runtime file's device, inode, size and times (None when one cannot be read: checked in full)."""
-    identity = []
-    for runtime_file in RUNTIME_FILES:
-        try:
-            status = os.stat(runtime_dir / runtime_file.name)
-        except OSError:
-            return None
-        identity.append((status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns))
-    return tuple(identity)

@@ -27,7 +27,13 @@ from xsoar_local.engine.jobs import JobResult
 from xsoar_local.engine.native_lists import LIST_ARGUMENTS, LIST_COMMANDS, LIST_DESCRIPTIONS
 from xsoar_local.engine.runner import CommandRun
 from xsoar_local.errors import ContentError, EngineError
-from xsoar_local.incident.context import ContextPathError, delete_path, merge_entry_context, set_path
+from xsoar_local.incident.context import (
+    ContextPathError,
+    delete_path,
+    merge_entry_context,
+    own_context_path,
+    set_path,
+)
 from xsoar_local.incident.lists import ListStore, MemoryListStore
 from xsoar_local.incident.model import Incident
 
@@ -95,6 +101,7 @@ class NativeCommand:
     any_argument: bool = False  # setIncident: any incident field is an argument
     description: str = ""
     lists: ListsRun | None = None  # a list command (native_lists.py): run on the session's list store instead
+    context_paths: tuple[str, ...] = ()  # arguments naming a context path (see `own_context_path`)
 
     @property
     def brand(self) -> str:
@@ -366,7 +373,12 @@ NATIVE_COMMANDS: Mapping[str, NativeCommand] = {
             "setIncident", set_incident, frozenset({"id"}), any_argument=True, description="Set incident fields"
         ),
         NativeCommand(
-            "delContext", del_context, frozenset({"key", "id"}), required=("key",), description="Delete one context key"
+            "delContext",
+            del_context,
+            frozenset({"key", "id"}),
+            required=("key",),
+            description="Delete one context key",
+            context_paths=("key",),
         ),
         NativeCommand("getEntries", get_entries, frozenset({"id", "filter"}), description="The War Room's entries"),
         NativeCommand(
@@ -433,14 +445,22 @@ def run_native(
     incident: Incident,
     war_room: WarRoom = no_war_room,
     lists: ListStore | None = None,
+    playbook_id: str = "",
 ) -> CommandRun:
     """Run one of the engine's own commands (args already checked) on `incident`: its entries, the incident after
-    it, and its edit (to re-apply on a newer copy). List commands run on `lists` (lists of this run only without)."""
+    it, and its edit (to re-apply on a newer copy). List commands run on `lists` (lists of this run only without).
+    `playbook_id` is the running playbook's `${currentPlaybookID}`: its `subplaybook-<id>.` paths are its own."""
     started = time.monotonic()
+    given = {
+        name: own_context_path(value.strip(), playbook_id)
+        if name in native.context_paths and isinstance(value, str)
+        else value
+        for name, value in args.items()
+    }
     if native.lists is not None:
-        outcome = NativeOutcome(tuple(native.lists(args, lists if lists is not None else MemoryListStore())))
+        outcome = NativeOutcome(tuple(native.lists(given, lists if lists is not None else MemoryListStore())))
     else:
-        outcome = native(args, incident, war_room)
+        outcome = native(given, incident, war_room)
     after = outcome.edit(incident) if outcome.edit is not None else incident
     return CommandRun(
         command=native.name,

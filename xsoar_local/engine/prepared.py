@@ -26,7 +26,6 @@ from __future__ import annotations
 import ast
 import bisect
 import contextlib
-import hashlib
 import io
 import os
 import sys
@@ -48,11 +47,35 @@ class PreparedRuntime:
     """CommonServerPython's namespace as the worker left it, and the statements each command runs again."""
 
     filename: str
-    digest: str
+    data: bytes  # the verified bytes it was prepared from
     namespace: dict[str, Any]
     per_command: tuple[types.CodeType, ...]
     per_command_lines: tuple[int, ...]  # the first line of each, for the record
     owner: int  # the worker's pid: only its forks take it
+    module: types.ModuleType | None = None  # `import CommonServerPython` finds this copy of the namespace
+
+    def module_for_command(self) -> types.ModuleType:
+        """The module a stray `import CommonServerPython` finds, after this command's statements ran: the copy the
+        worker made, with every name those statements (or the command's `demisto`) may have bound taken again
+        (copying the whole namespace per command would cost more than the statements)."""
+        module = self.module
+        if module is None:
+            module = self.module = types.ModuleType(Path(self.filename).stem)
+            module.__dict__.update(self.namespace)
+        else:
+            names = {"demisto", *(name for code in self.per_command for name in _referenced_names(code))}
+            module.__dict__.update({name: self.namespace[name] for name in names if name in self.namespace})
+        module.__name__ = Path(self.filename).stem
+        return module
+
+
+def _referenced_names(code: types.CodeType) -> tuple[str, ...]:
+    """Every name a top-level statement's code refers to (a superset of what it binds), nested code included."""
+    names = list(code.co_names)
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            names += _referenced_names(constant)
+    return tuple(names)
 
 
 _PREPARED: PreparedRuntime | None = None
@@ -202,12 +225,13 @@ def prepare_runtime(filename: str, data: bytes, module_code: types.CodeType) -> 
     )
     _PREPARED = PreparedRuntime(
         filename=filename,
-        digest=hashlib.sha256(data).hexdigest(),
+        data=data,
         namespace=namespace,
         per_command=codes,
         per_command_lines=lines,
         owner=os.getpid(),
     )
+    _PREPARED.module_for_command()  # made here once, so each fork only takes its statements' names again
     return _PREPARED
 
 
@@ -221,6 +245,7 @@ def take_prepared(filename: str, verified: Mapping[str, bytes]) -> PreparedRunti
         return None
     _PREPARED = None
     data = verified.get(os.path.basename(filename))
-    if prepared.filename != filename or data is None or hashlib.sha256(data).hexdigest() != prepared.digest:
+    # the same bytes object when the fork's read_verified found the worker's kept bytes; else compared in full
+    if prepared.filename != filename or data is None or (data is not prepared.data and data != prepared.data):
         return None
     return prepared

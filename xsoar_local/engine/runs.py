@@ -93,14 +93,17 @@ def incident_record(raw: Any, instance: Instance, position: int) -> dict[str, An
     return record
 
 
+# Go's encoding/json writes a float64 at least this large with an exponent (1e+21), which Python reads as a float.
+JSON_EXPONENT_FROM = 1e21
+
+
 def server_numbers(value: Any) -> Any:
-    """A context value as a Python script receives it from the server: every JSON number a float (the server keeps
-    context numbers as doubles, so Set's 42, stored through BigInt, reaches SumList as 42.0; content's SumList
-    takes one float as the sum, and would fail on an int). Booleans stay booleans; lists and objects are walked."""
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return float(value)
+    """A value as a Python script or integration receives it from the server, which hands it over as JSON: a whole
+    number is written without a fraction (Go and JavaScript write 42.0 as `42`), so Python reads an int; any other
+    number stays a float. So a 45.0 a Python transformer returned reaches the next script as 45, as on a server.
+    Booleans stay booleans; lists and objects are walked."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < JSON_EXPONENT_FROM:
+        return int(value)
     if isinstance(value, list):
         return [server_numbers(item) for item in value]
     if isinstance(value, Mapping):

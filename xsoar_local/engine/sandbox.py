@@ -161,7 +161,7 @@ def _execute(demisto: ServerDemisto, job: Job, verified: dict[str, bytes]) -> di
         namespace["demisto"] = demisto
         for statement in prepared.per_command:
             exec(statement, namespace)  # the verified runtime's own statements
-        _register_module(layers.pop(), namespace)
+        sys.modules[layers.pop().stem] = prepared.module_for_command()  # a stray `import CommonServerPython`
     if job.use_csup:
         layers.append(runtime / "CommonServerUserPython.py")
     prefer_stdlib_distutils()
@@ -188,7 +188,7 @@ def run_job(job: Job | Mapping[str, Any], channel: Channel | None = None) -> Job
     if job.folder not in sys.path:
         sys.path.insert(0, job.folder)
     sys.dont_write_bytecode = True
-    verified = read_verified(Path(job.runtime_dir))  # checked again here: these very bytes are what runs
+    verified = read_verified(Path(job.runtime_dir))  # checked again here (a warm fork finds them kept): these bytes run
     demisto = ServerDemisto(job, channel)
     exit_code: int | None = None
     crashed = False

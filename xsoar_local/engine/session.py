@@ -160,7 +160,7 @@ class EngineSession:
     def run_planned(self, planned: Planned, incident: Incident, *, depth: int = 0, playbook_id: str = "") -> CommandRun:
         """Run what `plan` resolved (`playbook_id`: see `execute`)."""
         if planned.native is not None:
-            return self.run_native(planned.native, planned.args, incident)
+            return self.run_native(planned.native, planned.args, incident, playbook_id=playbook_id)
         if planned.script is not None:
             return self.run_script(planned.script, planned.args, incident, depth=depth, playbook_id=playbook_id)
         assert planned.instance is not None
@@ -237,6 +237,8 @@ class EngineSession:
         check_runtime(self.runtime_dir)  # before an image's environment is made for it
         context, version = self.state.integration_context(instance.name)
         incident = call.incident
+        if instance.integration.type == "python":  # numbers as the server's JSON gives them, as for scripts
+            args = server_numbers(args)
         run = run_command(
             instance.integration,
             command,
@@ -259,9 +261,11 @@ class EngineSession:
             run = test_module_outcome(run)
         return with_nested(run, call.nested)
 
-    def run_native(self, native: NativeCommand, args: Mapping[str, Any], incident: Incident) -> CommandRun:
-        """Run a command the engine runs itself (args already checked) on `incident`."""
-        return run_native(native, args, incident, self.war_room_entries, self.lists)
+    def run_native(
+        self, native: NativeCommand, args: Mapping[str, Any], incident: Incident, *, playbook_id: str = ""
+    ) -> CommandRun:
+        """Run a command the engine runs itself (args already checked) on `incident` (`playbook_id`: see `execute`)."""
+        return run_native(native, args, incident, self.war_room_entries, self.lists, playbook_id)
 
     def run_script(
         self,
@@ -276,6 +280,8 @@ class EngineSession:
         """Run an automation script (args already checked) on `incident` (`playbook_id`: see `execute`)."""
         _refuse_unsupported(script)
         args, debug = split_debug_mode(args)
+        if script.type == "python":  # transformers' and filters' values too: numbers as the server's JSON gives them
+            args = server_numbers(args)
         check_runtime(self.runtime_dir)
         call = NestedCall(incident, depth, war_room_line_of(script.name, args), playbook_id)
         job = build_job(script, incident, args=args, kind=kind, debug=debug, runtime_dir=self.runtime_dir)
@@ -311,8 +317,6 @@ class EngineSession:
                 replace(arg, required=False) if arg.name == "value" else arg for arg in script.spec.arguments
             ),
         )
-        if script.type == "python":
-            value = server_numbers(value)
         checked = {**check_args(spec, {key: item for key, item in args.items() if key != "value"}), "value": value}
         run = self.run_script(script, checked, incident, kind="transformer")
         if run.is_error:
@@ -322,8 +326,6 @@ class EngineSession:
     def filter(self, name: str, left: Any, right: Any, incident: Incident) -> bool:
         """Whether the `filter` script `name` holds for `left` and `right`."""
         script = self._tagged(name, "filter")
-        if script.type == "python":
-            left, right = server_numbers(left), server_numbers(right)
         args = {"left": left} if right is None else {"left": left, "right": right}
         run = self.run_script(script, check_args(script.spec, args), incident, kind="filter")
         if run.is_error:

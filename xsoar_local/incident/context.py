@@ -266,6 +266,21 @@ def delete_path(context: Mapping[str, Any], path: str) -> dict[str, Any]:
     return result
 
 
+SUBPLAYBOOK_ROOT: Final = "subplaybook-"
+
+
+def own_context_path(path: str, playbook_id: str) -> str:
+    """`path` in the context of the running playbook, whose `${currentPlaybookID}` is `playbook_id`.
+
+    A server keeps a private sub-playbook's context under the root key `subplaybook-<id>`, so content names a key
+    in it `subplaybook-<id>.<key>` (DeleteContext's `subplaybook-${currentPlaybookID}.` + key, reference C6/C9).
+    Here the context a task sees already is that one, so the prefix goes; at the top level the id is "" (content's
+    Delete Context Subplaybook Test deletes `subplaybook-.A` there and expects A gone). Other paths are unchanged.
+    """
+    prefix = f"{SUBPLAYBOOK_ROOT}{playbook_id}."
+    return path[len(prefix) :] if path.startswith(prefix) and len(path) > len(prefix) else path
+
+
 def _delete(value: Any, names: list[str]) -> None:
     if isinstance(value, list):
         for element in value:

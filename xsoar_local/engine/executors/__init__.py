@@ -30,7 +30,14 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from xsoar_local.engine.executors.base import DEFAULT_TIMEOUT, Executor, RequestHandler, RunOptions, refuse_nested
+from xsoar_local.engine.executors.base import (
+    DEFAULT_TIMEOUT,
+    PREFAULT_ENV,
+    Executor,
+    RequestHandler,
+    RunOptions,
+    refuse_nested,
+)
 from xsoar_local.engine.jobs import PYTHON, Job
 from xsoar_local.errors import EngineError
 
@@ -152,6 +159,7 @@ atexit.register(shutdown)
 
 __all__ = [
     "DEFAULT_TIMEOUT",
+    "PREFAULT_ENV",
     "WARM_ENV",
     "Executor",
     "ExecutorFactory",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -41,3 +42,14 @@ class Executor(Protocol):
 def refuse_nested(request: dict[str, Any]) -> dict[str, Any]:
     """The handler for a run with no content catalog: every executeCommand is refused, naming why."""
     return {"error": f"executeCommand({request.get('command')!r}): no content catalog to run it (use --packs)"}
+
+
+# `off` (or 0, false, no): spare forks do not copy the pages commands write before their command arrives
+# (`pages`). Copying ahead takes a command's page faults off its path when a core is free; when every core runs
+# commands (`test-playbooks -j N` sets it off for its processes) it is only extra work.
+PREFAULT_ENV = "XSOAR_LOCAL_PREFAULT"
+
+
+def prefault_enabled() -> bool:
+    """Whether warm workers started now let their spare forks copy pages ahead (`PREFAULT_ENV`)."""
+    return os.environ.get(PREFAULT_ENV, "").strip().lower() not in {"off", "0", "false", "no"}

@@ -29,7 +29,7 @@ from typing import IO
 from xsoar_local.engine.confine import LIMITER, Box, Limits, kill_group
 from xsoar_local.engine.entries import LogEntry, crash_entry
 from xsoar_local.engine.environment import check_runtime, child_environment
-from xsoar_local.engine.executors.base import DEFAULT_TIMEOUT, RequestHandler, RunOptions
+from xsoar_local.engine.executors.base import DEFAULT_TIMEOUT, RequestHandler, RunOptions, prefault_enabled
 from xsoar_local.engine.executors.cold import read_result, timeout_message
 from xsoar_local.engine.jobs import Job, JobResult
 from xsoar_local.errors import EngineError
@@ -59,8 +59,9 @@ class Worker:
         self._ready = False
         self._pending: dict[str, _Pending] = {}
         self._lock = threading.Lock()
+        switches = [] if prefault_enabled() else ["--no-prefault"]
         self._process = subprocess.Popen(
-            [python, "-m", "xsoar_local.engine.executors.zygote", str(runtime_dir)],
+            [python, "-m", "xsoar_local.engine.executors.zygote", str(runtime_dir), *switches],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -242,7 +243,10 @@ def _remove_later(folder: str) -> None:
 
 def _serve_channel(listener: socket.socket, on_request: RequestHandler, done: threading.Event) -> None:
     """Answer one fork's executeCommand requests (JSON lines) until it hangs up or finishes."""
-    listener.settimeout(0.2)
+    try:
+        listener.settimeout(0.2)
+    except OSError:
+        return  # the command ended (and its listener was closed) before this thread started: nothing to answer
     while not done.is_set():
         try:
             connection, _ = listener.accept()

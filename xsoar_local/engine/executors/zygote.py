@@ -32,7 +32,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from xsoar_local.engine.confine import DEFAULT_MAX_PROCESSES, Ahead, Box, kill_group, new_cgroup, state_folders
+from xsoar_local.engine.confine import (
+    DEFAULT_MAX_PROCESSES,
+    Ahead,
+    Box,
+    SharedRules,
+    kill_group,
+    new_cgroup,
+    state_folders,
+)
+from xsoar_local.engine.executors import pages
 
 # Imported once here so each fork starts with them: what CommonServerPython and most integrations import.
 PRELOAD = (
@@ -53,6 +62,7 @@ PRELOAD = (
     # requests imports these lazily on every Session.request (get_netrc_auth): once per fork without this
     "netrc",
     "shlex",
+    "resource",  # entering the box sets limits with it
     "xsoar_local.engine.sandbox",
 )
 
@@ -195,6 +205,16 @@ def warm_runtime(runtime_dir: Path) -> int:
     return prepared
 
 
+_SHARED_RULES: list[SharedRules] = []
+
+
+def _shared_rules() -> SharedRules:
+    """The sandbox rules every box shares, worked out once in the worker (`SharedRules`), not in every fork."""
+    if not _SHARED_RULES:
+        _SHARED_RULES.append(SharedRules.compute(state_folders({})))
+    return _SHARED_RULES[0]
+
+
 def _emit(message: dict[str, Any]) -> None:
     data = (json.dumps(message) + "\n").encode("utf-8")
     while data:
@@ -220,9 +240,12 @@ class _LazyChannel:
         return reply
 
 
-def _child(request: dict[str, Any], ahead: Ahead | None) -> None:
-    """In the fork: isolate, run the job, write the result, and never return into the worker's loop."""
+def _child(request: dict[str, Any], ahead: Ahead | None, learn: int = -1) -> None:
+    """In the fork: isolate, run the job, write the result, and never return into the worker's loop. `learn`: a
+    pipe to the worker for the pages this command wrote (`pages`), sent before the result (the engine ends the
+    process group once the result is in)."""
     status = 1
+    before = set(pages.written()) if learn >= 0 else set()
     # The server learns that the result is complete from this line, without waiting for the process to be torn
     # down (as an engine answers when the script's result arrives, not when its container is cleaned up).
     report = os.dup(1)
@@ -248,6 +271,9 @@ def _child(request: dict[str, Any], ahead: Ahead | None) -> None:
         status = 0
         sys.stdout.flush()
         sys.stderr.flush()
+        if learn >= 0:
+            pages.report(learn, before)
+            os.close(learn)
         os.write(report, (json.dumps({"id": request["id"], "event": "result"}) + "\n").encode("utf-8"))
     except BaseException:  # the worker must never continue in the child
         with contextlib.suppress(BaseException):
@@ -269,11 +295,13 @@ class _Spare:
     yet. Everything per command (environment, folder, the job's own rules, the limits, entering the sandbox,
     the runtime's execution) happens after its request arrives, exactly as in a fork made at request time."""
 
-    def __init__(self, close_in_child: tuple[int, ...]) -> None:
+    def __init__(self, close_in_child: tuple[int, ...], *, learn: bool = False) -> None:
         # made by the worker (which removes it once the fork is reaped), joined by the fork while it waits
         path = new_cgroup(DEFAULT_MAX_PROCESSES)
         self.cgroup = str(path) if path is not None else ""
         read_end, self.write_end = os.pipe()
+        # the pages its command writes come back on this pipe (the worker's first few commands only)
+        self.learned, learn_end = os.pipe() if learn else (-1, -1)
         # What the worker holds is never collected in a fork: the collector would write to every object's
         # page and turn the fork's shared memory into copies.
         gc.freeze()
@@ -284,18 +312,24 @@ class _Spare:
                 os.setsid()  # the command's process group: killed as a whole when it ends (confine.kill_group)
                 signal.set_wakeup_fd(-1)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                for descriptor in (*close_in_child, self.write_end):
-                    os.close(descriptor)
+                for descriptor in (*close_in_child, self.write_end, self.learned):
+                    if descriptor >= 0:
+                        os.close(descriptor)
                 ahead: Ahead | None = None
                 with contextlib.suppress(Exception):  # not prepared: the command's box is built whole
-                    ahead = Ahead(self.cgroup, state_folders({}))
+                    ahead = Ahead(self.cgroup, _shared_rules())
+                with contextlib.suppress(Exception):  # only a help: what is not copied now is copied on first write
+                    pages.populate(_LEARNED.runs, lambda: bool(select.select([read_end], [], [], 0)[0]))
                 while chunk := os.read(read_end, 1 << 20):
                     chunks.append(chunk)
                 if chunks:  # none: the worker is stopping, there is no command for this fork
-                    _child(json.loads(b"".join(chunks)), ahead)
+                    _child(json.loads(b"".join(chunks)), ahead, learn_end)
             finally:
                 os._exit(1 if chunks else 0)  # whatever happens, the fork never runs the worker's loop
         os.close(read_end)
+        if learn_end >= 0:
+            os.close(learn_end)
+            os.set_blocking(self.learned, False)
 
     def hand(self, line: bytes) -> None:
         """Give the fork its request (it reads until the pipe closes)."""
@@ -307,6 +341,38 @@ class _Spare:
 
     def dismiss(self) -> None:
         os.close(self.write_end)
+
+
+class _Learned:
+    """The pages the worker's first commands wrote (`pages`), which every later spare copies while it waits."""
+
+    COMMANDS = 3  # enough to cover what every command touches; later forks report nothing (reading costs time)
+    # (0 with --no-prefault: when every core runs a command, copying ahead only adds work; see warm.PREFAULT_ENV)
+
+    def __init__(self) -> None:
+        self.runs: list[tuple[int, int]] = []
+        self._pages: set[int] = set()
+        self._asked = 0
+
+    def wanted(self) -> bool:
+        """Whether the next spare should report its pages (counted as asked)."""
+        if self._asked >= self.COMMANDS:
+            return False
+        self._asked += 1
+        return True
+
+    def take(self, descriptor: int) -> None:
+        """Read an ended fork's report (non-blocking: it has exited) and close its pipe."""
+        data = b""
+        with contextlib.suppress(OSError):
+            while chunk := os.read(descriptor, 1 << 16):
+                data += chunk
+        os.close(descriptor)
+        self._pages.update(pages.decode(data))
+        self.runs = pages.ranges(sorted(self._pages)[: pages.MAX_PAGES])
+
+
+_LEARNED = _Learned()
 
 
 def serve() -> int:
@@ -323,8 +389,11 @@ def serve() -> int:
     cgroups: dict[int, str] = {}  # each fork's cgroup, removed once the fork is reaped
     buffer = b""
     open_input = True
-    first = _Spare((wake_read, wake_write))
+    first = _Spare((wake_read, wake_write), learn=_LEARNED.wanted())
     cgroups[first.pid] = first.cgroup
+    reports: dict[int, int] = {}  # a learning fork's pid -> the pipe its pages come back on
+    if first.learned >= 0:
+        reports[first.pid] = first.learned
     spare: _Spare | None = first
     while open_input or children or cgroups:  # a dismissed spare too is reaped, its cgroup removed
         try:
@@ -340,18 +409,22 @@ def serve() -> int:
                 line, buffer = buffer.split(b"\n", 1)
                 if not line.strip():
                     continue
-                request = json.loads(line)
                 if spare is None:
-                    spare = _Spare((wake_read, wake_write))
+                    spare = _Spare((wake_read, wake_write, *reports.values()), learn=_LEARNED.wanted())
                     cgroups[spare.pid] = spare.cgroup
+                    if spare.learned >= 0:
+                        reports[spare.pid] = spare.learned
                 current, spare = spare, None
+                current.hand(line)  # first: the fork parses it too, so the command starts before the worker reads it
+                request = json.loads(line)
                 children[current.pid] = str(request["id"])
                 _emit({"id": request["id"], "event": "started", "pid": current.pid, "cgroup": current.cgroup})
-                current.hand(line)
                 with contextlib.suppress(Exception):  # a job whose code does not compile fails in its fork
                     compile_content(request["job"])  # so the next fork finds this code compiled
-                spare = _Spare((wake_read, wake_write))
+                spare = _Spare((wake_read, wake_write, *reports.values()), learn=_LEARNED.wanted())
                 cgroups[spare.pid] = spare.cgroup
+                if spare.learned >= 0:
+                    reports[spare.pid] = spare.learned
             if not open_input and spare is not None:
                 spare.dismiss()
                 spare = None
@@ -371,6 +444,8 @@ def serve() -> int:
             pid, status = os.waitpid(ended.si_pid, 0)
             # what left the group (setsid) is still in the cgroup: killed, and the cgroup removed
             kill_group(None, Box(cgroup=cgroups.pop(pid, "")))
+            if pid in reports:
+                _LEARNED.take(reports.pop(pid))
             if spare is not None and pid == spare.pid:  # the waiting fork died: make another on the next command
                 spare.dismiss()
                 spare = None
@@ -384,9 +459,15 @@ def main() -> int:
     # Ctrl-C in the server's terminal reaches this process group too; the server decides when workers stop.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     preload()
-    if len(sys.argv) > 1:
-        warm_runtime(Path(sys.argv[1]))
+    arguments = sys.argv[1:]
+    if "--no-prefault" in arguments:
+        arguments.remove("--no-prefault")
+        _LEARNED.COMMANDS = 0  # nothing learned: no spare copies pages ahead
+    if arguments:
+        warm_runtime(Path(arguments[0]))
     warm_requests()  # after the runtime: its classes are part of what the first-use caches cover
+    with contextlib.suppress(Exception):  # else each fork builds its box whole
+        _shared_rules()
     _emit({"id": "", "event": "ready", "pid": os.getpid()})
     return serve()
 
