@@ -462,7 +462,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--task-playbooks", type=int, default=5, help="playbooks for the task figure (default 5)")
     parser.add_argument("--tasks", type=int, default=4, help="script tasks per generated playbook (default 4)")
     parser.add_argument("--parallel-playbooks", type=int, default=20, help="playbooks for -j (default 20)")
-    parser.add_argument("--parallel-rounds", type=int, default=1, help="test-playbooks runs per -j (default 1)")
+    parser.add_argument("--parallel-rounds", type=int, default=3, help="test-playbooks runs per -j (default 3)")
     parser.add_argument("--incidents", type=int, default=10_000, help="incidents in the big state (default 10000)")
     parser.add_argument("--scale-runs", type=int, default=50, help="commands per state size (default 50)")
     parser.add_argument("--seed-budget", type=float, default=300, help="seconds allowed to create them (default 300)")
