@@ -278,6 +278,8 @@ def _linked_content(root: Path, layout: str) -> tuple[Path, Path]:
     if layout == "code file linked":
         (real / "L.py").symlink_to(root / "elsewhere" / "Other.py")
         return folder, folder / "L.py"
+    if layout == "code file missing":
+        return folder, folder / ".." / "I" / "Gone.py"
     if layout == "code outside its folder":
         return folder, root / "linked" / "Packs" / "P" / "Integrations" / "I" / ".." / "I" / "I.py"
     return folder, folder / "I.py"
@@ -289,11 +291,13 @@ def _linked_content(root: Path, layout: str) -> tuple[Path, Path]:
         pytest.param("folder linked", id="a link above the folder"),
         pytest.param("code file linked", id="the code file is a link"),
         pytest.param("code outside its folder", id="a code path through .."),
+        pytest.param("code file missing", id="a code file that does not exist"),
     ],
 )
 def test_job_paths_and_hidden_state_folders_are_fully_resolved(tmp_path: Path, layout: str) -> None:
     """
-    Given an integration reached through symbolic links (above its folder, or its code file itself)
+    Given an integration reached through symbolic links (above its folder, or its code file itself, which may be
+    missing)
     When its job and the job's box are built
     Then every path is the one the links lead to, and the state folder beside the real Packs/ is hidden
     """

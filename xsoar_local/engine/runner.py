@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from xsoar_local.engine.box import resolve_beside
+from xsoar_local.engine.box import resolve, resolve_beside
 from xsoar_local.engine.entries import LogEntry, entry_contexts, is_error
 
 # Re-exported: callers and tests import the child's environment from here.
@@ -96,7 +96,7 @@ def build_job(
     transformer or filter), on `incident`. Paths are made absolute here."""
     integration = isinstance(target, Integration)
     folder = Path(target.folder)
-    resolved = folder.resolve()
+    resolved = resolve(folder)
     return Job(
         kind=INTEGRATION if integration else kind,
         name=target.name,
@@ -105,7 +105,7 @@ def build_job(
         code_path=str(resolve_beside(Path(target.code_path), folder, resolved)) if target.code_path else None,
         code=target.code,
         folder=str(resolved),
-        runtime_dir=str(Path(runtime_dir).resolve()),
+        runtime_dir=str(resolve(runtime_dir)),
         command=command if integration else "",
         args=dict(args),
         params=dict(params or {}) if integration else {},
