@@ -34,7 +34,8 @@ def _stage(target: Path, data: bytes, mode: int) -> Path:
 
 
 def _append(path: Path, data: bytes, mode: int) -> int:
-    """Append `data`, synced; returns the file's length before, to cut it back to on a later failure."""
+    """Append `data`, synced; returns the file's length before (0 for a new file), to cut it back to on a later
+    failure."""
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, mode)
     try:
         before = os.fstat(descriptor).st_size
@@ -76,9 +77,9 @@ def commit_files(
     """
     staged: dict[Path, Path] = {}
     appended: dict[Path, int] = {}
+    targets = [Path(os.path.realpath(path)) for path in replacements]
     try:
-        for path, data in replacements.items():
-            target = Path(os.path.realpath(path))
+        for target, data in zip(targets, replacements.values(), strict=True):
             staged[target] = _stage(target, data, mode)
         for path, data in (appends or {}).items():
             appended[path] = _append(path, data, mode)
@@ -92,7 +93,9 @@ def commit_files(
             with contextlib.suppress(OSError):
                 os.truncate(path, length)
         raise
-    for folder in {target.parent for target in (Path(os.path.realpath(path)) for path in replacements)}:
+    # A rename is durable once its folder is synced; so is a file an append created (one that was empty may be new).
+    created = [Path(os.path.realpath(path)) for path, length in appended.items() if length == 0]
+    for folder in {target.parent for target in (*targets, *created)}:
         _fsync_folder(folder)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ from xsoar_local.engine import (
     parse_war_room,
     run_command,
 )
+from xsoar_local.engine.box import Box, state_folders
 from xsoar_local.engine.jobs import Job
+from xsoar_local.engine.limits import Limits
 from xsoar_local.engine.runner import apply_result, build_job
 from xsoar_local.incident.model import Incident
 
@@ -261,3 +264,48 @@ def test_fetch_incidents(line: str, expected: dict[str, Any]) -> None:
     else:
         assert result.result.fetched_incidents == ({"name": "one"},), "demisto.incidents(list) is what was fetched"
         assert result.entries == [], "fetched incidents are not War Room entries"
+
+
+def _linked_content(root: Path, layout: str) -> tuple[Path, Path]:
+    """An integration folder under a Packs/ folder, and its code file, reached through `layout`'s links."""
+    real = root / "real" / "Packs" / "P" / "Integrations" / "I"
+    real.mkdir(parents=True)
+    (real / "I.py").write_text("", encoding="utf-8")
+    (root / "elsewhere").mkdir()
+    (root / "elsewhere" / "Other.py").write_text("", encoding="utf-8")
+    (root / "linked").symlink_to(root / "real", target_is_directory=True)
+    folder = root / "linked" / "Packs" / "P" / "Integrations" / "I"
+    if layout == "code file linked":
+        (real / "L.py").symlink_to(root / "elsewhere" / "Other.py")
+        return folder, folder / "L.py"
+    if layout == "code file missing":
+        return folder, folder / ".." / "I" / "Gone.py"
+    if layout == "code outside its folder":
+        return folder, root / "linked" / "Packs" / "P" / "Integrations" / "I" / ".." / "I" / "I.py"
+    return folder, folder / "I.py"
+
+
+@pytest.mark.parametrize(
+    "layout",
+    [
+        pytest.param("folder linked", id="a link above the folder"),
+        pytest.param("code file linked", id="the code file is a link"),
+        pytest.param("code outside its folder", id="a code path through .."),
+        pytest.param("code file missing", id="a code file that does not exist"),
+    ],
+)
+def test_job_paths_and_hidden_state_folders_are_fully_resolved(tmp_path: Path, layout: str) -> None:
+    """
+    Given an integration reached through symbolic links (above its folder, or its code file itself, which may be
+    missing)
+    When its job and the job's box are built
+    Then every path is the one the links lead to, and the state folder beside the real Packs/ is hidden
+    """
+    folder, code = _linked_content(tmp_path, layout)
+    job = build_job(replace(ECHO, folder=folder, code_path=code), Incident(), args={}, command="echo-args")
+    assert (job.folder, job.code_path) == (str(folder.resolve()), str(code.resolve()))
+    state = str(tmp_path.resolve() / "real" / ".xsoar-local")
+    assert state in Box.for_job(job.to_json(), tmp_path / "work", {}, Limits()).hide
+    hidden = state_folders({"folder": str(folder), "code_path": str(code)}, {})
+    assert state in hidden
+    assert str(tmp_path / "linked" / ".xsoar-local") not in hidden

@@ -419,3 +419,78 @@ def test_a_format_1_folder_is_split_into_incident_files(tmp_path: Path, serve: C
     assert client.session.get(client.server.url + "/inv-playbook/7", timeout=30).json()["state"] == "completed"
     assert (state_dir / "incidents" / "7.json").exists()
     assert client.post("/incident", {"name": "new"}).json()["id"] == "8"
+
+
+@pytest.mark.parametrize(
+    ("line", "rewritten", "value"),
+    [
+        pytest.param("!Set key=Kept value=1", False, "1", id="incident unchanged"),
+        pytest.param("!Set key=Kept value=2", True, "2", id="context changed"),
+    ],
+)
+def test_an_incident_file_is_replaced_only_when_the_incident_changed(
+    serve: Callable[[], Client], state_dir: Path, line: str, rewritten: bool, value: str
+):
+    """
+    Given a running server whose playground's context holds Kept=1
+    When a command leaves the incident as it was, or changes its context
+    Then the incident's file is replaced only when it changed, and after a restart the context is what was shown
+    """
+    client = serve()
+    playground = client.playground()
+    assert client.execute(playground, "!Set key=Kept value=1").status_code == 200
+    path = state_dir / "incidents" / f"{playground}.json"
+    before = path.stat().st_ino
+    assert client.execute(playground, line).status_code == 200
+    assert (path.stat().st_ino != before) is rewritten
+    assert client.context(playground)["Kept"] == value
+    assert serve().context(playground)["Kept"] == value
+
+
+def test_an_incident_is_written_again_after_a_save_that_failed_after_its_rename(
+    serve: Callable[[], Client], state_dir: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """
+    Given a running server whose playground's context holds Kept=1, and a save that fails once the incident file
+    was already replaced (its new bytes on disk, the server still showing the old ones)
+    When a command then leaves the incident as the server shows it
+    Then the file is written again: after a restart the context is Kept=1, as the server showed
+    """
+    client = serve()
+    playground = client.playground()
+    assert client.execute(playground, "!Set key=Kept value=1").status_code == 200
+    replace = os.replace
+
+    def replace_then_fail(source: Any, target: Any) -> None:
+        replace(source, target)
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    with monkeypatch.context() as patched:
+        patched.setattr(atomicfile.os, "replace", replace_then_fail)
+        assert client.execute(playground, "!Set key=Kept value=2").status_code == 503
+    assert '"Kept": "2"' in (state_dir / "incidents" / f"{playground}.json").read_text(encoding="utf-8")
+    assert client.context(playground)["Kept"] == "1"
+    assert client.execute(playground, "!Set key=Kept value=1").status_code == 200
+    assert serve().context(playground)["Kept"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("exists", "synced"),
+    [pytest.param(False, ["log"], id="append creates the file"), pytest.param(True, [], id="append to a file")],
+)
+def test_the_folder_of_a_file_an_append_created_is_synced(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, exists: bool, synced: list[str]
+):
+    """
+    Given a War Room file that does not exist yet, or one with lines
+    When a line is appended to it
+    Then its folder is synced only when the append created the file (a new name is durable once its folder is)
+    """
+    folder = tmp_path / "log"
+    folder.mkdir()
+    if exists:
+        (folder / "w.jsonl").write_bytes(b"line 1\n")
+    seen: list[str] = []
+    monkeypatch.setattr(atomicfile, "_fsync_folder", lambda path: seen.append(Path(path).name))
+    commit_files({}, {folder / "w.jsonl": b"line 2\n"})
+    assert seen == synced

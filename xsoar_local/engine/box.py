@@ -5,13 +5,14 @@ the kill of its process group and cgroup when the command ends or times out.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
 import time
 import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,8 @@ class Box:
         return cls.for_job(request.get("job") or {}, workdir, request.get("env") or {}, Limits())
 
     def to_json(self) -> str:
-        return json.dumps(asdict(self))
+        # not dataclasses.asdict: its deep copy of every value is wasted on one JSON dump of strings and numbers
+        return json.dumps({item.name: getattr(self, item.name) for item in fields(self)})
 
     @classmethod
     def from_json(cls, text: str) -> Box:
@@ -91,8 +93,45 @@ class Box:
 
 def checkout_root() -> Path | None:
     """The checkout of this repository this module runs from; None for an installed package (site-packages)."""
-    root = Path(__file__).resolve().parent.parent.parent
+    root = _package_parent()
     return root if (root / "pyproject.toml").is_file() and (root / "xsoar_local").is_dir() else None
+
+
+@functools.cache
+def _package_parent() -> Path:
+    """The folder holding the xsoar_local package this module was loaded from (resolved once: a loaded module's
+    file does not move, and resolving it walks every folder of its path, on every command)."""
+    return Path(__file__).resolve().parent.parent.parent
+
+
+def resolve(path: str | Path) -> Path:
+    """`Path(path).resolve()`, in three system calls where the path exists and /proc names open files (Linux): the
+    kernel names the file it opened, where resolving folder by folder costs a call per folder, several times per
+    command."""
+    flag = getattr(os, "O_PATH", None)
+    if flag is None:
+        return Path(path).resolve()
+    try:
+        descriptor = os.open(path, flag | os.O_CLOEXEC)
+    except OSError:
+        return Path(path).resolve()
+    try:
+        named = os.readlink(f"/proc/self/fd/{descriptor}")
+    except OSError:
+        named = ""
+    finally:
+        os.close(descriptor)
+    # not absolute: outside this process's root; " (deleted)": removed meanwhile. Either way, as Python does it.
+    return Path(named) if named.startswith("/") and not named.endswith(" (deleted)") else Path(path).resolve()
+
+
+def resolve_beside(path: Path, folder: Path, resolved: Path) -> Path:
+    """`resolve(path)`, knowing that `folder` resolves to `resolved`: a file directly in that folder (a job's code
+    beside its YAML) is not resolved again from the root (only its own name may be a link)."""
+    if path.parent != folder or path.name in ("", ".."):
+        return resolve(path)
+    beside = resolved / path.name
+    return resolve(beside) if beside.is_symlink() else beside
 
 
 def state_folders(job: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> tuple[str, ...]:
@@ -103,12 +142,17 @@ def state_folders(job: Mapping[str, Any], environ: Mapping[str, str] | None = No
     checkout = checkout_root()
     if checkout is not None:
         found.append(checkout / STATE_FOLDER)
-    for key in ("folder", "code_path"):
-        if job.get(key):
-            place = Path(str(job[key])).resolve()
-            found += [folder.parent / STATE_FOLDER for folder in place.parents if folder.name == PACKS_FOLDER]
+    places = []
+    folder = Path(str(job["folder"])) if job.get("folder") else None
+    if folder is not None:
+        places.append(resolve(folder))
+    if job.get("code_path"):
+        code = Path(str(job["code_path"]))
+        places.append(resolve(code) if folder is None else resolve_beside(code, folder, places[0]))
+    for place in places:
+        found += [parent.parent / STATE_FOLDER for parent in place.parents if parent.name == PACKS_FOLDER]
     if environ.get(STATE_DIR_VARIABLE):
-        found.append(Path(environ[STATE_DIR_VARIABLE]).resolve())
+        found.append(resolve(environ[STATE_DIR_VARIABLE]))
     return tuple(dict.fromkeys(str(path) for path in found))
 
 

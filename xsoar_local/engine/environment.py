@@ -64,7 +64,10 @@ NETWORK_PREFIXES = ("REQUESTS_TIMEOUT.",)
 
 
 def _selected(environ: Mapping[str, str], names: frozenset[str], prefixes: tuple[str, ...]) -> dict[str, str]:
-    return {name: value for name, value in environ.items() if name in names or name.startswith(prefixes)}
+    # By name, then the names alone for the prefixes: os.environ decodes every value it iterates over.
+    found = {name: environ[name] for name in names if name in environ}
+    found.update({name: environ[name] for name in environ if name.startswith(prefixes)})
+    return found
 
 
 def _check_timeout(name: str, value: str) -> None:
@@ -82,8 +85,10 @@ def import_root(package_root: Path = REPO_ROOT, cache: Path | None = None) -> Pa
     `package_root` is the site-packages it went into) a folder of the user's cache holding only a link to the
     package. Put first on PYTHONPATH, a whole site-packages would hide the packages of the child's own environment
     (an image's pins) behind the toolkit's, and open all of it to the sandbox."""
+    if in_checkout(package_root):
+        return package_root
     package = (package_root / "xsoar_local").resolve()
-    if in_checkout(package_root) or not package.is_dir():
+    if not package.is_dir():
         return package_root
     if cache is None:
         cache = Path(os.environ.get(CACHE_ENV_VAR) or Path.home() / ".cache") / "xsoar-local" / "import"

@@ -11,6 +11,7 @@ environment.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -55,9 +56,11 @@ class Job:
     use_csup: bool = True
 
     def to_json(self) -> dict[str, Any]:
-        """The job as a JSON-able dict (for the process boundary)."""
-        data = dataclasses.asdict(self)
-        for key in ("args", "params", "integration_context", "last_run", "context", "incident", "supported_commands"):
+        """The job as a JSON-able dict (for the process boundary), sharing no container with the job."""
+        # What dataclasses.asdict gives, without its per-value dataclass checks (a job's values are JSON-like):
+        # containers copied, immutable scalars shared, anything else deep-copied.
+        data = {name: _copied(getattr(self, name)) for name in _FIELDS}
+        for key in _MAPPINGS:
             data[key] = dict(data[key])
         return data
 
@@ -151,6 +154,25 @@ class JobResult:
     def with_values(self, **changes: Any) -> JobResult:
         """A copy with `changes` (a redacted copy, raw output added by the executor)."""
         return dataclasses.replace(self, **changes)
+
+
+_MAPPINGS = ("args", "params", "integration_context", "last_run", "context", "incident", "supported_commands")
+_FIELDS = tuple(item.name for item in dataclasses.fields(Job))
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _copied(value: Any) -> Any:
+    """A copy of a JSON-like value: its dicts, lists and tuples new, its scalars shared (they are immutable)."""
+    kind = type(value)
+    if kind in _SCALARS:
+        return value
+    if kind is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    if kind is list:
+        return [_copied(item) for item in value]
+    if kind is tuple:
+        return tuple(_copied(item) for item in value)
+    return copy.deepcopy(value)
 
 
 def _lines(raw: Any) -> tuple[LogEntry, ...]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from xsoar_local.engine.box import resolve, resolve_beside
 from xsoar_local.engine.entries import LogEntry, entry_contexts, is_error
 
 # Re-exported: callers and tests import the child's environment from here.
@@ -94,15 +95,17 @@ def build_job(
     """The one builder of engine jobs: an integration's `command` on `instance`, or a script (`kind` script,
     transformer or filter), on `incident`. Paths are made absolute here."""
     integration = isinstance(target, Integration)
+    folder = Path(target.folder)
+    resolved = resolve(folder)
     return Job(
         kind=INTEGRATION if integration else kind,
         name=target.name,
         language=getattr(target, "type", PYTHON) or PYTHON,
         # absolute: every executor runs the code in a working folder of its own
-        code_path=str(Path(target.code_path).resolve()) if target.code_path else None,
+        code_path=str(resolve_beside(Path(target.code_path), folder, resolved)) if target.code_path else None,
         code=target.code,
-        folder=str(Path(target.folder).resolve()),
-        runtime_dir=str(Path(runtime_dir).resolve()),
+        folder=str(resolved),
+        runtime_dir=str(resolve(runtime_dir)),
         command=command if integration else "",
         args=dict(args),
         params=dict(params or {}) if integration else {},

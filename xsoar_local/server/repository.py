@@ -2,8 +2,9 @@
 
 Every change goes through `transaction()`: the block works on copies (`Changes`), and when it ends the changed
 files are written together (`xsoar_local.atomicfile.commit_files`) before the copies replace what the server
-holds. So a change that cannot be saved (text that cannot be stored, a record over its size cap, a full disk, no
-file handles left) answers an error and leaves memory and disk as they were: nothing of it appears later.
+holds (an incident whose file already holds the bytes it would get is left as it is). So a change that cannot be
+saved (text that cannot be stored, a record over its size cap, a full disk, no file handles left) answers an error
+and leaves memory and disk as they were: nothing of it appears later.
 
 Size caps (the server's state, like the CLI's 16 MB state file): one incident (fields, context and playbook run)
 16 MB, one War Room entry 4 MB, one investigation's War Room 64 MB, the server settings 16 MB.
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import copy
 import errno
+import hashlib
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -166,6 +168,9 @@ class StateRepository:
         self._entries: dict[str, list[Entry]] = {}
         self._next_entry: dict[str, int] = {}
         self._war_room_bytes: dict[str, int] = {}
+        # The digest of each incident file as this server last wrote it: a transaction that leaves an incident as
+        # it was (most War Room commands: the same outputs again) does not rewrite its file (two syncs, a rename).
+        self._written: dict[Path, bytes] = {}
         self._open: Changes | None = None
         self._owner: int | None = None
 
@@ -198,6 +203,7 @@ class StateRepository:
             self._entries = entries
             self._next_entry = {key: _after(found) for key, found in entries.items()}
             self._war_room_bytes = {}
+            self._written = {}
             for key in entries:
                 path = self.folder_store.warroom_path(key)
                 self._war_room_bytes[key] = path.stat().st_size if path.exists() else 0
@@ -245,8 +251,13 @@ class StateRepository:
         files: dict[Path, bytes] = {}
         if changes.settings_changed:
             files[self.folder_store.document_path] = storable(changes.settings.to_json(), "the server settings")
+        written: dict[Path, bytes] = {}
         for key, record in changes.incidents.items():
-            files[self.incident_path(key)] = storable(record.to_json(), f"incident {key}")
+            data = storable(record.to_json(), f"incident {key}")
+            path, digest = self.incident_path(key), hashlib.blake2b(data).digest()
+            if self._written.get(path) != digest:  # else the file holds these bytes already (synced when written)
+                files[path] = data
+                written[path] = digest
         appends: dict[Path, bytes] = {}
         grown: dict[str, int] = {}
         for key, made in changes.entries.items():
@@ -260,8 +271,14 @@ class StateRepository:
             grown[key] = total
         try:
             commit_files(files, appends)
-        except OSError as error:
-            raise _not_saved(error) from error
+        except BaseException as error:
+            # A failed commit may have renamed some files already: what they hold is no longer known.
+            for path in written:
+                self._written.pop(path, None)
+            if isinstance(error, OSError):
+                raise _not_saved(error) from error
+            raise
+        self._written.update(written)
         if changes.settings_changed:
             self.settings = changes.settings
         self._incidents.update(changes.incidents)
