@@ -12,7 +12,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from xsoar_local.engine.box import Box, BoxError, checkout_root
+from xsoar_local.engine.box import Box, BoxError, checkout_root, resolve
 
 # System files content may read: shared libraries, certificates, name resolution, time zones, user names.
 # Not /etc as a whole: as uid 0 (capabilities dropped) /etc/shadow would still be readable.
@@ -146,26 +146,11 @@ def _interpreter_paths() -> list[str]:
 _LIBRARY_PATHS = frozenset({"stdlib", "platstdlib", "purelib", "platlib"})
 
 
-def _resolved(path: str | Path) -> Path:
-    """`Path(path).resolve()`, in two system calls where the path exists: the kernel names the file it opened
-    (resolving component by component costs a call per component, several times per command)."""
-    try:
-        descriptor = os.open(path, os.O_PATH | os.O_CLOEXEC)
-    except OSError:
-        return Path(path).resolve()
-    try:
-        return Path(os.readlink(f"/proc/self/fd/{descriptor}"))
-    except OSError:
-        return Path(path).resolve()
-    finally:
-        os.close(descriptor)
-
-
 def _around(path: str, hide: tuple[Path, ...], seen: frozenset[Path] = frozenset()) -> list[str]:
     """`path` when no hidden folder is in it; else its entries, each the same way, but never a hidden folder
     (Landlock cannot take back a right it gave to a folder, so a folder holding a hidden one is not given whole)."""
     try:
-        place = _resolved(path)
+        place = resolve(path)
     except (OSError, RuntimeError):
         return []  # a symbolic-link loop: nothing to read there
     inside = tuple(folder for folder in hide if folder == place or place in folder.parents)
@@ -212,7 +197,7 @@ def _static_rules(abi: int, hide: tuple[str, ...]) -> list[tuple[str, int]]:
 
 def _job_rules(box: Box, abi: int) -> list[tuple[str, int]]:
     """The rules of this box alone: its job's files readable (around its hidden folders), its folders writable."""
-    hidden = tuple(_resolved(folder) for folder in box.hide)
+    hidden = tuple(resolve(folder) for folder in box.hide)
     write_rights = _handled(abi) & ~(_MAKE_CHAR | _MAKE_BLOCK)
     rules = [(allowed, _READ_RIGHTS) for path in box.read for allowed in _around(path, hidden)]
     return rules + [(path, write_rights) for path in box.write]
