@@ -20,6 +20,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import replace
@@ -220,9 +221,13 @@ class _Trash:
                 self._owner = os.getpid()
                 threading.Thread(target=self._remove, name="xsoar-warm-trash", daemon=True).start()
 
+    # In batches: a thread woken for each folder would take the interpreter from the thread that is answering.
+    PAUSE = 0.5
+
     def _remove(self) -> None:
         while True:
-            shutil.rmtree(self._queue.get(), ignore_errors=True)
+            time.sleep(self.PAUSE)
+            self.empty()
 
     def empty(self) -> None:
         while True:
