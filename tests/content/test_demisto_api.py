@@ -6,6 +6,7 @@ a fixed investigation id, an empty Incidents list, ...) fails here.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -214,13 +215,13 @@ def test_a_version_other_than_the_stored_one_is_refused(
     assert after["before"] == {"context": {"a": 1}, "version": 1}, "the refused write changed the stored context"
 
 
-def test_execute_command_from_an_integration_returns_server_entries(
+def test_execute_command_from_a_script_returns_server_entries(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    """Given an integration calling executeCommand on a script, When run, Then it gets the script's entries in the
+    """Given a script calling executeCommand on another script, When run, Then it gets the script's entries in the
     server's shape (Type, Contents, Brand, ModuleName, ID, Metadata)."""
     payload = '{"command": "GkEnrich", "args": {"ip": "5.6.7.8"}}'
-    entries = run_line(capsys, tmp_path, f"!probe-call execute payload='{payload}'").contents
+    entries = run_line(capsys, tmp_path, f"!ProbeScript execute payload='{payload}'").contents["entries"]
     assert len(entries) == 1, entries
     entry = entries[0]
     assert entry["Contents"]["ip"] == "5.6.7.8", entry
@@ -229,6 +230,22 @@ def test_execute_command_from_an_integration_returns_server_entries(
     assert entry["ID"].endswith("@1"), entry
     assert entry["Metadata"]["parentContent"].startswith("!GkEnrich"), entry
     assert "Gatekeeper.Enrichment(val.ip && val.ip == obj.ip)" in entry["EntryContext"], entry
+
+
+@pytest.mark.parametrize(
+    "cold",
+    [pytest.param(False, id="warm worker"), pytest.param(True, id="fresh process")],
+)
+def test_an_integration_has_no_execute_command(capsys: pytest.CaptureFixture[str], tmp_path: Path, cold: bool) -> None:
+    """Given an integration command that calls demisto.executeCommand, When run (warm or cold),
+    Then it fails as on a server, where integrations have no executeCommand: the error names it as scripts only."""
+    payload = '{"command": "GkEnrich", "args": {"ip": "5.6.7.8"}}'
+    extra = ("--cold",) if cold else ()
+    outcome = run_line(capsys, tmp_path, f"!probe-call execute payload='{payload}'", *extra)
+    assert outcome.status == 1, f"an integration ran executeCommand: {outcome.entries}"
+    text = json.dumps(outcome.entries)
+    assert "executeCommand" in text, text
+    assert "scripts only" in text, text
 
 
 def test_last_run_starts_empty(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -55,13 +56,15 @@ def test_script_sees_script_identity_and_no_params(capsys: pytest.CaptureFixture
     assert view["args"] == {"function": "view", "payload": "{}"}, view
 
 
-def test_integration_calling_a_script(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    """Given an integration command that runs GkEnrich through executeCommand, When run, Then it gets its entry."""
+def test_an_integration_using_csp_execute_command_gets_the_servers_error(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Given an integration command that runs GkEnrich through demisto.executeCommand, When run,
+    Then it fails as on a server (integrations have no executeCommand) and nothing lands in the context."""
     outcome = run_line(capsys, tmp_path, "!gk-enrich-via-script ip=4.4.4.4")
-    assert outcome.status == 0, outcome.err or outcome.entries
-    assert outcome.contents["brand"] == "Scripts", outcome.contents
-    assert outcome.contents["contents"]["ip"] == "4.4.4.4", outcome.contents
-    assert outcome.document["context"]["Gatekeeper"]["Enrichment"]["ip"] == "4.4.4.4", "the script's output landed"
+    assert outcome.status == 1, f"an integration ran a script: {outcome.entries}"
+    assert "executeCommand" in json.dumps(outcome.entries), outcome.entries
+    assert "Gatekeeper" not in (outcome.document.get("context") or {}), "the script's output landed"
 
 
 def test_execute_command_helper_and_unknown_commands(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:

@@ -80,11 +80,11 @@ def test_cold_mode_runs_a_fresh_process(tmp_path: Path):
 
 def test_nested_execute_command_reaches_the_script(core: ServerCore):
     """
-    Given the Probe integration, whose command calls the ProbeEcho script with demisto.executeCommand
+    Given the ProbeNested script, which calls the ProbeEcho script with demisto.executeCommand
     When running it through a warm worker
-    Then the script's answer comes back over the worker's channel
+    Then ProbeEcho's answer comes back over the worker's channel
     """
-    assert outputs(core.execute(core.playground_id(), '!probe-nested value="over the channel"')) == {
+    assert outputs(core.execute(core.playground_id(), '!ProbeNested value="over the channel"')) == {
         "answer": "echo: over the channel"
     }
 

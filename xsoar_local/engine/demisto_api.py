@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import types
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -64,6 +65,26 @@ def _format(message: Any, args: tuple[Any, ...]) -> str:
         except (TypeError, ValueError):
             text = " ".join([text, *map(str, args)])
     return text
+
+
+class _ScriptOnly:
+    """A function the server's `demisto` object has in scripts only: in an integration the attribute does not
+    exist (`hasattr` is False), as on a server, where CommonServerPython's `execute_command` then raises "Cannot run
+    demisto.executeCommand() from integrations"."""
+
+    def __init__(self, function: Callable[..., Any]) -> None:
+        self._function = function
+        self.__doc__ = function.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        if instance is None:
+            return self
+        if instance._job.kind == INTEGRATION:
+            raise AttributeError(f"'demisto' has no attribute {self._name!r} in an integration (scripts only)")
+        return types.MethodType(self._function, instance)
 
 
 class ServerDemisto:
@@ -295,8 +316,9 @@ class ServerDemisto:
         self.setIntegrationContext(context)
 
     # -- commands -----------------------------------------------------------------------------------
+    @_ScriptOnly
     def executeCommand(self, command: str, args: Any = None) -> list[dict[str, Any]]:  # noqa: N802
-        """Run an integration command or a script through the parent engine; its entries come back.
+        """Run an integration command or a script through the parent engine; its entries come back (scripts only).
 
         As on the server, an unknown command raises ValueError, and the context the command wrote is visible
         to `context()` afterwards.
@@ -329,6 +351,11 @@ class ServerDemisto:
                 raise NotImplementedError(f"demisto.{name}() is not implemented by the local engine")
 
             return not_implemented
+        if isinstance(getattr(type(self), name, None), _ScriptOnly):
+            raise AttributeError(
+                f"the server's demisto object has no attribute {name!r} in an integration: it is for scripts only "
+                "(as on a server; run the command from a script, or call the API from the integration itself)"
+            )
         raise AttributeError(f"the server's demisto object has no attribute {name!r}")
 
 

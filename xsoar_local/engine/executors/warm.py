@@ -32,7 +32,7 @@ from xsoar_local.engine.entries import LogEntry, crash_entry
 from xsoar_local.engine.environment import check_runtime, child_environment
 from xsoar_local.engine.executors.base import DEFAULT_TIMEOUT, RequestHandler, RunOptions, prefault_enabled
 from xsoar_local.engine.executors.cold import read_result, timeout_message
-from xsoar_local.engine.jobs import Job, JobResult
+from xsoar_local.engine.jobs import INTEGRATION, Job, JobResult
 from xsoar_local.errors import EngineError
 from xsoar_local.runtime import DEFAULT_DESTINATION
 
@@ -142,7 +142,7 @@ class Worker:
             box = Box.for_job(job.to_json(), workdir, env, limits)
             folder = Path(workdir)
             listener = None
-            if on_request is not None:
+            if on_request is not None and job.kind != INTEGRATION:  # integrations have no executeCommand
                 listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
                 listener.bind(str(folder / "channel.sock"))
                 listener.listen(1)
