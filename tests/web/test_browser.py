@@ -42,8 +42,12 @@ def wait_for(browser: webdriver.Chrome, what: str, check: Callable[[webdriver.Ch
 
 
 def forget_sessions(browser: webdriver.Chrome) -> None:
-    """Drop every cookie the browser holds. WebDriver's delete_all_cookies only reaches the cookies the current page
-    can see, and the session cookie lives on a secret path of its own, so a page elsewhere would leave it behind."""
+    """Leave the previous test's page, then drop every cookie the browser holds. The blank page first: a page of the
+    previous test still loading or refreshing its parts could otherwise land after the next navigation (a fresh-clone
+    run once showed the last test's incident page where the log-in form was expected). WebDriver's
+    delete_all_cookies only reaches the cookies the current page can see, and the session cookie lives on a secret
+    path of its own, so a page elsewhere would leave it behind."""
+    browser.get("about:blank")
     browser.execute_cdp_cmd("Network.clearBrowserCookies", {})
 
 
