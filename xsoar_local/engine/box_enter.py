@@ -261,7 +261,7 @@ def _relevant(hide: tuple[str, ...] | tuple[Path, ...], static: tuple[Path, ...]
     found = set()
     prefixes = tuple(os.path.join(str(path), "") for path in static)  # "a/b/": a folder and what is below it
     for folder in hide:
-        place = Path(folder).resolve()
+        place = resolve(folder)
         if os.path.join(str(place), "").startswith(prefixes):
             found.add(place)
     return frozenset(found)

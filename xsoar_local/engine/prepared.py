@@ -53,18 +53,21 @@ class PreparedRuntime:
     per_command_lines: tuple[int, ...]  # the first line of each, for the record
     owner: int  # the worker's pid: only its forks take it
     module: types.ModuleType | None = None  # `import CommonServerPython` finds this copy of the namespace
+    rebound: frozenset[str] = frozenset()  # the names the per-command statements (or `demisto`) may bind
 
     def module_for_command(self) -> types.ModuleType:
         """The module a stray `import CommonServerPython` finds, after this command's statements ran: the copy the
-        worker made, with every name those statements (or the command's `demisto`) may have bound taken again
-        (copying the whole namespace per command would cost more than the statements)."""
+        worker made (on the first call), with the names those statements may have bound taken again (copying the
+        whole namespace per command would cost more than the statements)."""
         module = self.module
         if module is None:
             module = self.module = types.ModuleType(Path(self.filename).stem)
             module.__dict__.update(self.namespace)
+            self.rebound = frozenset(
+                {"demisto", *(name for code in self.per_command for name in _referenced_names(code))}
+            )
         else:
-            names = {"demisto", *(name for code in self.per_command for name in _referenced_names(code))}
-            module.__dict__.update({name: self.namespace[name] for name in names if name in self.namespace})
+            module.__dict__.update({name: self.namespace[name] for name in self.rebound if name in self.namespace})
         module.__name__ = Path(self.filename).stem
         return module
 

@@ -210,23 +210,29 @@ class _Trash:
 
     def __init__(self) -> None:
         self._queue: queue.SimpleQueue[str] = queue.SimpleQueue()
+        self._waiting = threading.Event()  # set when folders are in the queue
         self._lock = threading.Lock()
         self._owner = 0  # the process whose thread empties the queue (a fork has no copy of the thread)
         atexit.register(self.empty)
 
     def put(self, folder: str) -> None:
         self._queue.put(folder)
+        self._waiting.set()
         with self._lock:
             if self._owner != os.getpid():
                 self._owner = os.getpid()
                 threading.Thread(target=self._remove, name="xsoar-warm-trash", daemon=True).start()
 
     # In batches: a thread woken for each folder would take the interpreter from the thread that is answering.
+    # Idle, it waits (no wake-ups); woken by a folder, it lets the next ones gather first. The folders stay in the
+    # queue meanwhile, so what is left at exit is still removed then.
     PAUSE = 0.5
 
     def _remove(self) -> None:
         while True:
+            self._waiting.wait()
             time.sleep(self.PAUSE)
+            self._waiting.clear()
             self.empty()
 
     def empty(self) -> None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import functools
 import gc
 import importlib
 import json
@@ -205,14 +206,10 @@ def warm_runtime(runtime_dir: Path) -> int:
     return prepared
 
 
-_SHARED_RULES: list[SharedRules] = []
-
-
+@functools.cache
 def _shared_rules() -> SharedRules:
     """The sandbox rules every box shares, worked out once in the worker (`SharedRules`), not in every fork."""
-    if not _SHARED_RULES:
-        _SHARED_RULES.append(SharedRules.compute(state_folders({})))
-    return _SHARED_RULES[0]
+    return SharedRules.compute(state_folders({}))
 
 
 def _emit(message: dict[str, Any]) -> None:
@@ -346,17 +343,17 @@ class _Spare:
 class _Learned:
     """The pages the worker's first commands wrote (`pages`), which every later spare copies while it waits."""
 
-    COMMANDS = 3  # enough to cover what every command touches; later forks report nothing (reading costs time)
-    # (0 with --no-prefault: when every core runs a command, copying ahead only adds work; see warm.PREFAULT_ENV)
-
-    def __init__(self) -> None:
+    def __init__(self, commands: int = 3) -> None:
+        # 3: enough to cover what every command touches; later forks report nothing (reading costs time). 0 with
+        # --no-prefault: when every core runs a command, copying ahead only adds work (base.PREFAULT_ENV).
+        self.commands = commands
         self.runs: list[tuple[int, int]] = []
         self._pages: set[int] = set()
         self._asked = 0
 
     def wanted(self) -> bool:
         """Whether the next spare should report its pages (counted as asked)."""
-        if self._asked >= self.COMMANDS:
+        if self._asked >= self.commands:
             return False
         self._asked += 1
         return True
@@ -462,7 +459,7 @@ def main() -> int:
     arguments = sys.argv[1:]
     if "--no-prefault" in arguments:
         arguments.remove("--no-prefault")
-        _LEARNED.COMMANDS = 0  # nothing learned: no spare copies pages ahead
+        _LEARNED.commands = 0  # nothing learned: no spare copies pages ahead
     if arguments:
         warm_runtime(Path(arguments[0]))
     warm_requests()  # after the runtime: its classes are part of what the first-use caches cover
