@@ -9,6 +9,7 @@ import random
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -129,6 +130,71 @@ def test_memory_past_the_limit_is_an_error_entry(
     outcome = box_probe(capsys, tmp_path, "allocate mb=512")
     assert outcome.status == 1, f"the allocation was allowed: {outcome.entries}"
     assert "MemoryError" in outcome.entries[-1]["Contents"], outcome.entries
+
+
+def test_a_file_past_the_memory_limit_cannot_be_written(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Given a memory limit of 256 MB (a command's folder may be in memory, where files cost memory)
+    When a script writes 300 MB to one file in its folder
+    Then the write past 256 MB fails with "File too large" (the process is not killed) and the script answers"""
+    monkeypatch.setenv("XSOAR_LOCAL_MEMORY_MB", "256")
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.setenv("XSOAR_LOCAL_WORK_DIR", str(work))
+    outcome = box_probe(capsys, tmp_path / "state", "write mb=300")
+    assert outcome.status == 0, outcome.err or outcome.entries
+    assert outcome.contents["written_mb"] == 256, f"the file outgrew the limit: {outcome.contents}"
+    assert "File too large" in outcome.contents["error"], outcome.contents
+
+
+def _file_system(folder: str) -> str:
+    """The kind of file system `folder` is on, as coreutils' `stat` tells it."""
+    return subprocess.run(["stat", "-f", "-c", "%T", folder], capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.mark.parametrize("chosen", [pytest.param(True, id="XSOAR_LOCAL_WORK_DIR"), pytest.param(False, id="default")])
+@pytest.mark.parametrize("executor", [pytest.param((), id="warm"), pytest.param(("--cold",), id="cold")])
+def test_each_command_works_in_a_folder_of_its_own_where_the_setting_says(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    chosen: bool,
+    executor: tuple[str, ...],
+) -> None:
+    """Given XSOAR_LOCAL_WORK_DIR set to a folder, or not set
+    When a script reports its working folder and HOME (warm or --cold)
+    Then both are one new folder inside that folder; unset, inside /dev/shm where that is a memory file system
+    (a command's files then never reach the disk), else inside the system's temporary folder"""
+    monkeypatch.delenv("XSOAR_LOCAL_WORK_DIR", raising=False)
+    if chosen:
+        expected = tmp_path / "work"
+        expected.mkdir()
+        monkeypatch.setenv("XSOAR_LOCAL_WORK_DIR", str(expected))
+    else:
+        expected = Path("/dev/shm" if _file_system("/dev/shm") == "tmpfs" else tempfile.gettempdir())
+    outcome = box_probe(capsys, tmp_path / "state", "where", *executor)
+    assert outcome.status == 0, outcome.err or outcome.entries
+    folder = Path(outcome.contents["cwd"])
+    assert folder.parent == expected, f"the command worked in {folder}, not in a folder of {expected}"
+    assert outcome.contents["home"] == str(folder), outcome.contents
+
+
+@pytest.mark.parametrize("make", [pytest.param(False, id="missing"), pytest.param(True, id="a-file")])
+def test_a_work_folder_that_is_not_a_folder_is_refused_with_what_to_set(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, tmp_path: Path, make: bool
+) -> None:
+    """Given XSOAR_LOCAL_WORK_DIR naming no folder (missing, or a file)
+    When `xsoar-local run` is started
+    Then it exits 2 with one line naming the setting and what to do, and runs nothing"""
+    target = tmp_path / "work"
+    if make:
+        target.write_text("not a folder", encoding="utf-8")
+    monkeypatch.setenv("XSOAR_LOCAL_WORK_DIR", str(target))
+    outcome = box_probe(capsys, tmp_path / "state", "where")
+    assert outcome.status == 2, f"status {outcome.status}: {outcome.entries}"
+    assert f"XSOAR_LOCAL_WORK_DIR='{target}' is not a folder this user can write" in outcome.err, outcome.err
+    assert "Traceback" not in outcome.err, outcome.err
 
 
 def test_a_command_cannot_start_more_processes_than_allowed(

@@ -47,6 +47,9 @@ class Box:
     cgroup: str = ""
     home: str = ""  # HOME and TMPDIR of the content: its job folder
     hide: tuple[str, ...] = ()  # folders that stay unreadable even below a readable path (the state folders)
+    # The largest file it may write, as large as its memory: its folder may be in memory, where a file costs
+    # memory the address-space limit does not count. 0: no limit.
+    max_file_mb: int = 0
 
     @classmethod
     def for_job(
@@ -65,6 +68,7 @@ class Box:
             write=(str(workdir), *limits.share),
             home=str(workdir),
             hide=state_folders(job),
+            max_file_mb=limits.memory_mb,
         )
 
     @classmethod

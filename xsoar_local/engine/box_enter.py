@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import signal
 import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -389,6 +390,10 @@ def enter(box: Box, ahead: Ahead | None = None) -> None:
             (Path(box.cgroup) / "cgroup.procs").write_text(f"{os.getpid()}\n")
     _lower_limit(resource.RLIMIT_AS, box.memory_mb * 1024 * 1024)
     _lower_limit(resource.RLIMIT_CORE, 0)
+    if box.max_file_mb:
+        # a write past the limit fails with "File too large" (EFBIG) instead of the signal killing the process
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        _lower_limit(resource.RLIMIT_FSIZE, box.max_file_mb * 1024 * 1024)
     if not box.cgroup and os.getuid() != 0 and sys.platform.startswith("linux"):
         # RLIMIT_NPROC counts every task of the uid: this command may start max_processes more than there are.
         _lower_limit(resource.RLIMIT_NPROC, _user_tasks() + box.max_processes)

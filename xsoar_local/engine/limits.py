@@ -9,8 +9,10 @@ deadlock.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import os
+import stat
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -24,6 +26,7 @@ PROCESSES_VARIABLE = "XSOAR_LOCAL_MAX_PROCESSES"
 PARALLEL_VARIABLE = "XSOAR_LOCAL_MAX_PARALLEL"
 SANDBOX_VARIABLE = "XSOAR_LOCAL_SANDBOX"
 SHARE_VARIABLE = "XSOAR_LOCAL_SANDBOX_SHARE"
+WORK_VARIABLE = "XSOAR_LOCAL_WORK_DIR"
 
 DEFAULT_TIMEOUT = 300.0
 DEFAULT_MEMORY_MB = 2048
@@ -61,6 +64,7 @@ class Limits:
     max_parallel: int = DEFAULT_MAX_PARALLEL  # commands running at once in this engine; the rest wait
     sandbox: bool = True  # Landlock and dropped capabilities where the system offers them
     share: tuple[str, ...] = ()  # folders content may read and write besides its own (like a container's volume)
+    work_root: str | None = None  # where each command's own folder is made (None: the system's temporary folder)
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None, *, timeout: float | None = None) -> Limits:
@@ -78,7 +82,41 @@ class Limits:
             max_parallel=_setting(environ, PARALLEL_VARIABLE, DEFAULT_MAX_PARALLEL, int),
             sandbox=sandbox not in ("off", "0", "false", "no"),
             share=tuple(path for path in environ.get(SHARE_VARIABLE, "").split(os.pathsep) if path.strip()),
+            work_root=_work_root(environ),
         )
+
+
+def _work_root(environ: Mapping[str, str]) -> str | None:
+    """XSOAR_LOCAL_WORK_DIR when set (an existing folder this user can write), else a memory filesystem when the
+    system has one (`/dev/shm`), else None (the system's temporary folder)."""
+    raw = environ.get(WORK_VARIABLE, "").strip()
+    if raw:
+        if not (os.path.isdir(raw) and os.access(raw, os.W_OK | os.X_OK)):
+            raise ConfineError(f"{WORK_VARIABLE}={raw!r} is not a folder this user can write: create it or unset it")
+        return os.path.abspath(raw)
+    return _SHARED_MEMORY if in_memory(_SHARED_MEMORY) else None
+
+
+_SHARED_MEMORY = "/dev/shm"
+
+
+@functools.cache
+def in_memory(folder: str) -> bool:
+    """Whether `folder` is the mount point of a memory filesystem (tmpfs) this user can make folders in, with the
+    sticky bit a shared one needs (so no other user can remove or rename what this one makes there)."""
+    try:
+        with open("/proc/self/mountinfo", encoding="utf-8") as mounts:
+            # fields: id parent major:minor root mount-point options [optional...] - fstype source super-options
+            kinds = {line.split()[4]: line.split(" - ", 1)[1].split()[0] for line in mounts if " - " in line}
+        shared = os.stat(folder)
+    except (OSError, IndexError):
+        return False
+    return (
+        kinds.get(folder) == "tmpfs"
+        and stat.S_ISDIR(shared.st_mode)
+        and bool(shared.st_mode & stat.S_ISVTX or shared.st_uid == os.getuid())
+        and os.access(folder, os.W_OK | os.X_OK)
+    )
 
 
 def parse_timeout(text: str) -> float:

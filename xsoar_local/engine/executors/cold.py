@@ -46,7 +46,7 @@ def run_in_child(job: Job, on_request: RequestHandler, options: RunOptions) -> J
 def _run_in_box(job: Job, on_request: RequestHandler, options: RunOptions, limits: Limits) -> JobResult:
     deadline = time.monotonic() + options.timeout
     on_request = LIMITER.lend(on_request)  # nested commands run on this command's place in the queue
-    with tempfile.TemporaryDirectory(prefix="xsoar-local-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="xsoar-local-", dir=limits.work_root) as workdir:
         result_path = Path(workdir) / "result.json"
         line = {**job.to_json(), "result_path": str(result_path)}
         requests_read, requests_write = os.pipe()

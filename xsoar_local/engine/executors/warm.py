@@ -136,7 +136,7 @@ class Worker:
     ) -> JobResult:
         job_id = uuid.uuid4().hex
         pending = _Pending()
-        workdir = tempfile.mkdtemp(prefix="xsoar-warm-")
+        workdir = tempfile.mkdtemp(prefix="xsoar-warm-", dir=limits.work_root)
         try:
             # no cgroup made here: the worker's fork joined one of its own before its request (zygote._Spare)
             box = Box.for_job(job.to_json(), workdir, env, limits)
