@@ -94,10 +94,19 @@ def _work_root(environ: Mapping[str, str]) -> str | None:
         if not (os.path.isdir(raw) and os.access(raw, os.W_OK | os.X_OK)):
             raise ConfineError(f"{WORK_VARIABLE}={raw!r} is not a folder this user can write: create it or unset it")
         return os.path.abspath(raw)
-    return _SHARED_MEMORY if in_memory(_SHARED_MEMORY) else None
+    return _SHARED_MEMORY if in_memory(_SHARED_MEMORY) and _free_bytes(_SHARED_MEMORY) >= _ROOM else None
 
 
 _SHARED_MEMORY = "/dev/shm"
+_ROOM = 1 << 30  # a container's small /dev/shm (64 MB by default) is left alone: commands' files could fill it
+
+
+def _free_bytes(folder: str) -> int:
+    try:
+        usage = os.statvfs(folder)
+    except OSError:
+        return 0
+    return usage.f_bavail * usage.f_frsize
 
 
 @functools.cache
