@@ -43,6 +43,7 @@ from xsoar_local.engine.confine import (
     state_folders,
 )
 from xsoar_local.engine.executors import pages
+from xsoar_local.engine.executors.rehearsal import rehearse_requests, warm_requests
 
 # Imported once here so each fork starts with them: what CommonServerPython and most integrations import.
 PRELOAD = (
@@ -76,30 +77,6 @@ def preload() -> list[str]:
             importlib.import_module(name)
             loaded.append(name)
     return loaded
-
-
-def warm_requests() -> bool:
-    """Build one request with requests and its connection pool, without sending anything, so the process-wide
-    caches they fill on first use (ABC and typing protocol checks, parsed URL pieces) are already filled in
-    every fork. Nothing of it is kept: the session and pool are closed, no environment value is stored."""
-    try:
-        import requests
-        from requests.adapters import HTTPAdapter
-    except ImportError:
-        return False
-    with requests.Session() as session, contextlib.closing(HTTPAdapter()) as adapter:
-        request = requests.Request(
-            "POST", "http://127.0.0.1/warm-up", params={"q": "1"}, json={"text": "x"}, headers={"Accept": "*/*"}
-        )
-        prepared = session.prepare_request(request)
-        with contextlib.suppress(Exception):  # older requests lack this method; the warm-up is only a help
-            adapter.get_connection_with_tls_context(prepared, verify=True)
-        # What Session.request does with the settings before sending: its Mapping checks walk every subclass
-        # of Mapping once per type (thousands once CommonServerPython is loaded) unless cached here.
-        with contextlib.suppress(Exception):
-            session.merge_environment_settings(prepared.url, {}, None, None, None)
-            session.merge_environment_settings(prepared.url, {"http": ""}, False, True, None)
-    return True
 
 
 def _imported_modules(tree: ast.AST) -> list[str]:
@@ -463,6 +440,7 @@ def main() -> int:
     if arguments:
         warm_runtime(Path(arguments[0]))
     warm_requests()  # after the runtime: its classes are part of what the first-use caches cover
+    rehearse_requests()  # after the warm-up above: each fork's first request then runs code already adapted
     with contextlib.suppress(Exception):  # else each fork builds its box whole
         _shared_rules()
     _emit({"id": "", "event": "ready", "pid": os.getpid()})
