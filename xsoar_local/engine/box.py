@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import math
 import os
 import signal
 import time
@@ -168,6 +169,10 @@ def _cgroup_bases() -> Iterator[Path]:
             yield root
 
 
+_SWEPT: dict[Path, float] = {}  # when each cgroup folder was last swept for orphans (time.monotonic)
+_SWEEP_SECONDS = 60.0
+
+
 def _remove_orphans(base: Path) -> None:
     """Remove the empty cgroups of engines that are gone (killed before they could remove their own)."""
     for path in base.glob("xsoar-local-*-*"):
@@ -183,7 +188,9 @@ def new_cgroup(max_processes: int) -> Path | None:
     if os.name != "posix" or os.geteuid() != 0:
         return None
     for base in _cgroup_bases():
-        _remove_orphans(base)
+        if time.monotonic() >= _SWEPT.get(base, -math.inf) + _SWEEP_SECONDS:  # not on every command's fork
+            _SWEPT[base] = time.monotonic()
+            _remove_orphans(base)
         path = base / f"xsoar-local-{os.getpid()}-{uuid.uuid4().hex[:12]}"
         try:
             path.mkdir()

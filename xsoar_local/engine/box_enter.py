@@ -303,8 +303,9 @@ class Ahead:
     rules and restricts, exactly as `enter(box)` would (a job whose hidden folders change the static rules gets
     a ruleset built whole)."""
 
-    def __init__(self, cgroup: str = "", shared: SharedRules | None = None) -> None:
+    def __init__(self, cgroup: str = "", shared: SharedRules | None = None, *, max_processes: int = 0) -> None:
         self.cgroup = ""
+        self.max_processes = max_processes  # what the cgroup's pids.max already says (0: not known)
         if cgroup:
             with contextlib.suppress(OSError):
                 (Path(cgroup) / "cgroup.procs").write_text(f"{os.getpid()}\n")
@@ -382,8 +383,10 @@ def enter(box: Box, ahead: Ahead | None = None) -> None:
     if os.getsid(0) != os.getpid():
         os.setsid()
     if ahead is not None and ahead.cgroup:
-        # joined ahead; the command's own process limit is set now (the process is still privileged here)
-        (Path(ahead.cgroup) / "pids.max").write_text(f"{box.max_processes}\n")
+        # joined ahead; the command's own process limit is set now (the process is still privileged here),
+        # unless the cgroup was made with it
+        if box.max_processes != ahead.max_processes:
+            (Path(ahead.cgroup) / "pids.max").write_text(f"{box.max_processes}\n")
         box = replace(box, cgroup=ahead.cgroup)
     elif box.cgroup:
         with contextlib.suppress(OSError):

@@ -108,16 +108,40 @@ _CONTENT_CODE: dict[tuple[str, str], types.CodeType] = {}
 _CONTENT_CODE_LIMIT = 64
 
 
+# A code file's identity (device, inode, size, modification and change times) when it was last read here, and the
+# code compiled from it: a fork finds its command's file compiled by the worker without reading or hashing it.
+_CONTENT_FILES: dict[str, tuple[tuple[int, ...], types.CodeType]] = {}
+
+
+def _identity(path: str) -> tuple[int, ...] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns)
+
+
 def compile_content(job: Job | Mapping[str, Any]) -> types.CodeType:
     """The job's code as the server runs it, compiled once per process and source text (a warm worker compiles
-    it before forking, so each fork starts with it compiled)."""
-    source, filename = _code(job if isinstance(job, Job) else Job.from_json(job))
+    it before forking, so each fork starts with it compiled). A code file whose identity is unchanged since it was
+    read is not read again (any write, rename or replacement changes it)."""
+    job = job if isinstance(job, Job) else Job.from_json(job)
+    identity = _identity(job.code_path) if job.code_path else None  # taken before reading: a later change shows
+    kept = _CONTENT_FILES.get(job.code_path) if job.code_path else None
+    if identity is not None and kept is not None and kept[0] == identity:
+        return kept[1]
+    source, filename = _code(job)
     key = (filename, hashlib.sha256(source.encode("utf-8")).hexdigest())
     code = _CONTENT_CODE.get(key)
     if code is None:
         if len(_CONTENT_CODE) >= _CONTENT_CODE_LIMIT:
             _CONTENT_CODE.clear()
+            _CONTENT_FILES.clear()
         code = _CONTENT_CODE[key] = compile(strip_server_imports(source), filename, "exec")
+    if job.code_path and identity is not None:
+        if len(_CONTENT_FILES) >= _CONTENT_CODE_LIMIT:
+            _CONTENT_FILES.clear()
+        _CONTENT_FILES[job.code_path] = (identity, code)
     return code
 
 

@@ -291,7 +291,8 @@ class _Spare:
                         os.close(descriptor)
                 ahead: Ahead | None = None
                 with contextlib.suppress(Exception):  # not prepared: the command's box is built whole
-                    ahead = Ahead(self.cgroup, _shared_rules())
+                    ahead = Ahead(self.cgroup, _shared_rules(), max_processes=DEFAULT_MAX_PROCESSES)
+                os.environ.clear()  # the command's environment replaces it whole: emptied now, not on its time
                 with contextlib.suppress(Exception):  # only a help: what is not copied now is copied on first write
                     pages.populate(_LEARNED.runs, lambda: bool(select.select([read_end], [], [], 0)[0]))
                 while chunk := os.read(read_end, 1 << 20):
