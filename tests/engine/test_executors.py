@@ -21,6 +21,7 @@ from xsoar_local.engine.executors import RunOptions, executor_for, refuse_nested
 from xsoar_local.engine.executors.cold import ColdExecutor
 from xsoar_local.engine.executors.warm import WarmExecutor
 from xsoar_local.engine.jobs import Job, JobResult
+from xsoar_local.errors import UsageError
 from xsoar_local.runtime import DEFAULT_DESTINATION, REPO_ROOT
 
 # A script that reports the process it ran in and the one that started it (the warm worker, or this process).
@@ -237,3 +238,71 @@ def test_run_starts_its_worker_ahead_only_when_it_will_use_it(
     monkeypatch.setattr(warm, "prestart", lambda *args: calls.append("prestart"))
     assert prestart.prestart_for_command_line(argv, environ) is started
     assert calls == (["prestart"] if started else []), f"{argv} {environ}: prestart calls {calls}"
+
+
+# A process that runs one warm job (in a server's life when asked) and prints its worker's command line.
+WORKER_SWITCHES = textwrap.dedent(
+    """
+    import contextlib, json, os, sys, tempfile
+    from pathlib import Path
+    from xsoar_local.engine.executors import RunOptions, executor_for, prefault_enabled, refuse_nested
+    from xsoar_local.engine.jobs import Job
+    from xsoar_local.runtime import DEFAULT_DESTINATION, REPO_ROOT
+    from xsoar_local.server.serve import run_server
+    job = Job(kind="script", name="Pids", folder=str(REPO_ROOT), runtime_dir=str(DEFAULT_DESTINATION.resolve()),
+              code=%r)
+    with contextlib.ExitStack() as stack:
+        if sys.argv[1] == "server":
+            state = stack.enter_context(tempfile.TemporaryDirectory())
+            stack.enter_context(run_server(Path(state), environ={"DEMISTO_API_KEY": "k" * 32 + "A1!"}))
+        result = executor_for(job, warm=True).run(job, refuse_nested, RunOptions())
+        worker = result.entries[0]["Contents"]["parent"]
+        with open(f"/proc/{worker}/cmdline", "rb") as handle:
+            switches = handle.read().split(b"\\0")
+    print(json.dumps({"copies_ahead": b"--no-prefault" not in switches, "default_after": prefault_enabled()}))
+    """
+)
+
+
+@pytest.mark.parametrize(
+    ("where", "setting", "copies_ahead"),
+    [
+        pytest.param("cli", None, False, id="cli-process-does-not"),
+        pytest.param("server", None, True, id="server-process-does"),
+        pytest.param("cli", "on", True, id="variable-on"),
+        pytest.param("server", "off", False, id="variable-off-in-a-server"),
+    ],
+)
+def test_spares_copy_pages_ahead_in_a_server_unless_the_variable_says_otherwise(
+    where: str, setting: str | None, copies_ahead: bool
+) -> None:
+    """Given a process running warm jobs as a CLI command does, or during a server's life, with
+    XSOAR_LOCAL_PREFAULT unset, on or off
+    When its warm worker starts
+    Then the worker's spares copy pages ahead only in a server (idle between commands) or when the variable says
+    on, and a server leaves the process's default as it found it"""
+    environment = {key: value for key, value in os.environ.items() if key != "XSOAR_LOCAL_PREFAULT"}
+    if setting is not None:
+        environment["XSOAR_LOCAL_PREFAULT"] = setting
+    completed = subprocess.run(
+        [sys.executable, "-c", WORKER_SWITCHES % PIDS, where],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=REPO_ROOT,
+        env=environment,
+        timeout=120,
+    )
+    assert completed.returncode == 0, completed.stderr
+    found = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert found["copies_ahead"] is copies_ahead, f"{where} with XSOAR_LOCAL_PREFAULT={setting}: {found}"
+    assert found["default_after"] is (setting == "on"), f"the process's default after the run: {found}"
+
+
+def test_a_bad_prefault_setting_is_refused_with_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given XSOAR_LOCAL_PREFAULT=maybe
+    When a warm worker's setting is read
+    Then it is a usage error naming the variable and its values"""
+    monkeypatch.setenv("XSOAR_LOCAL_PREFAULT", "maybe")
+    with pytest.raises(UsageError, match=r"XSOAR_LOCAL_PREFAULT='maybe': set it to on or off"):
+        executors.prefault_enabled()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xsoar_local.engine import executors
 from xsoar_local.engine.confine import Limits
 from xsoar_local.errors import UsageError
 from xsoar_local.httpserve import BoundedServer, ListenError, PlainLogHandler, is_loopback, local_tls
@@ -114,7 +115,9 @@ def run_server(
     # the time limit: `command_timeout` (--timeout), else XSOAR_LOCAL_TIMEOUT, else the default
     timeout = Limits.from_environment(environ, timeout=command_timeout).timeout
     core = ServerCore(state_dir, warm=warm, command_timeout=timeout, engine_env=engine_env)
-    with core:
+    with core, contextlib.ExitStack() as restore:
+        # Between a server's commands a core is usually idle: its warm workers' spares copy pages ahead there.
+        restore.callback(executors.set_prefault_default, executors.set_prefault_default(True))
         api_key, key_source = core.state.api_key(dict(environ))
         check_key(api_key, key_source)
         app = make_app(

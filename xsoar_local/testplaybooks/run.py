@@ -247,8 +247,6 @@ def _worker_start() -> None:
     """In each worker process: stop its warm executors when the pool ends it (a forked worker leaves through
     multiprocessing's own exit, which runs its finalizers but not `atexit`)."""
     multiprocessing.util.Finalize(None, executors.shutdown, exitpriority=10)
-    # every core runs a playbook: spare forks copying pages ahead would only add work (unless the user asks)
-    os.environ.setdefault(executors.PREFAULT_ENV, "off")
 
 
 def _run_job_in_worker(settings: RunSettings, job: Job) -> Outcome:

@@ -36,7 +36,9 @@ from xsoar_local.engine.executors.base import (
     Executor,
     RequestHandler,
     RunOptions,
+    prefault_enabled,
     refuse_nested,
+    set_prefault_default,
 )
 from xsoar_local.engine.jobs import PYTHON, Job
 from xsoar_local.errors import EngineError
@@ -169,8 +171,10 @@ __all__ = [
     "add_cold_option",
     "executor_for",
     "languages",
+    "prefault_enabled",
     "refuse_nested",
     "register_executor",
+    "set_prefault_default",
     "set_warm",
     "shutdown",
     "warm_enabled",

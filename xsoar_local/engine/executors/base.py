@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from xsoar_local.engine.jobs import Job, JobResult
+from xsoar_local.errors import UsageError
 
 DEFAULT_TIMEOUT = 300.0
 
@@ -44,12 +45,30 @@ def refuse_nested(request: dict[str, Any]) -> dict[str, Any]:
     return {"error": f"executeCommand({request.get('command')!r}): no content catalog to run it (use --packs)"}
 
 
-# `off` (or 0, false, no): spare forks do not copy the pages commands write before their command arrives
-# (`pages`). Copying ahead takes a command's page faults off its path when a core is free; when every core runs
-# commands (`test-playbooks -j N` sets it off for its processes) it is only extra work.
+# `on` or `off` (1/0, true/false, yes/no): whether spare forks copy the pages commands write before their command
+# arrives (`pages`). Copying ahead takes a command's page faults off its path when a core is idle between commands,
+# as between a server's War Room commands; where the next command follows at once (playbooks, test-playbooks) the
+# copying competes with the commands and slows them. Unset: a server's process copies ahead
+# (`set_prefault_default`), any other process does not.
 PREFAULT_ENV = "XSOAR_LOCAL_PREFAULT"
+_PREFAULT_DEFAULT = [False]
+
+
+def set_prefault_default(enabled: bool) -> bool:
+    """What `prefault_enabled` answers while PREFAULT_ENV is unset (for warm workers started from now on); returns
+    the default it replaces."""
+    previous, _PREFAULT_DEFAULT[0] = _PREFAULT_DEFAULT[0], enabled
+    return previous
 
 
 def prefault_enabled() -> bool:
-    """Whether warm workers started now let their spare forks copy pages ahead (`PREFAULT_ENV`)."""
-    return os.environ.get(PREFAULT_ENV, "").strip().lower() not in {"off", "0", "false", "no"}
+    """Whether warm workers started now let their spare forks copy pages ahead (`PREFAULT_ENV`, else the
+    process's default)."""
+    raw = os.environ.get(PREFAULT_ENV, "").strip().lower()
+    if raw in {"off", "0", "false", "no"}:
+        return False
+    if raw in {"on", "1", "true", "yes"}:
+        return True
+    if raw:
+        raise UsageError(f"{PREFAULT_ENV}={raw!r}: set it to on or off (or unset it)")
+    return _PREFAULT_DEFAULT[0]
