@@ -35,21 +35,98 @@ def mask_query(text: str) -> str:
     return _QUERY.sub("?<query hidden>", text)
 
 
+class _RequestInput:
+    """A connection's input as one request at a time sees it. Werkzeug, which closes every connection after one
+    answer, reads whatever is left on the socket after each answer and discards it; on a connection kept open
+    that would be the client's next request. Once the current request's body has been read whole and its answer
+    begun (`end`), reads give nothing until the next request begins."""
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._body_left: int | None = None  # bytes of the body not read yet; None: the head is being read
+        self._ended = False
+
+    def begin(self) -> None:
+        """A new request: its line and headers come next."""
+        self._body_left, self._ended = None, False
+
+    def expect_body(self, length: int) -> None:
+        self._body_left = length
+
+    @property
+    def body_read(self) -> bool:
+        return self._body_left == 0
+
+    def end(self) -> None:
+        self._ended = True
+
+    def _took(self, data: bytes) -> bytes:
+        if self._body_left is not None:
+            self._body_left = max(0, self._body_left - len(data))
+        return data
+
+    def read(self, size: int | None = -1) -> bytes:
+        return b"" if self._ended else self._took(self._stream.read(size))
+
+    def read1(self, size: int = -1) -> bytes:
+        return b"" if self._ended else self._took(self._stream.read1(size))
+
+    def readline(self, size: int | None = -1) -> bytes:
+        return b"" if self._ended else self._took(self._stream.readline(size))
+
+    def readinto(self, buffer: Any) -> int:
+        if self._ended:
+            return 0
+        count = int(self._stream.readinto(buffer) or 0)
+        if self._body_left is not None:
+            self._body_left = max(0, self._body_left - count)
+        return count
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 class PlainLogHandler(WSGIRequestHandler):
     """Werkzeug's handler with plain log lines to `logger`, and the TLS handshake done under `timeout`.
 
     Subclasses set `logger` and `timeout`: a client that connects and never speaks must not hold a
-    shutdown (which joins handler threads) for longer than that.
+    shutdown (which joins handler threads) for longer than that. With `keep_alive`, an HTTP/1.1 connection
+    stays open for the client's next request when the request's body was read whole (else it is closed after
+    the answer, as before: what was not read is drained and discarded); small answers then leave at once
+    (TCP_NODELAY), and the connection counts as idle between requests.
     """
 
     logger: ClassVar[logging.Logger] = logging.getLogger("xsoar_local.http")
     timeout = 60
+    keep_alive: ClassVar[bool] = False
 
     def setup(self) -> None:
         super().setup()
         if isinstance(self.connection, ssl.SSLSocket):
             # The handshake is deferred out of the accept loop (do_handshake_on_connect=False); do it here.
             self.connection.do_handshake()
+        if self.keep_alive:
+            self.protocol_version = "HTTP/1.1"
+            with contextlib.suppress(OSError):  # not a TCP socket
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.rfile = _RequestInput(self.rfile)  # type: ignore[assignment]
+
+    def handle_one_request(self) -> None:
+        if isinstance(self.rfile, _RequestInput):
+            self.rfile.begin()
+        super().handle_one_request()
+        mark = getattr(self.server, "mark_idle", None)
+        if mark is not None and not self.close_connection:
+            mark(self.request)  # answered: idle until the next request line
+
+    def send_header(self, keyword: str, value: str) -> None:
+        # Werkzeug asks to close after every answer: kept open when the client did not ask to close and the
+        # request's body was read whole; its leftover-draining then reads nothing of the next request.
+        closing = keyword.lower() == "connection" and value.lower() == "close"
+        if closing and isinstance(self.rfile, _RequestInput) and not self.close_connection and self.rfile.body_read:
+            self.rfile.end()
+            return
+        super().send_header(keyword, value)
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         # Werkzeug's own access line is ANSI-coloured; a plain one reads better in files and test output.
@@ -65,7 +142,14 @@ class PlainLogHandler(WSGIRequestHandler):
         mark = getattr(self.server, "mark_busy", None)
         if mark is not None:
             mark(self.request)
-        return bool(super().parse_request())
+        parsed = bool(super().parse_request())
+        if parsed and isinstance(self.rfile, _RequestInput):
+            length = self.headers.get("Content-Length", "0").strip()
+            if "Transfer-Encoding" in self.headers or not length.isdigit():
+                self.close_connection = True  # a body whose end this handler cannot tell: closed after the answer
+            else:
+                self.rfile.expect_body(int(length))
+        return parsed
 
 
 class ExplainedBind(ThreadedWSGIServer):
@@ -88,9 +172,10 @@ class ExplainedBind(ThreadedWSGIServer):
 class BoundedServer(ExplainedBind):
     """Werkzeug's threaded server with a cap on connections and a stop that no client can hold up.
 
-    A connection is idle from accept until its request line arrives (Werkzeug closes every connection after one
-    answer). When `max_connections` are open, a new one closes the connection idle longest (or is itself closed
-    when every one is busy), so idle sockets cannot use up the process's file handles.
+    A connection is idle from accept until its request line arrives, and again after each answer when it is kept
+    open (`PlainLogHandler.keep_alive`). When `max_connections` are open, a new one closes the connection idle
+    longest (or is itself closed when every one is busy), so idle sockets cannot use up the process's file
+    handles.
     """
 
     daemon_threads = True
@@ -105,16 +190,24 @@ class BoundedServer(ExplainedBind):
     def process_request(self, request: Any, client_address: Any) -> None:
         thread = threading.Thread(target=self.process_request_thread, args=(request, client_address), daemon=True)
         with self._open_lock:
-            if len(self._open) >= self.max_connections:
-                idle = [(since, sock) for sock, (_, since) in self._open.items() if since is not None]
-                if not idle:
-                    self.shutdown_request(request)
-                    return
-                _, oldest = min(idle, key=lambda item: item[0])
-                self._open.pop(oldest)
-                _cut(oldest)
-            self._open[request] = (thread, time.monotonic())
+            full = len(self._open) >= self.max_connections
+            idle = [(since, sock) for sock, (_, since) in self._open.items() if since is not None] if full else []
+            if not full or idle:
+                if idle:
+                    _, oldest = min(idle, key=lambda item: item[0])
+                    self._open.pop(oldest)
+                    _cut(oldest)
+                self._open[request] = (thread, time.monotonic())
+        if full and not idle:  # every connection is busy: this one is closed (outside the lock it takes itself)
+            self.shutdown_request(request)
+            return
         thread.start()
+
+    def mark_idle(self, request: Any) -> None:
+        """An answered request on a connection kept open: idle until the next request line."""
+        with self._open_lock:
+            if request in self._open:
+                self._open[request] = (self._open[request][0], time.monotonic())
 
     def mark_busy(self, request: Any) -> None:
         with self._open_lock:

@@ -63,6 +63,7 @@ class RunningServer:
 class _Handler(PlainLogHandler):
     logger = _LOG
     timeout = IDLE_SECONDS
+    keep_alive = True  # demisto-py, demisto-sdk (requests/urllib3 pools) and browsers reuse connections
 
 
 class _Server(BoundedServer):

@@ -1,0 +1,165 @@
+"""Connections kept open (HTTP/1.1 keep-alive): what demisto-py, demisto-sdk and browsers do with their connection
+pools. A connection serves request after request while each body is read whole; the leftovers of a body the
+server did not read never turn into a request; a kept connection counts as idle between requests."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from xsoar_local.server.serve import RunningServer, run_server
+
+KEY = "keep-alive-test-key-0123456789"
+
+
+@pytest.fixture
+def running(tmp_path: Path) -> Iterator[RunningServer]:
+    with run_server(tmp_path / "served", environ={"DEMISTO_API_KEY": KEY}, warm=False, max_connections=2) as server:
+        yield server
+
+
+def _connection(server: RunningServer) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection(server.host, server.port, timeout=30)
+
+
+def _read_answers(sock: socket.socket, count: int) -> list[tuple[int, bytes]]:
+    """`count` HTTP answers read from `sock` in order: each one's status and its Content-Length body."""
+    reader = sock.makefile("rb")
+    answers = []
+    for _ in range(count):
+        status = int(reader.readline().split()[1])
+        length = 0
+        while (line := reader.readline()) not in (b"\r\n", b""):
+            name, _, value = line.partition(b":")
+            if name.strip().lower() == b"content-length":
+                length = int(value)
+        answers.append((status, reader.read(length)))
+    return answers
+
+
+def test_one_connection_serves_request_after_request(running: RunningServer) -> None:
+    """Given a client with one HTTP/1.1 connection (as a connection pool keeps)
+    When it sends a GET, a POST with a JSON body, and another GET
+    Then each is answered on that same connection, which the server leaves open"""
+    connection = _connection(running)
+    investigation = running.core.playground_id()
+    requests_made = [
+        ("GET", "/about", None),
+        ("POST", "/entry/execute/sync", f'{{"investigationId": "{investigation}", "data": "a note"}}'),
+        ("GET", "/about", None),
+    ]
+    sockets = []
+    for method, path, body in requests_made:
+        headers = {"Authorization": KEY, "Content-Type": "application/json"}
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        assert response.status == 200, f"{method} {path}: {response.status}"
+        assert not response.will_close, f"{method} {path}: the server closed the connection (Connection: close)"
+        sockets.append(connection.sock)
+    assert sockets[0] is not None, "the connection was closed"
+    assert all(sock is sockets[0] for sock in sockets), "a new connection was opened"
+
+
+def test_requests_sent_back_to_back_are_each_answered(running: RunningServer) -> None:
+    """Given two requests written at once on one connection, the first with a body (pipelined)
+    When the server answers the first
+    Then the second is still read as a request and answered: nothing of it is discarded as the first's leftovers"""
+    body = f'{{"investigationId": "{running.core.playground_id()}", "data": "first"}}'.encode()
+    first = (
+        b"POST /entry/execute/sync HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + f"Authorization: {KEY}\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        + body
+    )
+    second = f"GET /about HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {KEY}\r\n\r\n".encode()
+    with socket.create_connection((running.host, running.port), timeout=30) as sock:
+        sock.sendall(first + second)
+        answers = _read_answers(sock, 2)
+    assert [status for status, _ in answers] == [200, 200], f"answers: {answers}"
+    assert b'"first"' in answers[0][1], answers[0]
+    assert b"demistoVersion" in answers[1][1], answers[1]
+
+
+@pytest.mark.parametrize(
+    ("head", "why"),
+    [
+        pytest.param("Connection: close\r\n", "the client asked to close", id="client-asks-to-close"),
+        pytest.param("Content-Length: 99999999\r\n", "the body was not read (413)", id="unread-body"),
+    ],
+)
+def test_the_connection_is_closed_after_the_answer_when(running: RunningServer, head: str, why: str) -> None:
+    """Given a request that asks to close, or whose body the server refuses without reading it
+    When it is answered
+    Then the answer says Connection: close and the server closes the connection"""
+    request = f"POST /incidents/search HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: {KEY}\r\n{head}\r\n"
+    with socket.create_connection((running.host, running.port), timeout=30) as sock:
+        sock.sendall(request.encode() + (b"{}" if "Content-Length" not in head else b""))
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    header_block = received.split(b"\r\n\r\n", 1)[0].lower()
+    assert b"connection: close" in header_block, f"{why}: {received[:300]!r}"
+
+
+def test_a_kept_connection_counts_as_idle_between_requests(running: RunningServer) -> None:
+    """Given a server allowing 2 connections: one kept open after its answer, one in the middle of a request
+    When a third client makes a request
+    Then it is answered: the kept connection was idle, so it was the one closed to make room"""
+    kept = _connection(running)
+    kept.request("GET", "/about", headers={"Authorization": KEY})
+    kept.getresponse().read()
+    with socket.create_connection((running.host, running.port), timeout=30) as busy:
+        busy.sendall(b"GET /about HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Unfinished: ")  # headers never end
+        # The kept connection turns idle once the server has finished with its answer (just after the client
+        # has it): until then a new client finds every connection busy and is turned away, so it tries again.
+        deadline = time.monotonic() + 10
+        while True:
+            third = _connection(running)
+            try:
+                third.request("GET", "/about", headers={"Authorization": KEY})
+                response = third.getresponse()
+                break
+            except (ConnectionError, http.client.RemoteDisconnected):
+                assert time.monotonic() < deadline, "the kept connection never counted as idle: no room was made"
+                time.sleep(0.05)
+            finally:
+                third.close()
+        assert response.status == 200, response.status
+
+
+def test_a_client_finding_every_connection_busy_is_turned_away_and_the_server_goes_on(
+    running: RunningServer,
+) -> None:
+    """Given a server allowing 2 connections, both in the middle of a request
+    When a third client connects
+    Then it is closed at once (not left hanging, and the server does not lock up), and once one of the busy
+    clients leaves, a new client is answered"""
+    first = socket.create_connection((running.host, running.port), timeout=30)
+    second = socket.create_connection((running.host, running.port), timeout=30)
+    try:
+        for busy in (first, second):
+            busy.sendall(b"GET /about HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Unfinished: ")
+        time.sleep(0.5)  # both request lines have been read by now: both connections are busy
+        with socket.create_connection((running.host, running.port), timeout=30) as turned_away:
+            assert turned_away.recv(1) == b"", "the third connection was not closed"
+    finally:
+        first.close()
+    deadline = time.monotonic() + 10
+    while True:
+        late = _connection(running)
+        try:
+            late.request("GET", "/about", headers={"Authorization": KEY})
+            status = late.getresponse().status
+            break
+        except (ConnectionError, http.client.RemoteDisconnected):
+            assert time.monotonic() < deadline, "no client was answered after a busy one left"
+            time.sleep(0.05)
+        finally:
+            late.close()
+    second.close()
+    assert status == 200, status
