@@ -23,7 +23,7 @@ from typing import Final
 
 ROUNDS: Final = 12  # enough for CPython to adapt the functions each request runs (it does so after a few runs)
 _TIMEOUT: Final = 2.0  # seconds: a rehearsal that stalls is given up, it never holds the worker's start
-_ANSWER: Final = json.dumps({"success": {"total": 1}, "contents": {"translated": "warm", "text": "up"}}).encode()
+_ANSWER: Final = json.dumps({"status": "ok", "data": {"items": [{"id": 1, "name": "rehearsal"}], "total": 1}}).encode()
 
 
 def warm_requests() -> bool:
@@ -101,7 +101,7 @@ def rehearse_requests(rounds: int = ROUNDS) -> int:
             listener.settimeout(_TIMEOUT)
         except OSError:
             return 0
-        url = f"http://127.0.0.1:{listener.getsockname()[1]}/translate/yoda.json"
+        url = f"http://127.0.0.1:{listener.getsockname()[1]}/api/v1/rehearsal"
         server = threading.Thread(target=_answer, args=(listener, rounds), name="rehearsal", daemon=True)
         server.start()
         with contextlib.suppress(Exception):
@@ -109,9 +109,9 @@ def rehearse_requests(rounds: int = ROUNDS) -> int:
                 with requests.Session() as session:
                     session.trust_env = False  # no proxy, no .netrc: the request stays on loopback
                     if turn % 2:
-                        response = session.get(url, params={"text": "warm up"}, timeout=_TIMEOUT)
+                        response = session.get(url, params={"query": "warm up"}, timeout=_TIMEOUT)
                     else:
-                        response = session.post(url, data={"text": "warm up"}, timeout=_TIMEOUT)
+                        response = session.post(url, data={"query": "warm up"}, timeout=_TIMEOUT)
                     response.json()
                     answered += 1
         listener.close()  # a stalled rehearsal: the thread's accept fails now
