@@ -223,14 +223,23 @@ def test_a_worker_started_ahead_runs_the_first_warm_job() -> None:
         pytest.param(["run", "--text", "hi"], {}, False, id="images-on-interpreter-unknown"),
         pytest.param(["run", "--cold", "--text", "hi"], {"XSOAR_LOCAL_IMAGES": "off"}, False, id="cold"),
         pytest.param(["run", "--help"], {"XSOAR_LOCAL_IMAGES": "off"}, False, id="help"),
-        pytest.param(["playbook", "x.yml"], {"XSOAR_LOCAL_IMAGES": "off"}, False, id="not-run"),
+        pytest.param(["playbook", "x.yml"], {"XSOAR_LOCAL_IMAGES": "off"}, True, id="playbook"),
+        pytest.param(["test-playbooks"], {"XSOAR_LOCAL_IMAGES": "off"}, True, id="test-playbooks"),
+        pytest.param(["test-playbooks", "-j", "1"], {"XSOAR_LOCAL_IMAGES": "off"}, True, id="test-playbooks-j-1"),
+        pytest.param(["test-playbooks", "-j", "2"], {"XSOAR_LOCAL_IMAGES": "off"}, False, id="test-playbooks-j-2"),
+        pytest.param(["test-playbooks", "-j4"], {"XSOAR_LOCAL_IMAGES": "off"}, False, id="test-playbooks-j4"),
+        pytest.param(["test-playbooks", "--jobs=3"], {"XSOAR_LOCAL_IMAGES": "off"}, False, id="test-playbooks-jobs"),
+        pytest.param(["test-playbooks", "-j", "x"], {"XSOAR_LOCAL_IMAGES": "off"}, False, id="test-playbooks-bad-j"),
+        pytest.param(["test-playbooks", "--cold"], {"XSOAR_LOCAL_IMAGES": "off"}, False, id="test-playbooks-cold"),
+        pytest.param(["server"], {"XSOAR_LOCAL_IMAGES": "off"}, False, id="server"),
     ],
 )
-def test_run_starts_its_worker_ahead_only_when_it_will_use_it(
+def test_a_one_process_command_starts_its_worker_ahead_only_when_it_will_use_it(
     monkeypatch: pytest.MonkeyPatch, argv: list[str], environ: dict[str, str], started: bool
 ) -> None:
     """Given an `xsoar-local` command line, When the entry point decides whether to start a warm worker before
-    parsing it, Then only a warm `run` whose interpreter is known (images off) starts one."""
+    parsing it, Then only a warm `run`, `playbook` or one-process `test-playbooks` whose interpreter is known
+    (images off) starts one."""
     from xsoar_local.engine.executors import prestart, warm
 
     monkeypatch.delenv("XSOAR_LOCAL_WARM", raising=False)
