@@ -11,18 +11,21 @@ DONE_WHEN_METHOD = (
     "warm executors and once with `--cold` and `XSOAR_LOCAL_WARM=off`; the medians of every script task's own "
     "time as the run's JSON reports it (not the process start).",
     "- **War Room command through the server / in process.** `POST /entry/execute/sync` with "
-    "`!yoda-speak-translate` to the local server in this process (HTTP, auth, the War Room and the state's atomic "
-    "writes included; the command runs in a fork of the warm worker for its docker image, which joined its "
-    "cgroup, added the Landlock rules every command shares (worked out once by the worker) and copied the pages "
-    "commands write (learned from the worker's first commands) while it waited) against `main()` in process, "
-    "cache off, in several runs; the ratio of the medians over every sample, and each run's ratio.",
+    "`!yoda-speak-translate` to the local server in this process (HTTP on a kept-alive connection, auth, the War "
+    "Room and the state's atomic writes included; the command runs in a fork of the warm worker for its docker "
+    "image, which joined its cgroup, added the Landlock rules every command shares (worked out once by the "
+    "worker) and copied the pages commands write (learned from the worker's first commands) while it waited, "
+    "in a folder in memory) against `main()` in process, cache off, in several runs; the ratio of the medians "
+    "over every sample, and each run's ratio.",
     "- **Cold engine child / bare, `make run` / bare.** Fresh processes: the engine child alone "
     "(`run_command`) and `make run`'s command line, against `python -c` importing requests and posting once.",
     "- **`test-playbooks -j 1` / `-j 2`.** The wall time of the whole command on 20 generated playbooks. Each "
     "worker process is forked from the command (no second import), reads the content once, and keeps its warm "
-    "executor across the playbooks it runs; its first script task starts that executor. The row also gives the "
-    "cores each run kept busy (its CPU time and its processes', over its wall time): `-j 1` already uses part of "
-    "the second core, where each command's next process is forked and prepared while the command runs.",
+    "executor across the playbooks it runs; its first script task starts that executor. `-j 1` runs the "
+    "playbooks in the command's own process, whose warm worker starts while the command imports the toolkit. "
+    "The row also gives the cores each run kept busy (its CPU time and its processes', over its wall time): "
+    "`-j 1` already uses part of the second core, where each command's next process is forked and prepared "
+    "while the command runs.",
     "- **War Room command with 10,000 incidents / with 10.** Two servers, one holding 10 incidents, one 10,000, "
     "made by the server's own `new_incident` (the records and files `POST /incident` makes) 500 to a "
     "transaction; the same War Room command on each, alternating; medians.",
