@@ -42,6 +42,22 @@ def _read_answers(sock: socket.socket, count: int) -> list[tuple[int, bytes]]:
     return answers
 
 
+def _about_when_there_is_room(server: RunningServer, never: str) -> int:
+    """The status of `GET /about` from a new client, trying again (10 s at most) while the server turns new
+    connections away because every one it holds is busy; fails the test with `never` when it keeps doing so."""
+    deadline = time.monotonic() + 10
+    while True:
+        client = _connection(server)
+        try:
+            client.request("GET", "/about", headers={"Authorization": KEY})
+            return client.getresponse().status
+        except (ConnectionError, http.client.RemoteDisconnected):
+            assert time.monotonic() < deadline, never
+            time.sleep(0.05)
+        finally:
+            client.close()
+
+
 def test_one_connection_serves_request_after_request(running: RunningServer) -> None:
     """Given a client with one HTTP/1.1 connection (as a connection pool keeps)
     When it sends a GET, a POST with a JSON body, and another GET
@@ -117,19 +133,8 @@ def test_a_kept_connection_counts_as_idle_between_requests(running: RunningServe
         busy.sendall(b"GET /about HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Unfinished: ")  # headers never end
         # The kept connection turns idle once the server has finished with its answer (just after the client
         # has it): until then a new client finds every connection busy and is turned away, so it tries again.
-        deadline = time.monotonic() + 10
-        while True:
-            third = _connection(running)
-            try:
-                third.request("GET", "/about", headers={"Authorization": KEY})
-                response = third.getresponse()
-                break
-            except (ConnectionError, http.client.RemoteDisconnected):
-                assert time.monotonic() < deadline, "the kept connection never counted as idle: no room was made"
-                time.sleep(0.05)
-            finally:
-                third.close()
-        assert response.status == 200, response.status
+        status = _about_when_there_is_room(running, "the kept connection never counted as idle: no room was made")
+        assert status == 200, status
 
 
 def test_a_client_finding_every_connection_busy_is_turned_away_and_the_server_goes_on(
@@ -149,17 +154,6 @@ def test_a_client_finding_every_connection_busy_is_turned_away_and_the_server_go
             assert turned_away.recv(1) == b"", "the third connection was not closed"
     finally:
         first.close()
-    deadline = time.monotonic() + 10
-    while True:
-        late = _connection(running)
-        try:
-            late.request("GET", "/about", headers={"Authorization": KEY})
-            status = late.getresponse().status
-            break
-        except (ConnectionError, http.client.RemoteDisconnected):
-            assert time.monotonic() < deadline, "no client was answered after a busy one left"
-            time.sleep(0.05)
-        finally:
-            late.close()
+    status = _about_when_there_is_room(running, "no client was answered after a busy one left")
     second.close()
     assert status == 200, status
