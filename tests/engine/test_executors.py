@@ -315,3 +315,33 @@ def test_a_bad_prefault_setting_is_refused_with_what_to_set(monkeypatch: pytest.
     monkeypatch.setenv("XSOAR_LOCAL_PREFAULT", "maybe")
     with pytest.raises(UsageError, match=r"XSOAR_LOCAL_PREFAULT='maybe': set it to on or off"):
         executors.prefault_enabled()
+
+
+@pytest.mark.parametrize("command", ["run", "playbook", "test-playbooks"])
+def test_a_bad_prefault_setting_ends_a_command_in_one_line(tmp_path: Path, command: str) -> None:
+    """Given XSOAR_LOCAL_PREFAULT=maybe and content run in the toolkit's environment (a worker is started before
+    the command line is read)
+    When `xsoar-local run`, `playbook` or `test-playbooks` starts
+    Then it exits 2 with one line naming the setting, and no traceback"""
+    from bench.donewhen import synthetic_content
+
+    packs = synthetic_content(tmp_path, 1, 1)
+    playbook = next((packs / "BenchPack" / "TestPlaybooks").glob("*.yml"))
+    argv = {
+        "run": ["run", "--packs", str(packs), "--command", "!BenchEcho value=x"],
+        "playbook": ["playbook", "--packs", str(packs), "--playbook", str(playbook)],
+        "test-playbooks": ["test-playbooks", "--packs", str(packs)],
+    }[command]
+    environment = {**os.environ, "XSOAR_LOCAL_PREFAULT": "maybe", "XSOAR_LOCAL_IMAGES": "off"}
+    completed = subprocess.run(
+        [sys.executable, "-m", "xsoar_local", *argv],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+        env=environment,
+        timeout=120,
+    )
+    assert completed.returncode == 2, completed.stdout + completed.stderr
+    assert "XSOAR_LOCAL_PREFAULT='maybe': set it to on or off" in completed.stderr, completed.stderr
+    assert "Traceback" not in completed.stderr, completed.stderr

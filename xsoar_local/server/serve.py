@@ -115,6 +115,7 @@ def run_server(
     environ = os.environ if environ is None else environ
     # the time limit: `command_timeout` (--timeout), else XSOAR_LOCAL_TIMEOUT, else the default
     timeout = Limits.from_environment(environ, timeout=command_timeout).timeout
+    executors.prefault_enabled()  # a bad setting stops the start in one line, not each command
     core = ServerCore(state_dir, warm=warm, command_timeout=timeout, engine_env=engine_env)
     with core, contextlib.ExitStack() as restore:
         # Between a server's commands a core is usually idle: its warm workers' spares copy pages ahead there.

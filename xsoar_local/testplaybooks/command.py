@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from xsoar_local.engine import executors
 from xsoar_local.engine.catalog import scan_content
 from xsoar_local.engine.instances import load_instances
 from xsoar_local.engine.limits import Limits
@@ -55,9 +56,10 @@ def changed_packs(packs_root: Path, files: Sequence[str]) -> set[str]:
 
 
 def _check_setup(settings: RunSettings) -> None:
-    """A wrong content root, instances file or time limit fails every playbook alike: raise it once, before any
-    runs."""
+    """A wrong content root, instances file, time limit or executor setting fails every playbook alike: raise it
+    once, before any runs."""
     Limits.from_environment(timeout=settings.timeout)
+    executors.prefault_enabled()
     options = argparse.Namespace(
         params_file=settings.params_file, env_file=settings.env_file, param=settings.params, real=settings.real
     )

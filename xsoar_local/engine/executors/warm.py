@@ -33,7 +33,7 @@ from xsoar_local.engine.environment import check_runtime, child_environment
 from xsoar_local.engine.executors.base import DEFAULT_TIMEOUT, RequestHandler, RunOptions, prefault_enabled
 from xsoar_local.engine.executors.cold import read_result, timeout_message
 from xsoar_local.engine.jobs import INTEGRATION, Job, JobResult
-from xsoar_local.errors import EngineError
+from xsoar_local.errors import EngineError, XsoarLocalError
 from xsoar_local.runtime import DEFAULT_DESTINATION
 
 
@@ -354,7 +354,8 @@ def prestart(python: str = sys.executable, runtime_dir: Path = DEFAULT_DESTINATI
     with _PRESTARTED_LOCK:
         if _prestart_key(python, runtime_dir) in _PRESTARTED:
             return
-        with contextlib.suppress(OSError, WorkerError):
+        # Not started: the first job starts its worker and reports what went wrong, in one line (a bad setting too).
+        with contextlib.suppress(OSError, XsoarLocalError):
             _PRESTARTED[_prestart_key(python, runtime_dir)] = Worker("prestarted", python, runtime_dir, wait=False)
 
 
