@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -263,24 +264,23 @@ def add_playbook_parsers(subparsers: Any) -> None:
     _selection_options(tests)
 
 
-def _workers(value: str) -> int:
-    try:
-        count = int(value)
-    except ValueError:
-        count = 0
-    if count < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a number of parallel runs: give 1 or more")
-    return count
+def _at_least_one(what: str) -> Callable[[str], int]:
+    """An argparse `type=` for a whole number of 1 or more, `what` naming it in the error."""
+
+    def parse(value: str) -> int:
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number < 1:
+            raise argparse.ArgumentTypeError(f"{value!r} is not {what}: give 1 or more")
+        return number
+
+    return parse
 
 
-def _whole_seconds(value: str) -> int:
-    try:
-        seconds = int(value)
-    except ValueError:
-        seconds = 0
-    if seconds < 1:
-        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number of seconds: give 1 or more")
-    return seconds
+_workers = _at_least_one("a number of parallel runs")
+_whole_seconds = _at_least_one("a whole number of seconds")
 
 
 def _selection_options(parser: argparse.ArgumentParser) -> None:
