@@ -21,6 +21,16 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="pa
 PAGES = 256
 
 
+def _read_to_end(read_end: int, pid: int) -> bytes:
+    """Everything the forked child `pid` wrote to the pipe, read until it is closed; then the child is reaped."""
+    data = b""
+    while chunk := os.read(read_end, 1 << 16):
+        data += chunk
+    os.close(read_end)
+    os.waitpid(pid, 0)
+    return data
+
+
 def _in_fork(work: Callable[[], object]) -> object:
     """Run `work` in a forked child; its JSON result (or its error) comes back through a pipe."""
     read_end, write_end = os.pipe()
@@ -34,11 +44,7 @@ def _in_fork(work: Callable[[], object]) -> object:
         os.write(write_end, answer.encode())
         os._exit(0)
     os.close(write_end)
-    data = b""
-    while chunk := os.read(read_end, 1 << 16):
-        data += chunk
-    os.close(read_end)
-    os.waitpid(pid, 0)
+    data = _read_to_end(read_end, pid)
     message = json.loads(data)
     assert "error" not in message, f"the child failed: {message.get('error')}"
     return message["value"]
@@ -125,11 +131,7 @@ def test_a_report_goes_through_a_pipe(shared_buffer: bytearray) -> None:
         pages.report(write_end, before)
         os._exit(0)
     os.close(write_end)
-    data = b""
-    while chunk := os.read(read_end, 1 << 16):
-        data += chunk
-    os.close(read_end)
-    os.waitpid(pid, 0)
+    data = _read_to_end(read_end, pid)
     reported = set(pages.decode(data))
     assert set(wanted[half:]) <= reported, "pages written during the command are missing from the report"
     assert not set(wanted[:half]) & reported, "pages written before the command were reported"
