@@ -323,7 +323,7 @@ class _Learned:
 
     def __init__(self, commands: int = 3) -> None:
         # 3: enough to cover what every command touches; later forks report nothing (reading costs time). 0 with
-        # --no-prefault: when every core runs a command, copying ahead only adds work (base.PREFAULT_ENV).
+        # --no-prefault: where the next command follows at once, copying ahead competes with it (base.PREFAULT_ENV).
         self.commands = commands
         self.runs: list[tuple[int, int]] = []
         self._pages: set[int] = set()
