@@ -31,8 +31,10 @@ from collections.abc import Callable
 from typing import Any
 
 from xsoar_local.engine.executors.base import (
+    ACTIVITY,
     DEFAULT_TIMEOUT,
     PREFAULT_ENV,
+    Activity,
     Executor,
     RequestHandler,
     RunOptions,
@@ -160,9 +162,11 @@ def shutdown() -> None:
 atexit.register(shutdown)
 
 __all__ = [
+    "ACTIVITY",
     "DEFAULT_TIMEOUT",
     "PREFAULT_ENV",
     "WARM_ENV",
+    "Activity",
     "Executor",
     "ExecutorFactory",
     "RequestHandler",
