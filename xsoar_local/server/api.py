@@ -18,7 +18,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -26,7 +26,6 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from xsoar_local.engine.executors import ACTIVITY
 from xsoar_local.errors import XsoarLocalError
 from xsoar_local.httpserve import is_loopback
 from xsoar_local.server.core import ServerCore
@@ -72,30 +71,6 @@ ENDPOINTS: Final = (
     ("GET", "/lists/download/<name>", "download_list", "a list's text, as a file"),
     ("POST", "/lists/delete", "delete_list", 'delete a list: `{"id": "<name>"}`'),
 )
-
-
-class _ThenIdle:
-    """A response's body that ends the request's `ACTIVITY` once its last part is written (werkzeug asks for the
-    next part after writing one), or when it is closed unwritten (a dropped connection): whichever comes first."""
-
-    def __init__(self, body: Iterable[bytes]) -> None:
-        self._body = body
-        self._open = True
-
-    def __iter__(self) -> Iterator[bytes]:
-        yield from self._body
-        self.close()
-
-    def close(self) -> None:
-        if not self._open:
-            return
-        self._open = False
-        try:
-            close = getattr(self._body, "close", None)
-            if close is not None:
-                close()
-        finally:
-            ACTIVITY.leave()
 
 
 def json_response(value: Any, status: int = 200) -> Response:
@@ -224,17 +199,6 @@ class Api:
         return None
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        # Busy until the answer is written: the engine's workers do their between-commands work (executors.ACTIVITY)
-        # once the client has its answer, not while the server still works on it.
-        ACTIVITY.enter()
-        try:
-            body = self._answer(environ, start_response)
-        except BaseException:
-            ACTIVITY.leave()
-            raise
-        return _ThenIdle(body)
-
-    def _answer(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         path = environ.get("PATH_INFO") or "/"
         wrong_host = self.wrong_host(environ.get("HTTP_HOST"))
         if wrong_host is not None:
