@@ -15,7 +15,7 @@ from xsoar_local.engine.entries import LogEntry, entry_contexts, is_error
 # Re-exported: callers and tests import the child's environment from here.
 from xsoar_local.engine.environment import check_runtime as check_runtime
 from xsoar_local.engine.environment import child_environment as child_environment
-from xsoar_local.engine.executors import ACTIVITY, RunOptions, executor_for, refuse_nested
+from xsoar_local.engine.executors import RunOptions, executor_for, refuse_nested
 from xsoar_local.engine.integration import CommandSpec, Integration
 from xsoar_local.engine.jobs import INTEGRATION, PYTHON, Job, JobResult
 from xsoar_local.engine.warroom import check_args, split_debug_mode
@@ -150,8 +150,7 @@ def run_job(
 ) -> JobResult:
     """Run `job` on the executor chosen for it (xsoar_local.engine.executors: its language, the warm switch)."""
     executor = executor_for(job, warm=warm)
-    with ACTIVITY.busy():  # the process is idle again once no job runs (and no caller holds it busy)
-        return executor.run(job, on_request or refuse_nested, RunOptions(env=env, timeout=timeout, python=python))
+    return executor.run(job, on_request or refuse_nested, RunOptions(env=env, timeout=timeout, python=python))
 
 
 def run_command(

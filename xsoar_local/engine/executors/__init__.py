@@ -31,10 +31,8 @@ from collections.abc import Callable
 from typing import Any
 
 from xsoar_local.engine.executors.base import (
-    ACTIVITY,
     DEFAULT_TIMEOUT,
     PREFAULT_ENV,
-    Activity,
     Executor,
     RequestHandler,
     RunOptions,
@@ -162,11 +160,9 @@ def shutdown() -> None:
 atexit.register(shutdown)
 
 __all__ = [
-    "ACTIVITY",
     "DEFAULT_TIMEOUT",
     "PREFAULT_ENV",
     "WARM_ENV",
-    "Activity",
     "Executor",
     "ExecutorFactory",
     "RequestHandler",

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
-import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -74,54 +72,3 @@ def prefault_enabled() -> bool:
     if raw:
         raise UsageError(f"{PREFAULT_ENV}={raw!r}: set it to on or off (or unset it)")
     return _PREFAULT_DEFAULT[0]
-
-
-class Activity:
-    """Whether this process is between commands: a count of the jobs running (the engine holds `busy` over each
-    job it runs) and of callers' own `busy` sections.
-
-    When it falls to zero the listeners are told (`listen`): the warm executor then lets each worker's waiting fork
-    copy the pages its command will write (`zygote`, `pages`), off the path of the command just answered. A caller
-    whose work goes on after a job's result (a server storing a War Room command's entries and writing its answer)
-    holds `busy` over the whole of it, so the copying does not compete with that work; any other caller is idle as
-    soon as its job returns.
-    """
-
-    def __init__(self) -> None:
-        self._count = 0
-        self._lock = threading.Lock()
-        self._listeners: list[Callable[[], None]] = []
-
-    @contextlib.contextmanager
-    def busy(self) -> Iterator[None]:
-        self.enter()
-        try:
-            yield
-        finally:
-            self.leave()
-
-    def enter(self) -> None:
-        """One more piece of work under way (each `enter` is matched by one `leave`)."""
-        with self._lock:
-            self._count += 1
-
-    def leave(self) -> None:
-        """One piece of work done; the listeners are told when none is left."""
-        with self._lock:
-            self._count -= 1
-            listeners = list(self._listeners) if self._count == 0 else []
-        for listener in listeners:
-            with contextlib.suppress(Exception):  # only a hint: a listener that fails changes no result
-                listener()
-
-    def listen(self, listener: Callable[[], None]) -> None:
-        """Call `listener()` (on the thread whose work ended) each time the process becomes idle."""
-        with self._lock:
-            self._listeners.append(listener)
-
-    def forget(self, listener: Callable[[], None]) -> None:
-        with self._lock, contextlib.suppress(ValueError):
-            self._listeners.remove(listener)
-
-
-ACTIVITY = Activity()

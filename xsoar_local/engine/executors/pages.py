@@ -5,9 +5,7 @@ A fork shares the warm worker's memory until it writes to a page; each first wri
 that holds CommonServerPython takes a thousand or more such faults, a large share of a short command's time. The
 pages are mostly the same from one command to the next (the runtime's and the libraries' objects), so the first
 forks of a worker report which of the worker's pages they wrote (`written`), and each later spare, while it waits
-for its command, asks the kernel to copy those pages at once (`populate`: MADV_POPULATE_WRITE, Linux 5.14+). It does
-so once the engine's process is idle (`executors.ACTIVITY`): copying earlier would take a core from the command
-still running or the answer still being written.
+for its command, asks the kernel to copy those pages at once (`populate`: MADV_POPULATE_WRITE, Linux 5.14+).
 Nothing is shared back: each spare copies into its own memory, as its command would have on first write.
 
 Only private writable mappings are populated (never a shared mapping, whose pages belong to a file or another

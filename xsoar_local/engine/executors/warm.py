@@ -30,7 +30,7 @@ from typing import IO
 from xsoar_local.engine.confine import LIMITER, Box, Limits, kill_group
 from xsoar_local.engine.entries import LogEntry, crash_entry
 from xsoar_local.engine.environment import check_runtime, child_environment
-from xsoar_local.engine.executors.base import ACTIVITY, DEFAULT_TIMEOUT, RequestHandler, RunOptions, prefault_enabled
+from xsoar_local.engine.executors.base import DEFAULT_TIMEOUT, RequestHandler, RunOptions, prefault_enabled
 from xsoar_local.engine.executors.cold import read_result, timeout_message
 from xsoar_local.engine.jobs import INTEGRATION, Job, JobResult
 from xsoar_local.errors import EngineError, XsoarLocalError
@@ -60,8 +60,7 @@ class Worker:
         self._ready = False
         self._pending: dict[str, _Pending] = {}
         self._lock = threading.Lock()
-        self.copies_ahead = prefault_enabled()  # its spare forks copy pages ahead when told the process is idle
-        switches = [] if self.copies_ahead else ["--no-prefault"]
+        switches = [] if prefault_enabled() else ["--no-prefault"]
         self._process = subprocess.Popen(
             [python, "-m", "xsoar_local.engine.executors.zygote", str(runtime_dir), *switches],
             stdin=subprocess.PIPE,
@@ -126,14 +125,6 @@ class Worker:
         limits = Limits.from_environment(timeout=timeout)
         with LIMITER.slot(limits):  # waiting in line does not count against the time limit
             return self._run(job, env, timeout, LIMITER.lend(on_request) if on_request else None, limits)
-
-    def idle(self) -> None:
-        """Tell the worker that this process is between commands: its waiting spare may copy pages now."""
-        if not self.copies_ahead or not self._ready:
-            return
-        with self._lock, contextlib.suppress(OSError, ValueError):  # a worker that is gone is found by the next run
-            self._stdin.write(b"idle\n")
-            self._stdin.flush()
 
     def _run(
         self,
@@ -305,20 +296,9 @@ class WarmExecutor:
     def __init__(self) -> None:
         self._workers: dict[str, Worker] = {}
         self._lock = threading.Lock()
-        self._listening = False
-
-    def idle(self) -> None:
-        """The process is between commands: every worker's spare may copy its pages now."""
-        with self._lock:
-            workers = list(self._workers.values())
-        for worker in workers:
-            worker.idle()
 
     def _worker(self, key: str, python: str, runtime_dir: Path, *, replace: bool = False) -> Worker:
         with self._lock:
-            if not self._listening:
-                ACTIVITY.listen(self.idle)
-                self._listening = True
             current = self._workers.get(key)
             if replace or current is None or not current.alive:
                 if current is not None:
@@ -357,9 +337,6 @@ class WarmExecutor:
         """Stop every worker (waiting for the commands they run)."""
         with self._lock:
             workers, self._workers = list(self._workers.values()), {}
-            if self._listening:
-                ACTIVITY.forget(self.idle)
-                self._listening = False
         for worker in workers:
             worker.close()
         _TRASH.empty()  # a forked process may leave without running atexit

@@ -3,8 +3,7 @@
 Run as `python -m xsoar_local.engine.executors.zygote` by `warm.WarmExecutor`. Protocol, one JSON object per line:
 
     stdin   {"id": "...", "job": {...}, "env": {...}, "result_path": "...", "log_path": "...", "workdir": "...",
-             "channel_path": "..."}, or the word `idle`: the engine's process is between commands (the waiting
-            fork may copy its pages now, `pages`)
+             "channel_path": "..."}
     stdout  {"id": "...", "event": "started", "pid": 123}, {"id": "...", "event": "result"} (written by the fork
             once its result file is complete), then {"id": "...", "event": "exit", "status": 0}
 
@@ -267,8 +266,7 @@ class _Spare:
     between commands, not during one. It is forked from the worker as it is between commands (what the worker
     holds is the same for every fork). While it waits it joins its own cgroup and builds the part of its Landlock
     ruleset every box shares (`confine.Ahead`): nothing there depends on the command, and nothing restricts it
-    yet. Once the worker passes on that the engine's process is idle (`idle`), it copies the pages earlier
-    commands wrote (`pages`), unless its command came first. Everything per command (environment, folder, the job's own rules, the limits, entering the sandbox,
+    yet. Everything per command (environment, folder, the job's own rules, the limits, entering the sandbox,
     the runtime's execution) happens after its request arrives, exactly as in a fork made at request time."""
 
     def __init__(self, close_in_child: tuple[int, ...], *, learn: bool = False) -> None:
@@ -278,9 +276,6 @@ class _Spare:
         read_end, self.write_end = os.pipe()
         # the pages its command writes come back on this pipe (the worker's first few commands only)
         self.learned, learn_end = os.pipe() if learn else (-1, -1)
-        # a byte here when the engine's process is idle (`idle`): the pages are copied then, not while the previous
-        # command's answer is still being written (the copying would take the core that work needs)
-        told, self._tell = os.pipe() if _LEARNED.runs else (-1, -1)
         # What the worker holds is never collected in a fork: the collector would write to every object's
         # page and turn the fork's shared memory into copies.
         gc.freeze()
@@ -291,17 +286,15 @@ class _Spare:
                 os.setsid()  # the command's process group: killed as a whole when it ends (confine.kill_group)
                 signal.set_wakeup_fd(-1)
                 signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-                for descriptor in (*close_in_child, self.write_end, self.learned, self._tell):
+                for descriptor in (*close_in_child, self.write_end, self.learned):
                     if descriptor >= 0:
                         os.close(descriptor)
                 ahead: Ahead | None = None
                 with contextlib.suppress(Exception):  # not prepared: the command's box is built whole
                     ahead = Ahead(self.cgroup, _shared_rules(), max_processes=DEFAULT_MAX_PROCESSES)
                 os.environ.clear()  # the command's environment replaces it whole: emptied now, not on its time
-                # the pages are copied once the engine's process is idle, unless the command comes first
-                if told >= 0 and read_end not in select.select([read_end, told], [], [])[0]:
-                    with contextlib.suppress(Exception):  # only a help: what is not copied is copied on first write
-                        pages.populate(_LEARNED.runs, lambda: bool(select.select([read_end], [], [], 0)[0]))
+                with contextlib.suppress(Exception):  # only a help: what is not copied now is copied on first write
+                    pages.populate(_LEARNED.runs, lambda: bool(select.select([read_end], [], [], 0)[0]))
                 while chunk := os.read(read_end, 1 << 20):
                     chunks.append(chunk)
                 if chunks:  # none: the worker is stopping, there is no command for this fork
@@ -309,18 +302,9 @@ class _Spare:
             finally:
                 os._exit(1 if chunks else 0)  # whatever happens, the fork never runs the worker's loop
         os.close(read_end)
-        if told >= 0:
-            os.close(told)
         if learn_end >= 0:
             os.close(learn_end)
             os.set_blocking(self.learned, False)
-
-    def idle(self) -> None:
-        """Let the fork copy its pages now (once; nothing when it has none to copy)."""
-        if self._tell >= 0:
-            with contextlib.suppress(OSError):
-                os.write(self._tell, b"1")
-            self._stop_telling()
 
     def hand(self, line: bytes) -> None:
         """Give the fork its request (it reads until the pipe closes)."""
@@ -329,16 +313,9 @@ class _Spare:
             while view:
                 view = view[os.write(self.write_end, view) :]
         os.close(self.write_end)
-        self._stop_telling()  # after the request: the fork sees the command before it could see this pipe close
 
     def dismiss(self) -> None:
         os.close(self.write_end)
-        self._stop_telling()
-
-    def _stop_telling(self) -> None:
-        if self._tell >= 0:
-            os.close(self._tell)
-            self._tell = -1
 
 
 class _Learned:
@@ -406,10 +383,6 @@ def serve() -> int:
             while b"\n" in buffer:
                 line, buffer = buffer.split(b"\n", 1)
                 if not line.strip():
-                    continue
-                if line == b"idle":  # the engine's process is between commands
-                    if spare is not None:
-                        spare.idle()
                     continue
                 if spare is None:
                     spare = _Spare((wake_read, wake_write, *reports.values()), learn=_LEARNED.wanted())
