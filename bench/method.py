@@ -14,9 +14,13 @@ DONE_WHEN_METHOD = (
     "`!yoda-speak-translate` to the local server in this process (HTTP on a kept-alive connection, auth, the War "
     "Room and the state's atomic writes included; the command runs in a fork of the warm worker for its docker "
     "image, which joined its cgroup, added the Landlock rules every command shares (worked out once by the "
-    "worker) and copied the pages commands write (learned from the worker's first commands) while it waited, "
-    "in a folder in memory) against `main()` in process, cache off, in several runs; the ratio of the medians "
-    "over every sample, and each run's ratio.",
+    "worker) and copied the pages commands write (learned from the worker's first commands) while it waited, in "
+    "a folder in memory) against `main()` in process, "
+    "cache off, in several runs; the ratio of the medians over every sample, and each run's ratio. The calls are "
+    "10 ms apart (the bench's core kept awake), as a War Room user's commands are apart: back to back, what the "
+    "server does after an answer (ending the command's process, finishing the next one's preparation) lands on "
+    "the next "
+    "timed call, the in-process one included. The warm table also gives the same figures back to back.",
     "- **Cold engine child / bare, `make run` / bare.** Fresh processes: the engine child alone "
     "(`run_command`) and `make run`'s command line, against `python -c` importing requests and posting once.",
     "- **`test-playbooks -j 1` / `-j 2`.** The wall time of the whole command on 20 generated playbooks. Each "
@@ -25,7 +29,9 @@ DONE_WHEN_METHOD = (
     "playbooks in the command's own process, whose warm worker starts while the command imports the toolkit. "
     "The row also gives the cores each run kept busy (its CPU time and its processes', over its wall time): "
     "`-j 1` already uses part of the second core, where each command's next process is forked and prepared "
-    "while the command runs.",
+    "while the command runs. Beside them, in turn with them: two separate `-j 1` commands started together, each "
+    "on half the playbooks, which is the most any `-j 2` could give on the machine (nothing handed out, nothing "
+    "shared).",
     "- **War Room command with 10,000 incidents / with 10.** Two servers, one holding 10 incidents, one 10,000, "
     "made by the server's own `new_incident` (the records and files `POST /incident` makes) 500 to a "
     "transaction; the same War Room command on each, alternating; medians.",

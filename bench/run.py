@@ -82,11 +82,26 @@ class Results:
     overhead: tuple[Timing, Timing]  # integration, bare
     cold: tuple[Timing, Timing, Timing]  # make run (CLI), engine child, bare process
     warm: tuple[Timing, Timing]  # through the server, in process (interleaved; every round's samples)
+    back_to_back: tuple[Timing, Timing]  # the same, with no pause between the calls
     done_when: tuple[Row, ...] = ()  # issue #19's figures
 
 
 def timing(label: str, samples: list[float]) -> Timing:
     return Timing(label, statistics.median(samples), len(samples), (min(samples), max(samples)))
+
+
+def warm_timings(rounds: list[dict[str, list[float]]], spacing: str) -> tuple[Timing, Timing]:
+    """The War Room command through the server and in process, over every round's samples."""
+    return (
+        timing(
+            f"War Room command through the local server (HTTP, warm worker), {spacing}",
+            [sample for samples in rounds for sample in samples["server"]],
+        ),
+        timing(
+            f"the same command in process (main(), cache off), {spacing}",
+            [sample for samples in rounds for sample in samples["in process"]],
+        ),
+    )
 
 
 def measure_quota(service: RunningService, yoda: InProcessYodaSpeak) -> Quota:
@@ -309,6 +324,7 @@ def rows(results: Results) -> dict[str, list[list[str]]]:
     integration, bare = results.overhead
     cli, engine, bare_cold = results.cold
     server, in_process = results.warm
+    close_server, close_local = results.back_to_back
     return {
         "quota": [
             ["YodaSpeak (cache on, in process)", str(q.integration_calls), f"{q.integration_calls / q.distinct:.2f}"],
@@ -336,6 +352,13 @@ def rows(results: Results) -> dict[str, list[list[str]]]:
                 ratio(server, in_process),
                 f"median of {server.runs} each",
             ],
+            [
+                close_server.label,
+                ms(close_server.median),
+                f"{ms(close_server.spread[0])} - {ms(close_server.spread[1])}",
+            ],
+            [close_local.label, ms(close_local.median), f"{ms(close_local.spread[0])} - {ms(close_local.spread[1])}"],
+            ["ratio back to back (no goal)", ratio(close_server, close_local), f"median of {close_server.runs} each"],
             ["ratio cold engine child / server (goal: at least 5x)", ratio(engine, server), "medians"],
         ],
     }
@@ -427,12 +450,14 @@ def markdown(results: Results, info: dict[str, str], options: argparse.Namespace
         "loopback before its first fork, and the fork re-runs only its statements that read the command; while it "
         "waited the fork joined its cgroup, added the Landlock rules every command shares (worked out once by the "
         "worker) and copied the memory pages commands write (learned from the worker's first three commands), so "
-        "the command takes no copy-on-write faults; its folder is in memory (/dev/shm); its process group is "
+        "the command takes almost no copy-on-write faults; its folder is in memory (/dev/shm); its process group is "
         "killed once its result is written, its folder removed after the answer) against the same command in "
         "process "
         f"(`main()`), interleaved, cache off, {options.warm_rounds} runs of {options.warm_runs} each after a "
-        "warm-up, medians of every sample; and the cold engine child of the section above (one fresh process per "
-        "command).",
+        f"warm-up, medians of every sample, the calls {options.warm_settle:g} ms apart (the bench's core kept "
+        "awake: a War Room user's commands are seconds apart); then the same back to back, where what the server "
+        "does after each answer lands on the next timed call, the in-process one included; and the cold engine "
+        "child of the section above (one fresh process per command).",
     )
     tables = dict(rows(results).items())
     if results.done_when:
@@ -462,6 +487,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cold-runs", type=int, default=7, help="fresh-process runs of each side (default 7)")
     parser.add_argument("--warm-runs", type=int, default=100, help="runs of each side through the server (default 100)")
     parser.add_argument("--warm-rounds", type=int, default=5, help="runs of the server figure (default 5)")
+    parser.add_argument(
+        "--warm-settle", type=float, default=10, help="milliseconds between War Room commands (default 10)"
+    )
     parser.add_argument("--task-rounds", type=int, default=2, help="test-playbooks runs per side (default 2)")
     parser.add_argument("--task-playbooks", type=int, default=5, help="playbooks for the task figure (default 5)")
     parser.add_argument("--tasks", type=int, default=4, help="script tasks per generated playbook (default 4)")
@@ -484,22 +512,16 @@ def main(argv: list[str] | None = None) -> int:
             overhead = measure_overhead(service, yoda, options.overhead_runs)
         with console.status(f"cold start: {options.cold_runs} fresh-process runs each"):
             cold = measure_cold_start(service, options.cold_runs)
-        warm_rounds = []
+        settle = options.warm_settle / 1000
+        warm_rounds, close_rounds = [], []
         for number in range(options.warm_rounds):
             with console.status(f"warm execution, run {number + 1}: {options.warm_runs} runs through the local server"):
-                warm_rounds.append(measure_warm(service, yoda, OVERHEAD_TEXT, options.warm_runs))
-        warm = (
-            timing(
-                "War Room command through the local server (HTTP, warm worker)",
-                [sample for samples in warm_rounds for sample in samples["server"]],
-            ),
-            timing(
-                "the same command in process (main(), cache off)",
-                [sample for samples in warm_rounds for sample in samples["in process"]],
-            ),
-        )
+                warm_rounds.append(measure_warm(service, yoda, OVERHEAD_TEXT, options.warm_runs, settle))
+                close_rounds.append(measure_warm(service, yoda, OVERHEAD_TEXT, options.warm_runs))
+        warm = warm_timings(warm_rounds, f"{options.warm_settle:g} ms apart")
+        back_to_back = warm_timings(close_rounds, "back to back")
         rows_ = done_when(service, options, cold, warm_rounds, console)
-    results = Results(quota, overhead, cold, warm, rows_)
+    results = Results(quota, overhead, cold, warm, back_to_back, rows_)
     info = machine()
     print_results(console, results, info)
     if options.markdown:

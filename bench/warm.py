@@ -52,8 +52,11 @@ def _instance(configuration: dict[str, Any], values: dict[str, str]) -> dict[str
     return {"brand": configuration["name"], "name": "bench_yoda", "enabled": "true", "data": data}
 
 
-def measure_warm(service: RunningService, yoda: InProcessYodaSpeak, text: str, runs: int) -> dict[str, list[float]]:
-    """Interleaved samples (seconds): `server` (POST /entry/execute/sync) and `in process` (main() in this process)."""
+def measure_warm(
+    service: RunningService, yoda: InProcessYodaSpeak, text: str, runs: int, settle: float = 0.0
+) -> dict[str, list[float]]:
+    """Interleaved samples (seconds): `server` (POST /entry/execute/sync) and `in process` (main() in this process),
+    `settle` seconds apart (`interleaved`)."""
     key = secrets.token_hex(16)
     yoda.set_cache_hours(0)
     with (
@@ -77,7 +80,7 @@ def measure_warm(service: RunningService, yoda: InProcessYodaSpeak, text: str, r
 
         calls = {"server": through_server, "in process": lambda: yoda.translate(text)}
         # warm-up: the worker process, connection pools
-        return interleaved(calls, runs, warm_up=max(5, runs // 10), service=service)
+        return interleaved(calls, runs, warm_up=max(5, runs // 10), service=service, settle=settle)
 
 
 def _zip(files: dict[str, bytes]) -> bytes:

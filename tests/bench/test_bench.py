@@ -56,7 +56,8 @@ def test_the_bench_reports_every_done_when_figure(tmp_path: Path) -> None:
     """Given the bench at tiny counts,
     When it runs and writes its markdown,
     Then it ends with status 0 and the Done-when table has one row per figure, in order, each measured: a ratio,
-    whether it met its target, and the medians it comes from."""
+    whether it met its target, and the medians it comes from; the -j row also gives two separate -j 1 runs on
+    half the playbooks each, and the warm table the War Room figures back to back."""
     page = tmp_path / "benchmark.md"
     env = {**os.environ, "COLUMNS": "200"}
     completed = subprocess.run(
@@ -81,3 +82,6 @@ def test_the_bench_reports_every_done_when_figure(tmp_path: Path) -> None:
         assert cells[3] in ("yes", "NO"), f"the figure was not measured: {row}"
         assert cells[1].endswith("x"), f"no ratio in {row}"
         assert cells[4], f"no medians in {row}"
+    parallel = rows[FIGURES.index("test-playbooks on 2 playbooks: -j 1 / -j 2")]
+    assert "two -j 1 on half each, at once" in parallel, f"the -j row lacks what two separate runs give: {parallel}"
+    assert any("back to back" in line for line in lines[:start]), "the warm table lacks the back-to-back figures"
