@@ -184,6 +184,8 @@ class BoundedServer(ExplainedBind):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._open: dict[Any, tuple[threading.Thread, float | None]] = {}
+        # every handler not known to have ended: one leaves `_open` (shutdown_request) a moment before it ends
+        self._handlers: set[threading.Thread] = set()
         self._open_lock = threading.Lock()
         super().__init__(*args, **kwargs)
 
@@ -198,6 +200,8 @@ class BoundedServer(ExplainedBind):
                     self._open.pop(oldest)
                     _cut(oldest)
                 self._open[request] = (thread, time.monotonic())
+                self._handlers = {handler for handler in self._handlers if handler.is_alive()}
+                self._handlers.add(thread)
         if full and not idle:  # every connection is busy: this one is closed (outside the lock it takes itself)
             self.shutdown_request(request)
             return
@@ -234,6 +238,10 @@ class BoundedServer(ExplainedBind):
             left = list(self._open)
         for sock in left:
             _cut(sock)
+        with self._open_lock:
+            handlers = set(self._handlers)
+        for thread in handlers:  # the cut ones, and those closing their connection as this began
+            thread.join(max(0.0, deadline - time.monotonic()))
         return len(left)
 
 

@@ -115,12 +115,16 @@ class _Server(ExplainedBind):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._open: dict[Any, threading.Thread] = {}
+        # every handler not known to have ended: one leaves `_open` (shutdown_request) a moment before it ends
+        self._handlers: set[threading.Thread] = set()
         self._open_lock = threading.Lock()
 
     def process_request(self, request: Any, client_address: Any) -> None:
         thread = threading.Thread(target=self.process_request_thread, args=(request, client_address), daemon=True)
         with self._open_lock:
             self._open[request] = thread
+            self._handlers = {handler for handler in self._handlers if handler.is_alive()}
+            self._handlers.add(thread)
         thread.start()
 
     def shutdown_request(self, request: Any) -> None:
@@ -142,7 +146,9 @@ class _Server(ExplainedBind):
         for connection in still_open:
             with contextlib.suppress(OSError):
                 connection.shutdown(socket.SHUT_RDWR)
-        for thread in still_open.values():
+        with self._open_lock:
+            handlers = set(self._handlers)
+        for thread in handlers:  # those still answering, and those closing their connection as this began
             thread.join(max(0.0, deadline - time.monotonic()))
 
     def handle_error(self, request: Any, client_address: Any) -> None:
