@@ -317,12 +317,12 @@ def test_a_bad_prefault_setting_is_refused_with_what_to_set(monkeypatch: pytest.
         executors.prefault_enabled()
 
 
-@pytest.mark.parametrize("command", ["run", "playbook", "test-playbooks"])
+@pytest.mark.parametrize("command", ["run", "playbook", "test-playbooks", "server"])
 def test_a_bad_prefault_setting_ends_a_command_in_one_line(tmp_path: Path, command: str) -> None:
     """Given XSOAR_LOCAL_PREFAULT=maybe and content run in the toolkit's environment (a worker is started before
     the command line is read)
-    When `xsoar-local run`, `playbook` or `test-playbooks` starts
-    Then it exits 2 with one line naming the setting, and no traceback"""
+    When `xsoar-local run`, `playbook`, `test-playbooks` or `server` starts
+    Then it exits 2 with one line naming the setting, and no traceback (the server before it serves)"""
     from bench.donewhen import synthetic_content
 
     packs = synthetic_content(tmp_path, 1, 1)
@@ -331,8 +331,10 @@ def test_a_bad_prefault_setting_ends_a_command_in_one_line(tmp_path: Path, comma
         "run": ["run", "--packs", str(packs), "--command", "!BenchEcho value=x"],
         "playbook": ["playbook", "--packs", str(packs), "--playbook", str(playbook)],
         "test-playbooks": ["test-playbooks", "--packs", str(packs)],
+        "server": ["server", "--port", "0", "--state-dir", str(tmp_path / "state")],
     }[command]
     environment = {**os.environ, "XSOAR_LOCAL_PREFAULT": "maybe", "XSOAR_LOCAL_IMAGES": "off"}
+    environment["DEMISTO_API_KEY"] = "prefault-test-Key-0123456789abcdef!"
     completed = subprocess.run(
         [sys.executable, "-m", "xsoar_local", *argv],
         capture_output=True,

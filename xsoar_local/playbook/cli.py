@@ -19,7 +19,6 @@ from rich.text import Text
 from xsoar_local.commit import StoredIncident
 from xsoar_local.engine import executors
 from xsoar_local.engine.catalog import scan_content
-from xsoar_local.engine.confine import Limits
 from xsoar_local.engine.images import python_chooser
 from xsoar_local.engine.instances import load_instances
 from xsoar_local.engine.session import EngineSession
@@ -78,8 +77,7 @@ class PlaybookSession:
         instances = load_instances(catalog, instances_file, defaults, defaults.name_for)
         # With a state folder the instances' saved integration contexts are used and kept; else they live for the run.
         state: InstanceState = StoreInstanceState(store) if store is not None else MemoryInstanceState()
-        timeout = Limits.from_environment(timeout=getattr(options, "timeout", None)).timeout
-        executors.prefault_enabled()  # a bad setting is one line now, not every task's failure
+        timeout = executors.check_settings(timeout=getattr(options, "timeout", None)).timeout
         self.engine = EngineSession(catalog, instances, state, python_for=python_chooser(), timeout=timeout)
 
     def run(

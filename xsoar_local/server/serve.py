@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 
 from xsoar_local.engine import executors
-from xsoar_local.engine.confine import Limits
 from xsoar_local.errors import UsageError
 from xsoar_local.httpserve import BoundedServer, ListenError, PlainLogHandler, is_loopback, local_tls
 from xsoar_local.server.api import Api, SessionCheck, WSGIApp, make_app
@@ -114,8 +113,7 @@ def run_server(
         names.add(host)
     environ = os.environ if environ is None else environ
     # the time limit: `command_timeout` (--timeout), else XSOAR_LOCAL_TIMEOUT, else the default
-    timeout = Limits.from_environment(environ, timeout=command_timeout).timeout
-    executors.prefault_enabled()  # a bad setting stops the start in one line, not each command
+    timeout = executors.check_settings(environ, timeout=command_timeout).timeout
     core = ServerCore(state_dir, warm=warm, command_timeout=timeout, engine_env=engine_env)
     with core, contextlib.ExitStack() as restore:
         # Between a server's commands a core is usually idle: its warm workers' spares copy pages ahead there.

@@ -19,7 +19,6 @@ from rich.text import Text
 from xsoar_local.engine import executors
 from xsoar_local.engine.catalog import scan_content
 from xsoar_local.engine.instances import load_instances
-from xsoar_local.engine.limits import Limits
 from xsoar_local.errors import XsoarLocalError
 from xsoar_local.exitstatus import ExitStatus
 from xsoar_local.instance import DefaultInstances, ParamSources
@@ -58,8 +57,7 @@ def changed_packs(packs_root: Path, files: Sequence[str]) -> set[str]:
 def _check_setup(settings: RunSettings) -> None:
     """A wrong content root, instances file, time limit or executor setting fails every playbook alike: raise it
     once, before any runs."""
-    Limits.from_environment(timeout=settings.timeout)
-    executors.prefault_enabled()
+    executors.check_settings(timeout=settings.timeout)
     options = argparse.Namespace(
         params_file=settings.params_file, env_file=settings.env_file, param=settings.params, real=settings.real
     )

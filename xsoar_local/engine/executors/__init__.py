@@ -27,7 +27,7 @@ import importlib
 import importlib.util
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from xsoar_local.engine.executors.base import (
@@ -41,6 +41,7 @@ from xsoar_local.engine.executors.base import (
     set_prefault_default,
 )
 from xsoar_local.engine.jobs import PYTHON, Job
+from xsoar_local.engine.limits import Limits
 from xsoar_local.errors import EngineError
 
 WARM_ENV = "XSOAR_LOCAL_WARM"
@@ -139,6 +140,16 @@ def executor_for(job: Job, *, warm: bool | None = None) -> Executor:
         return executor
 
 
+def check_settings(environ: Mapping[str, str] | None = None, *, timeout: float | None = None) -> Limits:
+    """Every setting the engine reads from the environment, checked before anything runs, so that a bad one ends
+    a command in one line instead of failing each job alike: the limits (`Limits.from_environment`, with
+    `timeout` from a `--timeout` flag) and the executors' own (`PREFAULT_ENV`). Returns the limits; raises the
+    UsageError that names what to set."""
+    limits = Limits.from_environment(environ, timeout=timeout)
+    prefault_enabled(environ)
+    return limits
+
+
 def add_cold_option(parser: Any) -> None:
     """The `--cold` option of a command line that runs jobs (`set_warm(False)` when it is given)."""
     parser.add_argument(
@@ -169,6 +180,7 @@ __all__ = [
     "RunOptions",
     "UnsupportedLanguageError",
     "add_cold_option",
+    "check_settings",
     "executor_for",
     "languages",
     "prefault_enabled",

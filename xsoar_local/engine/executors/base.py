@@ -61,10 +61,10 @@ def set_prefault_default(enabled: bool) -> bool:
     return previous
 
 
-def prefault_enabled() -> bool:
-    """Whether warm workers started now let their spare forks copy pages ahead (`PREFAULT_ENV`, else the
-    process's default)."""
-    raw = os.environ.get(PREFAULT_ENV, "").strip().lower()
+def prefault_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    """Whether warm workers started now let their spare forks copy pages ahead (`PREFAULT_ENV` in `environ`, this
+    process's environment by default; else the process's default)."""
+    raw = (os.environ if environ is None else environ).get(PREFAULT_ENV, "").strip().lower()
     if raw in {"off", "0", "false", "no"}:
         return False
     if raw in {"on", "1", "true", "yes"}:
