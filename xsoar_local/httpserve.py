@@ -181,6 +181,8 @@ class BoundedServer(ExplainedBind):
     daemon_threads = True
     block_on_close = False  # close_connections() joins the handlers, with a deadline
     max_connections = 200
+    STOP_POLL = 0.02  # seconds between two looks at the connections while stopping
+    STOP_GRACE = 0.5  # seconds a cut connection's handler is given to end, past the deadline if need be
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._open: dict[Any, tuple[threading.Thread, float | None]] = {}
@@ -224,24 +226,29 @@ class BoundedServer(ExplainedBind):
         super().shutdown_request(request)
 
     def close_connections(self, seconds: float) -> int:
-        """Close idle connections now, give busy ones `seconds` to answer, then cut them; how many were cut."""
+        """Close idle connections now, give busy ones `seconds` to answer, then cut them; how many were cut.
+
+        A connection whose answer is out turns idle a moment later (its handler finishes with the answer first):
+        while waiting, any connection that has turned idle is closed too, so none is waited on for nothing."""
         deadline = time.monotonic() + seconds
+        while True:
+            with self._open_lock:
+                idle = [sock for sock, (_, since) in self._open.items() if since is not None]
+                busy = [thread for thread, since in self._open.values() if since is None]
+            for sock in idle:
+                _cut(sock)  # its handler wakes, closes the connection and ends
+            if not busy or time.monotonic() >= deadline:
+                break
+            busy[0].join(min(self.STOP_POLL, max(0.0, deadline - time.monotonic())))
         with self._open_lock:
-            idle = [sock for sock, (_, since) in self._open.items() if since is not None]
-        for sock in idle:
-            _cut(sock)
-        with self._open_lock:
-            busy = dict(self._open)
-        for thread, _ in busy.values():
-            thread.join(max(0.0, deadline - time.monotonic()))
-        with self._open_lock:
-            left = list(self._open)
+            left = [sock for sock, (_, since) in self._open.items() if since is None]
         for sock in left:
             _cut(sock)
         with self._open_lock:
             handlers = set(self._handlers)
+        ended_by = max(deadline, time.monotonic() + self.STOP_GRACE)
         for thread in handlers:  # the cut ones, and those closing their connection as this began
-            thread.join(max(0.0, deadline - time.monotonic()))
+            thread.join(max(0.0, ended_by - time.monotonic()))
         return len(left)
 
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 
 import http.client
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from xsoar_local.httpserve import BoundedServer, PlainLogHandler
 from xsoar_local.server.serve import RunningServer, run_server
 
 KEY = "keep-alive-test-key-0123456789"
@@ -163,3 +166,87 @@ def test_a_client_finding_every_connection_busy_is_turned_away_and_the_server_go
     status = _about_when_there_is_room(running, "no client was answered after a busy one left")
     second.close()
     assert status == 200, status
+
+
+class _SlowClose:
+    """A WSGI body whose `close()` (called by the server after the answer is written) takes a while: the moment
+    between an answer going out and its connection counting as idle again, made long enough to stop the server in."""
+
+    def __init__(self, body: bytes, closing: threading.Event) -> None:
+        self._body = body
+        self._closing = closing
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._body
+
+    def close(self) -> None:
+        self._closing.set()
+        time.sleep(0.3)
+
+
+class _KeepAliveHandler(PlainLogHandler):
+    keep_alive = True
+    timeout = 60  # a silent kept connection would hold its handler this long if nothing cut it
+
+
+def test_a_stop_right_after_an_answer_does_not_wait_for_the_kept_connection() -> None:
+    """Given a server with keep-alive whose last answer is out but whose connection has not turned idle yet
+    When the server stops at that moment, allowing busy requests 2 s
+    Then the stop closes the connection once it turns idle instead of waiting it out as a running request:
+    nothing counts as still running, and no handler thread is left"""
+    closing = threading.Event()
+
+    def app(environ: dict[str, Any], start_response: Any) -> _SlowClose:
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return _SlowClose(b"ok", closing)
+
+    server = BoundedServer("127.0.0.1", 0, app, handler=_KeepAliveHandler)
+    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
+    serving.start()
+    threads_before = set(threading.enumerate())
+    client = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+    try:
+        client.request("GET", "/")
+        response = client.getresponse()
+        assert response.read() == b"ok"
+        assert not response.will_close, "the connection was not kept open: the test proves nothing"
+        assert closing.wait(10), "the server never closed the answer's body"
+        server.shutdown()
+        serving.join()
+        server.server_close()
+        cut = server.close_connections(2)
+    finally:
+        client.close()
+    assert cut == 0, f"{cut} idle connection(s) waited on until the deadline and counted as requests still running"
+    left = {thread for thread in set(threading.enumerate()) - threads_before if thread.is_alive()}
+    assert not left, f"handler threads left running: {left}"
+
+
+def test_a_stop_waits_for_a_request_being_answered_only_as_long_as_allowed() -> None:
+    """Given a server whose one request is still being answered (its application has not returned)
+    When the server stops allowing busy requests 0.5 s
+    Then the stop gives up on it and counts it as a request still running"""
+    release = threading.Event()
+    entered = threading.Event()
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        entered.set()
+        release.wait(30)
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
+        return [b"ok"]
+
+    server = BoundedServer("127.0.0.1", 0, app, handler=_KeepAliveHandler)
+    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
+    serving.start()
+    client = socket.create_connection(("127.0.0.1", server.port), timeout=30)
+    try:
+        client.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert entered.wait(10), "the request never reached the application"
+        server.shutdown()
+        serving.join()
+        server.server_close()
+        cut = server.close_connections(0.5)
+    finally:
+        release.set()
+        client.close()
+    assert cut == 1, f"{cut} request(s) counted as still running, expected the one being answered"
