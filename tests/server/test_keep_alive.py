@@ -8,7 +8,7 @@ import http.client
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -189,7 +189,32 @@ class _KeepAliveHandler(PlainLogHandler):
     timeout = 60  # a silent kept connection would hold its handler this long if nothing cut it
 
 
-def test_a_stop_right_after_an_answer_does_not_wait_for_the_kept_connection() -> None:
+@pytest.fixture
+def serve_app() -> Iterator[Callable[[Any], BoundedServer]]:
+    """Serve a WSGI app with keep-alive on a free loopback port; any server still serving is stopped at the end."""
+    started: list[BoundedServer] = []
+
+    def start(app: Any) -> BoundedServer:
+        server = BoundedServer("127.0.0.1", 0, app, handler=_KeepAliveHandler)
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        _stop(server, 0)
+
+
+def _stop(server: BoundedServer, seconds: float) -> int:
+    """Stop as the local server does (no new connections, then the open ones); how many were cut as running."""
+    server.shutdown()  # returns once serve_forever has ended (at once if it already had)
+    server.server_close()
+    return server.close_connections(seconds)
+
+
+def test_a_stop_right_after_an_answer_does_not_wait_for_the_kept_connection(
+    serve_app: Callable[[Any], BoundedServer],
+) -> None:
     """Given a server with keep-alive whose last answer is out but whose connection has not turned idle yet
     When the server stops at that moment, allowing busy requests 2 s
     Then the stop closes the connection once it turns idle instead of waiting it out as a running request:
@@ -200,9 +225,7 @@ def test_a_stop_right_after_an_answer_does_not_wait_for_the_kept_connection() ->
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
         return _SlowClose(b"ok", closing)
 
-    server = BoundedServer("127.0.0.1", 0, app, handler=_KeepAliveHandler)
-    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
-    serving.start()
+    server = serve_app(app)
     threads_before = set(threading.enumerate())
     client = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
     try:
@@ -211,10 +234,7 @@ def test_a_stop_right_after_an_answer_does_not_wait_for_the_kept_connection() ->
         assert response.read() == b"ok"
         assert not response.will_close, "the connection was not kept open: the test proves nothing"
         assert closing.wait(10), "the server never closed the answer's body"
-        server.shutdown()
-        serving.join()
-        server.server_close()
-        cut = server.close_connections(2)
+        cut = _stop(server, 2)
     finally:
         client.close()
     assert cut == 0, f"{cut} idle connection(s) waited on until the deadline and counted as requests still running"
@@ -222,7 +242,9 @@ def test_a_stop_right_after_an_answer_does_not_wait_for_the_kept_connection() ->
     assert not left, f"handler threads left running: {left}"
 
 
-def test_a_stop_waits_for_a_request_being_answered_only_as_long_as_allowed() -> None:
+def test_a_stop_waits_for_a_request_being_answered_only_as_long_as_allowed(
+    serve_app: Callable[[Any], BoundedServer],
+) -> None:
     """Given a server whose one request is still being answered (its application has not returned)
     When the server stops allowing busy requests 0.5 s
     Then the stop gives up on it and counts it as a request still running"""
@@ -235,17 +257,12 @@ def test_a_stop_waits_for_a_request_being_answered_only_as_long_as_allowed() -> 
         start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "2")])
         return [b"ok"]
 
-    server = BoundedServer("127.0.0.1", 0, app, handler=_KeepAliveHandler)
-    serving = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01})
-    serving.start()
+    server = serve_app(app)
     client = socket.create_connection(("127.0.0.1", server.port), timeout=30)
     try:
         client.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
         assert entered.wait(10), "the request never reached the application"
-        server.shutdown()
-        serving.join()
-        server.server_close()
-        cut = server.close_connections(0.5)
+        cut = _stop(server, 0.5)
     finally:
         release.set()
         client.close()
