@@ -1,7 +1,7 @@
 """What every loopback HTTP server of the toolkit shares (the local server, the stand-ins): the request handler,
 the loopback check, a bind that fails in one line, and a TLS context from a throw-away local CA.
 
-`BoundedServer` is the local server's: connections are capped (when full, the one idle longest is closed), a
+`BoundedServer` is the server of both: connections are capped (when full, the one idle longest is closed), a
 connection that sends no request within `timeout` is closed, and stopping never waits on a client.
 """
 
@@ -183,6 +183,7 @@ class BoundedServer(ExplainedBind):
     max_connections = 200
     STOP_POLL = 0.02  # seconds between two looks at the connections while stopping
     STOP_GRACE = 0.5  # seconds a cut connection's handler is given to end, past the deadline if need be
+    logger: ClassVar[logging.Logger] = logging.getLogger("xsoar_local.http")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self._open: dict[Any, tuple[threading.Thread, float | None]] = {}
@@ -250,6 +251,10 @@ class BoundedServer(ExplainedBind):
         for thread in handlers:  # the cut ones, and those closing their connection as this began
             thread.join(max(0.0, ended_by - time.monotonic()))
         return len(left)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # a client that drops its connection mid-answer is routine on loopback, not a traceback on stderr
+        self.logger.debug("connection from %s failed", client_address, exc_info=True)
 
 
 def _cut(sock: Any) -> None:

@@ -3,9 +3,9 @@
     with serve(ServiceConfig(rate_limit=5, window_seconds=3600, tls=True)) as svc:
         requests.post(svc.url + "yoda", data={"text": "..."}, verify=str(svc.ca_bundle))
 
-On exit the listening socket is closed, every open connection is cut (a slow client cannot hold the
-stop), handler threads get a second to finish (a latency fault wakes up early) and the generated CA
-file is removed.
+On exit the listening socket is closed, idle connections are cut at once, requests being answered get half a
+second (a latency fault wakes up early) before they are cut too, so no client, however slow, holds the stop;
+then the generated CA file is removed.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import contextlib
 import logging
 import math
 import shutil
-import socket
 import ssl
 import tempfile
 import threading
@@ -22,12 +21,11 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from standins.funtranslations.app import RecordedRequest, RequestLog, TranslationService
 from standins.funtranslations.faults import Fault
 from standins.funtranslations.ratelimit import RateLimiter, validate_limit
-from xsoar_local.httpserve import ExplainedBind, ListenError, PlainLogHandler, is_loopback, local_tls
+from xsoar_local.httpserve import BoundedServer, ListenError, PlainLogHandler, is_loopback, local_tls
 
 __all__ = ["RecordedRequest", "RunningService", "ServiceConfig", "serve"]
 
@@ -102,57 +100,13 @@ class _Handler(PlainLogHandler):
     timeout = 10
 
 
-# How long stopping may take: open connections are shut down, then their handlers get this long to finish.
-STOP_SECONDS = 1.0
+# How long stopping may give requests being answered (a latency fault wakes at once): then they are cut, and
+# their handlers get the server's grace to end, so no client holds the stop for much more than a second.
+STOP_SECONDS = 0.5
 
 
-class _Server(ExplainedBind):
-    """Tracks each open connection and its handler thread, so stopping never waits on a client."""
-
-    daemon_threads = True
-    block_on_close = False  # closing joins our own handlers, with a deadline (close_connections)
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._open: dict[Any, threading.Thread] = {}
-        # every handler not known to have ended: one leaves `_open` (shutdown_request) a moment before it ends
-        self._handlers: set[threading.Thread] = set()
-        self._open_lock = threading.Lock()
-
-    def process_request(self, request: Any, client_address: Any) -> None:
-        thread = threading.Thread(target=self.process_request_thread, args=(request, client_address), daemon=True)
-        with self._open_lock:
-            self._open[request] = thread
-            self._handlers = {handler for handler in self._handlers if handler.is_alive()}
-            self._handlers.add(thread)
-        thread.start()
-
-    def shutdown_request(self, request: Any) -> None:
-        with self._open_lock:
-            self._open.pop(request, None)
-        super().shutdown_request(request)
-
-    def close_connections(self, seconds: float = STOP_SECONDS) -> None:
-        """Let handlers that are answering finish briefly, then cut every connection still open (a slow or
-        silent client included) and give their handlers the rest of ``seconds``."""
-        deadline = time.monotonic() + seconds
-        grace = time.monotonic() + seconds / 4
-        with self._open_lock:
-            open_now = dict(self._open)
-        for thread in open_now.values():
-            thread.join(max(0.0, grace - time.monotonic()))
-        with self._open_lock:
-            still_open = dict(self._open)
-        for connection in still_open:
-            with contextlib.suppress(OSError):
-                connection.shutdown(socket.SHUT_RDWR)
-        with self._open_lock:
-            handlers = set(self._handlers)
-        for thread in handlers:  # those still answering, and those closing their connection as this began
-            thread.join(max(0.0, deadline - time.monotonic()))
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        _LOG.debug("connection from %s failed", client_address, exc_info=True)
+class _Server(BoundedServer):
+    logger = _LOG
 
 
 @contextlib.contextmanager
@@ -196,7 +150,7 @@ def serve(config: ServiceConfig | None = None) -> Iterator[RunningService]:
             stopping.set()
             server.shutdown()  # serve_forever then closes the listening socket
             thread.join()
-            server.close_connections()  # and no client, however slow, holds the stop
+            server.close_connections(STOP_SECONDS)  # and no client, however slow, holds the stop
 
 
 def _bind(config: ServiceConfig, app: TranslationService) -> _Server:

@@ -14,7 +14,6 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from xsoar_local.engine import executors
 from xsoar_local.errors import UsageError
@@ -67,9 +66,7 @@ class _Handler(PlainLogHandler):
 
 class _Server(BoundedServer):
     max_connections = MAX_CONNECTIONS
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        _LOG.debug("connection from %s failed", client_address, exc_info=True)
+    logger = _LOG
 
 
 def _tls_context(host: str, folder: Path) -> tuple[ssl.SSLContext, Path]:
