@@ -410,6 +410,31 @@ def test_close_investigation_closes_the_incident(script: str) -> None:
     assert result.incident.fields["status"] == "Closed", f"fields: {result.incident.fields}"
 
 
+def test_a_close_task_listing_the_close_forms_fields_closes_and_sets_the_filled_ones() -> None:
+    """Given a `Builtin|||closeInvestigation` task as a playbook editor exports it: besides closeReason and
+    closeNotes it lists incident fields, most of them empty (`{}`), one filled from context
+    When run
+    Then the incident is closed with its reason, the filled field is set, and the empty ones change nothing"""
+    args = {
+        "closeReason": simple("Resolved"),
+        "closeNotes": simple("checked"),
+        "hiredate": {},
+        "phishingsubtype": {},
+        "assetid": {"simple": "${Asset.ID}"},
+    }
+    fields = {"id": "7", "hiredate": "2020-01-01"}
+    result = run(
+        playbook(task("1", script="Builtin|||closeInvestigation", args=args)),
+        incident=Incident(fields=fields, context={"Asset": {"ID": "A-9"}}),
+    )
+    assert result.completed, f"a close task listing empty incident fields should complete, got {result.error}"
+    closed = result.incident.fields
+    assert (closed["status"], closed["closeReason"], closed["closeNotes"]) == ("Closed", "Resolved", "checked"), closed
+    assert closed["assetid"] == "A-9", f"the filled field should be set as the incident closes: {closed}"
+    assert closed["hiredate"] == "2020-01-01", f"an empty field must leave the incident's value alone: {closed}"
+    assert "phishingsubtype" not in closed, f"an empty field must not be written: {closed}"
+
+
 def test_an_unknown_builtin_command_fails_naming_the_task() -> None:
     """Given `Builtin|||` with a command the runner does not know, When run, Then the task fails naming it."""
     result = run(playbook(task("1", name="Shout", script="Builtin|||shoutLoudly")))

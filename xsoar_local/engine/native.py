@@ -98,7 +98,7 @@ class NativeCommand:
     one_of: tuple[tuple[str, ...], ...] = ()
     default: str | None = None  # the argument `!name value` fills
     fallback: bool = False
-    any_argument: bool = False  # setIncident: any incident field is an argument
+    any_argument: bool = False  # setIncident, closeInvestigation: any incident field is an argument
     description: str = ""
     lists: ListsRun | None = None  # a list command (native_lists.py): run on the session's list store instead
     context_paths: tuple[str, ...] = ()  # arguments naming a context path (see `own_context_path`)
@@ -254,15 +254,27 @@ def set_value(args: Mapping[str, Any], incident: Incident, _war_room: WarRoom) -
 
 
 # ---- server-native commands --------------------------------------------------------------------------------
-def _closed(incident: Incident, reason: str, notes: str) -> Incident:
-    fields = {**incident.fields, "status": "Closed", "closeReason": reason, "closeNotes": notes}
-    return Incident(fields=fields, context=incident.context, integration_contexts=incident.integration_contexts)
+_CLOSE_ARGUMENTS = frozenset({"closeReason", "closeNotes", "id"})
+
+
+def _closed(incident: Incident, reason: str, notes: str, fields: Mapping[str, Any]) -> Incident:
+    closed = {
+        **incident.fields,
+        **copy.deepcopy(dict(fields)),
+        "status": "Closed",
+        "closeReason": reason,
+        "closeNotes": notes,
+    }
+    return Incident(fields=closed, context=incident.context, integration_contexts=incident.integration_contexts)
 
 
 def close_investigation(args: Mapping[str, Any], incident: Incident, _war_room: WarRoom) -> NativeOutcome:
-    """closeInvestigation: marks the incident closed, with its reason and notes."""
+    """closeInvestigation: marks the incident closed, with its reason and notes, and sets the incident fields given
+    with it (the close form's). A playbook's task lists every field it offers, most left empty: those change
+    nothing."""
     reason, notes = _text(args.get("closeReason")), _text(args.get("closeNotes"))
-    return NativeOutcome((note("Investigation closed"),), lambda latest: _closed(latest, reason, notes))
+    fields = {name: value for name, value in args.items() if name not in _CLOSE_ARGUMENTS and not _is_empty(value)}
+    return NativeOutcome((note("Investigation closed"),), lambda latest: _closed(latest, reason, notes, fields))
 
 
 def set_incident(args: Mapping[str, Any], incident: Incident, _war_room: WarRoom) -> NativeOutcome:
@@ -366,8 +378,9 @@ NATIVE_COMMANDS: Mapping[str, NativeCommand] = {
         NativeCommand(
             "closeInvestigation",
             close_investigation,
-            frozenset({"closeReason", "closeNotes", "id"}),
-            description="Close the incident (its reason and notes)",
+            _CLOSE_ARGUMENTS,
+            any_argument=True,
+            description="Close the incident (its reason and notes, and any incident field to set as it closes)",
         ),
         NativeCommand(
             "setIncident", set_incident, frozenset({"id"}), any_argument=True, description="Set incident fields"
