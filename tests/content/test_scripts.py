@@ -158,3 +158,51 @@ def test_a_script_name_held_by_two_packs_is_one_clear_error(capsys: pytest.Captu
     listed = unknown.err.split("scripts: ", 1)[1].split(")")[0].split(";")[0].split(", ")
     assert listed == sorted(set(listed)), f"scripts listed twice: {listed}"
     assert "GkEnrich" in listed, listed
+
+
+def _versioned_script(folder: Path, name: str, answer: str, **versions: str) -> None:
+    """A unified Python script YAML answering `answer`, with the given fromversion/toversion."""
+    folder.mkdir(parents=True)
+    document = {
+        "commonfields": {"id": name, "version": -1},
+        "name": name,
+        "type": "python",
+        "subtype": "python3",
+        "tags": [],
+        "enabled": True,
+        "args": [],
+        "comment": f"{name} for some server versions.",
+        "dockerimage": "demisto/python3:3.11.10.116949",
+        "script": f"import demistomock as demisto\n\ndemisto.results({answer!r})\n",
+        **versions,
+    }
+    (folder / f"{folder.name}.yml").write_text(json.dumps(document), encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("line", "status", "expected"),
+    [
+        pytest.param("!Shout", 0, "current", id="the-copy-for-this-version-runs"),
+        pytest.param("!Whisper", 2, "fromversion 99.0.0: a server of version 8.9.0", id="only-for-a-newer-server"),
+        pytest.param("!Mumble", 2, "toversion 5.9.9: a server of version 8.9.0", id="only-for-older-servers"),
+    ],
+)
+def test_a_script_is_read_only_for_the_server_version_the_toolkit_plays(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, line: str, status: int, expected: str
+) -> None:
+    """Given a pack as content keeps one: Shout twice under one name, a copy up to toversion 6.9.9 beside its
+    successor from 7.0.0, and Whisper and Mumble each only for servers of other versions
+    When a War Room line runs each
+    Then the successor answers (no clash of two scripts), and the others are one line naming their version"""
+    scripts = tmp_path / "Packs" / "Versions" / "Scripts"
+    _versioned_script(scripts / "Shout", "Shout", "old", toversion="6.9.9")
+    _versioned_script(scripts / "Shout_7_0", "Shout", "current", fromversion="7.0.0")
+    _versioned_script(scripts / "Whisper", "Whisper", "never", fromversion="99.0.0")
+    _versioned_script(scripts / "Mumble", "Mumble", "never", fromversion="5.0.0", toversion="5.9.9")
+    outcome = run_line(capsys, tmp_path / "state", line, packs=tmp_path / "Packs", instances=None)
+    assert outcome.status == status, f"{line}: exit {outcome.status}\n{outcome.out}{outcome.err}"
+    if status == 0:
+        assert outcome.contents == expected, f"{line} ran the wrong copy: {outcome.entries}"
+    else:
+        assert len(outcome.err.strip().splitlines()) == 1, outcome.err
+        assert expected in outcome.err, outcome.err

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from xsoar_local.engine.demisto_api import SERVER_VERSION
 from xsoar_local.engine.javascript import JavaScriptRuntimeError, run_javascript
 from xsoar_local.engine.javascript import runner as js_runner
+from xsoar_local.engine.versions import SERVER_VERSION
 from xsoar_local.errors import EngineError
 from xsoar_local.runtime import DEFAULT_DESTINATION
 

@@ -185,6 +185,32 @@ def test_conf_json_skips_are_named_in_the_report_and_junit(
     assert ET.parse(report).getroot().attrib["skipped"] == "2"
 
 
+def test_a_test_playbook_for_other_server_versions_is_skipped_naming_its_version(
+    capsys: pytest.CaptureFixture[str], repo: Path
+) -> None:
+    """Given Beta_One twice, as content keeps a test playbook for old servers beside its successor: a failing copy
+    with `toversion: 4.1.9`, and the passing one
+    When test-playbooks runs
+    Then the copy for old servers is skipped with its version as the reason, and only its successor runs"""
+    old = write_playbook(repo, "Beta", "Beta_One_old", passes=False)
+    document = yaml.safe_load(old.read_text(encoding="utf-8"))
+    document.update(id="Beta_One", name="Beta_One", fromversion="4.0.0", toversion="4.1.9")
+    old.write_text(yaml.safe_dump(document, sort_keys=False), encoding="utf-8")
+    result = xsoar(capsys, "test-playbooks", "--json", "--pack", "Beta")
+    assert result.status == 0, f"the copy for old servers must not run:\n{result.out}\n{result.err}"
+    results = result.json()["results"]
+    assert isinstance(results, list), results
+    outcomes = {(Path(item["source"]).name, item["status"], item.get("message", "")) for item in results}
+    assert outcomes == {
+        ("playbook-Beta_One.yml", "passed", ""),
+        (
+            "playbook-Beta_One_old.yml",
+            "skipped",
+            "toversion 4.1.9: a server of version 8.9.0, the one the toolkit plays, does not hold it",
+        ),
+    }, outcomes
+
+
 def test_a_broken_conf_json_is_one_line(capsys: pytest.CaptureFixture[str], repo: Path) -> None:
     """Given a Tests/conf.json that is not JSON, When test-playbooks runs, Then exit 2 with its line and column."""
     (repo / "Tests").mkdir()

@@ -11,6 +11,7 @@ import yaml
 
 from xsoar_local.engine.integration import Integration, IntegrationError, load_integration
 from xsoar_local.engine.scripts import Script, is_script_yaml, load_script
+from xsoar_local.engine.versions import other_version
 from xsoar_local.errors import ContentError
 from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
 
@@ -21,13 +22,15 @@ class CatalogError(ContentError):
 
 @dataclass(frozen=True)
 class ContentCatalog:
-    """The integrations and scripts found under a content root, and the folders that could not be loaded (why)."""
+    """The integrations and scripts found under a content root, the folders that could not be loaded (why), and
+    the items left out as a server of the toolkit's version would not hold them (their name -> why)."""
 
     root: Path
     integrations: tuple[Integration, ...] = ()
     scripts: tuple[Script, ...] = ()
     broken: Mapping[str, str] = field(default_factory=dict)
     playbooks: tuple[PlaybookFile, ...] = ()
+    other_versions: Mapping[str, str] = field(default_factory=dict)
 
     def playbook(self, reference: str) -> PlaybookFile | None:
         """The playbook whose id (else name) is `reference`; one two packs hold is a CatalogError."""
@@ -88,6 +91,8 @@ class ContentCatalog:
             return script
         if integrations:
             return integrations
+        if name in self.other_versions:
+            raise CatalogError(f"{name!r} in {self.root} is not for this server: {self.other_versions[name]}")
         if len(self.integrations) == 1 and not self.scripts:  # --integration: one folder
             only = self.integrations[0]
             commands = ", ".join(sorted(spec.name for spec in only.commands)) or "none"
@@ -162,7 +167,9 @@ def _location(pack: Path, path: Path) -> Path | None:
 def scan_content(root: Path) -> ContentCatalog:
     """Load every integration, script and playbook of every pack under `root`, wherever in the pack it sits
     (`TestPlaybooks/script-*.yml` included); what each YAML is comes from its content. A YAML that is an
-    integration or script but cannot be loaded is noted as broken, not fatal."""
+    integration or script but cannot be loaded is noted as broken, not fatal. An item whose `fromversion` to
+    `toversion` range leaves out the toolkit's server version (`versions.SERVER_VERSION`) is left out, as a
+    server of that version does not hold it."""
     root = Path(root)
     if not root.is_dir():
         raise CatalogError(f"the content root {root} is not a folder: pass --packs <folder holding the packs>")
@@ -170,6 +177,7 @@ def scan_content(root: Path) -> ContentCatalog:
     scripts: list[Script] = []
     playbooks: list[PlaybookFile] = []
     broken: dict[str, str] = {}
+    other_versions: dict[str, str] = {}
     for pack in sorted(item for item in root.iterdir() if item.is_dir() and not item.name.startswith(".")):
         for path in _yaml_files(pack):
             where = _location(pack, path)
@@ -179,6 +187,10 @@ def scan_content(root: Path) -> ContentCatalog:
                 broken[str(where or path)] = f"Cannot read {path}: {error}"
                 continue
             kind = yaml_kind(data)
+            reason = other_version(data) if kind is not None and isinstance(data, dict) else None
+            if reason is not None:  # its copy for this version, if content has one, is read instead
+                other_versions[_item_name(data, path)] = f"{path.relative_to(root)} has {reason}"
+                continue
             try:
                 if kind == "integration":
                     integrations.append(_with_pack(load_integration(path), pack.name))
@@ -193,7 +205,17 @@ def scan_content(root: Path) -> ContentCatalog:
             if kind == "playbook" and isinstance(data, dict):
                 name = str(data.get("name") or data.get("id") or path.stem)
                 playbooks.append(PlaybookFile(path, str(data.get("id") or name), name, pack.name))
-    return ContentCatalog(root, tuple(integrations), tuple(scripts), broken, tuple(playbooks))
+    held = {item.name for item in integrations} | {item.name for item in scripts}
+    held |= {playbook.id for playbook in playbooks} | {playbook.name for playbook in playbooks}
+    for name in held:  # a name this version holds is not reported as another version's
+        other_versions.pop(name, None)
+    return ContentCatalog(root, tuple(integrations), tuple(scripts), broken, tuple(playbooks), other_versions)
+
+
+def _item_name(data: Mapping[str, object], path: Path) -> str:
+    common = data.get("commonfields")
+    identifier = common.get("id") if isinstance(common, Mapping) else None
+    return str(data.get("name") or identifier or data.get("id") or path.stem)
 
 
 _Content = TypeVar("_Content", Integration, Script)

@@ -18,9 +18,8 @@ from typing import Any
 
 from xsoar_local.engine.entries import NOTE, LogEntry, normalise_results
 from xsoar_local.engine.jobs import INTEGRATION, Job
+from xsoar_local.engine.versions import SERVER_VERSION
 from xsoar_local.incident.context import ContextPathError, get_path, set_path
-
-SERVER_VERSION = {"version": "8.9.0", "buildNumber": "local"}
 
 # Channel to the parent engine: a request dict in, a reply dict out.
 Channel = Callable[[dict[str, Any]], dict[str, Any]]

@@ -19,7 +19,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from xsoar_local.engine.demisto_api import SERVER_VERSION
+from xsoar_local.engine.versions import SERVER_VERSION
 from xsoar_local.incident.lists import StateListStore
 from xsoar_local.playbook.model import Playbook
 from xsoar_local.runtime import DEFAULT_DESTINATION

@@ -103,7 +103,7 @@ class Outcome:
 def plan(
     playbooks: Sequence[TestPlaybook], conf: TestsConf, default_timeout: PlaybookTimeout | None = None
 ) -> list[Job]:
-    """A job per playbook, carrying its conf.json integrations, instances, skip reason and timeout
+    """A job per playbook, carrying its conf.json integrations, instances, skip reason (or its version's) and timeout
     (`default_timeout`, from --playbook-timeout, for those without their own: see `TestsConf.timeout_for`)."""
     jobs = []
     for item in playbooks:
@@ -113,7 +113,7 @@ def plan(
                 item,
                 entry.integrations if entry else (),
                 entry.instance_names if entry else (),
-                conf.skip_reason(item.id),
+                item.other_version or conf.skip_reason(item.id),
                 conf.timeout_for(item.id, default_timeout),
             )
         )

@@ -6,12 +6,13 @@ from __future__ import annotations
 import argparse
 import fnmatch
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
 
 from xsoar_local.engine.catalog import yaml_kind
+from xsoar_local.engine.versions import other_version
 from xsoar_local.errors import UsageError
 from xsoar_local.playbook.model import is_playbook_yaml
 from xsoar_local.safeyaml import YamlLimitError, load_yaml_file
@@ -29,6 +30,8 @@ class TestPlaybook:
     path: Path
     id: str
     name: str
+    # why a server of the toolkit's version does not hold it (its fromversion or toversion), else None: skipped
+    other_version: str | None = field(default=None, compare=False)
 
 
 def discover(packs_root: Path) -> list[TestPlaybook]:
@@ -46,7 +49,8 @@ def discover(packs_root: Path) -> list[TestPlaybook]:
         data = data if isinstance(data, dict) else {}
         playbook_id = str(data.get("id") or path.stem)
         pack = path.relative_to(packs_root).parts[0]
-        found.append(TestPlaybook(pack, path, playbook_id, str(data.get("name") or playbook_id)))
+        name = str(data.get("name") or playbook_id)
+        found.append(TestPlaybook(pack, path, playbook_id, name, other_version(data) if data else None))
     return sorted(found)
 
 

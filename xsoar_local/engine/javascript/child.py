@@ -14,8 +14,8 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from xsoar_local.engine.demisto_api import SERVER_VERSION
 from xsoar_local.engine.entries import ERROR, LogEntry
+from xsoar_local.engine.versions import SERVER_VERSION
 from xsoar_local.incident.context import ContextPathError, get_path, set_path
 from xsoar_local.incident.selector import UnsupportedSelectorError
 
