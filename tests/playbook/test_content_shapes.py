@@ -1,7 +1,8 @@
 """Shapes public content writes that the server accepts: a `complex` root written as a reference, a transformer
-script whose result is an empty list, a filter script that returns a one-item list, a script reading the last
-task's entries back with getEntry, a task's `extend-context`, and a list given to a script's argument that is not
-`isArray`, and the fields a server sets on the new incident a test playbook runs on."""
+script whose result is an empty list, a filter script that returns a one-item list or answers more than once, a
+script reading the last task's entries back with getEntry, a task's `extend-context`, and a list given to a
+script's argument that is not `isArray`, and the fields a server sets on the new incident a test playbook runs
+on."""
 
 from __future__ import annotations
 
@@ -94,6 +95,54 @@ def _playbook() -> dict[str, Any]:
                             _check("isEqualString", {"simple": "Kept"}, "alpha"),
                             _check("isNotExists", {"complex": emptied}),
                         ],
+                    }
+                ],
+            ),
+            "4": _task("4", "title"),
+        },
+    }
+
+
+def _pieces_playbook() -> dict[str, Any]:
+    def kept(right: str) -> dict[str, Any]:
+        check = {
+            "operator": "AnswersPerPiece",
+            "left": {"value": {"simple": "${Pairs}"}, "iscontext": True},
+            "right": {"value": {"simple": right}},
+        }
+        return {"root": "${Pairs}", "filters": [[check]]}
+
+    def keep(task_id: str, key: str, right: str, then: str) -> dict[str, Any]:
+        return _task(
+            task_id,
+            "regular",
+            {"#none#": [then]},
+            task={"name": f"keep when {right} leads", "type": "regular", "scriptName": "Set"},
+            scriptarguments={"key": {"simple": key}, "value": {"complex": kept(right)}},
+        )
+
+    return {
+        "id": "Filter answers per piece",
+        "name": "Filter answers per piece",
+        "starttaskid": "0",
+        "tasks": {
+            "0": _task("0", "start", {"#none#": ["1"]}),
+            "1": _task(
+                "1",
+                "regular",
+                {"#none#": ["2"]},
+                task={"name": "set pairs", "type": "regular", "scriptName": "Set"},
+                scriptarguments={"key": {"simple": "Pairs"}, "value": {"simple": "k1:v1,k2:v2"}},
+            ),
+            "2": keep("2", "FirstPieceMatches", "k1", "3"),
+            "3": _task(
+                "3",
+                "condition",
+                {"yes": ["4"]},
+                conditions=[
+                    {
+                        "label": "yes",
+                        "condition": [_check("isEqualString", {"simple": "FirstPieceMatches"}, "k1:v1,k2:v2")],
                     }
                 ],
             ),
@@ -248,6 +297,10 @@ def packs(tmp_path: Path) -> Path:
         "return [String(args.left).indexOf(args.right) === 0 ? 'True' : 'False'];\n",
     )
     _script(pack, "Say", "python", [], [], "demisto.results('hello')\n")
+    pieces = "for piece in str(demisto.args()['left']).split(','):\n"
+    pieces += "    demisto.results(piece.startswith(demisto.args()['right']))\n"
+    _script(pack, "AnswersPerPiece", "python", ["filter"], ["left", "right"], pieces)
+    _write(pack / "TestPlaybooks" / "playbook-Pieces.yml", yaml.safe_dump(_pieces_playbook(), sort_keys=False))
     read_back = "entry = demisto.executeCommand('getEntry', {'id': demisto.args()['id']})[0]\n"
     read_back += "demisto.setContext('Read', entry['Contents'])\n"
     _script(pack, "ReadBack", "python", [], ["id"], read_back)
@@ -279,6 +332,9 @@ def packs(tmp_path: Path) -> Path:
         pytest.param("Extend context", id="extend-context-path-and-whole-response"),
         # A two-item list for `word` (not `isArray`) runs the script once per item, each run's outputs kept.
         pytest.param("Per item", id="script-runs-once-per-list-item"),
+        # A filter script that splits its `left` on commas itself answers once a piece (True, False): the first
+        # answer is the item's, so the item is kept.
+        pytest.param("Filter answers per piece", id="a-filters-first-answer-decides"),
         # The new incident has the fields a server sets (CutTransformerTest cuts `${incident.occurred}`).
         pytest.param("Fresh incident", id="incident-created-occurred-playbookId"),
     ],

@@ -116,12 +116,13 @@ def war_room_line_of(name: str, args: Mapping[str, Any]) -> str:
     return " ".join(parts)
 
 
-def returned_value(run: CommandRun) -> Any:
-    """What a transformer or filter returned with `demisto.results(value)`: the last value it wrote."""
+def returned_value(run: CommandRun, *, first: bool = False) -> Any:
+    """What a transformer or filter returned with `demisto.results(value)`: the last value it wrote (`first`: the
+    first)."""
     raw = run.result.raw_results
     if not raw:
         return None
-    value = raw[-1]
+    value = raw[0] if first else raw[-1]
     if isinstance(value, Mapping) and "Contents" in value and "ContentsFormat" in value:
         return value["Contents"]
     return value

@@ -330,7 +330,9 @@ class EngineSession:
         run = self.run_script(script, check_args(script.spec, args), incident, kind="filter")
         if run.is_error:
             raise EngineError(f"filter {script.name}: {'; '.join(run.error_messages)}")
-        value = returned_value(run)
+        # A filter's first result is its answer: a filter that splits its `left` on commas itself writes a result a
+        # piece (True, then False, for the item "{a:1,b:2}"), and a server keeps that item.
+        value = returned_value(run, first=True)
         if isinstance(value, list) and len(value) == 1:
             # A returned list is one entry per item: IsInCidrRanges answers ['True'] for its one `left` item.
             value = value[0]
