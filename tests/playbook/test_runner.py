@@ -435,6 +435,17 @@ def test_a_close_task_listing_the_close_forms_fields_closes_and_sets_the_filled_
     assert "phishingsubtype" not in closed, f"an empty field must not be written: {closed}"
 
 
+def test_links_to_tasks_the_playbook_lacks_lead_nowhere_and_are_reported_on_their_task() -> None:
+    """Given a playbook whose task 1 leads to task 2 and to tasks 22 and 23 it does not have (an editor leaves such
+    links when tasks are deleted; a server runs the playbook)
+    When run
+    Then it completes, tasks 1 and 2 run, and task 1 ends with a warning naming the missing tasks"""
+    result = run(playbook(task("1", "title", then=["2", "22", "23"]), task("2", "title")))
+    assert result.completed, f"links to missing tasks must not stop the run: {result.error}"
+    assert statuses(result) == [("0", SUCCESS), ("1", WARNING), ("2", SUCCESS)], statuses(result)
+    assert "['22', '23']" in result.tasks[1].message, result.tasks[1].message
+
+
 def test_an_unknown_builtin_command_fails_naming_the_task() -> None:
     """Given `Builtin|||` with a command the runner does not know, When run, Then the task fails naming it."""
     result = run(playbook(task("1", name="Shout", script="Builtin|||shoutLoudly")))

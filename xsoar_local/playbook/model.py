@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +68,8 @@ class Task:
     playbook: str = ""  # the sub-playbook a `type: playbook` task runs (its id or name)
     separate_context: bool = False  # the sub-playbook keeps its own context ("private to sub-playbook")
     skip_unavailable: bool = False  # skip the task when its script, command or sub-playbook is not installed
+    # ids its `nexttasks` names that the playbook has no task for (left out of next_tasks: nothing runs there)
+    unknown_next: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
@@ -188,11 +190,13 @@ def parse_playbook(data: Any, source: Path | None = None) -> Playbook:
     start = str(data.get("starttaskid", "0"))
     if start not in tasks:
         raise PlaybookError(f"{where}: starttaskid {start!r} is not one of its tasks")
-    for task in tasks.values():
-        for label, ids in task.next_tasks.items():
-            missing = [item for item in ids if item not in tasks]
-            if missing:
-                raise PlaybookError(f"{where}: {task.label} branch {label!r} leads to unknown task(s) {missing}")
+    for key, task in tasks.items():
+        # A server runs a playbook whose links name a task it lacks (an editor leaves them when a task is deleted):
+        # those links lead nowhere, and the run reports them on their task.
+        missing = tuple(item for ids in task.next_tasks.values() for item in ids if item not in tasks)
+        if missing:
+            kept = {label: tuple(item for item in ids if item in tasks) for label, ids in task.next_tasks.items()}
+            tasks[key] = replace(task, next_tasks=kept, unknown_next=missing)
     name = str(data.get("name") or data.get("id") or where)
     return Playbook(
         id=str(data.get("id") or name),

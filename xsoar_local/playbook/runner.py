@@ -241,6 +241,9 @@ class PlaybookRunner:
             war_room.extend(written)
             if task.type not in ("start", "title", "section"):
                 frame.last_entries = [item.entry_id for item in written]
+            if task.unknown_next:
+                lost = f"nexttasks names task(s) {list(task.unknown_next)} the playbook lacks: nothing runs there"
+                step = replace(step, warnings=(*step.warnings, lost))
             status = CONTINUED if step.failed else WARNING if step.warnings else SUCCESS
             results.append(self._result(task, status, started, step))
             self._report(results[-1])
