@@ -43,6 +43,14 @@ def _task(task_id: str, kind: str, then: dict[str, list[str]] | None = None, **e
     return raw
 
 
+def _set(task_id: str, then: str, name: str, key: str, value: dict[str, Any]) -> dict[str, Any]:
+    """A regular task running Set with `key` and `value` (a `simple` or `complex` argument), then `then`."""
+    task = {"name": name, "type": "regular", "scriptName": "Set"}
+    return _task(
+        task_id, "regular", {"#none#": [then]}, task=task, scriptarguments={"key": {"simple": key}, "value": value}
+    )
+
+
 def _check(operator: str, left: dict[str, Any], right: str | None = None) -> list[dict[str, Any]]:
     check: dict[str, Any] = {"operator": operator, "left": {"value": left, "iscontext": True}}
     if right is not None:
@@ -70,20 +78,8 @@ def _playbook() -> dict[str, Any]:
         "starttaskid": "0",
         "tasks": {
             "0": _task("0", "start", {"#none#": ["1"]}),
-            "1": _task(
-                "1",
-                "regular",
-                {"#none#": ["2"]},
-                task={"name": "set words", "type": "regular", "scriptName": "Set"},
-                scriptarguments={"key": {"simple": "Words"}, "value": {"simple": '["alpha", "beta"]'}},
-            ),
-            "2": _task(
-                "2",
-                "regular",
-                {"#none#": ["3"]},
-                task={"name": "keep a-words", "type": "regular", "scriptName": "Set"},
-                scriptarguments={"key": {"simple": "Kept"}, "value": {"complex": kept}},
-            ),
+            "1": _set("1", "2", "set words", "Words", {"simple": '["alpha", "beta"]'}),
+            "2": _set("2", "3", "keep a-words", "Kept", {"complex": kept}),
             "3": _task(
                 "3",
                 "condition",
@@ -104,37 +100,20 @@ def _playbook() -> dict[str, Any]:
 
 
 def _pieces_playbook() -> dict[str, Any]:
-    def kept(right: str) -> dict[str, Any]:
-        check = {
-            "operator": "AnswersPerPiece",
-            "left": {"value": {"simple": "${Pairs}"}, "iscontext": True},
-            "right": {"value": {"simple": right}},
-        }
-        return {"root": "${Pairs}", "filters": [[check]]}
-
-    def keep(task_id: str, key: str, right: str, then: str) -> dict[str, Any]:
-        return _task(
-            task_id,
-            "regular",
-            {"#none#": [then]},
-            task={"name": f"keep when {right} leads", "type": "regular", "scriptName": "Set"},
-            scriptarguments={"key": {"simple": key}, "value": {"complex": kept(right)}},
-        )
-
+    check = {
+        "operator": "AnswersPerPiece",
+        "left": {"value": {"simple": "${Pairs}"}, "iscontext": True},
+        "right": {"value": {"simple": "k1"}},
+    }
+    kept = {"root": "${Pairs}", "filters": [[check]]}
     return {
         "id": "Filter answers per piece",
         "name": "Filter answers per piece",
         "starttaskid": "0",
         "tasks": {
             "0": _task("0", "start", {"#none#": ["1"]}),
-            "1": _task(
-                "1",
-                "regular",
-                {"#none#": ["2"]},
-                task={"name": "set pairs", "type": "regular", "scriptName": "Set"},
-                scriptarguments={"key": {"simple": "Pairs"}, "value": {"simple": "k1:v1,k2:v2"}},
-            ),
-            "2": keep("2", "FirstPieceMatches", "k1", "3"),
+            "1": _set("1", "2", "set pairs", "Pairs", {"simple": "k1:v1,k2:v2"}),
+            "2": _set("2", "3", "keep when k1 leads", "FirstPieceMatches", {"complex": kept}),
             "3": _task(
                 "3",
                 "condition",
@@ -217,13 +196,7 @@ def _per_item_playbook() -> dict[str, Any]:
         "starttaskid": "0",
         "tasks": {
             "0": _task("0", "start", {"#none#": ["1"]}),
-            "1": _task(
-                "1",
-                "regular",
-                {"#none#": ["2"]},
-                task={"name": "set words", "type": "regular", "scriptName": "Set"},
-                scriptarguments={"key": {"simple": "Words"}, "value": {"simple": '["alpha", "beta"]'}},
-            ),
+            "1": _set("1", "2", "set words", "Words", {"simple": '["alpha", "beta"]'}),
             "2": _task(
                 "2",
                 "regular",
