@@ -166,9 +166,23 @@ def _extend_playbook() -> dict[str, Any]:
             "1": _task(
                 "1",
                 "regular",
-                {"#none#": ["2"]},
+                {"#none#": ["4"]},
                 task={"name": "answer", "type": "regular", "scriptName": "Answer"},
                 scriptarguments={"extend-context": {"simple": "Picked=outer.inner::Whole=."}},
+            ),
+            "4": _task(
+                "4",
+                "regular",
+                {"#none#": ["5"]},
+                task={"name": "answer with an object", "type": "regular", "scriptName": "AnswerObject"},
+                scriptarguments={"extend-context": {"simple": "JsPicked=outer.inner::JsWhole=."}},
+            ),
+            "5": _task(
+                "5",
+                "regular",
+                {"#none#": ["2"]},
+                task={"name": "answer with a dict", "type": "regular", "scriptName": "AnswerDict"},
+                scriptarguments={"extend-context": {"simple": "PyPicked=outer.inner"}},
             ),
             "2": _task(
                 "2",
@@ -180,6 +194,9 @@ def _extend_playbook() -> dict[str, Any]:
                         "condition": [
                             _check("isEqualNumber", {"simple": "Picked"}, "7"),
                             _check("isEqualNumber", {"simple": "Whole.outer.inner"}, "7"),
+                            _check("isEqualNumber", {"simple": "JsPicked"}, "8"),
+                            _check("isEqualNumber", {"simple": "JsWhole.outer.inner"}, "8"),
+                            _check("isEqualNumber", {"simple": "PyPicked"}, "9"),
                         ],
                     }
                 ],
@@ -279,6 +296,8 @@ def packs(tmp_path: Path) -> Path:
     _script(pack, "ReadBack", "python", [], ["id"], read_back)
     answer = "demisto.results({'Type': 1, 'ContentsFormat': 'json', 'Contents': {'outer': {'inner': 7}}})\n"
     _script(pack, "Answer", "python", [], [], answer)
+    _script(pack, "AnswerObject", "javascript", [], [], "return {outer: {inner: 8}};\n")
+    _script(pack, "AnswerDict", "python", [], [], "demisto.results({'outer': {'inner': 9}})\n")
     _write(pack / "TestPlaybooks" / "playbook-Extend_context.yml", yaml.safe_dump(_extend_playbook(), sort_keys=False))
     note_one = "word = demisto.args()['word']\n"
     note_one += "if not isinstance(word, str):\n    raise ValueError(f'one word expected, got {word!r}')\n"
@@ -301,7 +320,8 @@ def packs(tmp_path: Path) -> Path:
         pytest.param("Content shapes", id="reference-root-listed-filter-answer-empty-transformer-result"),
         # `${lastCompletedTaskEntries.[0]}` names the entry as stored, so getEntry finds it.
         pytest.param("Read back", id="last-task-entry-read-back-with-getEntry"),
-        # `extend-context` is the server's: the script never sees it, and the paths it names reach the context.
+        # `extend-context` is the server's: the script never sees it, and the paths it names reach the context, from
+        # an entry's contents, a JavaScript script's returned object, or a dict a Python script gave demisto.results.
         pytest.param("Extend context", id="extend-context-path-and-whole-response"),
         # A two-item list for `word` (not `isArray`) runs the script once per item, each run's outputs kept.
         pytest.param("Per item", id="script-runs-once-per-list-item"),

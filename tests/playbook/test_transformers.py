@@ -33,7 +33,7 @@ from xsoar_local.playbook.transformers import TransformerError, apply_transforme
         pytest.param("LastArrayElement", ["x", "y"], {}, "y", id="last"),
         pytest.param("slice", [1, 2, 3, 4], {"from": "1", "to": "3"}, [2, 3], id="slice"),
         pytest.param("getField", [{"a": 1}, {"a": 2}], {"field": "a"}, [1, 2], id="getField-list"),
-        pytest.param("Stringify", {"b": 1}, {}, '{"b": 1}', id="stringify"),
+        pytest.param("Stringify", {"b": 1, "a": ["é", 2]}, {}, '{"a":["é",2],"b":1}', id="stringify-compact"),
         pytest.param("trim", "  x ", {}, "x", id="trim"),
         pytest.param("splitAndTrim", " a , b ,c", {"delimiter": ","}, ["a", "b", "c"], id="splitAndTrim"),
         pytest.param("substring", "abcdef", {"from": "1", "to": "3"}, "bc", id="substring"),

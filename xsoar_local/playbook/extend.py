@@ -7,6 +7,7 @@ reaches the command, which refuses it as an unknown argument.)
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,7 +28,7 @@ def split_extend(args: Mapping[str, Any]) -> tuple[dict[str, Any], str]:
 def extended_context(extend: str, entries: tuple[Mapping[str, Any], ...]) -> dict[str, Any]:
     """The context keys `extend` writes from the entries' raw responses (one value per entry, a list for more)."""
     written: dict[str, Any] = {}
-    responses = [entry.get("Contents") for entry in entries if entry.get("Type") != ERROR_ENTRY]
+    responses = [_response(entry) for entry in entries if entry.get("Type") != ERROR_ENTRY]
     for spec in filter(None, (part.strip() for part in extend.split("::"))):
         key, separator, path = spec.partition("=")
         if not separator or not key.strip():
@@ -43,6 +44,18 @@ def extended_context(extend: str, entries: tuple[Mapping[str, Any], ...]) -> dic
 def apply_extended(context: Mapping[str, Any], written: Mapping[str, Any]) -> dict[str, Any]:
     """The context with the extended keys merged in as an entry's EntryContext would be."""
     return merge_entry_context(context, written) if written else dict(context)
+
+
+def _response(entry: Mapping[str, Any]) -> Any:
+    """An entry's raw response: JSON contents held as text (what a script's demisto.results or a JavaScript
+    script's returned object becomes) are read as the value they hold, so their fields can be selected."""
+    contents = entry.get("Contents")
+    if isinstance(contents, str) and str(entry.get("ContentsFormat") or "").lower() == "json":
+        try:
+            return json.loads(contents)
+        except ValueError:
+            return contents
+    return contents
 
 
 def _select(response: Any, path: str) -> Any:

@@ -148,8 +148,13 @@ def get_field(value: Any, args: Mapping[str, Any]) -> Any:
 
 
 def stringify(value: Any, _args: Mapping[str, Any]) -> Any:
-    """The value as JSON text (strings stay as they are)."""
-    return value if isinstance(value, str) else json.dumps(value, sort_keys=True)
+    """The value as JSON text, as the server writes it: compact, keys sorted, text unescaped (strings stay as they
+    are)."""
+    return (
+        value
+        if isinstance(value, str)
+        else json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    )
 
 
 def _number_arg(args: Mapping[str, Any], name: str, default: float | None = None) -> float:
