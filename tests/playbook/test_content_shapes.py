@@ -1,8 +1,8 @@
 """Shapes public content writes that the server accepts: a `complex` root written as a reference, a transformer
-script whose result is an empty list, a filter script that returns a one-item list or answers more than once, a
-script reading the last task's entries back with getEntry, a task's `extend-context`, and a list given to a
-script's argument that is not `isArray`, and the fields a server sets on the new incident a test playbook runs
-on."""
+script whose result is an empty list or comes in several results, a filter script that returns a one-item list or
+answers more than once, a script reading the last task's entries back with getEntry, a task's `extend-context`,
+a list given to a script's argument that is not `isArray`, and the fields a server sets on the new incident a test
+playbook runs on."""
 
 from __future__ import annotations
 
@@ -122,6 +122,35 @@ def _pieces_playbook() -> dict[str, Any]:
                     {
                         "label": "yes",
                         "condition": [_check("isEqualString", {"simple": "FirstPieceMatches"}, "k1:v1,k2:v2")],
+                    }
+                ],
+            ),
+            "4": _task("4", "title"),
+        },
+    }
+
+
+def _several_results_playbook() -> dict[str, Any]:
+    numbers = {"root": "${Pairs}", "transformers": [{"operator": "EachOnItsOwn"}]}
+    return {
+        "id": "Several results",
+        "name": "Several results",
+        "starttaskid": "0",
+        "tasks": {
+            "0": _task("0", "start", {"#none#": ["1"]}),
+            "1": _set("1", "2", "set pairs", "Pairs", {"simple": "k1:v1,k2:v2"}),
+            "2": _set("2", "3", "numbers from a transformer", "Numbers", {"complex": numbers}),
+            "3": _task(
+                "3",
+                "condition",
+                {"yes": ["4"]},
+                conditions=[
+                    {
+                        "label": "yes",
+                        "condition": [
+                            _check("hasLength", {"simple": "Numbers"}, "3"),
+                            _check("isEqualNumber", {"simple": "Numbers.[2]"}, "3"),
+                        ],
                     }
                 ],
             ),
@@ -291,6 +320,11 @@ def packs(tmp_path: Path) -> Path:
     pieces += "    demisto.results(piece.startswith(demisto.args()['right']))\n"
     _script(pack, "AnswersPerPiece", "python", ["filter"], ["left", "right"], pieces)
     _write(pack / "TestPlaybooks" / "playbook-Pieces.yml", yaml.safe_dump(_pieces_playbook(), sort_keys=False))
+    each = "from CommonServerPython import *\n\nreturn_results([1, 2, 3])\n"
+    _script(pack, "EachOnItsOwn", "python", ["transformer"], ["value"], each)
+    _write(
+        pack / "TestPlaybooks" / "playbook-Several.yml", yaml.safe_dump(_several_results_playbook(), sort_keys=False)
+    )
     read_back = "entry = demisto.executeCommand('getEntry', {'id': demisto.args()['id']})[0]\n"
     read_back += "demisto.setContext('Read', entry['Contents'])\n"
     _script(pack, "ReadBack", "python", [], ["id"], read_back)
@@ -328,6 +362,9 @@ def packs(tmp_path: Path) -> Path:
         # A filter script that splits its `left` on commas itself answers once a piece (True, False): the first
         # answer is the item's, so the item is kept.
         pytest.param("Filter answers per piece", id="a-filters-first-answer-decides"),
+        # A transformer that writes several results (return_results([1, 2, 3]) writes each number on its own)
+        # returns them all, as a list.
+        pytest.param("Several results", id="a-transformers-several-results-are-a-list"),
         # The new incident has the fields a server sets (CutTransformerTest cuts `${incident.occurred}`).
         pytest.param("Fresh incident", id="incident-created-occurred-playbookId"),
     ],

@@ -117,12 +117,18 @@ def war_room_line_of(name: str, args: Mapping[str, Any]) -> str:
 
 
 def returned_value(run: CommandRun, *, first: bool = False) -> Any:
-    """What a transformer or filter returned with `demisto.results(value)`: the last value it wrote (`first`: the
-    first)."""
+    """What a transformer or filter returned with `demisto.results(value)`: the value it wrote, or the list of
+    the values when it wrote several (CommonServerPython's `return_results([1, 2])` writes each number on its
+    own); `first`: only the first (a filter's answer)."""
     raw = run.result.raw_results
     if not raw:
         return None
-    value = raw[0] if first else raw[-1]
+    if first or len(raw) == 1:
+        return _written(raw[0])
+    return [_written(value) for value in raw]
+
+
+def _written(value: Any) -> Any:
     if isinstance(value, Mapping) and "Contents" in value and "ContentsFormat" in value:
         return value["Contents"]
     return value
