@@ -94,6 +94,23 @@ VIEW = view_for_expressions(
         pytest.param(
             {"simple": "${Hosts(val.IP == '1.1.1.1' && val.Name != 'A')=val.Name}"}, "B", id="selector-then-mutator"
         ),
+        # `.` is the whole context (the scripts If-Elif and GetValuesOfMultipleFields ask for `${.}`, `${.=[]}`).
+        pytest.param({"simple": "${.=val.YodaSpeak.TheForce.Original}"}, "Hello", id="whole-context-mutated"),
+        pytest.param({"simple": "${.=[]}"}, [], id="whole-context-to-an-empty-list"),
+        pytest.param({"simple": "${.=[val.Empty, 1]}"}, ["", 1], id="array-literal"),
+        pytest.param({"complex": {"root": ".", "accessor": "Hosts.Name"}}, ["A", "B"], id="complex-root-dot"),
+        pytest.param({"complex": {"root": "${", "accessor": "=[]}"}}, [], id="reference-split-over-root-and-accessor"),
+        pytest.param(
+            {
+                "complex": {
+                    "root": "${",
+                    "accessor": "}",
+                    "transformers": [{"operator": "getField", "args": {"field": {"value": {"simple": "Empty"}}}}],
+                }
+            },
+            "",
+            id="whole-context-split-then-transformed",
+        ),
     ],
 )
 def test_argument_values(raw: Any, expected: Any) -> None:
@@ -118,6 +135,7 @@ def test_argument_values(raw: Any, expected: Any) -> None:
             ["YodaSpeak.Phrase.Translation"],
             id="complex-missing",
         ),
+        pytest.param({"simple": "${Nope=val.toLowerCase()}"}, None, ["Nope"], id="missing-under-a-mutator"),
     ],
 )
 def test_empty_references_are_recorded(raw: Any, expected: Any, flagged: list[str]) -> None:

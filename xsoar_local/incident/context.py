@@ -155,8 +155,10 @@ def get_path(context: Mapping[str, Any], path: str) -> Any:
     (or ``.N`` on a list) picks an element; a single stored object counts as a one-item list,
     because the server keeps one item as an object, so ``Incident.[0].severity`` still works.
     ``Name(selector)`` keeps the items ``val`` the selector holds for (``obj`` is undefined);
-    one match is read as that item, several as a list.
+    one match is read as that item, several as a list. ``.`` alone is the whole context.
     """
+    if path.strip() == ".":  # `${.}`: the whole context
+        return context
     found = _read(context, _parse_path(path))
     return None if found is UNDEFINED else found
 

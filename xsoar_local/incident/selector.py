@@ -3,7 +3,7 @@
 A selector is the ``(...)`` of a key such as ``Path(val.K && val.K == obj.K)``: a JavaScript
 expression over ``val`` (a stored item) and ``obj`` (an incoming one). Understood: ``val.X`` /
 ``obj.X`` member chains, ``&&``, ``||``, ``!``, ``==``, ``===``, ``!=``, ``!==``, parentheses,
-``true``/``false``/``null``/``undefined``, and string and number literals, evaluated with
+``true``/``false``/``null``/``undefined``, string and number literals and arrays of them, evaluated with
 JavaScript semantics (truthiness, loose and strict equality, ``undefined`` vs ``null``).
 
 Anything else raises UnsupportedSelectorError. Selectors come from integration output, so they
@@ -135,7 +135,12 @@ class _Call:
     arguments: tuple[_Node, ...]
 
 
-_Node = _Literal | _Ref | _Not | _Binary | _Member | _Call
+@dataclass(frozen=True)
+class _Array:
+    items: tuple[_Node, ...]
+
+
+_Node = _Literal | _Ref | _Not | _Binary | _Member | _Call | _Array
 # The string and array methods selectors and mutators call (as the server's DT documentation shows them).
 _METHODS: Final = frozenset(
     {"indexOf", "includes", "startsWith", "endsWith", "toLowerCase", "toUpperCase", "trim", "toString"}
@@ -143,7 +148,7 @@ _METHODS: Final = frozenset(
 
 _TOKEN = re.compile(
     r"""\s*(?:
-        (?P<op>===|!==|==|!=|<=|>=|&&|\|\||[!().<>+,-])
+        (?P<op>===|!==|==|!=|<=|>=|&&|\|\||[!().<>+,\[\]-])
       | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
       | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
       | (?P<name>[A-Za-z_$][A-Za-z0-9_$]*)
@@ -167,7 +172,7 @@ def _tokenize(selector: str) -> list[tuple[str, str]]:
             raise UnsupportedSelectorError(
                 f"Unsupported DT selector {selector!r}: cannot read {offending!r} "
                 "(supported: val / val.X / obj.X, .length, string methods, &&, ||, ==, ===, !=, !==, <, >, <=, "
-                ">=, +, -, !, parentheses, true/false/null, string and number literals)"
+                ">=, +, -, !, parentheses, true/false/null, string and number literals, [arrays])"
             )
         tokens.append((match.lastgroup, match.group(match.lastgroup)))
         position = match.end()
@@ -280,6 +285,16 @@ class _Parser:
                 self._fail("a '(' is not closed")
             self._take()
             return node
+        if text == "[" and kind == "op":  # an array literal (`${.=[]}` starts from an empty list)
+            items: list[_Node] = []
+            while self._peek() != "]":
+                items.append(self._or())
+                if self._peek() == ",":
+                    self._take()
+                elif self._peek() != "]":
+                    self._fail("a '[' is not closed")
+            self._take()
+            return _Array(tuple(items))
         if kind == "number":
             return _Literal(_number(text))
         if kind == "string":
@@ -325,6 +340,8 @@ def _evaluate(node: _Node, val: Any, obj: Any) -> Any:
             return first if truthy(first) else _evaluate(right, val, obj)
         case _Member(target, name):
             return member(_evaluate(target, val, obj), name)
+        case _Array(items):
+            return [_evaluate(item, val, obj) for item in items]
         case _Call(target, method, arguments):
             return call_method(_evaluate(target, val, obj), method, [_evaluate(item, val, obj) for item in arguments])
         case _Binary(operator, left, right) if operator in ("<", ">", "<=", ">="):

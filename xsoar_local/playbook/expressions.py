@@ -39,8 +39,9 @@ class Resolver:
             value = read_reference(self.view, path)
         except ContextPathError as error:
             raise ExpressionError(str(error)) from error
-        path = split_mutator(path.strip())[0]
-        if is_empty(value) and path not in self.unresolved:
+        path, mutator = split_mutator(path.strip())
+        # a mutator may empty a value on purpose (`${.=[]}` starts a list): only a path that read nothing counts
+        if (value is None if mutator is not None else is_empty(value)) and path not in self.unresolved:
             self.unresolved.append(path)
         return value
 
@@ -57,12 +58,19 @@ class Resolver:
         if not isinstance(raw, Mapping) or not raw.get("root"):
             raise ExpressionError(f"a complex value needs a `root`, got {raw!r}")
         root = str(raw["root"]).strip()
-        # The playbook editor also writes the root as a reference (`root: ${ips}`); the server reads it as the path.
+        accessor = str(raw.get("accessor") or "").strip()
+        # The playbook editor also writes the root as a reference (`root: ${ips}`), or splits one over the root and
+        # the accessor (`${` and `.=[]}`, joined by a dot: `${.=[]}`); the server reads the path inside.
+        if accessor and not REFERENCE.fullmatch(root) and REFERENCE.fullmatch(f"{root}.{accessor}"):
+            root, accessor = f"{root}.{accessor}", ""
         wrapped = REFERENCE.fullmatch(root)
         root = wrapped.group(1).strip() if wrapped else root
-        path = f"{root}.{raw['accessor']}" if raw.get("accessor") else root
+        if root == "." and accessor:  # `.` is the whole context: the accessor is the path in it
+            path = f".{accessor}" if accessor.startswith("=") else accessor
+        else:
+            path = f"{root}.{accessor}" if accessor else root
         if raw.get("filters"):
-            value = self._filtered(root, raw["filters"], raw.get("accessor"), path)
+            value = self._filtered(root, raw["filters"], accessor or None, path)
         else:
             value = self.lookup(path)
         for transformer in raw.get("transformers") or []:
