@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -162,6 +163,11 @@ def test_a_script_name_held_by_two_packs_is_one_clear_error(capsys: pytest.Captu
 
 def _versioned_script(folder: Path, name: str, answer: str, **versions: str) -> None:
     """A unified Python script YAML answering `answer`, with the given fromversion/toversion."""
+    _unified_script(folder, name, f"import demistomock as demisto\n\ndemisto.results({answer!r})\n", **versions)
+
+
+def _unified_script(folder: Path, name: str, code: str, **fields: Any) -> None:
+    """Scripts/<folder>/<folder>.yml: a Python script with its code inline, and any other YAML `fields`."""
     folder.mkdir(parents=True)
     document = {
         "commonfields": {"id": name, "version": -1},
@@ -171,10 +177,10 @@ def _versioned_script(folder: Path, name: str, answer: str, **versions: str) -> 
         "tags": [],
         "enabled": True,
         "args": [],
-        "comment": f"{name} for some server versions.",
+        "comment": f"The fixture script {name}.",
         "dockerimage": "demisto/python3:3.11.10.116949",
-        "script": f"import demistomock as demisto\n\ndemisto.results({answer!r})\n",
-        **versions,
+        "script": code,
+        **fields,
     }
     (folder / f"{folder.name}.yml").write_text(json.dumps(document), encoding="utf-8")
 
@@ -206,3 +212,28 @@ def test_a_script_is_read_only_for_the_server_version_the_toolkit_plays(
     else:
         assert len(outcome.err.strip().splitlines()) == 1, outcome.err
         assert expected in outcome.err, outcome.err
+
+
+def test_a_script_with_support_multithreading_runs_commands_from_several_threads(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    """Given Fanout, which calls CommonServerPython's support_multithreading() (it wraps the server's private
+    `demisto._Demisto__do` with a lock) and then runs the script Echo from eight threads
+    When `!Fanout` runs
+    Then every call comes back with its own answer"""
+    scripts = tmp_path / "Packs" / "Threads" / "Scripts"
+    echo = "import demistomock as demisto\n\ndemisto.results(demisto.args()['word'])\n"
+    _unified_script(scripts / "Echo", "Echo", echo, args=[{"name": "word"}])
+    fanout = (
+        "from concurrent.futures import ThreadPoolExecutor\n\n"
+        "import demistomock as demisto\n"
+        "from CommonServerPython import *\n\n"
+        "support_multithreading()\n"
+        "with ThreadPoolExecutor(4) as pool:\n"
+        "    answers = pool.map(lambda n: demisto.executeCommand('Echo', {'word': str(n)})[0]['Contents'], range(8))\n"
+        "    demisto.results(','.join(answers))\n"
+    )
+    _unified_script(scripts / "Fanout", "Fanout", fanout)
+    outcome = run_line(capsys, tmp_path / "state", "!Fanout", packs=tmp_path / "Packs", instances=None)
+    assert outcome.status == 0, f"exit {outcome.status}\n{outcome.out}{outcome.err}"
+    assert outcome.contents == "0,1,2,3,4,5,6,7", outcome.entries

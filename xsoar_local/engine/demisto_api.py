@@ -327,7 +327,7 @@ class ServerDemisto:
                 f"executeCommand({command!r}): this sandbox has no engine to run nested commands "
                 "(run_job was called without a channel)"
             )
-        reply = self._channel(
+        reply = self._Demisto__do(
             {
                 "type": "executeCommand",
                 "command": str(command),
@@ -342,6 +342,14 @@ class ServerDemisto:
             self._context = reply["context"]
             self.callingContext["context"]["ExecutionContext"] = self._context
         return list(reply.get("entries") or [])
+
+    def _Demisto__do(self, request: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        """One request to the parent engine and its reply. The server's own demisto object sends every call
+        through its private `__do`, and CommonServerPython's `support_multithreading()` wraps that method with a
+        lock, so the name is the server's."""
+        if self._channel is None:
+            raise ValueError("this sandbox has no engine to ask (run_job was called without a channel)")
+        return self._channel(request)
 
     def __getattr__(self, name: str) -> Any:
         if name in NOT_IMPLEMENTED:
