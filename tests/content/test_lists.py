@@ -108,6 +108,11 @@ def test_a_javascript_script_keeps_a_list(
             "new, whole",
             id="set-replaces-the-text",
         ),
+        pytest.param(
+            ["!createList listName=Shifts listData=a,b", "!createList listName=Shifts listData=fresh"],
+            "fresh",
+            id="create-again-starts-the-list-afresh",
+        ),
     ],
 )
 def test_war_room_list_commands(
@@ -167,7 +172,7 @@ def test_data_that_cannot_be_kept_is_an_error_entry(tmp_path: Path, data: str, s
     Then it answers one error entry saying why, and the list keeps its text
     """
     store = StateListStore(StateStore(tmp_path))
-    store.create("Kept", "before")
+    store.save("Kept", "before")
     entries = add_to_list({"listName": "Kept", "listData": data}, store)
     assert [entry["Type"] for entry in entries] == [4], entries
     assert says in entries[0]["Contents"], entries[0]["Contents"]
@@ -180,7 +185,7 @@ def test_concurrent_appends_all_land(tmp_path: Path) -> None:
     When they all addToList at once
     Then every item is in the list exactly once
     """
-    StateListStore(StateStore(tmp_path)).create("Crowd", "")
+    StateListStore(StateStore(tmp_path)).save("Crowd", "")
     items = [f"host-{number}" for number in range(16)]
 
     def append(item: str) -> None:

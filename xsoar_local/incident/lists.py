@@ -1,7 +1,7 @@
 """XSOAR lists: named text kept by the server, shared by every incident, read and changed by scripts and the API.
 
     store = StateListStore(StateStore(folder))   # the CLI's --state-dir, or the server's state folder
-    store.create("Blocked", "1.1.1.1")             # an error when it exists
+    store.save("Blocked", "1.1.1.1")               # a new list, or new text for one that exists
     store.change("Blocked", lambda data: data + ",2.2.2.2")
     store.get("Blocked").data                      # '1.1.1.1,2.2.2.2'
 
@@ -37,7 +37,6 @@ __all__ = [
     "MAX_NAME_CHARS",
     "NOT_FOUND",
     "ListError",
-    "ListExistsError",
     "ListNotFoundError",
     "ListStore",
     "MemoryListStore",
@@ -72,10 +71,6 @@ class ListNotFoundError(ListError):
             f"{NOT_FOUND}: there is no list named {name!r}; create it first (createList, POST /lists/save)"
         )
         self.name = name
-
-
-class ListExistsError(ListError):
-    """createList was asked for a name that is taken."""
 
 
 def _now() -> str:
@@ -307,17 +302,6 @@ class ListStore:
                 _now(),
                 str(description) if description is not None else previous.description,
             )
-            records[name] = saved.to_json()
-        return saved
-
-    def create(self, name: str, data: Any, *, kind: Any = None) -> XsoarList:
-        """A new list; ListExistsError when the name is taken."""
-        name = check_name(name)
-        text = check_data(name, data)
-        with self._records() as records:
-            if name in records:
-                raise ListExistsError(f"a list named {name!r} already exists: change it with setList or addToList")
-            saved = XsoarList(name, text, check_type(kind), 1, _now())
             records[name] = saved.to_json()
         return saved
 
