@@ -155,6 +155,25 @@ def test_close_investigation() -> None:
 
 
 @pytest.mark.parametrize(
+    ("args", "severity"),
+    [
+        pytest.param({"severity": "4"}, 4, id="number-as-text"),
+        pytest.param({"severity": "0.5"}, 0.5, id="fraction-as-text"),
+        pytest.param({"severity": "high"}, 3, id="name"),
+        pytest.param({"severity": 2}, 2, id="number"),
+        pytest.param({"severity": "", "details": None}, 1, id="empty-arguments-change-nothing"),
+    ],
+)
+def test_set_incident_stores_severity_as_the_server_does(args: dict[str, Any], severity: float) -> None:
+    """Given an incident of severity 1, When setIncident runs with a playbook's text (or nothing) for severity,
+    Then the incident holds the number the server stores, and empty arguments leave their fields alone"""
+    result = run_script("setIncident", args, {**FIELDS, "severity": 1}, CONTEXT)
+    assert result.fields["severity"] == severity, result.fields
+    assert type(result.fields["severity"]) is type(severity), f"severity is {result.fields['severity']!r}"
+    assert result.fields["details"] == "x", f"an empty argument changed a field: {result.fields}"
+
+
+@pytest.mark.parametrize(
     ("name", "args", "message"),
     [
         pytest.param("Print", {"valeu": "typo"}, r"Print has no argument\(s\) \['valeu'\]", id="unknown-argument"),
@@ -163,6 +182,7 @@ def test_close_investigation() -> None:
         pytest.param("Set", {"key": "  ", "value": "v"}, "needs a `key`", id="set-blank-key"),
         pytest.param("Set", {"key": "k"}, "needs a `value`", id="set-without-value"),
         pytest.param("Set", {"key": "D.X", "value": "v"}, "holds a str", id="set-into-a-string"),
+        pytest.param("setIncident", {"severity": "9"}, r"setIncident: Invalid severity '9'", id="bad-severity"),
     ],
 )
 def test_script_errors(name: str, args: dict[str, Any], message: str) -> None:

@@ -35,7 +35,7 @@ from xsoar_local.incident.context import (
     set_path,
 )
 from xsoar_local.incident.lists import ListStore, MemoryListStore
-from xsoar_local.incident.model import Incident
+from xsoar_local.incident.model import Incident, IncidentInputError, typed_field
 
 BUILTIN_BRAND = "Builtin"
 BUILTIN_MODULE = "InnerServicesModule"  # the module the server names for its own commands' entries
@@ -268,18 +268,29 @@ def _closed(incident: Incident, reason: str, notes: str, fields: Mapping[str, An
     return Incident(fields=closed, context=incident.context, integration_contexts=incident.integration_contexts)
 
 
+def _typed(command: str, fields: Mapping[str, Any]) -> dict[str, Any]:
+    """Fields as the server stores what a command sets: a playbook's `severity` text becomes its number."""
+    try:
+        return {name: typed_field(name, value) if isinstance(value, str) else value for name, value in fields.items()}
+    except IncidentInputError as error:
+        raise NativeArgumentError(f"{command}: {error}") from None
+
+
 def close_investigation(args: Mapping[str, Any], incident: Incident, _war_room: WarRoom) -> NativeOutcome:
     """closeInvestigation: marks the incident closed, with its reason and notes, and sets the incident fields given
     with it (the close form's). A playbook's task lists every field it offers, most left empty: those change
     nothing."""
     reason, notes = _text(args.get("closeReason")), _text(args.get("closeNotes"))
-    fields = {name: value for name, value in args.items() if name not in _CLOSE_ARGUMENTS and not _is_empty(value)}
+    given = {name: value for name, value in args.items() if name not in _CLOSE_ARGUMENTS and not _is_empty(value)}
+    fields = _typed("closeInvestigation", given)
     return NativeOutcome((note("Investigation closed"),), lambda latest: _closed(latest, reason, notes, fields))
 
 
 def set_incident(args: Mapping[str, Any], incident: Incident, _war_room: WarRoom) -> NativeOutcome:
-    """setIncident: sets the named incident fields (`customFields` as a JSON object merges into CustomFields)."""
-    values = {name: value for name, value in args.items() if name != "id"}
+    """setIncident: sets the named incident fields (`customFields` as a JSON object merges into CustomFields); as
+    for closeInvestigation, the empty arguments a playbook task lists change nothing."""
+    given = {name: value for name, value in args.items() if name != "id" and not _is_empty(value)}
+    values = _typed("setIncident", given)
     custom = values.pop("customFields", None)
     if isinstance(custom, str):
         try:

@@ -146,8 +146,9 @@ def view_for_expressions(incident: Incident) -> dict[str, Any]:
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _coerce_field(name: str, value: str) -> Any:
-    """Typed system fields: severity takes a number or a name; everything else stays a string."""
+def typed_field(name: str, value: str) -> Any:
+    """A field's value as the server stores it from text: severity takes a number or a name (IncidentInputError
+    for anything else); every other field stays a string."""
     if name != "severity":
         return value
     text = value.strip().lower()
@@ -179,7 +180,7 @@ def parse_incident_fields(pairs: Iterable[str]) -> dict[str, Any]:
             raise IncidentInputError(
                 f"Invalid incident field name {name!r} in {pair!r}: use letters, digits and underscores"
             )
-        fields[name] = _coerce_field(name, value)
+        fields[name] = typed_field(name, value)
     return fields
 
 
@@ -204,7 +205,7 @@ def _read_incident_file(path: Path) -> tuple[dict[str, Any], dict[str, Any] | No
     if context is not None and not isinstance(context, dict):
         raise IncidentInputError(f"Incident file {path}: 'context' must be a JSON object")
     if isinstance(fields.get("severity"), str):
-        fields["severity"] = _coerce_field("severity", fields["severity"])
+        fields["severity"] = typed_field("severity", fields["severity"])
     return fields, context
 
 
