@@ -167,6 +167,33 @@ def test_last_completed_task_entries_names_the_previous_tasks_entries() -> None:
     assert [item.entry_id for item in result.entries[:2]] == ids, result.entries
 
 
+def test_last_completed_task_entries_follow_each_branch() -> None:
+    """Given two parallel branches, each a script writing one entry and then a check reading
+    ${lastCompletedTaskEntries}, and a title between the second script and its check
+    When run (the runner finishes both scripts before either check)
+    Then each check gets the entry of the script on its own branch, the title passing it on"""
+    executor = ScriptedExecutor(
+        {
+            "Say": lambda call, _incident: ([note(call.args["word"])], {}),
+            "Echo": lambda call, _incident: ([note(call.args.get("ids"))], {}),
+        }
+    )
+    tasks = (
+        task("0", "start", then=["1", "2"]),
+        task("1", script="Say", args={"word": simple("alpha")}, then=["3"]),
+        task("2", script="Say", args={"word": simple("beta")}, then=["5"]),
+        task("3", script="Echo", args={"ids": simple("${lastCompletedTaskEntries}")}),
+        task("5", "title", then=["4"]),
+        task("4", script="Echo", args={"ids": simple("${lastCompletedTaskEntries}")}),
+    )
+    playbook = parse_playbook({"id": "t", "starttaskid": "0", "tasks": {raw["id"]: raw for raw in tasks}})
+    result = run(playbook, executor)
+    assert result.completed, result.error
+    written = {entry.task_id: entry.entry_id for entry in result.entries if entry.task_id in ("1", "2")}
+    echoed = [call.args["ids"] for call in executor.calls if "ids" in call.args]
+    assert echoed == [[written["1"]], [written["2"]]], f"the checks saw {echoed}; the scripts wrote {written}"
+
+
 CHILD = parse_playbook(
     {
         "id": "child",

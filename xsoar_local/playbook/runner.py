@@ -201,6 +201,9 @@ class PlaybookRunner:
         results: list[TaskResult] = []
         war_room: list[WarRoomEntry] = []
         queue: deque[str] = deque([playbook.start_task_id])
+        # `lastCompletedTaskEntries` follows each path: a task sees the entries of the task that led to it (the
+        # last to arrive, at a join), not of whichever task of a parallel branch happened to finish last.
+        handed: dict[str, list[str]] = {playbook.start_task_id: list(frame.last_entries)}
         error: str | None = None
         steps = 0
         while queue:
@@ -208,6 +211,7 @@ class PlaybookRunner:
                 error = self.deadline.reason
                 break
             task = playbook.tasks[_next_ready(playbook, queue)]
+            frame.last_entries = handed.get(task.id, frame.last_entries)
             steps += 1
             if steps > self.max_steps:
                 error = f"step limit of {self.max_steps} tasks reached at {task.label}: the playbook loops"
@@ -248,6 +252,7 @@ class PlaybookRunner:
             results.append(self._result(task, status, started, step))
             self._report(results[-1])
             for next_id in step.branches:
+                handed[next_id] = list(frame.last_entries)
                 if next_id not in queue:  # a join reached from two branches runs once per wave
                     queue.append(next_id)
         return results, war_room, error
