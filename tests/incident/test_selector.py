@@ -67,6 +67,11 @@ HELLO = {"Original": "Hello", "Translation": "Hello, hmm", "Count": 2, "Meta": {
         pytest.param("-val.Count == -2", HELLO, {}, True, id="unary-minus-of-a-value"),
         pytest.param("val.Original + '!' == 'Hello!'", HELLO, {}, True, id="string-concatenation"),
         pytest.param("val.Count + 1 == 3", HELLO, {}, True, id="number-addition"),
+        # `a ? b : c`, lowest of all, right to left, JavaScript's truthiness deciding:
+        pytest.param("val.Count == 2 ? val.Original == 'Hello' : false", HELLO, {}, True, id="ternary-then"),
+        pytest.param("val.Count == 3 ? true : val.Zero", {"Count": 2, "Zero": 0}, {}, False, id="ternary-otherwise"),
+        pytest.param("val.Missing ? false : val.Count ? true : false", HELLO, {}, True, id="ternary-nested-right"),
+        pytest.param("val.List ? [val.Count] : []", {"List": [], "Count": 1}, {}, True, id="ternary-array-truthy"),
     ],
 )
 def test_selector_semantics(selector: str, val: Any, obj: Any, expected: bool) -> None:
@@ -92,7 +97,8 @@ def test_selector_semantics(selector: str, val: Any, obj: Any, expected: bool) -
         pytest.param("== 1", id="leading-operator"),
         pytest.param("val.x == 1)", id="extra-paren"),
         pytest.param("val.x.replace('a', 'b') == 1", id="unknown-method"),
-        pytest.param("val.x ? 1 : 0", id="ternary"),
+        pytest.param("val.x ? 1", id="ternary-without-colon"),
+        pytest.param("val.x : 1", id="colon-without-question"),
     ],
 )
 def test_unsupported_selectors_raise(selector: str) -> None:

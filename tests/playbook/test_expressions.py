@@ -98,6 +98,9 @@ VIEW = view_for_expressions(
         pytest.param({"simple": "${.=val.YodaSpeak.TheForce.Original}"}, "Hello", id="whole-context-mutated"),
         pytest.param({"simple": "${.=[]}"}, [], id="whole-context-to-an-empty-list"),
         pytest.param({"simple": "${.=[val.Empty, 1]}"}, ["", 1], id="array-literal"),
+        pytest.param(
+            {"simple": "${Hosts=val.Name == 'A' ? 'first' : 'other'}"}, ["first", "other"], id="mutator-with-a-choice"
+        ),
         pytest.param({"complex": {"root": ".", "accessor": "Hosts.Name"}}, ["A", "B"], id="complex-root-dot"),
         pytest.param({"complex": {"root": "${", "accessor": "=[]}"}}, [], id="reference-split-over-root-and-accessor"),
         pytest.param(

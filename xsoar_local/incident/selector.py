@@ -3,7 +3,7 @@
 A selector is the ``(...)`` of a key such as ``Path(val.K && val.K == obj.K)``: a JavaScript
 expression over ``val`` (a stored item) and ``obj`` (an incoming one). Understood: ``val.X`` /
 ``obj.X`` member chains, ``&&``, ``||``, ``!``, ``==``, ``===``, ``!=``, ``!==``, parentheses,
-``true``/``false``/``null``/``undefined``, string and number literals and arrays of them, evaluated with
+``true``/``false``/``null``/``undefined``, string and number literals, arrays and ``a ? b : c``, evaluated with
 JavaScript semantics (truthiness, loose and strict equality, ``undefined`` vs ``null``).
 
 Anything else raises UnsupportedSelectorError. Selectors come from integration output, so they
@@ -140,7 +140,14 @@ class _Array:
     items: tuple[_Node, ...]
 
 
-_Node = _Literal | _Ref | _Not | _Binary | _Member | _Call | _Array
+@dataclass(frozen=True)
+class _Choice:
+    condition: _Node
+    then: _Node
+    otherwise: _Node
+
+
+_Node = _Literal | _Ref | _Not | _Binary | _Member | _Call | _Array | _Choice
 # The string and array methods selectors and mutators call (as the server's DT documentation shows them).
 _METHODS: Final = frozenset(
     {"indexOf", "includes", "startsWith", "endsWith", "toLowerCase", "toUpperCase", "trim", "toString"}
@@ -148,7 +155,7 @@ _METHODS: Final = frozenset(
 
 _TOKEN = re.compile(
     r"""\s*(?:
-        (?P<op>===|!==|==|!=|<=|>=|&&|\|\||[!().<>+,\[\]-])
+        (?P<op>===|!==|==|!=|<=|>=|&&|\|\||[!().<>+,\[\]?:-])
       | (?P<number>\d+(?:\.\d+)?(?:[eE][+-]?\d+)?)
       | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
       | (?P<name>[A-Za-z_$][A-Za-z0-9_$]*)
@@ -172,7 +179,7 @@ def _tokenize(selector: str) -> list[tuple[str, str]]:
             raise UnsupportedSelectorError(
                 f"Unsupported DT selector {selector!r}: cannot read {offending!r} "
                 "(supported: val / val.X / obj.X, .length, string methods, &&, ||, ==, ===, !=, !==, <, >, <=, "
-                ">=, +, -, !, parentheses, true/false/null, string and number literals, [arrays])"
+                ">=, +, -, !, ? :, parentheses, true/false/null, string and number literals, [arrays])"
             )
         tokens.append((match.lastgroup, match.group(match.lastgroup)))
         position = match.end()
@@ -196,7 +203,7 @@ _BINARY_LEVELS: tuple[frozenset[str], ...] = (
 
 
 class _Parser:
-    """Recursive-descent parser; precedence (low to high): ||, &&, equality, relational, additive, unary
+    """Recursive-descent parser; precedence (low to high): ? :, ||, &&, equality, relational, additive, unary
     (! and -), then member access and method calls."""
 
     def __init__(self, selector: str) -> None:
@@ -226,7 +233,16 @@ class _Parser:
         return token
 
     def _or(self) -> _Node:
-        return self._binary(0)
+        """A whole expression: `condition ? then : otherwise` over the binary operators."""
+        node = self._binary(0)
+        if self._peek() != "?":
+            return node
+        self._take()
+        then = self._or()
+        if self._peek() != ":":
+            self._fail("a '?' has no ':'")
+        self._take()
+        return _Choice(node, then, self._or())
 
     def _binary(self, level: int) -> _Node:
         """One level of left-associative binary operators (`_BINARY_LEVELS[level]`), over the tighter levels."""
@@ -340,6 +356,8 @@ def _evaluate(node: _Node, val: Any, obj: Any) -> Any:
             return first if truthy(first) else _evaluate(right, val, obj)
         case _Member(target, name):
             return member(_evaluate(target, val, obj), name)
+        case _Choice(condition, then, otherwise):
+            return _evaluate(then if truthy(_evaluate(condition, val, obj)) else otherwise, val, obj)
         case _Array(items):
             return [_evaluate(item, val, obj) for item in items]
         case _Call(target, method, arguments):
