@@ -138,6 +138,14 @@ def _next_ready(playbook: Playbook, queue: deque[str]) -> str:
     return queue.popleft()
 
 
+def _with_lost_links(task: Task, step: _Step) -> _Step:
+    """The step, warned of the tasks its task's nexttasks name that the playbook lacks (the links lead nowhere)."""
+    if not task.unknown_next:
+        return step
+    lost = f"nexttasks names task(s) {list(task.unknown_next)} the playbook lacks: nothing runs there"
+    return replace(step, warnings=(*step.warnings, lost))
+
+
 class PlaybookRunner:
     """Runs playbooks; `execute` runs integration commands, `clock` times the tasks."""
 
@@ -201,8 +209,7 @@ class PlaybookRunner:
         results: list[TaskResult] = []
         war_room: list[WarRoomEntry] = []
         queue: deque[str] = deque([playbook.start_task_id])
-        # `lastCompletedTaskEntries` follows each path: a task sees the entries of the task that led to it (the
-        # last to arrive, at a join), not of whichever task of a parallel branch happened to finish last.
+        # lastCompletedTaskEntries per path: those of the task that led here (at a join, the last to arrive)
         handed: dict[str, list[str]] = {playbook.start_task_id: list(frame.last_entries)}
         error: str | None = None
         steps = 0
@@ -230,10 +237,9 @@ class PlaybookRunner:
                     results.append(self._result(task, TASK_ERROR, started, failed))
                     self._report(results[-1])
                     break
-                branches = _error_branches(task)
                 step = _Step(
                     incident,
-                    branches,
+                    _error_branches(task),
                     entries=failure.entries,
                     message=str(failure),
                     empty_references=failure.empty_references,
@@ -245,9 +251,7 @@ class PlaybookRunner:
             war_room.extend(written)
             if task.type not in ("start", "title", "section"):
                 frame.last_entries = [item.entry_id for item in written]
-            if task.unknown_next:
-                lost = f"nexttasks names task(s) {list(task.unknown_next)} the playbook lacks: nothing runs there"
-                step = replace(step, warnings=(*step.warnings, lost))
+            step = _with_lost_links(task, step)
             status = CONTINUED if step.failed else WARNING if step.warnings else SUCCESS
             results.append(self._result(task, status, started, step))
             self._report(results[-1])
