@@ -99,6 +99,7 @@ def test_selector_semantics(selector: str, val: Any, obj: Any, expected: bool) -
         pytest.param("val.x.replace('a', 'b') == 1", id="unknown-method"),
         pytest.param("val.x ? 1", id="ternary-without-colon"),
         pytest.param("val.x : 1", id="colon-without-question"),
+        pytest.param("[val.x, 1", id="unclosed-array"),
     ],
 )
 def test_unsupported_selectors_raise(selector: str) -> None:

@@ -283,15 +283,19 @@ class _Parser:
 
     def _arguments(self) -> tuple[_Node, ...]:
         self._take()  # the "("
-        arguments: list[_Node] = []
-        while self._peek() != ")":
-            arguments.append(self._or())
+        return self._items(")", "a method call's arguments are not closed")
+
+    def _items(self, closer: str, unclosed: str) -> tuple[_Node, ...]:
+        """Expressions separated by commas up to `closer` (taken too), after their opening bracket."""
+        items: list[_Node] = []
+        while self._peek() != closer:
+            items.append(self._or())
             if self._peek() == ",":
                 self._take()
-            elif self._peek() != ")":
-                self._fail("a method call's arguments are not closed")
+            elif self._peek() != closer:
+                self._fail(unclosed)
         self._take()
-        return tuple(arguments)
+        return tuple(items)
 
     def _primary(self) -> _Node:
         kind, text = self._take()
@@ -302,15 +306,7 @@ class _Parser:
             self._take()
             return node
         if text == "[" and kind == "op":  # an array literal (`${.=[]}` starts from an empty list)
-            items: list[_Node] = []
-            while self._peek() != "]":
-                items.append(self._or())
-                if self._peek() == ",":
-                    self._take()
-                elif self._peek() != "]":
-                    self._fail("a '[' is not closed")
-            self._take()
-            return _Array(tuple(items))
+            return _Array(self._items("]", "a '[' is not closed"))
         if kind == "number":
             return _Literal(_number(text))
         if kind == "string":
