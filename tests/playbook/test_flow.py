@@ -327,6 +327,29 @@ def test_loop_until(loop: dict[str, Any], runs: int, message: str) -> None:
     assert waits == expected_wait, waits
 
 
+def test_a_looped_sub_playbook_with_its_own_context_exits_on_that_context() -> None:
+    """Given a sub-playbook with its own context (`separatecontext`) that sets Private.Seen, which is not one of its
+    outputs, looped until Private.Seen exists (at most 4 times)
+    When run
+    Then it runs once: the exit condition reads the sub-playbook's context, as the server documents its loops, and
+    Private.Seen still does not reach the parent"""
+    executor = ScriptedExecutor({"Emit": emit})
+    exit_check = {"max": 4, "builtincondition": [[check("isExists", "Private.Seen")]]}
+    looped = task(
+        "1",
+        "playbook",
+        separatecontext=True,
+        args={"word": simple("hi")},
+        loop=exit_check,
+        **{"task": {"name": "Sub", "playbookName": "Child"}},
+    )
+    result = run(book(looped), executor, Library({"Child": CHILD}))
+    assert result.completed, result.error
+    assert len(executor.calls) == 1, f"the loop ran {len(executor.calls)} times: {result.tasks[-1].message}"
+    assert "exit condition met after 1 iteration(s)" in result.tasks[-1].message, result.tasks[-1].message
+    assert result.incident.context == {"Out": {"Word": "hi"}}, result.incident.context
+
+
 def polling_answer(done_at: int, every: int = 20, timeout: int = 600) -> Answer:
     def answer(call: CommandCall, _incident: Incident) -> tuple[list[dict[str, Any]], dict[str, Any]]:
         attempt = int(call.args.get("attempt") or 1)

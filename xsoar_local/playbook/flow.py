@@ -109,6 +109,7 @@ def run_subplaybook(runner: PlaybookRunner, task: Task, incident: Incident, hold
         message=f"sub-playbook {child.name!r} completed ({len(results)} tasks)",
         sub_results=tuple(results),
         sub_entries=tuple(entries),
+        private_context=dict(private.context) if private is not None else None,
     )
 
 
@@ -136,7 +137,7 @@ def run_loop(runner: PlaybookRunner, task: Task, incident: Incident, holder: Inc
         if index:
             runner.wait(loop.wait)
         steps.append(runner.run_once(once, holder.read(), holder))
-        if _exit_holds(runner, task, loop, holder):
+        if _exit_holds(runner, task, loop, holder, steps[-1].private_context):
             return _combined(task, steps, f"exit condition met after {index + 1} iteration(s)")
     return _combined(task, steps, f"stopped at max {loop.max} iteration(s) without its exit condition holding")
 
@@ -159,7 +160,12 @@ def _for_each(runner: PlaybookRunner, task: Task, incident: Incident, most: int)
     return iterations
 
 
-def _exit_holds(runner: PlaybookRunner, task: Task, loop: Loop, holder: IncidentHolder) -> bool:
+def _exit_holds(
+    runner: PlaybookRunner, task: Task, loop: Loop, holder: IncidentHolder, private: Mapping[str, Any] | None
+) -> bool:
+    """Whether the loop ends. Over a sub-playbook with a context of its own, a built-in exit condition reads that
+    context (the server documents its loops so: the values come from the sub-playbook's context data, not the
+    parent's); an exit script runs on the parent's, where its own changes belong."""
     latest = holder.read()
     if loop.script:
         outcome = _run_script(runner, task, loop.script, loop.script_arguments, latest)
@@ -171,8 +177,9 @@ def _exit_holds(runner: PlaybookRunner, task: Task, loop: Loop, holder: Incident
     ]
     if groups and all(isinstance(item, list) for item in groups) and isinstance(loop.exit_condition[0], Mapping):
         groups = list(groups[0])  # one {label, condition} branch: its condition's groups
+    seen = latest if private is None else replace(latest, context=dict(private))
     try:
-        return evaluate_condition(groups, runner.resolver(runner.view(latest), latest))
+        return evaluate_condition(groups, runner.resolver(runner.view(seen), seen))
     except ConditionError as error:
         raise TaskError(f"loop exit condition: {error}") from error
 

@@ -166,6 +166,8 @@ class Step:
     failed: bool = False  # failed, and `continueonerror` let the run go on
     sub_results: tuple[TaskResult, ...] = ()  # a sub-playbook's own work plan, shown before its task's line
     sub_entries: tuple[WarRoomEntry, ...] = ()  # and the entries its tasks wrote
+    # a sub-playbook's own context as it ended, when it had one (`separatecontext`): a loop's exit condition reads it
+    private_context: Mapping[str, Any] | None = None
 
 
 def branch_ids(task: Task, label: str) -> tuple[str, ...]:
