@@ -196,18 +196,6 @@ def add_fetch_parser(subparsers: Any) -> None:
     add_cold_option(parser)
 
 
-def _positive_steps(value: str) -> int:
-    try:
-        steps = int(value)
-    except ValueError:
-        steps = 0
-    if steps < 1:
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not a number of tasks: give 1 or more (default {DEFAULT_MAX_STEPS})"
-        )
-    return steps
-
-
 def _common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--packs",
@@ -264,8 +252,8 @@ def add_playbook_parsers(subparsers: Any) -> None:
     _selection_options(tests)
 
 
-def _at_least_one(what: str) -> Callable[[str], int]:
-    """An argparse `type=` for a whole number of 1 or more, `what` naming it in the error."""
+def _at_least_one(what: str, note: str = "") -> Callable[[str], int]:
+    """An argparse `type=` for a whole number of 1 or more, `what` naming it in the error (then `note`)."""
 
     def parse(value: str) -> int:
         try:
@@ -273,12 +261,13 @@ def _at_least_one(what: str) -> Callable[[str], int]:
         except ValueError:
             number = 0
         if number < 1:
-            raise argparse.ArgumentTypeError(f"{value!r} is not {what}: give 1 or more")
+            raise argparse.ArgumentTypeError(f"{value!r} is not {what}: give 1 or more{note}")
         return number
 
     return parse
 
 
+_positive_steps = _at_least_one("a number of tasks", f" (default {DEFAULT_MAX_STEPS})")
 _workers = _at_least_one("a number of parallel runs")
 _whole_seconds = _at_least_one("a whole number of seconds")
 
